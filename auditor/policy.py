@@ -1,0 +1,69 @@
+"""The division's policy settings: every threshold of rules.md, defaults equal to AP 80-06."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from models.tables import Severity
+
+
+class MatchingPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    fuzzy_accept: float = Field(92.0, ge=0, le=100)  # a name scoring this or more is a likely match
+    fuzzy_candidate: float = Field(80.0, ge=0, le=100)  # shown as "best candidate" below accept
+    min_name_tokens: int = Field(2, ge=1)  # "Sam" alone never matches anyone
+    min_name_length: int = Field(5, ge=1)
+
+
+class SinkPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str  # smtp | webhook | teams | slack
+    to: list[str] = Field(default_factory=list)  # e-mail recipients
+    min_severity: Severity = Severity.HIGH
+    new_only: bool = True
+    send_when_quiet: bool = False
+
+
+class Policy(BaseModel):
+    """Loaded from the policy YAML; every field has the AP 80-06 default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    division: str = "School Division"
+    approved_platforms: list[str] = Field(default_factory=lambda: ["twitter", "facebook"])
+    min_staff_admins: int = Field(2, ge=0)
+    password_max_age_days: int = Field(365, ge=1)
+    school_body_roles: list[str] = Field(
+        default_factory=lambda: ["student", "staff", "administrator", "trustee"]
+    )
+    staff_roles: list[str] = Field(default_factory=lambda: ["staff", "administrator"])
+    student_roles: list[str] = Field(default_factory=lambda: ["student"])
+    severities: dict[str, Severity] = Field(default_factory=dict)  # rule id -> severity override
+    disabled_rules: list[str] = Field(default_factory=list)
+    fail_threshold: Severity = Severity.HIGH
+    matching: MatchingPolicy = Field(default_factory=MatchingPolicy)
+    lookback_days: int = Field(30, ge=1)
+    full_reconcile_days: int = Field(30, ge=1)
+    account_deadline_seconds: float = Field(900, gt=0)
+    run_deadline_seconds: float = Field(4 * 3600, gt=0)
+    concurrency: dict[str, int] = Field(default_factory=lambda: {"default": 4})
+    youtube_daily_units: int = Field(10_000, ge=0)
+    x_page_cap: int = Field(50, ge=1)  # follower pages per account per run (1,000 each)
+    prices: dict[str, float] = Field(
+        default_factory=lambda: {"twitter:user": 0.010, "twitter:post": 0.005, "twitter:follower": 0.010}
+    )
+    student_number_pattern: str = r"\b\d{9}\b"
+    snapshot_retention_days: int = Field(90, ge=1)
+    waiver_warning_days: int = Field(14, ge=0)
+    sinks: list[SinkPolicy] = Field(default_factory=list)
+
+    def severity_for(self, rule_id: str, default: Severity) -> Severity:
+        return self.severities.get(rule_id, default)
+
+    def digest(self) -> str:
+        return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:16]

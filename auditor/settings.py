@@ -1,0 +1,79 @@
+"""Settings and credentials: environment or `.env` only, never the database, never CLI flags."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from dotenv import dotenv_values
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from connectors.scrub import register_secret
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = Field("sqlite:///var/auditor.db", validation_alias="DATABASE_URL")
+    report_dir: Path = Field(Path("reports"), validation_alias="AUDITOR_REPORT_DIR")
+    log_dir: Path | None = Field(None, validation_alias="AUDITOR_LOG_DIR")
+    lock_file: Path = Field(Path("var/auditor.lock"), validation_alias="AUDITOR_LOCK_FILE")
+    # Keyed hash for identities of people outside the directory once a run no longer needs names.
+    hmac_key: SecretStr | None = Field(None, validation_alias="AUDITOR_HMAC_KEY")
+    # Replay recorded traffic instead of calling platforms (demo, tests): a cassette folder.
+    cassette_dir: Path | None = Field(None, validation_alias="AUDITOR_CASSETTE_DIR")
+
+    # X / Twitter
+    x_bearer_token: SecretStr | None = Field(None, validation_alias="X_BEARER_TOKEN")
+    x_consumer_key: SecretStr | None = Field(None, validation_alias="X_CONSUMER_KEY")
+    x_consumer_secret: SecretStr | None = Field(None, validation_alias="X_CONSUMER_SECRET")
+    x_access_token: SecretStr | None = Field(None, validation_alias="X_ACCESS_TOKEN")
+    x_access_token_secret: SecretStr | None = Field(None, validation_alias="X_ACCESS_TOKEN_SECRET")
+
+    # Facebook
+    facebook_app_id: str | None = Field(None, validation_alias="FACEBOOK_APP_ID")
+    facebook_app_secret: SecretStr | None = Field(None, validation_alias="FACEBOOK_APP_SECRET")
+    facebook_access_token: SecretStr | None = Field(None, validation_alias="FACEBOOK_ACCESS_TOKEN")
+
+    # YouTube
+    youtube_api_key: SecretStr | None = Field(None, validation_alias="YOUTUBE_API_KEY")
+    youtube_client_id: str | None = Field(None, validation_alias="YOUTUBE_CLIENT_ID")
+    youtube_client_secret: SecretStr | None = Field(None, validation_alias="YOUTUBE_CLIENT_SECRET")
+    youtube_refresh_token: SecretStr | None = Field(None, validation_alias="YOUTUBE_REFRESH_TOKEN")
+
+    # Notifications
+    smtp_host: str | None = Field(None, validation_alias="SMTP_HOST")
+    smtp_port: int = Field(587, validation_alias="SMTP_PORT")
+    smtp_user: str | None = Field(None, validation_alias="SMTP_USER")
+    smtp_password: SecretStr | None = Field(None, validation_alias="SMTP_PASSWORD")
+    smtp_from: str | None = Field(None, validation_alias="SMTP_FROM")
+    smtp_starttls: bool = Field(True, validation_alias="SMTP_STARTTLS")
+    webhook_url: SecretStr | None = Field(None, validation_alias="AUDITOR_WEBHOOK_URL")
+
+    def model_post_init(self, __context: object) -> None:
+        for value in self.__dict__.values():
+            if isinstance(value, SecretStr):
+                register_secret(value.get_secret_value())
+
+    def account_secret(self, account_key: str, name: str) -> SecretStr | None:
+        """A per-account credential: `ACCOUNT_<KEY>_<NAME>`, e.g. ACCOUNT_HS_CLUB_X_ACCESS_TOKEN.
+
+        Used where one token cannot serve every account (a protected X account's own user token,
+        one Page token per Facebook Page, a channel owner's refresh token).
+        """
+        variable = self.account_variable(account_key, name)
+        value = os.environ.get(variable)
+        if value is None:
+            env_file = Path(".env")
+            if env_file.exists():
+                value = dotenv_values(env_file).get(variable)
+        if not value:
+            return None
+        register_secret(value)
+        return SecretStr(value)
+
+    @staticmethod
+    def account_variable(account_key: str, name: str) -> str:
+        return "ACCOUNT_" + re.sub(r"[^A-Za-z0-9]", "_", account_key).upper() + "_" + name.upper()

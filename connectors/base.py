@@ -1,0 +1,182 @@
+"""The interface every platform implements, and the registry that finds them (entry points).
+
+A connector is one module: a `Connector` subclass naming its platform and capabilities and
+implementing `pull`. It calls the platform only through `self.call(...)` (the shared resilience
+layer, which also counts requests), and records each collection's outcome with
+`builder.collect(...)`. It never retries, sleeps, or formats an exception itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from connectors.resilience import Deadline, PlatformError, RetryPolicy, call_with_retry
+from connectors.scrub import scrub
+from models.snapshot import (
+    AccountSnapshot,
+    Capability,
+    CollectionState,
+    CollectionStatus,
+    ErrorKind,
+)
+
+if TYPE_CHECKING:
+    from auditor.policy import Policy
+    from auditor.settings import Settings
+    from models.tables import RegisteredAccount
+
+log = logging.getLogger("auditor.connectors")
+
+T = TypeVar("T")
+ENTRY_POINT_GROUP = "auditor.connectors"
+
+
+@dataclass
+class ConnectorContext:
+    """What a run hands every connector."""
+
+    settings: Settings
+    policy: Policy
+    as_of: datetime
+    deadline: Deadline
+    full: bool = False  # full reconciliation: ignore cursors, list everything
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    sleep: Callable[[float], None] | None = None  # tests inject a fake clock
+
+
+class SnapshotBuilder:
+    """Accumulates a snapshot and the outcome of each collection."""
+
+    def __init__(self, account: RegisteredAccount, platform: str, as_of: datetime) -> None:
+        self.snapshot = AccountSnapshot(account_key=account.key, platform=platform, taken_at=as_of)
+
+    @contextlib.contextmanager
+    def collect(self, collection: Capability | str) -> Iterator[None]:
+        """Run one collection; a PlatformError inside it becomes that collection's status."""
+        name = str(collection)
+        self.snapshot.collections[name] = CollectionStatus(state=CollectionState.COMPLETE)
+        try:
+            yield
+        except PlatformError as error:
+            self.record_error(name, error)
+
+    def record_error(self, collection: str, error: PlatformError) -> None:
+        current = self.snapshot.collections.get(collection)
+        got_some = current is not None and current.state == CollectionState.PARTIAL
+        if error.kind in (ErrorKind.RATE_LIMITED, ErrorKind.QUOTA) and got_some:
+            state = CollectionState.PARTIAL
+        elif error.kind == ErrorKind.PERMISSION:
+            state = CollectionState.UNAVAILABLE
+        else:
+            state = CollectionState.FAILED
+        self.snapshot.collections[collection] = CollectionStatus(
+            state=state, reason=error.describe(), error=error.kind, retry_after=error.retry_at
+        )
+        log.warning("%s %s: %s", self.snapshot.account_key, collection, error.describe())
+
+    def mark_partial(self, collection: Capability | str, reason: str) -> None:
+        """Some items were collected but not all (page cap, budget, window)."""
+        self.snapshot.collections[str(collection)] = CollectionStatus(
+            state=CollectionState.PARTIAL, reason=scrub(reason)
+        )
+
+    def mark(self, collection: Capability | str, state: CollectionState, reason: str) -> None:
+        self.snapshot.collections[str(collection)] = CollectionStatus(state=state, reason=scrub(reason))
+
+    def count_request(self, endpoint: str, units: int = 0) -> None:
+        self.snapshot.requests[endpoint] = self.snapshot.requests.get(endpoint, 0) + 1
+        self.snapshot.units += units
+
+
+class Connector(ABC):
+    """Base class of every platform connector."""
+
+    name: ClassVar[str]
+    aliases: ClassVar[tuple[str, ...]] = ()
+    capabilities: ClassVar[frozenset[Capability]]
+    # Why a capability is missing, in words a user can act on (shown in coverage).
+    limitations: ClassVar[dict[Capability, str]] = {}
+
+    def __init__(self, context: ConnectorContext) -> None:
+        self.context = context
+
+    # --- what a connector implements ------------------------------------------------------
+
+    @abstractmethod
+    def pull(self, account: RegisteredAccount, cursor: dict[str, str]) -> AccountSnapshot:
+        """Collect one account. Must not raise for platform errors: record them per collection."""
+
+    @abstractmethod
+    def classify_error(self, error: BaseException) -> PlatformError:
+        """Map this SDK's exception to a classified PlatformError (no secrets in `detail`)."""
+
+    # --- shared machinery -------------------------------------------------------------------
+
+    def new_builder(self, account: RegisteredAccount) -> SnapshotBuilder:
+        builder = SnapshotBuilder(account, self.name, self.context.as_of)
+        for capability in Capability:
+            if capability not in self.capabilities:
+                builder.mark(
+                    capability,
+                    CollectionState.NOT_SUPPORTED,
+                    self.limitations.get(capability, f"{self.name} has no API for {capability.value}"),
+                )
+        return builder
+
+    def call(
+        self,
+        builder: SnapshotBuilder,
+        endpoint: str,
+        fn: Callable[..., T],
+        *args: Any,
+        units: int = 0,
+        **kwargs: Any,
+    ) -> T:
+        """Call the platform through the resilience layer, counting every attempt as a request."""
+        return call_with_retry(
+            lambda: fn(*args, **kwargs),
+            self.classify_error,
+            endpoint=endpoint,
+            deadline=self.context.deadline,
+            policy=self.context.retry,
+            sleep=self.context.sleep or _default_sleep,
+            on_attempt=lambda: builder.count_request(endpoint, units),
+        )
+
+
+def _default_sleep(seconds: float) -> None:
+    import time
+
+    time.sleep(seconds)
+
+
+def available_connectors() -> dict[str, type[Connector]]:
+    """Every connector installed under the `auditor.connectors` entry-point group, by name and alias."""
+    found: dict[str, type[Connector]] = {}
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            cls = entry.load()
+        except ImportError as exc:
+            log.warning("connector %s could not be loaded: %s", entry.name, scrub(str(exc)))
+            continue
+        if not (isinstance(cls, type) and issubclass(cls, Connector)):
+            log.warning("entry point %s is not a Connector subclass; ignored", entry.name)
+            continue
+        found[cls.name] = cls
+        for alias in cls.aliases:
+            found.setdefault(alias, cls)
+    return found
+
+
+def canonical_platform(name: str) -> str:
+    """`x` -> `twitter`: the registry may use a connector's alias."""
+    connectors = available_connectors()
+    cls = connectors.get(name.lower())
+    return cls.name if cls else name.lower()

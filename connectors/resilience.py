@@ -1,0 +1,149 @@
+"""The one HTTP-resilience layer every connector uses.
+
+A connector classifies its SDK's exceptions into a `PlatformError` (one vocabulary for all
+platforms); this module decides, from that class alone, whether to retry, how long to wait and
+when to give up. Waiting on a rate limit happens only when the platform's reset time fits the
+deadline; otherwise the error goes back to the connector, which marks the collection partial.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+
+from connectors.scrub import scrub
+from models.snapshot import ErrorKind
+
+log = logging.getLogger("auditor.resilience")
+
+T = TypeVar("T")
+
+RETRY_KINDS = frozenset({ErrorKind.RETRYABLE, ErrorKind.RATE_LIMITED})
+MAX_RATE_LIMIT_WAIT = 15 * 60  # never sleep longer than one X window in one go
+
+
+class PlatformError(Exception):
+    """A classified platform failure. `detail` is already free of secrets."""
+
+    def __init__(
+        self,
+        kind: ErrorKind,
+        detail: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        retry_at: datetime | None = None,
+        fix: str | None = None,
+    ) -> None:
+        self.kind = kind
+        self.detail = scrub(detail)
+        self.status = status
+        self.code = code
+        self.retry_at = retry_at
+        self.fix = fix
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        parts = [self.kind.value]
+        if self.status:
+            parts.append(f"HTTP {self.status}")
+        if self.code:
+            parts.append(str(self.code))
+        text = " ".join(parts) + f": {self.detail}"
+        if self.fix:
+            text += f" ({self.fix})"
+        return text
+
+
+@dataclass
+class Deadline:
+    """Wall-clock budget for an account (and the run): waits that do not fit are not taken."""
+
+    seconds: float
+    started: float = field(default_factory=time.monotonic)
+
+    def remaining(self) -> float:
+        return self.seconds - (time.monotonic() - self.started)
+
+    def fits(self, wait: float) -> bool:
+        return wait <= self.remaining()
+
+
+@dataclass
+class RetryPolicy:
+    max_attempts: int = 4
+    base_backoff: float = 1.0
+    max_backoff: float = 30.0
+    max_rate_limit_wait: float = MAX_RATE_LIMIT_WAIT
+
+
+def wait_seconds(error: PlatformError, attempt: int, policy: RetryPolicy, now: datetime | None = None) -> float:
+    """How long to wait before retrying `error` (attempt counts from 1)."""
+    if error.retry_at is not None:
+        now = now or datetime.now(UTC)
+        # +1 s: X's reset is the second the window reopens; clock skew makes "exactly" too early.
+        wait = (error.retry_at - now).total_seconds() + 1.0
+        if wait < 0:
+            log.warning("rate-limit reset time is in the past (clock skew?); retrying after 1 s")
+            wait = 1.0
+        return min(wait, policy.max_rate_limit_wait)
+    return min(policy.base_backoff * (2 ** (attempt - 1)), policy.max_backoff)
+
+
+def call_with_retry(
+    fn: Callable[[], T],
+    classify: Callable[[BaseException], PlatformError],
+    *,
+    endpoint: str,
+    deadline: Deadline,
+    policy: RetryPolicy | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    on_attempt: Callable[[], None] | None = None,
+) -> T:
+    """Call `fn`, retrying what can succeed later, within the deadline. Raises PlatformError."""
+    policy = policy or RetryPolicy()
+
+    def attempt() -> T:
+        if on_attempt is not None:
+            on_attempt()
+        try:
+            return fn()
+        except PlatformError:
+            raise
+        except Exception as exc:
+            raise classify(exc) from None  # `from None`: the SDK's exception text may hold a URL with a key
+
+    def should_retry(exc: BaseException) -> bool:
+        return isinstance(exc, PlatformError) and exc.kind in RETRY_KINDS
+
+    def wait(state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        assert isinstance(error, PlatformError)
+        seconds = wait_seconds(error, state.attempt_number, policy)
+        if not deadline.fits(seconds):
+            # The wait does not fit: stop now and let the connector record a partial collection.
+            raise error
+        log.info(
+            "retrying %s in %.0f s after %s (attempt %d of %d)",
+            endpoint,
+            seconds,
+            error.describe(),
+            state.attempt_number,
+            policy.max_attempts,
+        )
+        return seconds
+
+    retrying = Retrying(
+        retry=retry_if_exception(should_retry),
+        stop=stop_after_attempt(policy.max_attempts),
+        wait=wait,
+        sleep=sleep,
+        reraise=True,
+    )
+    return retrying(attempt)

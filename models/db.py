@@ -1,0 +1,49 @@
+"""Database engine: SQLite file by default (WAL, busy timeout, foreign keys), any SQLAlchemy URL otherwise."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, SQLModel, create_engine
+
+from models import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            folder = Path(path).parent
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if not Path(path).exists():
+                # Minors' data: the database is private to the account that runs the audit.
+                Path(path).touch(mode=0o600)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    return engine
+
+
+def init_db(engine: Engine) -> None:
+    """Bring an empty or older database up to the current schema."""
+    SQLModel.metadata.create_all(engine)
+    if engine.url.get_backend_name() == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+        os.chmod(str(engine.url.database), 0o600)
+
+
+def session(engine: Engine) -> Session:
+    return Session(engine, expire_on_commit=False)

@@ -1,0 +1,181 @@
+"""The store: SQLModel tables for inputs, runs, snapshots, findings and waivers."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return list(Severity).index(self)
+
+
+class FindingStatus(StrEnum):
+    NEW = "new"
+    PERSISTING = "persisting"
+    RESOLVED = "resolved"
+    UNKNOWN = "unknown"  # the account could not be audited this run: neither confirmed nor resolved
+    WAIVED = "waived"
+
+
+def _json_column() -> Any:
+    return Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+def _json_dict_column() -> Any:
+    return Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+# --- inputs ---------------------------------------------------------------------------------
+
+
+class RegisteredAccount(SQLModel, table=True):
+    """One Form 8-06 registration."""
+
+    __tablename__ = "registered_account"
+
+    key: str = Field(primary_key=True)
+    platform: str
+    connector: str  # which connector audits it (defaults to the platform; `manual` for exports)
+    handle: str | None = None
+    platform_id: str | None = None
+    school: str
+    purpose: str
+    activity: str | None = None
+    kind: str  # individual | joint
+    audience: str  # public | closed
+    holders: list[str] = _json_column()
+    declared_admins: list[str] = _json_column()
+    its_admin: str | None = None  # the ITS administrator's handle or id on that platform
+    reviewed_by: str | None = None
+    reviewed_on: date | None = None
+    approved_by: str | None = None  # platform approval, for platforms not approved by default
+    approved_on: date | None = None
+    password_reset_on: date | None = None
+    status: str = "active"  # active | disabled
+    export: str | None = None  # manual connector: path of the ITS export (CSV)
+    source: str = ""  # file:line the registration came from, for messages
+
+
+class Person(SQLModel, table=True):
+    """A directory person (HR or SIS export)."""
+
+    person_id: str = Field(primary_key=True)
+    role: str
+    school: str | None = None
+    first_name: str = ""
+    last_name: str = ""
+    preferred_name: str | None = None
+    status: str = "active"  # active | departed | inactive
+    departure_date: date | None = None
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.preferred_name or self.first_name} {self.last_name}".strip()
+
+
+class PersonIdentity(SQLModel, table=True):
+    """A platform handle or id the directory declares for a person."""
+
+    __tablename__ = "person_identity"
+    __table_args__ = (UniqueConstraint("platform", "value"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: str = Field(foreign_key="person.person_id", index=True)
+    platform: str
+    value: str  # a handle (without @, lower case) or a platform id
+
+
+class Activity(SQLModel, table=True):
+    activity_id: str = Field(primary_key=True)
+    school: str | None = None
+    name: str
+    sponsors: list[str] = _json_column()
+    hashtags: list[str] = _json_column()
+    keywords: list[str] = _json_column()
+    accounts: list[str] = _json_column()
+
+
+# --- runs -----------------------------------------------------------------------------------
+
+
+class AuditRun(SQLModel, table=True):
+    __tablename__ = "audit_run"
+
+    id: str = Field(primary_key=True)  # sortable: 20261129T020000Z-abcdef
+    started_at: datetime
+    finished_at: datetime | None = None
+    as_of: datetime  # the run's clock: every rule sees this, never the wall clock
+    kind: str = "run"  # run | check
+    status: str = "running"  # running | complete | incomplete | crashed
+    accounts: list[str] = _json_column()
+    exit_code: int | None = None
+    policy_digest: str = ""
+    spend: dict[str, Any] = _json_dict_column()
+
+
+class Snapshot(SQLModel, table=True):
+    __table_args__ = (Index("ix_snapshot_account_run", "account_key", "run_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(foreign_key="audit_run.id", index=True)
+    account_key: str
+    platform: str
+    taken_at: datetime
+    state: str  # complete | partial | failed: the worst collection state
+    data: dict[str, Any] = _json_dict_column()  # AccountSnapshot without participants
+
+
+class Participant(SQLModel, table=True):
+    """Participants are the bulk of a snapshot: written with one executemany, never row by row."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    snapshot_id: int = Field(foreign_key="snapshot.id", index=True)
+    platform_id: str | None = None
+    handle: str | None = None
+    display_name: str | None = None
+
+
+class Finding(SQLModel, table=True):
+    """One rule result for one subject in one run. History keys on `fingerprint`."""
+
+    __table_args__ = (UniqueConstraint("run_id", "fingerprint"), Index("ix_finding_fingerprint", "fingerprint"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(foreign_key="audit_run.id", index=True)
+    fingerprint: str
+    rule_id: str
+    account_key: str
+    subject: str
+    severity: str
+    confidence: str  # certain | likely | declared
+    section: str
+    title: str
+    message: str
+    evidence: dict[str, Any] = _json_dict_column()
+    status: str  # FindingStatus
+    first_seen_run: str
+    first_seen_at: datetime
+    last_seen_run: str
+
+
+class Waiver(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    fingerprint: str = Field(index=True)
+    reason: str
+    approver: str
+    expires_on: date
+    created_at: datetime
+    revoked: bool = False
