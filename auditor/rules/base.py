@@ -1,0 +1,108 @@
+"""Rule framework: metadata beside logic, registered by a decorator, validated at load.
+
+A rule is one module in `auditor/rules/` with one function decorated by `@rule(...)`. The
+function is pure: it reads a `RuleContext` (stored data and the run's clock) and yields
+`RuleResult`s, one per failing subject. It never talks to a platform or reads the wall clock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import pkgutil
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from auditor.directory import Directory, Match
+from auditor.policy import Policy
+from models.snapshot import AccountSnapshot, Capability
+from models.tables import RegisteredAccount, Severity
+
+
+class RuleDefinitionError(Exception):
+    """A rule module whose metadata is incomplete or whose id is taken."""
+
+
+@dataclass(frozen=True)
+class RuleMeta:
+    id: str
+    title: str
+    section: str  # the AP 80-06 section the rule comes from
+    severity: Severity  # default; the policy may override
+    remediation: str
+    clause: str = ""  # the policy's own words, quoted in reports
+
+
+@dataclass
+class RuleContext:
+    """Everything a rule may read about one account in one run."""
+
+    account: RegisteredAccount
+    snapshot: AccountSnapshot | None  # None when collection failed outright
+    capabilities: frozenset[Capability]
+    matches: dict[str, Match]  # Identity.key -> how it was matched
+    directory: Directory
+    policy: Policy
+    as_of: datetime
+
+    def match(self, identity_key: str) -> Match | None:
+        return self.matches.get(identity_key)
+
+
+@dataclass
+class RuleResult:
+    """A failing subject. `subject` must be stable across runs (it is part of the fingerprint)."""
+
+    subject: str
+    message: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    confidence: str = "certain"  # certain | likely (fuzzy match) | declared (registry data only)
+    severity: Severity | None = None  # None = the rule's (policy-adjusted) severity
+
+
+RuleFunction = Callable[[RuleContext], Iterable[RuleResult]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    meta: RuleMeta
+    check: RuleFunction
+
+
+REGISTRY: dict[str, Rule] = {}
+
+
+def rule(
+    *, id: str, title: str, section: str, severity: Severity, remediation: str, clause: str = ""
+) -> Callable[[RuleFunction], RuleFunction]:
+    """Register a rule. Refuses incomplete metadata and duplicate ids."""
+    meta = RuleMeta(id=id, title=title, section=section, severity=severity, remediation=remediation, clause=clause)
+    missing = [name for name in ("id", "title", "section", "remediation") if not getattr(meta, name).strip()]
+    if missing:
+        raise RuleDefinitionError(f"rule {id or '?'}: metadata missing {', '.join(missing)}")
+    if not isinstance(severity, Severity):
+        raise RuleDefinitionError(f"rule {id}: severity must be a Severity, got {severity!r}")
+
+    def register(check: RuleFunction) -> RuleFunction:
+        if id in REGISTRY and REGISTRY[id].check is not check:
+            raise RuleDefinitionError(f"rule id {id} is defined twice")
+        REGISTRY[id] = Rule(meta=meta, check=check)
+        return check
+
+    return register
+
+
+def load_rules() -> dict[str, Rule]:
+    """Import every module of this package so that their decorators run."""
+    import auditor.rules as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        if module.name != "base" and not module.name.startswith("_"):
+            importlib.import_module(f"{package.__name__}.{module.name}")
+    return dict(sorted(REGISTRY.items()))
+
+
+def fingerprint(rule_id: str, account_key: str, subject: str) -> str:
+    return hashlib.sha256(f"{rule_id}\x1f{account_key}\x1f{subject}".encode()).hexdigest()[:20]
