@@ -79,6 +79,15 @@ class Division:
 # --- YAML with line numbers ---------------------------------------------------------------
 
 
+class _TextDatesLoader(yaml.SafeLoader):
+    """Dates stay text so that pydantic validates them and a bad one becomes a clear message."""
+
+
+_TextDatesLoader.add_constructor(
+    "tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node)  # type: ignore[arg-type]
+)
+
+
 def _load_yaml(path: Path, problems: list[InputProblem]) -> tuple[Any, yaml.Node | None]:
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -87,8 +96,8 @@ def _load_yaml(path: Path, problems: list[InputProblem]) -> tuple[Any, yaml.Node
         return None, None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
+        data = yaml.load(text, Loader=_TextDatesLoader)  # noqa: S506 (a SafeLoader subclass)
+    except (yaml.YAMLError, ValueError) as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problems.append(InputProblem(path, line, None, None, f"not valid YAML: {getattr(exc, 'problem', exc)}"))
