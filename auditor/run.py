@@ -171,7 +171,7 @@ def _execute_locked(
         findings_by_status=_count(f.status for f in findings),
         findings_by_severity=_count(f.severity for f in findings if f.status not in ("resolved", "waived")),
         incomplete_accounts=sorted(incomplete),
-        requests=stored.spend.get("requests", {}),
+        requests=dict(stored.spend.get("requests", {})),
     )
 
 
@@ -199,8 +199,10 @@ def collect_all(
     """Pull every account, each isolated; each account's snapshot is stored in its own transaction."""
     run_deadline = Deadline(policy.run_deadline_seconds)
     replaying = settings.cassette_dir is not None
-    limits = {name: threading.Semaphore(policy.concurrency.get(name, policy.concurrency.get("default", 4)))
-              for name in {a.connector for a in accounts}}
+    limits = {
+        name: threading.Semaphore(policy.concurrency.get(name, policy.concurrency.get("default", 4)))
+        for name in {a.connector for a in accounts}
+    }
     store_lock = threading.Lock()
     snapshots: dict[str, AccountSnapshot] = {}
 

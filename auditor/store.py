@@ -164,7 +164,9 @@ def run_findings(session: Session, run_id: str) -> list[Finding]:
 
 
 def run_snapshots(session: Session, run_id: str) -> list[Snapshot]:
-    return list(session.exec(select(Snapshot).where(Snapshot.run_id == run_id).order_by(col(Snapshot.account_key))).all())
+    return list(
+        session.exec(select(Snapshot).where(Snapshot.run_id == run_id).order_by(col(Snapshot.account_key))).all()
+    )
 
 
 def latest_run(session: Session) -> AuditRun | None:

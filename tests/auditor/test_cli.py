@@ -33,7 +33,11 @@ def test_run_writes_valid_reports_and_latest(division_dir: Path, auditor_env: Pa
     jsonschema.validate(report, SCHEMA)
     assert report["run"]["accounts_audited"] == 4
     assert {c["account"] for c in report["coverage"]} == {
-        "rbe-reading-group", "rbe-news-group", "hhs-whitford-class", "hhs-athletics-tiktok"}
+        "rbe-reading-group",
+        "rbe-news-group",
+        "hhs-whitford-class",
+        "hhs-athletics-tiktok",
+    }
     assert (latest / "report.csv").read_text().startswith("fingerprint,status,severity")
     assert oct((latest / "report.json").stat().st_mode & 0o777) == "0o600"
 

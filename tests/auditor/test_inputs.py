@@ -75,16 +75,22 @@ def test_bad_date(division_dir: Path) -> None:
 
 def test_invalid_yaml_reports_line(division_dir: Path) -> None:
     registry = division_dir / "registry" / "manual.yaml"
-    _edit(registry, "    kind: individual\n    audience: public\n    holders: [E1004]",
-          "    kind: individual\n    audience: public\n    holders: [E1004")
+    _edit(
+        registry,
+        "    kind: individual\n    audience: public\n    holders: [E1004]",
+        "    kind: individual\n    audience: public\n    holders: [E1004",
+    )
     problems = _problems(division_dir)
     assert problems[0].startswith(f"{registry}:") and "not valid YAML" in problems[0]
 
 
 def test_enum_and_unknown_field(division_dir: Path) -> None:
     registry = division_dir / "registry" / "manual.yaml"
-    _edit(registry, "    kind: joint\n    audience: closed\n    holders: [E1011, E1012]",
-          "    kind: shared\n    audience: closed\n    holders: [E1011, E1012]\n    holdrs: [E1011]")
+    _edit(
+        registry,
+        "    kind: joint\n    audience: closed\n    holders: [E1011, E1012]",
+        "    kind: shared\n    audience: closed\n    holders: [E1011, E1012]\n    holdrs: [E1011]",
+    )
     problems = _problems(division_dir)
     assert any("field 'kind'" in p and "'shared'" in p for p in problems), problems
     assert any("field 'holdrs'" in p and "unknown field" in p for p in problems), problems
@@ -108,8 +114,11 @@ def test_manual_account_needs_export(division_dir: Path) -> None:
 
 def test_directory_errors_name_row_and_column(division_dir: Path) -> None:
     staff = division_dir / "directory" / "staff.csv"
-    _edit(staff, "E1004,staff,Hillside High School,James,Whitford,Jim,departed,2026-06-30",
-          "E1004,staff,Hillside High School,James,Whitford,Jim,gone,2026-31-06")
+    _edit(
+        staff,
+        "E1004,staff,Hillside High School,James,Whitford,Jim,departed,2026-06-30",
+        "E1004,staff,Hillside High School,James,Whitford,Jim,gone,2026-31-06",
+    )
     _edit(staff, "E1012,staff,", "E1002,staff,")
     problems = _problems(division_dir)
     line = _line_of(staff, "Whitford")
@@ -126,8 +135,11 @@ def test_directory_missing_columns(division_dir: Path) -> None:
 
 def test_handle_declared_twice(division_dir: Path) -> None:
     staff = division_dir / "directory" / "staff.csv"
-    _edit(staff, "E1012,staff,Riverbend Elementary School,Wei,Zhang,,active,,",
-          "E1012,staff,Riverbend Elementary School,Wei,Zhang,,active,,twitter:@MR_OKAFOR")
+    _edit(
+        staff,
+        "E1012,staff,Riverbend Elementary School,Wei,Zhang,,active,,",
+        "E1012,staff,Riverbend Elementary School,Wei,Zhang,,active,,twitter:@MR_OKAFOR",
+    )
     problems = _problems(division_dir)
     assert any("person 'E1012'" in p and "already declared for E1002" in p for p in problems), problems
 

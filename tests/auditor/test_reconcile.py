@@ -8,10 +8,22 @@ from auditor.reconcile import Evaluated, reconcile
 from auditor.rules.base import RuleMeta, RuleResult
 from models.tables import Finding, RegisteredAccount, Severity, Waiver
 
-META = RuleMeta(id="too-few-staff-admins", title="Too few staff admins", section="Online Interactions",
-                severity=Severity.HIGH, remediation="Add a staff admin.")
-ACCOUNT = RegisteredAccount(key="acct", platform="twitter", connector="manual", school="Hillside", purpose="news",
-                            kind="joint", audience="public")
+META = RuleMeta(
+    id="too-few-staff-admins",
+    title="Too few staff admins",
+    section="Online Interactions",
+    severity=Severity.HIGH,
+    remediation="Add a staff admin.",
+)
+ACCOUNT = RegisteredAccount(
+    key="acct",
+    platform="twitter",
+    connector="manual",
+    school="Hillside",
+    purpose="news",
+    kind="joint",
+    audience="public",
+)
 T0 = datetime(2026, 11, 1, 6, tzinfo=UTC)
 
 
@@ -19,8 +31,16 @@ def _evaluated(subject: str) -> Evaluated:
     return Evaluated(META, ACCOUNT, RuleResult(subject=subject, message=f"{subject} failed"), Severity.HIGH)
 
 
-def _run(run_id: str, day: int, subjects: list[str], previous: list[Finding], *, incomplete: bool = False,
-         waivers: dict[str, Waiver] | None = None, resolved_before: set[str] | None = None) -> dict[str, Finding]:
+def _run(
+    run_id: str,
+    day: int,
+    subjects: list[str],
+    previous: list[Finding],
+    *,
+    incomplete: bool = False,
+    waivers: dict[str, Waiver] | None = None,
+    resolved_before: set[str] | None = None,
+) -> dict[str, Finding]:
     open_previous = [f for f in previous if f.status != "resolved"]
     findings = reconcile(
         run_id=run_id,
@@ -61,8 +81,13 @@ def test_failed_collection_keeps_findings_unknown_never_resolved() -> None:
 def test_waiver_applies_until_expiry_then_stops() -> None:
     run1 = _run("r1", 0, ["a"], [])
     fp = run1["a"].fingerprint
-    waiver = Waiver(fingerprint=fp, reason="account being retired", approver="Director of ITS",
-                    expires_on=date(2026, 11, 3), created_at=T0)
+    waiver = Waiver(
+        fingerprint=fp,
+        reason="account being retired",
+        approver="Director of ITS",
+        expires_on=date(2026, 11, 3),
+        created_at=T0,
+    )
     run2 = _run("r2", 1, ["a"], list(run1.values()), waivers={fp: waiver})
     assert run2["a"].status == "waived"
     run3 = _run("r3", 2, ["a"], list(run2.values()), waivers={fp: waiver})  # expiry day still covered
