@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from filelock import FileLock, Timeout
 from sqlalchemy.engine import Engine
@@ -158,7 +159,8 @@ def _execute_locked(
         stored.finished_at = datetime.now(UTC)
         stored.status = "incomplete" if incomplete else "complete"
         stored.exit_code = exit_code
-        stored.spend = _spend(snapshots)
+        spend = _spend(snapshots)
+        stored.spend = spend
         db.add(stored)
         db.commit()
     from auditor.report.publish import publish_run
@@ -171,7 +173,7 @@ def _execute_locked(
         findings_by_status=_count(f.status for f in findings),
         findings_by_severity=_count(f.severity for f in findings if f.status not in ("resolved", "waived")),
         incomplete_accounts=sorted(incomplete),
-        requests=dict(stored.spend.get("requests", {})),
+        requests=spend["requests"],
     )
 
 
@@ -317,7 +319,7 @@ def _exit_code(findings: list, incomplete: set[str], policy: Policy) -> int:  # 
     return EXIT_CLEAN
 
 
-def _spend(snapshots: dict[str, AccountSnapshot]) -> dict[str, object]:
+def _spend(snapshots: dict[str, AccountSnapshot]) -> dict[str, Any]:
     requests: dict[str, dict[str, int]] = {}
     units: dict[str, int] = {}
     for snapshot in snapshots.values():
