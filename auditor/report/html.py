@@ -104,8 +104,9 @@ def build_view(report: dict[str, Any], clauses: dict[str, str]) -> dict[str, Any
         "status_counts": [(s, STATUS_TEXT[s], summary["by_status"].get(s, 0)) for s in STATUSES],
         "open_total": sum(summary["by_severity"].values()),
         "coverage": [_coverage_view(c, open_by_account.get(c["account"], 0)) for c in coverage],
-        "coverage_problems": [_coverage_view(c, open_by_account.get(c["account"], 0)) for c in coverage
-                              if c["state"] != "complete"],
+        "coverage_problems": [
+            _coverage_view(c, open_by_account.get(c["account"], 0)) for c in coverage if c["state"] != "complete"
+        ],
         "groups": _group(listed, coverage),
         "listed_total": len(listed),
         "waived": waived,
@@ -246,7 +247,9 @@ def _group(findings: list[dict[str, Any]], coverage: list[dict[str, Any]]) -> li
         school = schools.setdefault(f["school"], SchoolGroup(f["school"]))
         key = (f["school"], f["account"])
         if key not in accounts:
-            accounts[key] = AccountGroup(f["account"], f.get("handle"), f["platform"], f["school"], state.get(f["account"]))
+            accounts[key] = AccountGroup(
+                f["account"], f.get("handle"), f["platform"], f["school"], state.get(f["account"])
+            )
             school.accounts.append(accounts[key])
         accounts[key].findings.append(f)
     return sorted(schools.values(), key=lambda s: s.name.lower())

@@ -182,8 +182,12 @@ def coverage_entry(school: str, key: str, platform: str, handle: str, state: str
         for name in ("admins", "interactions", "participants", "posts", "profile")
     }
     if platform in ("twitter", "youtube"):
-        collections["admins"] = {"state": "not_supported", "reason": "the API does not show admins", "error": None,
-                                 "retry_after": None}
+        collections["admins"] = {
+            "state": "not_supported",
+            "reason": "the API does not show admins",
+            "error": None,
+            "retry_after": None,
+        }
     if state == "partial":
         collections["participants"] = {
             "state": "partial",
@@ -256,8 +260,16 @@ def make_report(
             waiver = make_waiver("expired")
         findings.append(
             make_finding(
-                rng, index, school=school_name, account=key, platform=platform, handle=handle, rule=rule,
-                status=status, regressed=status == "new" and index % 11 == 0, waiver=waiver,
+                rng,
+                index,
+                school=school_name,
+                account=key,
+                platform=platform,
+                handle=handle,
+                rule=rule,
+                status=status,
+                regressed=status == "new" and index % 11 == 0,
+                waiver=waiver,
             )
         )
     findings.sort(key=lambda f: (f["school"], f["account"], -SEVERITY_RANK[f["severity"]], f["rule"], f["subject"]))
