@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -132,7 +132,8 @@ def _finding_view(finding: dict[str, Any], index: int, clauses: dict[str, str]) 
 
 
 def details_payload(findings: list[dict[str, Any]]) -> dict[str, Any]:
-    """What a finding shows when opened, as data: the page builds it on demand (textContent only).
+    """What a finding shows when opened, as data: the page builds it on demand (textContent only), and
+    lists there every identity match inside the evidence (match_method, match_score, best_candidate).
 
     Keeping 5,000 evidence panels out of the initial DOM is what keeps a large report fast to
     open. Long texts shared by many findings (clause, remediation) are stored once.
@@ -148,26 +149,21 @@ def details_payload(findings: list[dict[str, Any]]) -> dict[str, Any]:
 
     items = []
     for f in findings:
-        evidence = f.get("evidence") or {}
         url = f.get("url")
+        # school, account, platform and first seen are read from the row's data attributes
         items.append(
             {
                 "source": evidence_source(f),
                 "confidence": f["confidence"],
-                "matches": list(match_facts(evidence)),
-                "evidence": evidence,
+                "evidence": f.get("evidence") or {},
                 "section": shared(f["section"]),
                 "clause": shared(f["clause_text"]),
                 "remediation": shared(f["remediation"]),
                 "url": safe_link(url),
                 "url_text": url if url and not safe_link(url) else None,
-                "platform": f["platform"],
                 "waiver": f.get("waiver"),
-                "school": f["school"],
-                "account": f["account"],
                 "fingerprint": f["fingerprint"],
                 "subject": f["subject"],
-                "first_seen": f["first_seen_date"],
                 "first_seen_run": f["first_seen_run"],
                 "last_seen_run": f["last_seen_run"],
             }
@@ -182,26 +178,6 @@ def evidence_source(finding: dict[str, Any]) -> str:
     if source in ("observed", "declared"):
         return str(source)
     return "declared" if finding.get("confidence") == "declared" else "observed"
-
-
-def match_facts(evidence: Any) -> Iterator[dict[str, Any]]:
-    """Every identity match inside the evidence (method and score), wherever the rule nested it."""
-    if isinstance(evidence, dict):
-        if "match_method" in evidence:
-            yield {
-                "identity": evidence.get("identity") or evidence.get("handle") or "",
-                "method": evidence.get("match_method"),
-                "score": evidence.get("match_score"),
-                "candidate": evidence.get("best_candidate"),
-                "candidate_score": evidence.get("best_candidate_score"),
-                "note": evidence.get("match_note"),
-            }
-        for value in evidence.values():
-            if isinstance(value, dict | list):
-                yield from match_facts(value)
-    elif isinstance(evidence, list):
-        for item in evidence:
-            yield from match_facts(item)
 
 
 def safe_link(url: Any) -> str | None:

@@ -59,6 +59,22 @@
     return document.createTextNode(scalar(value));
   }
 
+  /* Every identity match inside the evidence, wherever the rule nested it. */
+  function matchFacts(value, out) {
+    if (Array.isArray(value)) {
+      value.forEach(function (item) { matchFacts(item, out); });
+    } else if (value && typeof value === "object") {
+      if ("match_method" in value) {
+        out.push({
+          identity: value.identity || value.handle || "", method: value.match_method, score: value.match_score,
+          candidate: value.best_candidate, candidate_score: value.best_candidate_score, note: value.match_note
+        });
+      }
+      Object.keys(value).forEach(function (key) { if (value[key] && typeof value[key] === "object") { matchFacts(value[key], out); } });
+    }
+    return out;
+  }
+
   function matchesTable(matches) {
     if (!matches.length) { return null; }
     var head = ["Identity", "Match method", "Score", "Best candidate", "Note"].map(function (text) {
@@ -91,26 +107,27 @@
     ])];
   }
 
-  function linkParagraph(d) {
+  function linkParagraph(d, platform) {
     if (d.url && /^https?:\/\//i.test(d.url)) {
       return el("p", {}, [el("a", { "class": "platform-link", href: d.url, rel: "noopener noreferrer", target: "_blank" }, [
-        "Open this on " + d.platform, el("span", { "class": "sr-only" }, [" (opens in a new tab)"])
+        "Open this on " + platform, el("span", { "class": "sr-only" }, [" (opens in a new tab)"])
       ])]);
     }
     if (d.url_text) { return el("p", {}, ["Link (not opened from here): ", el("code", {}, [d.url_text])]); }
     return el("p", {}, ["No link to this content on the platform."]);
   }
 
-  function buildDetail(index) {
+  function buildDetail(row) {
     var all = details();
-    var d = all.findings[index];
+    var d = all.findings[Number(row.dataset.i)];
+    var r = row.dataset;
     var text = function (i) { return all.texts[i] || ""; };
     var observed = d.source === "observed";
     var evidence = el("section", { "class": "ev" }, [
       el("h3", {}, ["Evidence ", el("span", { "class": "src src-" + d.source }, [
         observed ? "observed on the platform" : "declared in the registry"])]),
       el("p", { "class": "conf" }, ["Confidence: ", el("strong", {}, [d.confidence]), (CONFIDENCE_NOTE[d.confidence] || "") + "."]),
-      matchesTable(d.matches),
+      matchesTable(matchFacts(d.evidence, [])),
       d.evidence && Object.keys(d.evidence).length ? evidenceNode(d.evidence) : el("p", {}, ["No further evidence recorded."])
     ]);
     var clause = text(d.clause);
@@ -119,20 +136,20 @@
       clause ? el("blockquote", {}, [clause]) : el("p", {}, ["(The rule does not quote a clause.)"]),
       el("h3", {}, ["Remediation"]),
       el("p", {}, [text(d.remediation)]),
-      linkParagraph(d)
+      linkParagraph(d, r.platform)
     ].concat(d.waiver ? waiverList(d.waiver) : []));
     var meta = el("p", { "class": "meta" }, [
-      "School " + d.school + " · account ", el("code", {}, [d.account]),
+      "School " + r.school + " · account ", el("code", {}, [r.account]),
       " · fingerprint ", el("code", {}, [d.fingerprint]),
       " · subject ", el("code", {}, [d.subject]),
-      " · first seen " + d.first_seen + " (run ", el("code", {}, [d.first_seen_run]),
+      " · first seen " + (r.first || "").slice(0, 10) + " (run ", el("code", {}, [d.first_seen_run]),
       "), last seen in run ", el("code", {}, [d.last_seen_run])
     ]);
     return el("div", { role: "cell", "aria-colspan": String(COLUMNS), "class": "detail-grid" }, [evidence, policy, meta]);
   }
 
   function fillDetail(panel) {
-    if (!panel.firstChild) { panel.appendChild(buildDetail(Number(panel.parentNode.dataset.i))); }
+    if (!panel.firstChild) { panel.appendChild(buildDetail(panel.parentNode)); }
   }
 
   function toggle(button, open) {
@@ -155,7 +172,7 @@
   /* What search looks at: the row as shown, the evidence and the identifiers (not the policy text). */
   function searchText(group) {
     var d = details().findings[Number(group.dataset.i)] || {};
-    var parts = [group.firstElementChild.textContent, d.account || "", d.fingerprint || "", d.subject || ""];
+    var parts = [group.firstElementChild.textContent, group.dataset.account, d.fingerprint || "", d.subject || ""];
     return valuesText(d.evidence, parts).join(" ").replace(/\s+/g, " ").toLowerCase();
   }
 
