@@ -14,7 +14,8 @@ from auditor.report.html import SEVERITIES, SEVERITY_RANK
 from auditor.report.publish import atomic_write
 
 TOP_NEW = 10
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+# Values never start a line, and with [ and ] escaped no link can form: these are the only specials left.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
 
 
 def md_escape(text: Any) -> str:
@@ -47,11 +48,11 @@ def _heading(report: dict[str, Any]) -> list[str]:
     run = report["run"]
     scope = f" — {md_escape(run['school'])}" if run.get("school") else ""
     status = run["status"]
-    state = "complete" if status == "complete" else f"**{status}**: not every account was fully audited"
+    state = "complete" if status == "complete" else f"**{status}** (not every account was fully audited)"
     return [
         f"# AP 80-06 social media audit: {md_escape(run['division'])}{scope}",
         "",
-        f"Run `{run['id']}` as of {run['as_of'][:16].replace('T', ' ')} UTC: {state}; "
+        f"Run `{run['id']}` as of {run['as_of'][:16].replace('T', ' ')} UTC, {state}; "
         f"{run['accounts_audited']} accounts audited.",
     ]
 
