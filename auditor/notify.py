@@ -28,7 +28,7 @@ import requests
 from auditor.policy import Policy, SinkPolicy
 from auditor.report.markdown import finding_lines, render_summary_md
 from auditor.settings import Settings
-from connectors.scrub import REDACTED, scrub
+from connectors.scrub import REDACTED, register_secret, scrub
 from models.tables import Severity
 
 log = logging.getLogger("auditor.notify")
@@ -167,7 +167,8 @@ def describe_target(policy: SinkPolicy, settings: Settings) -> str:
         return f"{count} recipient{'s' if count != 1 else ''} via {settings.smtp_host or '(no SMTP_HOST)'}"
     url = settings.webhook_url.get_secret_value() if settings.webhook_url else ""
     host = urlsplit(url).hostname if url else None
-    return f"{policy.kind} webhook at {host or '(no AUDITOR_WEBHOOK_URL)'}"
+    label = "webhook" if policy.kind == "webhook" else f"{policy.kind} webhook"
+    return f"{label} at {host or '(no AUDITOR_WEBHOOK_URL)'}"
 
 
 def safe_error_text(exc: BaseException, settings: Settings) -> str:
@@ -267,6 +268,7 @@ def _post_json(settings: Settings, payload: dict[str, Any]) -> None:
     if not settings.webhook_url:
         raise SinkError("AUDITOR_WEBHOOK_URL is not set")
     url = settings.webhook_url.get_secret_value()
+    _register_url_secrets(url)
     try:
         response = requests.post(url, json=payload, timeout=HTTP_TIMEOUT_SECONDS, allow_redirects=False)
     except requests.RequestException as exc:
@@ -274,6 +276,16 @@ def _post_json(settings: Settings, payload: dict[str, Any]) -> None:
         raise SinkError(f"{type(exc).__name__}: the webhook could not be reached") from None
     if not 200 <= response.status_code < 300:
         raise SinkError(f"the webhook answered HTTP {response.status_code}")
+
+
+def _register_url_secrets(url: str) -> None:
+    """The path and query of a webhook URL are its credential: HTTP libraries log them at DEBUG
+    without the host, so the scrubbing filter must know them on their own too."""
+    parts = urlsplit(url)
+    register_secret(url)
+    register_secret(parts.path + (f"?{parts.query}" if parts.query else ""))
+    register_secret(parts.path)
+    register_secret(parts.query)
 
 
 def webhook_payload(notification: Notification) -> dict[str, Any]:
