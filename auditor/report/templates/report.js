@@ -32,8 +32,12 @@
     return node;
   }
 
+  var ACRONYMS = { url: "URL", id: "ID", ap: "AP", its: "ITS" };
+
   function humanize(key) {
-    var text = String(key).replace(/[_-]/g, " ").trim();
+    var text = String(key).replace(/[_-]/g, " ").trim().split(/\s+/).map(function (word) {
+      return ACRONYMS[word.toLowerCase()] || word;
+    }).join(" ");
     return text.charAt(0).toUpperCase() + text.slice(1);
   }
 
@@ -94,7 +98,7 @@
   }
 
   var CONFIDENCE_NOTE = {
-    likely: " (rests on a name match: a probability, not a proof)",
+    likely: " (a probability, not a proof: it rests on a name or look-alike match)",
     declared: " (the platform does not show this; the registry's declaration was used)"
   };
 
