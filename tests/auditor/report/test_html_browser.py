@@ -232,6 +232,42 @@ def test_keyboard_alone_reaches_skip_link_filters_and_expands_a_finding(open_rep
     assert unlabeled == 0
 
 
+CONTRAST_SCRIPT = """() => {
+  const channel = c => { c /= 255; return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4); };
+  const parse = value => (value.match(/[\\d.]+/g) || []).map(Number);
+  const luminance = ([r, g, b]) => 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+  const background = el => {
+    for (let node = el; node; node = node.parentElement) {
+      const rgba = parse(getComputedStyle(node).backgroundColor);
+      if (rgba.length === 3 || (rgba.length === 4 && rgba[3] > 0)) return rgba.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const failures = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const text = Array.from(el.childNodes)
+      .filter(n => n.nodeType === 3 && n.textContent.trim()).map(n => n.textContent.trim()).join(' ');
+    if (!text || !el.getClientRects().length || getComputedStyle(el).visibility === 'hidden') continue;
+    if (el.closest('.sr-only, .skip')) continue;
+    const fg = luminance(parse(getComputedStyle(el).color).slice(0, 3));
+    const bg = luminance(background(el));
+    const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+    if (ratio < 4.5) {
+      failures.push(el.tagName + '.' + el.className + ' "' + text.slice(0, 40) + '" ' + ratio.toFixed(2));
+    }
+  }
+  return failures;
+}"""
+
+
+def test_all_visible_text_has_at_least_aa_contrast(open_report: Any) -> None:
+    report = make_report(40)
+    view = open_report(report, height=6000)
+    view.page.get_by_role("button", name="Expand all").click()
+    view.page.get_by_role("button", name="Every audited account (7)").click()
+    assert view.page.evaluate(CONTRAST_SCRIPT) == []
+
+
 def test_sorting_by_severity_orders_rows_most_severe_first(open_report: Any) -> None:
     report = make_report(40)
     view = open_report(report)
