@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -85,6 +86,7 @@ class FacebookConnector(Connector):
 
     def pull(self, account: RegisteredAccount, cursor: dict[str, str]) -> AccountSnapshot:
         builder = self.new_builder(account)
+        self._pages_done: Counter[Capability] = Counter()
         self._token_variable = self.context.settings.account_variable(account.key, PAGE_TOKEN)
         api = self._api_for(account)
         if api is None:
@@ -350,11 +352,19 @@ class FacebookConnector(Connector):
         self, builder: SnapshotBuilder, endpoint: str, cursor: GraphCursor, since: datetime | None = None
     ) -> Iterator[dict[str, Any]]:
         """Every item of an edge, one counted and retried request per page (the SDK cursor pages)."""
+        collection = _collection_of(endpoint)
         while not cursor.finished:
             if cursor.pages_read >= MAX_PAGES:
-                builder.mark_partial(_collection_of(endpoint), f"stopped after {MAX_PAGES} pages of {endpoint}")
+                builder.mark_partial(collection, f"stopped after {MAX_PAGES} pages of {endpoint}")
                 return
-            self.call(builder, endpoint, cursor.load_next_page)
+            try:
+                self.call(builder, endpoint, cursor.load_next_page)
+            except PlatformError:
+                if self._pages_done[collection]:
+                    # Some of this collection was read: a throttle now leaves it partial, not failed.
+                    builder.mark_partial(collection, f"interrupted at {endpoint}")
+                raise
+            self._pages_done[collection] += 1
             if since is None:
                 yield from cursor.page
                 continue
