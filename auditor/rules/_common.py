@@ -262,7 +262,7 @@ CREDENTIAL = Detector(
     re.compile(
         r"(?i)\b(?:password|passwd|pwd|passcode|pin|login|username|user\s?name)\b\s*"
         r"(?:[:=]\s*|\bis\s+(?=\S*[\d!@#$%^&*]))"  # "password: x", "pwd=x", "password is Robots26"
-        r"(\S+)"
+        r"(?!(?:password|passwd|pwd|passcode|pin)\b)(\S+)"  # "login: password: x" masks x
     ),
     group=1,
 )

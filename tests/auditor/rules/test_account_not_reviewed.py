@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from tests.auditor.rules.conftest import World
+from tests.auditor.rules.world import World
 
 RULE = "account-not-reviewed"
 

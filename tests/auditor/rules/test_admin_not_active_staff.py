@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date
 
 from models.snapshot import Capability
-from tests.auditor.rules.conftest import World
+from tests.auditor.rules.world import World
 
 RULE = "admin-not-active-staff"
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from models.snapshot import Capability, CollectionState
-from tests.auditor.rules.conftest import World
+from tests.auditor.rules.world import World
 
 RULE = "its-admin-missing"
 

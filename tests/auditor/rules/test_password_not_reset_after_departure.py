@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from models.snapshot import Capability
-from tests.auditor.rules.conftest import World
+from tests.auditor.rules.world import World
 
 RULE = "password-not-reset-after-departure"
 

@@ -4,12 +4,14 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from tests.auditor.rules.conftest import World
+from tests.auditor.rules.world import World
 
 RULE = "password-reset-overdue"
 
 
-@pytest.mark.parametrize(("reset", "age", "overdue"), [(date(2025, 11, 29), 365, False), (date(2025, 11, 28), 366, True)])
+@pytest.mark.parametrize(
+    ("reset", "age", "overdue"), [(date(2025, 11, 29), 365, False), (date(2025, 11, 28), 366, True)]
+)
 def test_boundary_at_365_days(world: World, reset: date, age: int, overdue: bool) -> None:
     world.account_is(password_reset_on=reset)
 

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from tests.auditor.rules.conftest import World
+from tests.auditor.rules.world import World
 
 RULE = "platform-not-approved"
 

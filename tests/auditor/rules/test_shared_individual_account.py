@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from tests.auditor.rules.conftest import World
+from tests.auditor.rules.world import World
 
 RULE = "shared-individual-account"
 

@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 
 from models.snapshot import Capability, CollectionState
-from tests.auditor.rules.conftest import World
+from tests.auditor.rules.world import World
 
 RULE = "too-few-staff-admins"
 
@@ -35,7 +35,9 @@ def test_departed_student_and_unknown_admins_are_not_counted_and_say_why(world: 
 
     [result] = world.run(RULE)
 
-    reasons = {a.get("person_id", a["admin"]): a["not_counted_because"] for a in result.evidence["not_counted"]}
+    reasons = {
+        a.get("person_id", a["admin"]): a["not_counted_because"] for a in result.evidence["not_counted"]
+    }
     assert reasons == {
         "E2": "departed on 2026-06-30",
         "300100001": "not staff (directory role: student)",
