@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.rules._common import admins, not_active_staff_reason
+from auditor.rules._common import Admin, admins, not_active_staff_reason
 from auditor.rules.base import RuleContext, RuleResult, rule
 from models.tables import Severity
 
@@ -29,9 +29,7 @@ def check(ctx: RuleContext) -> Iterator[RuleResult]:
     not_counted: list[dict[str, object]] = []
     fuzzy = False
     for admin in found.admins:
-        reason = _why_not_counted(
-            ctx, admin.is_its, admin.is_admin, not_active_staff_reason(ctx, admin.person)
-        )
+        reason = _why_not_counted(ctx, admin)
         if reason is not None or admin.person is None:
             not_counted.append({**admin.evidence(), "not_counted_because": reason})
         elif admin.person.person_id not in counted:
@@ -55,9 +53,9 @@ def check(ctx: RuleContext) -> Iterator[RuleResult]:
     )
 
 
-def _why_not_counted(ctx: RuleContext, is_its: bool, is_admin: bool, staff_reason: str | None) -> str | None:
-    if is_its:
+def _why_not_counted(ctx: RuleContext, admin: Admin) -> str | None:
+    if admin.is_its:
         return "the ITS account"
-    if not is_admin:
+    if not admin.is_admin:
         return "holds a lesser role, not admin"
-    return staff_reason
+    return not_active_staff_reason(ctx, admin.person)
