@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
-from auditor.rules._common import detectors, excerpt, find_and_mask, is_account_itself
+from auditor.rules._common import MASK_OPEN, detectors, excerpt, find_and_mask, is_account_itself
 from auditor.rules.base import RuleContext, RuleResult, rule
 from models.tables import Severity
 
@@ -44,7 +44,7 @@ def check(ctx: RuleContext) -> Iterator[RuleResult]:
             evidence={
                 "content": kind,
                 "kinds": kinds,
-                "excerpt": excerpt(masked, 280),
+                "excerpt": excerpt(masked, 280, around=f"{MASK_OPEN}{kinds[0]}"),
                 "url": url,
                 "created_at": when.isoformat() if when else None,
             },

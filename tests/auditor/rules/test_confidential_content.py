@@ -76,3 +76,14 @@ def test_student_number_pattern_from_policy(world: World) -> None:
 
     [result] = world.run(RULE)
     assert result.evidence["kinds"] == ["student number"]
+
+
+def test_excerpt_of_a_long_post_shows_the_masked_part(world: World) -> None:
+    world.post("Update. " + "Lots of news this week. " * 30 + "Lost phone? Call 780-555-0142. " + "More. " * 80)
+
+    [result] = world.run(RULE)
+
+    excerpt = result.evidence["excerpt"]
+    assert len(excerpt) <= 280
+    assert "[phone number masked]" in excerpt
+    assert excerpt.startswith("…") and excerpt.endswith("…")
