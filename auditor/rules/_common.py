@@ -130,17 +130,25 @@ class Admin:
     person: Person | None
     is_admin: bool  # full control, as opposed to a lesser role (editor, moderator)
     is_its: bool
-    role: str
+    role: str  # the platform's (or registry's) word for the access held
     resolved: Resolved | None = None  # observed admins only
+    own_login: bool = False  # the account's own identity: whoever holds its password
 
     @property
     def fuzzy(self) -> bool:
         return self.resolved is not None and self.resolved.fuzzy
 
+    @property
+    def shared_login(self) -> bool:
+        """The account's own login with no single person behind it (a joint account's password)."""
+        return self.own_login and self.person is None
+
     def evidence(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"admin": self.label, "role": self.role}
+        data: dict[str, Any] = {"admin": self.label, "platform_role": self.role}
         if self.is_its:
             data["its_account"] = True
+        if self.own_login:
+            data["own_login"] = "the account's own login: its registered holder(s) use it"
         if self.resolved is not None:
             data.update(self.resolved.evidence())
         if self.person is not None:
@@ -186,15 +194,20 @@ def admins(ctx: RuleContext) -> AdminSet:
 
 def _observed_admin(ctx: RuleContext, role: AdminRole) -> Admin:
     resolved = resolve(ctx, role.identity)
-    person_id = resolved.person.person_id if resolved.person else None
+    person = resolved.person
+    own_login = is_account_itself(ctx, role.identity)
+    holders = list(dict.fromkeys(ctx.account.holders))
+    if own_login and person is None and ctx.account.kind == "individual" and len(holders) == 1:
+        person = ctx.directory.person(holders[0])  # an individual account's login is its holder's
     return Admin(
         subject=role.identity.key,
         label=role.identity.label(),
-        person=resolved.person,
+        person=person,
         is_admin=role.is_admin,
-        is_its=is_its_identity(ctx, role.identity, person_id),
+        is_its=is_its_identity(ctx, role.identity, person.person_id if person else None),
         role=role.role,
         resolved=resolved,
+        own_login=own_login,
     )
 
 

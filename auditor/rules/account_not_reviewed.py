@@ -25,9 +25,7 @@ from models.tables import Severity
 def check(ctx: RuleContext) -> Iterator[RuleResult]:
     account = ctx.account
     missing = [
-        name
-        for name, value in (("reviewer", account.reviewed_by), ("review date", account.reviewed_on))
-        if not value
+        name for name, value in (("reviewer", account.reviewed_by), ("review date", account.reviewed_on)) if not value
     ]
     if not missing:
         return

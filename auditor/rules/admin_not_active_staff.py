@@ -27,8 +27,8 @@ from models.tables import Severity
 def check(ctx: RuleContext) -> Iterator[RuleResult]:
     found = admins(ctx)
     for admin in found.admins:
-        if admin.is_its:
-            continue  # the ITS account is checked by its-admin-missing
+        if admin.is_its or admin.shared_login:
+            continue  # ITS: its-admin-missing; a joint account's own login: its holders are checked
         reason = not_active_staff_reason(ctx, admin.person)
         if reason is None:
             continue

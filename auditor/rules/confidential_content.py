@@ -22,8 +22,7 @@ from models.tables import Severity
     section="Proper Conduct; Confidentiality of Information",
     severity=Severity.HIGH,
     remediation=(
-        "Delete or edit the post, change any password it exposed, and tell the people whose "
-        "information was shown."
+        "Delete or edit the post, change any password it exposed, and tell the people whose information was shown."
     ),
     clause=(
         "No sharing of confidential information or passwords [...] they are still bound by the same "

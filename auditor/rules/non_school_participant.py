@@ -53,9 +53,7 @@ def _audience(ctx: RuleContext) -> tuple[bool, dict[str, Any]]:
     """Closed as observed on the platform when it says, else as declared in the registry."""
     declared = ctx.account.audience
     profile = ctx.snapshot.profile if ctx.snapshot is not None else None
-    observed = (
-        None if profile is None or profile.closed is None else ("closed" if profile.closed else "public")
-    )
+    observed = None if profile is None or profile.closed is None else ("closed" if profile.closed else "public")
     audience: dict[str, Any] = {"audience_declared": declared, "audience_observed": observed}
     if observed is not None and observed != declared:
         audience["audience_note"] = f"registered as {declared} but the platform shows it {observed}"
@@ -68,12 +66,8 @@ def _participants(ctx: RuleContext) -> list[Resolved]:
     if ctx.account.platform in COMMENTING_PLATFORMS:
         for interaction in ctx.snapshot.interactions:
             people.setdefault(interaction.actor.key, interaction.actor)
-    resolved = [
-        resolve(ctx, identity) for identity in people.values() if not is_account_itself(ctx, identity)
-    ]
-    return [
-        r for r in resolved if not is_its_identity(ctx, r.identity, r.person.person_id if r.person else None)
-    ]
+    resolved = [resolve(ctx, identity) for identity in people.values() if not is_account_itself(ctx, identity)]
+    return [r for r in resolved if not is_its_identity(ctx, r.identity, r.person.person_id if r.person else None)]
 
 
 def _outside_because(ctx: RuleContext, participant: Resolved) -> str | None:

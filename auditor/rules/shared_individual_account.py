@@ -29,7 +29,7 @@ def check(ctx: RuleContext) -> Iterator[RuleResult]:
     observed = {
         (admin.person.person_id if admin.person else admin.subject): admin.evidence()
         for admin in found.admins
-        if found.source == OBSERVED and not admin.is_its
+        if found.source == OBSERVED and not admin.is_its and not admin.shared_login
     }
     if len(holders) <= 1 and len(observed) <= 1:
         return

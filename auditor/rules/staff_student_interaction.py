@@ -48,9 +48,7 @@ def check(ctx: RuleContext) -> Iterator[RuleResult]:
         yield _finding(ctx, interaction, staff, student)
 
 
-def _staff_and_student(
-    ctx: RuleContext, actor: Resolved, target: Resolved
-) -> tuple[Resolved, Resolved] | None:
+def _staff_and_student(ctx: RuleContext, actor: Resolved, target: Resolved) -> tuple[Resolved, Resolved] | None:
     def role(r: Resolved) -> str | None:
         if r.person is None:
             return None
@@ -93,10 +91,7 @@ def _thread_content(ctx: RuleContext, interaction: Interaction) -> tuple[list[st
 
 
 def _mentions_keyword(text: str, keyword: str) -> bool:
-    return (
-        bool(keyword.strip())
-        and re.search(rf"(?<!\w){re.escape(keyword.strip())}(?!\w)", text, re.I) is not None
-    )
+    return bool(keyword.strip()) and re.search(rf"(?<!\w){re.escape(keyword.strip())}(?!\w)", text, re.I) is not None
 
 
 def _finding(ctx: RuleContext, interaction: Interaction, staff: Resolved, student: Resolved) -> RuleResult:
@@ -125,9 +120,7 @@ def _finding(ctx: RuleContext, interaction: Interaction, staff: Resolved, studen
 
 def _why_not_covered(ctx: RuleContext, staff: Resolved) -> str:
     assert staff.person is not None
-    sponsored = sorted(
-        a.activity_id for a in ctx.directory.activities.values() if staff.person.person_id in a.sponsors
-    )
+    sponsored = sorted(a.activity_id for a in ctx.directory.activities.values() if staff.person.person_id in a.sponsors)
     if not sponsored:
         return f"{staff.person.person_id} sponsors no registered activity"
     return (

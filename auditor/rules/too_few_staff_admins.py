@@ -56,6 +56,8 @@ def check(ctx: RuleContext) -> Iterator[RuleResult]:
 def _why_not_counted(ctx: RuleContext, admin: Admin) -> str | None:
     if admin.is_its:
         return "the ITS account"
+    if admin.shared_login:
+        return "the account's own login, not a staff member's admin role"
     if not admin.is_admin:
         return "holds a lesser role, not admin"
     return not_active_staff_reason(ctx, admin.person)

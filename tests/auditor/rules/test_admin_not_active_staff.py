@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date
 
 from models.snapshot import Capability
-from tests.auditor.rules.world import World
+from tests.auditor.rules.world import ACCOUNT_ID, World
 
 RULE = "admin-not-active-staff"
 
@@ -79,3 +79,22 @@ def test_declared_admins_are_checked_when_not_observable(world: World) -> None:
     }
     assert {r.confidence for r in results} == {"declared"}
     assert {r.evidence["source"] for r in results} == {"declared"}
+
+
+def test_an_individual_accounts_own_login_is_its_holder(world: World) -> None:
+    world.account_is(kind="individual", holders=["E4"])
+    world.person("E4", departed=date(2026, 6, 30))
+    world.admin(world.identity("hillsidehigh", platform_id=ACCOUNT_ID), role="owner")
+
+    [result] = world.run(RULE)
+
+    assert result.evidence["person_id"] == "E4"
+    assert result.evidence["reason"] == "departed on 2026-06-30"
+    assert "own_login" in result.evidence
+
+
+def test_a_joint_accounts_own_login_is_not_an_unknown_admin(world: World) -> None:
+    world.account_is(kind="joint", holders=["E1", "E2"])
+    world.admin(world.identity("hillsidehigh", platform_id=ACCOUNT_ID), role="owner")
+
+    assert world.run(RULE) == []

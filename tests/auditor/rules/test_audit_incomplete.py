@@ -19,9 +19,7 @@ def test_not_supported_is_not_incomplete(world: World) -> None:
     assert world.run(RULE) == []
 
 
-@pytest.mark.parametrize(
-    "state", [CollectionState.FAILED, CollectionState.PARTIAL, CollectionState.UNAVAILABLE]
-)
+@pytest.mark.parametrize("state", [CollectionState.FAILED, CollectionState.PARTIAL, CollectionState.UNAVAILABLE])
 def test_each_gap_state_is_reported_with_error_and_retry(world: World, state: CollectionState) -> None:
     retry = datetime(2026, 11, 29, 2, 15, tzinfo=UTC)
     world.collection(

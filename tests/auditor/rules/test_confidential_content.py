@@ -79,9 +79,7 @@ def test_student_number_pattern_from_policy(world: World) -> None:
 
 
 def test_excerpt_of_a_long_post_shows_the_masked_part(world: World) -> None:
-    world.post(
-        "Update. " + "Lots of news this week. " * 30 + "Lost phone? Call 780-555-0142. " + "More. " * 80
-    )
+    world.post("Update. " + "Lots of news this week. " * 30 + "Lost phone? Call 780-555-0142. " + "More. " * 80)
 
     [result] = world.run(RULE)
 

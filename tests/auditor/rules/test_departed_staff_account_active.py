@@ -12,9 +12,7 @@ def test_active_individual_account_of_departed_holder(world: World) -> None:
     world.person("E4", departed=date(2026, 6, 30))
     world.post("old", "p1", created_at=datetime(2026, 5, 1, tzinfo=UTC))
     world.post("newest", "p2", created_at=datetime(2026, 10, 3, tzinfo=UTC))
-    world.post(
-        "by a visitor", "p3", author=world.stranger("visitor"), created_at=datetime(2026, 11, 1, tzinfo=UTC)
-    )
+    world.post("by a visitor", "p3", author=world.stranger("visitor"), created_at=datetime(2026, 11, 1, tzinfo=UTC))
 
     [result] = world.run(RULE)
 

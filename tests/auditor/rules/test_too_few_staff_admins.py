@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 
 from models.snapshot import Capability, CollectionState
-from tests.auditor.rules.world import World
+from tests.auditor.rules.world import ACCOUNT_ID, World
 
 RULE = "too-few-staff-admins"
 
@@ -35,9 +35,7 @@ def test_departed_student_and_unknown_admins_are_not_counted_and_say_why(world: 
 
     [result] = world.run(RULE)
 
-    reasons = {
-        a.get("person_id", a["admin"]): a["not_counted_because"] for a in result.evidence["not_counted"]
-    }
+    reasons = {a.get("person_id", a["admin"]): a["not_counted_because"] for a in result.evidence["not_counted"]}
     assert reasons == {
         "E2": "departed on 2026-06-30",
         "300100001": "not staff (directory role: student)",
@@ -113,3 +111,18 @@ def test_the_policy_threshold_applies(world: World) -> None:
 
     [result] = world.run(RULE)
     assert result.evidence["required"] == 3
+
+
+def test_own_login_counts_as_the_holder_of_an_individual_account_only(world: World) -> None:
+    own = world.identity("hillsidehigh", platform_id=ACCOUNT_ID)
+    world.person("E1")
+    world.admin(own, role="owner")
+    world.admin(world.known("E2"))
+
+    world.account_is(kind="individual", holders=["E1"])
+    assert world.run(RULE) == []
+
+    world.account_is(kind="joint", holders=["E1", "E3"])
+    [result] = world.run(RULE)
+    reasons = [a["not_counted_because"] for a in result.evidence["not_counted"]]
+    assert reasons == ["the account's own login, not a staff member's admin role"]

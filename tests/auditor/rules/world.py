@@ -113,9 +113,7 @@ class World:
         self.person(person_id, role, **person)
         handle = f"h_{person_id.lower()}"
         identity = self.identity(handle)
-        self.declared.append(
-            PersonIdentity(person_id=person_id, platform=self.account.platform, value=handle)
-        )
+        self.declared.append(PersonIdentity(person_id=person_id, platform=self.account.platform, value=handle))
         self.matches[identity.key] = Match(identity, person_id, MatchMethod.DECLARED_HANDLE, 100.0)
         return identity
 
@@ -142,9 +140,7 @@ class World:
         return identity
 
     def its(self) -> Identity:
-        identity = Identity(
-            platform=self.account.platform, id="999", handle=ITS_HANDLE, display_name="PHRD ITS"
-        )
+        identity = Identity(platform=self.account.platform, id="999", handle=ITS_HANDLE, display_name="PHRD ITS")
         self.matches[identity.key] = Match(identity, None, MatchMethod.NONE, 0.0)
         return identity
 
@@ -189,9 +185,7 @@ class World:
             snapshot=self.snapshot,
             capabilities=self.capabilities,
             matches=dict(self.matches),
-            directory=Directory(
-                people=dict(self.people), identities=list(self.declared), activities=self.activities
-            ),
+            directory=Directory(people=dict(self.people), identities=list(self.declared), activities=self.activities),
             policy=self.policy,
             as_of=self.as_of,
         )
