@@ -197,11 +197,13 @@ def _observed_admin(ctx: RuleContext, role: AdminRole) -> Admin:
     person = resolved.person
     own_login = is_account_itself(ctx, role.identity)
     holders = list(dict.fromkeys(ctx.account.holders))
+    label = role.identity.label()
     if own_login and person is None and ctx.account.kind == "individual" and len(holders) == 1:
         person = ctx.directory.person(holders[0])  # an individual account's login is its holder's
+        label = f"{label} (own login of holder {holders[0]})"
     return Admin(
         subject=role.identity.key,
-        label=role.identity.label(),
+        label=label,
         person=person,
         is_admin=role.is_admin,
         is_its=is_its_identity(ctx, role.identity, person.person_id if person else None),

@@ -37,7 +37,7 @@ def check(ctx: RuleContext) -> Iterator[RuleResult]:
             confidence = "likely"
         yield RuleResult(
             subject=admin.subject,
-            message=f"admin {admin.label} is {reason}",
+            message=f"admin {admin.label}: {reason}",
             evidence={
                 **admin.evidence(),
                 "reason": reason,
