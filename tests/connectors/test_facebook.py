@@ -434,3 +434,28 @@ def test_real_page_post_and_comment_recordings_parse(tmp_path: Path, node_file: 
     assert partial.state == CollectionState.PARTIAL and f"{comments} comments came without their author" in (
         partial.reason or ""
     )
+
+
+def test_throttle_that_does_not_fit_the_deadline_fails_the_collection_with_its_reset_time() -> None:
+    slept: list[float] = []
+    ctx = context(sleep=slept.append)
+    ctx.deadline = Deadline(30)  # Graph asks for 2 minutes: no time for that
+    with make_vcr(CASSETTES).use_cassette("throttled.yaml"):
+        snapshot = FacebookConnector(ctx).pull(page("hhs-robotics-fb", "108000000000205"), {})
+    admins = snapshot.collections["admins"]
+    assert slept == []
+    assert admins.state == CollectionState.FAILED and admins.error == ErrorKind.RATE_LIMITED
+    assert admins.retry_after is not None and admins.retry_after > datetime.now(UTC) + timedelta(seconds=90)
+    assert states(snapshot)["posts"] == "complete"  # the other collections still ran
+
+
+def test_demo_page_replays_completely_without_the_its_admin() -> None:
+    demo = page("hhs-main-fb", "108000000000101")
+    with make_vcr(REPO / "cassettes" / "demo").use_cassette("hhs-main-fb.yaml") as recorded:
+        snapshot = FacebookConnector(context(policy=Policy(lookback_days=30))).pull(demo, {})
+    assert recorded.all_played
+    assert not snapshot.failed_collections()
+    assert "61550000009999" not in {a.identity.id for a in snapshot.admins}
+    assert {a.identity.id for a in snapshot.admins if a.is_admin} == {"61550000000002", "61550000000008"}
+    reply = next(i for i in snapshot.interactions if i.kind == "reply")
+    assert (reply.actor.id, reply.target and reply.target.id) == ("61550000000008", "61550000100002")
