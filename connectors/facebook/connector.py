@@ -18,12 +18,11 @@ What Graph shows for a Page, and what it does not:
 
 from __future__ import annotations
 
-import logging
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from facebook_business.adobjects.assigneduser import AssignedUser
 from facebook_business.adobjects.business import Business
@@ -52,7 +51,7 @@ from models.snapshot import (
 )
 from models.tables import RegisteredAccount
 
-log = logging.getLogger("auditor.connectors.facebook")
+T = TypeVar("T")
 
 GRAPH_VERSION = "v26.0"
 TIMEOUT_SECONDS = 30.0
@@ -149,11 +148,7 @@ class FacebookConnector(Connector):
     def _read_profile(self, builder: SnapshotBuilder, api: FacebookAdsApi, page_id: str) -> None:
         if not page_id:
             raise PlatformError(ErrorKind.BAD_REQUEST, "the registry gives neither platform_id nor handle")
-        try:
-            node = self.call(builder, "GET /{page-id}", Page(page_id, api=api).api_get, fields=PAGE_FIELDS)
-        except PlatformError as error:
-            self._note_dead_token(builder, error)
-            raise
+        node = self._graph(builder, "GET /{page-id}", Page(page_id, api=api).api_get, fields=PAGE_FIELDS)
         data = node.export_all_data()
         counts = {
             name: int(data[key])
@@ -170,9 +165,18 @@ class FacebookConnector(Connector):
             counts=counts,
         )
 
+    def _graph(self, builder: SnapshotBuilder, endpoint: str, fn: Callable[..., T], **kwargs: Any) -> T:
+        """`self.call`, noting a token that died of a password change whichever call saw it."""
+        try:
+            return self.call(builder, endpoint, fn, **kwargs)
+        except PlatformError as error:
+            self._note_dead_token(builder, error)
+            raise
+
     def _note_dead_token(self, builder: SnapshotBuilder, error: PlatformError) -> None:
         """Graph 190/460: somebody changed the password of the account the token belongs to."""
-        if error.kind == ErrorKind.AUTH and error.code and error.code.endswith(f"/{PASSWORD_CHANGED}"):
+        seen = builder.snapshot.password_changed_at is not None
+        if not seen and error.kind == ErrorKind.AUTH and (error.code or "").endswith(f"/{PASSWORD_CHANGED}"):
             builder.snapshot.password_changed_at = self.context.as_of
             builder.snapshot.notes.append(
                 f"password changed: Graph invalidated the Page token because its user changed their "
@@ -358,7 +362,7 @@ class FacebookConnector(Connector):
                 builder.mark_partial(collection, f"stopped after {MAX_PAGES} pages of {endpoint}")
                 return
             try:
-                self.call(builder, endpoint, cursor.load_next_page)
+                self._graph(builder, endpoint, cursor.load_next_page)
             except PlatformError:
                 if self._pages_done[collection]:
                     # Some of this collection was read: a throttle now leaves it partial, not failed.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -459,3 +460,52 @@ def test_demo_page_replays_completely_without_the_its_admin() -> None:
     assert {a.identity.id for a in snapshot.admins if a.is_admin} == {"61550000000002", "61550000000008"}
     reply = next(i for i in snapshot.interactions if i.kind == "reply")
     assert (reply.actor.id, reply.target and reply.target.id) == ("61550000000008", "61550000100002")
+
+
+def test_recording_a_cassette_scrubs_the_token_from_urls_and_paging_links(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Record against a local stand-in for Graph that echoes the token in paging.next, as Graph does."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import parse_qs, urlsplit
+
+    from facebook_business.session import FacebookSession
+
+    class FakeGraph(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            url = urlsplit(self.path)
+            query = {k: v[0] for k, v in parse_qs(url.query).items()}
+            echo = f"access_token={query.get('access_token')}&appsecret_proof={query.get('appsecret_proof')}"
+            if url.path.endswith("/posts") and "until" not in query:
+                next_url = f"http://graph.test/v26.0/1080/posts?{echo}&until=1792900000&__paging_token=enc_x"
+                body: dict[str, Any] = {"data": [], "paging": {"next": next_url}}
+            elif url.path.endswith("/1080/"):
+                body = {"id": "1080", "name": "Local Page", "link": f"https://www.facebook.com/1080?{echo}"}
+            else:
+                body = {"data": []}
+            payload = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json; charset=UTF-8")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args: Any) -> None:  # keep the test output quiet
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeGraph)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setattr(FacebookSession, "GRAPH", f"http://127.0.0.1:{server.server_address[1]}")
+    monkeypatch.setenv("ACCOUNT_LOCAL_FB_FACEBOOK_PAGE_TOKEN", CANARY_TOKEN)
+    monkeypatch.setenv("FACEBOOK_APP_SECRET", CANARY_SECRET)
+    try:
+        with make_vcr(tmp_path, record_mode="all").use_cassette("recorded.yaml"):
+            snapshot = FacebookConnector(context()).pull(page("local-fb", "1080"), {})
+    finally:
+        server.shutdown()
+    text = (tmp_path / "recorded.yaml").read_text(encoding="utf-8")
+    assert snapshot.requests["GET /{page-id}/posts"] == 2  # the second page came from the echoed link
+    assert "until=1792900000" in text and "access_token=REDACTED" in text  # the link is kept, its token not
+    assert CANARY_TOKEN not in text and CANARY_SECRET not in text
+    assert "appsecret_proof=REDACTED" in text and not re.search(r"appsecret_proof=[0-9a-f]{64}", text)
