@@ -116,7 +116,12 @@ class FacebookConnector(Connector):
                 builder.snapshot.collections[Capability.POSTS.value], "comments are read per post: "
             )
         builder.snapshot.participants = _participants(builder.snapshot.interactions, page_identity)
-        builder.snapshot.cursor = {"posts_since": self.context.as_of.isoformat()}
+        read_all = all(
+            builder.snapshot.collections[c.value].state == CollectionState.COMPLETE
+            for c in (Capability.POSTS, Capability.INTERACTIONS)
+        )
+        # Move the cursor only past a window read completely; otherwise the next run reads it again.
+        builder.snapshot.cursor = {"posts_since": self.context.as_of.isoformat()} if read_all else dict(cursor)
         builder.snapshot.notes.append(
             "participants = people who commented, replied, tagged the Page or posted on it "
             "(no API lists Page followers; Facebook groups are audited through the manual connector)"

@@ -509,3 +509,23 @@ def test_recording_a_cassette_scrubs_the_token_from_urls_and_paging_links(
     assert "until=1792900000" in text and "access_token=REDACTED" in text  # the link is kept, its token not
     assert CANARY_TOKEN not in text and CANARY_SECRET not in text
     assert "appsecret_proof=REDACTED" in text and not re.search(r"appsecret_proof=[0-9a-f]{64}", text)
+
+
+def test_an_unread_window_keeps_the_previous_cursor() -> None:
+    previous = {"posts_since": (AS_OF - timedelta(days=40)).isoformat()}
+    ctx = context()
+    ctx.full = False
+    snapshot = pull("permission_error.yaml", page("hhs-athletics-fb", "108000000000203"), ctx, cursor=previous)
+    assert states(snapshot)["interactions"] == "unavailable"
+    assert snapshot.cursor == previous
+
+
+def test_the_sdk_is_used_without_a_global_api_or_crash_reporter() -> None:
+    import sys
+
+    from facebook_business.api import FacebookAdsApi
+
+    hook = sys.excepthook
+    pull("classic_page.yaml", page("hhs-drama-fb", "108000000000202"))
+    assert FacebookAdsApi.get_default_api() is None
+    assert sys.excepthook is hook
