@@ -120,6 +120,7 @@ HONORIFICS = frozenset(
 # character class is several times faster than `emoji.replace_emoji`, and covers symbols (star,
 # heart suit) that unidecode would otherwise spell out as words.
 _EMOJI = re.compile(
+    "[#*0-9]\ufe0f?\u20e3|"  # keycaps: the ASCII base would survive as a bullet or a digit
     "[\u00a9\u00ae\u203c\u2049\u2122\u2139\u24c2\u2190-\u21ff\u2300-\u23ff\u25a0-\u27bf\u2900-\u297f\u2b00-\u2bff"
     "\u200d\u20e3\ufe0e\ufe0f\u3030\u303d\u3297\u3299\U0001f000-\U0001faff\U000e0020-\U000e007f]+"
 )
