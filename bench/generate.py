@@ -279,14 +279,14 @@ def add_typo(word: str, rng: random.Random) -> str:
         return word
     position = rng.randrange(1, len(word) - 1)
     edit = rng.choice(["substitute", "insert", "delete", "transpose"])
-    letter = rng.choice(string.ascii_lowercase)
+    if edit == "transpose" and word[position - 1] != word[position]:
+        return word[: position - 1] + word[position] + word[position - 1] + word[position + 1 :]
     if edit == "substitute":
+        letter = rng.choice([ch for ch in string.ascii_lowercase if ch != word[position]])
         return word[:position] + letter + word[position + 1 :]
     if edit == "insert":
-        return word[:position] + letter + word[position:]
-    if edit == "delete":
-        return word[:position] + word[position + 1 :]
-    return word[: position - 1] + word[position] + word[position - 1] + word[position + 1 :]
+        return word[:position] + rng.choice(string.ascii_lowercase) + word[position:]
+    return word[:position] + word[position + 1 :]
 
 
 def toggle_accents(word: str, rng: random.Random) -> str:
@@ -380,8 +380,9 @@ class IdentityFactory:
         self.platform = synthetic.platform
         self._people = synthetic.people
         declared = synthetic.declared_by_person()
-        by_id = {p.person_id: p for p in self._people}
-        self._declared_pool = [(by_id[pid], values) for pid, values in declared.items()]
+        self._by_id = {p.person_id: p for p in self._people}
+        self._declared_pool = [(self._by_id[pid], values) for pid, values in declared.items()]
+        self._declared_by_person = declared
         self._directory_names = {
             _plain(given, p.last_name)
             for p in self._people
@@ -404,6 +405,9 @@ class IdentityFactory:
             display_name=display_name,
         )
 
+    def person(self, person_id: str) -> Person:
+        return self._by_id[person_id]
+
     def sample(self) -> LabelledIdentity:
         kind = self.rng.choices(self._kinds, weights=self._weights)[0]
         return getattr(self, f"_{kind}")()  # type: ignore[no-any-return]
@@ -422,8 +426,18 @@ class IdentityFactory:
             )
         return LabelledIdentity(self._new_identity(display), person.person_id, "directory", noise)
 
+    def identity_of(self, person: Person) -> LabelledIdentity:
+        """This person's account: the declared one when the directory has it, else a noisy name."""
+        declared = self._declared_by_person.get(person.person_id)
+        if declared:
+            return self._declared_identity(person, declared)
+        return self.person_identity(person)
+
     def _declared(self) -> LabelledIdentity:
         person, declared = self.rng.choice(self._declared_pool)
+        return self._declared_identity(person, declared)
+
+    def _declared_identity(self, person: Person, declared: Sequence[PersonIdentity]) -> LabelledIdentity:
         chosen = self.rng.choice(declared)
         by_id = chosen.value.isdigit()
         handle = chosen.value if not by_id else f"user{next(self._serial)}"
@@ -496,7 +510,7 @@ def make_accounts(
                 declared_admins=[h.person_id for h in holders],
                 reviewed_by=holders[0].person_id,
                 reviewed_on=date(2026, 9, 1),
-                password_reset_on=date(2026, 1, 1) + timedelta(days=rng.randrange(0, 700)),
+                password_reset_on=date(2025, 1, 1) + timedelta(days=rng.randrange(0, 690)),
             )
         )
     return accounts
@@ -510,47 +524,64 @@ def make_snapshot(
     posts: int = 50,
     interactions: int = 200,
     taken_at: datetime | None = None,
+    truth: dict[str, str | None] | None = None,
 ) -> AccountSnapshot:
-    """One complete snapshot: participants and interaction actors drawn from `factory`."""
+    """One complete snapshot: the holders as admins (sometimes with an extra, unregistered admin),
+    participants and interaction actors drawn from `factory`.
+
+    Pass a dict as `truth` to collect the ground truth: Identity.key -> person id (None: outsider).
+    """
     rng = factory.rng
     taken_at = taken_at or datetime(2026, 11, 29, 2, 0, tzinfo=UTC)
-    me = Identity(
-        platform=account.platform, id=account.platform_id, handle=account.handle, display_name=account.key
-    )
-    people = [factory.sample().identity for _ in range(participants)]
-    post_list = [
-        Post(
-            id=f"{account.key}-p{i}",
-            created_at=taken_at - timedelta(hours=i),
-            text=f"School update {i}",
-            author=me,
-        )
-        for i in range(posts)
-    ]
-    pool = people or [factory.sample().identity]
-    interaction_list = [
-        Interaction(
-            kind=rng.choice(["reply", "mention", "quote"]),
-            actor=rng.choice(pool),
-            target=rng.choice(pool) if rng.random() < 0.5 else None,
-            post_id=rng.choice(post_list).id if post_list else None,
-            created_at=taken_at - timedelta(minutes=rng.randrange(0, 40_000)),
-            text="Great game tonight!",
-        )
-        for _ in range(interactions)
-    ]
+    labels = [factory.sample() for _ in range(participants)]
+    admins = [factory.identity_of(factory.person(holder)) for holder in account.holders]
+    if rng.random() < 0.1:  # an admin nobody registered
+        admins.append(factory.sample())
+    if truth is not None:
+        truth.update((label.identity.key, label.person_id) for label in labels + admins)
+    post_list = _posts(account, posts, taken_at)
+    people = [label.identity for label in labels]
     complete = CollectionStatus(state=CollectionState.COMPLETE)
     return AccountSnapshot(
         account_key=account.key,
         platform=account.platform,
         taken_at=taken_at,
         profile=Profile(id=account.platform_id, handle=account.handle, closed=account.audience == "closed"),
-        admins=[AdminRole(identity=factory.sample().identity)],
+        admins=[AdminRole(identity=label.identity) for label in admins],
         participants=people,
         posts=post_list,
-        interactions=interaction_list,
+        interactions=_interactions(people or [admins[0].identity], post_list, interactions, rng, taken_at),
         collections={str(c): complete for c in Capability},
     )
+
+
+def _posts(account: RegisteredAccount, count: int, taken_at: datetime) -> list[Post]:
+    me = Identity(platform=account.platform, id=account.platform_id, handle=account.handle)
+    return [
+        Post(
+            id=f"{account.key}-p{i}",
+            created_at=taken_at - timedelta(hours=i),
+            text=f"School update {i}",
+            author=me,
+        )
+        for i in range(count)
+    ]
+
+
+def _interactions(
+    pool: Sequence[Identity], posts: Sequence[Post], count: int, rng: random.Random, taken_at: datetime
+) -> list[Interaction]:
+    return [
+        Interaction(
+            kind=rng.choice(["reply", "mention", "quote"]),
+            actor=rng.choice(pool),
+            target=rng.choice(pool) if rng.random() < 0.5 else None,
+            post_id=rng.choice(posts).id if posts else None,
+            created_at=taken_at - timedelta(minutes=rng.randrange(0, 40_000)),
+            text="Great game tonight!",
+        )
+        for _ in range(count)
+    ]
 
 
 @dataclass
@@ -562,7 +593,7 @@ class Division:
     posts_per_account: int
     interactions_per_account: int
 
-    def snapshots(self) -> Iterator[AccountSnapshot]:
+    def snapshots(self, truth: dict[str, str | None] | None = None) -> Iterator[AccountSnapshot]:
         """One snapshot at a time, so a 600,000-participant division never sits in memory at once."""
         for account in self.accounts:
             yield make_snapshot(
@@ -571,6 +602,7 @@ class Division:
                 participants=self.participants_per_account,
                 posts=self.posts_per_account,
                 interactions=self.interactions_per_account,
+                truth=truth,
             )
 
 
@@ -582,15 +614,36 @@ def make_division(
     participants_per_account: int = 2000,
     posts_per_account: int = 50,
     interactions_per_account: int = 200,
+    population: int | None = None,
     mix: IdentityMix | None = None,
 ) -> Division:
+    """A division whose snapshots are generated on demand.
+
+    `population`: draw participants from a fixed crowd of that many identities, so the same
+    people follow several accounts (as students follow their school's teams and clubs); by
+    default every participant is a fresh identity.
+    """
     synthetic = make_directory(people, seed)
     rng = random.Random(seed + 1)
+    factory: IdentityFactory = IdentityFactory(synthetic, rng, mix)
+    if population:
+        factory = CrowdFactory(factory, population)
     return Division(
         synthetic=synthetic,
         accounts=make_accounts(accounts, synthetic, rng),
-        factory=IdentityFactory(synthetic, rng, mix),
+        factory=factory,
         participants_per_account=participants_per_account,
         posts_per_account=posts_per_account,
         interactions_per_account=interactions_per_account,
     )
+
+
+class CrowdFactory(IdentityFactory):
+    """Samples from a fixed crowd of labelled identities instead of inventing new ones."""
+
+    def __init__(self, base: IdentityFactory, crowd_size: int) -> None:
+        vars(self).update(vars(base))  # same directory, rng and id serials: no id is issued twice
+        self.crowd = base.samples(crowd_size)
+
+    def sample(self) -> LabelledIdentity:
+        return self.rng.choice(self.crowd)
