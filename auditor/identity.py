@@ -309,10 +309,12 @@ class IdentityResolver:
         return scores
 
     def _decide(self, best: list[str], score: float) -> _NameVerdict:
-        if len(best) > 1:  # namesakes: the name cannot say which one, so it says nobody
-            note = f"{len(best)} namesakes in directory"
-            return _NameVerdict(None, score, candidate_score=score, note=note)
-        if score >= self.policy.fuzzy_accept:
+        """Pick the single best person, unless several share the best score."""
+        accepted = score >= self.policy.fuzzy_accept
+        if len(best) > 1:  # the name cannot say which one, so it says nobody
+            what = "namesakes in directory" if accepted else "directory people equally close"
+            return _NameVerdict(None, score, candidate_score=score, note=f"{len(best)} {what}")
+        if accepted:
             return _NameVerdict(best[0], score)
         return _NameVerdict(None, score, candidate_id=best[0], candidate_score=score)
 

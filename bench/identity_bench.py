@@ -88,10 +88,9 @@ def band_of(score: float) -> str:
 def outcome_of(match: Match) -> str:
     if match.person_id:
         return match.method.value
-    if match.note and "namesake" in match.note:
-        return "refused: namesakes"
     if match.note:
-        return "refused: " + match.note
+        count, _, rest = match.note.partition(" ")
+        return "refused: " + (rest if count.isdigit() else match.note)  # "2 namesakes ..." -> "namesakes ..."
     return "candidate only" if match.candidate_id else "no candidate"
 
 

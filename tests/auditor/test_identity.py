@@ -155,6 +155,12 @@ def test_namesakes_behind_noise_still_match_nobody(resolver: IdentityResolver) -
     assert resolver.match(named("MARTIN, Emma 🎭")).note == "2 namesakes in directory"
 
 
+def test_a_name_equally_close_to_two_people_suggests_neither(resolver: IdentityResolver) -> None:
+    match = resolver.match(named("Emma Marten"))  # one letter away from both Emma Martins
+    assert (match.person_id, match.candidate_id, match.method) == (None, None, MatchMethod.NONE)
+    assert match.note == "2 directory people equally close"
+
+
 @pytest.mark.parametrize("display_name", ["Sam", "Margaret", "Mrs. Chen", "Al Li", "ava_k_07", "M. Chen"])
 def test_names_too_short_to_tell_anyone_apart_never_match(
     resolver: IdentityResolver, display_name: str
