@@ -78,9 +78,7 @@ def rule(
     *, id: str, title: str, section: str, severity: Severity, remediation: str, clause: str = ""
 ) -> Callable[[RuleFunction], RuleFunction]:
     """Register a rule. Refuses incomplete metadata and duplicate ids."""
-    meta = RuleMeta(
-        id=id, title=title, section=section, severity=severity, remediation=remediation, clause=clause
-    )
+    meta = RuleMeta(id=id, title=title, section=section, severity=severity, remediation=remediation, clause=clause)
     missing = [name for name in ("id", "title", "section", "remediation") if not getattr(meta, name).strip()]
     if missing:
         raise RuleDefinitionError(f"rule {id or '?'}: metadata missing {', '.join(missing)}")
