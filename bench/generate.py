@@ -174,10 +174,7 @@ class NameSampler:
 
 def school_names(count: int) -> list[str]:
     kinds = ["Elementary School", "Middle School", "High School"]
-    return [
-        f"{_SCHOOL_WORDS[i % len(_SCHOOL_WORDS)]}ton {kinds[i % 3]} {i // 60 or ''}".strip()
-        for i in range(count)
-    ]
+    return [f"{_SCHOOL_WORDS[i % len(_SCHOOL_WORDS)]}ton {kinds[i % 3]} {i // 60 or ''}".strip() for i in range(count)]
 
 
 def _person_id(role: str, serial: int) -> str:
@@ -234,13 +231,9 @@ def declare_identities(
     for serial, person in enumerate(people):
         if rng.random() >= share:
             continue
-        declared.append(
-            PersonIdentity(person_id=person.person_id, platform=platform, value=handle_for(person, rng))
-        )
+        declared.append(PersonIdentity(person_id=person.person_id, platform=platform, value=handle_for(person, rng)))
         if rng.random() < 1 / 3:
-            declared.append(
-                PersonIdentity(person_id=person.person_id, platform=platform, value=platform_id(serial))
-            )
+            declared.append(PersonIdentity(person_id=person.person_id, platform=platform, value=platform_id(serial)))
     return declared
 
 
@@ -321,11 +314,7 @@ def noisy_name(first: str, last: str, kind: str, rng: random.Random) -> str:
     if kind == "accents":
         return f"{toggle_accents(first, rng)} {toggle_accents(last, rng)}"
     if kind == "emoji":
-        return (
-            f"{first} {last} {rng.choice(_EMOJI)}"
-            if rng.random() < 0.7
-            else f"{rng.choice(_EMOJI)}{first} {last}"
-        )
+        return f"{first} {last} {rng.choice(_EMOJI)}" if rng.random() < 0.7 else f"{rng.choice(_EMOJI)}{first} {last}"
     if kind == "punctuation":
         return rng.choice([f"{first}.{last}", f"{first} {last}!!", f"~{first}_{last}~", f"{first} {last}."])
     if kind == "last-first":
@@ -371,9 +360,7 @@ class IdentityMix:
 class IdentityFactory:
     """Draws labelled platform identities from a synthetic directory."""
 
-    def __init__(
-        self, synthetic: SyntheticDirectory, rng: random.Random, mix: IdentityMix | None = None
-    ) -> None:
+    def __init__(self, synthetic: SyntheticDirectory, rng: random.Random, mix: IdentityMix | None = None) -> None:
         self.synthetic = synthetic
         self.rng = rng
         self.mix = mix or IdentityMix()
@@ -384,10 +371,7 @@ class IdentityFactory:
         self._declared_pool = [(self._by_id[pid], values) for pid, values in declared.items()]
         self._declared_by_person = declared
         self._directory_names = {
-            _plain(given, p.last_name)
-            for p in self._people
-            for given in (p.first_name, p.preferred_name)
-            if given
+            _plain(given, p.last_name) for p in self._people for given in (p.first_name, p.preferred_name) if given
         }
         self._outsider_names = NameSampler(rng)
         self._serial = itertools.count(10_000_000)
@@ -421,9 +405,7 @@ class IdentityFactory:
         first = _given(person, self.rng, noise)
         display = noisy_name(first, person.last_name, noise, self.rng)
         if self.rng.random() < 0.2:  # some names carry two kinds of noise
-            display = (
-                noisy_name(display, "", "emoji", self.rng).strip() if noise != "emoji" else display.upper()
-            )
+            display = noisy_name(display, "", "emoji", self.rng).strip() if noise != "emoji" else display.upper()
         return LabelledIdentity(self._new_identity(display), person.person_id, "directory", noise)
 
     def identity_of(self, person: Person) -> LabelledIdentity:
@@ -450,18 +432,14 @@ class IdentityFactory:
             handle=handle,
             display_name=display,
         )
-        return LabelledIdentity(
-            identity, person.person_id, "declared", "declared-id" if by_id else "declared-handle"
-        )
+        return LabelledIdentity(identity, person.person_id, "declared", "declared-id" if by_id else "declared-handle")
 
     def _directory(self) -> LabelledIdentity:
         return self.person_identity(self.rng.choice(self._people))
 
     def _unrecognisable(self) -> LabelledIdentity:
         person = self.rng.choice(self._people)
-        display = self.rng.choice(
-            [person.first_name, f"{person.first_name} {self.rng.choice(_EMOJI)}", "xX_gamer_Xx"]
-        )
+        display = self.rng.choice([person.first_name, f"{person.first_name} {self.rng.choice(_EMOJI)}", "xX_gamer_Xx"])
         return LabelledIdentity(self._new_identity(display), person.person_id, "unrecognisable", "pseudonym")
 
     def _outsider(self) -> LabelledIdentity:

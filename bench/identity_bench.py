@@ -167,9 +167,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"\nindex build: {build_seconds:.2f} s (once per run)")
     names = f"{len(identities):,} names"
     print(f"resolve:     {names} in {resolve_seconds:.2f} s = {rate:,.0f} names/s (one process)")
-    print(
-        f"             with index build: {len(identities) / (resolve_seconds + build_seconds):,.0f} names/s"
-    )
+    print(f"             with index build: {len(identities) / (resolve_seconds + build_seconds):,.0f} names/s")
     print(f"memory:      peak RSS {peak:.0f} MB (generator data before the index: {rss_before:.0f} MB)")
     print_table("precision of accepted matches, by method", quality.by_method.items(), "precision")
     print_table("precision of fuzzy matches, by score band", quality.by_band.items(), "precision")

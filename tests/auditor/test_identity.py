@@ -18,9 +18,7 @@ from models.tables import Person, PersonIdentity
 POLICY = MatchingPolicy()  # accept >= 92, candidate >= 80, two tokens, five letters
 
 
-def person(
-    person_id: str, first: str, last: str, preferred: str | None = None, role: str = "staff"
-) -> Person:
+def person(person_id: str, first: str, last: str, preferred: str | None = None, role: str = "staff") -> Person:
     return Person(person_id=person_id, role=role, first_name=first, last_name=last, preferred_name=preferred)
 
 
@@ -51,9 +49,7 @@ def resolver() -> IdentityResolver:
 
 
 def named(display_name: str, platform: str = "twitter", serial: int = 1) -> Identity:
-    return Identity(
-        platform=platform, id=f"900{serial}", handle=f"someone{serial}", display_name=display_name
-    )
+    return Identity(platform=platform, id=f"900{serial}", handle=f"someone{serial}", display_name=display_name)
 
 
 # --- exact ------------------------------------------------------------------------------------
@@ -66,20 +62,14 @@ def test_a_declared_platform_id_decides_with_certainty(resolver: IdentityResolve
 
 
 @pytest.mark.parametrize("handle", ["mr_okafor", "@mr_okafor", "@MR_Okafor", " Mr_OKAFOR "])
-def test_a_declared_handle_matches_whatever_its_case_or_at_sign(
-    resolver: IdentityResolver, handle: str
-) -> None:
-    match = resolver.match(
-        Identity(platform="twitter", id="777", handle=handle, display_name="Totally Different")
-    )
+def test_a_declared_handle_matches_whatever_its_case_or_at_sign(resolver: IdentityResolver, handle: str) -> None:
+    match = resolver.match(Identity(platform="twitter", id="777", handle=handle, display_name="Totally Different"))
     assert (match.person_id, match.method) == ("E1002", MatchMethod.DECLARED_HANDLE)
     assert match.certain
 
 
 def test_a_declared_id_beats_a_display_name_naming_someone_else(resolver: IdentityResolver) -> None:
-    match = resolver.match(
-        Identity(platform="twitter", id="1500000000000000001", display_name="Margaret Chen")
-    )
+    match = resolver.match(Identity(platform="twitter", id="1500000000000000001", display_name="Margaret Chen"))
     assert (match.person_id, match.method) == ("300100001", MatchMethod.DECLARED_ID)
 
 
@@ -162,9 +152,7 @@ def test_a_name_equally_close_to_two_people_suggests_neither(resolver: IdentityR
 
 
 @pytest.mark.parametrize("display_name", ["Sam", "Margaret", "Mrs. Chen", "Al Li", "ava_k_07", "M. Chen"])
-def test_names_too_short_to_tell_anyone_apart_never_match(
-    resolver: IdentityResolver, display_name: str
-) -> None:
+def test_names_too_short_to_tell_anyone_apart_never_match(resolver: IdentityResolver, display_name: str) -> None:
     match = resolver.match(named(display_name))
     assert match.person_id is None
     assert match.candidate_id is None
@@ -177,12 +165,8 @@ def test_the_short_name_policy_is_the_divisions_to_set() -> None:
     assert IdentityResolver(directory, lenient).match(named("Al Li")).person_id == "300100010"
 
 
-@pytest.mark.parametrize(
-    "display_name", ["Zebediah Quartermaine", "Hillside Hawks Booster Club", "Priya Raman"]
-)
-def test_unrelated_names_match_nobody_and_suggest_nobody(
-    resolver: IdentityResolver, display_name: str
-) -> None:
+@pytest.mark.parametrize("display_name", ["Zebediah Quartermaine", "Hillside Hawks Booster Club", "Priya Raman"])
+def test_unrelated_names_match_nobody_and_suggest_nobody(resolver: IdentityResolver, display_name: str) -> None:
     match = resolver.match(named(display_name))
     assert (match.person_id, match.candidate_id, match.method) == (None, None, MatchMethod.NONE)
 

@@ -41,9 +41,7 @@ def test_a_typo_is_exactly_one_edit() -> None:
 
 
 def test_division_snapshots_come_one_at_a_time_with_ground_truth() -> None:
-    division = make_division(
-        people=1_000, accounts=3, participants_per_account=50, interactions_per_account=5
-    )
+    division = make_division(people=1_000, accounts=3, participants_per_account=50, interactions_per_account=5)
     truth: dict[str, str | None] = {}
     snapshots = division.snapshots(truth)
     first = next(snapshots)
