@@ -164,8 +164,7 @@ class AccountPull:
     def _profile_error(self) -> PlatformError:
         status = self.snapshot.status_of(Capability.PROFILE)
         kind = status.error if status and status.error else ErrorKind.MALFORMED
-        reason = status.reason if status and status.reason else "profile could not be read"
-        return PlatformError(kind, f"not collected because the profile failed ({reason})")
+        return PlatformError(kind, "not collected: the account's profile could not be read (see profile)")
 
     def _skip_all(self, error: PlatformError) -> None:
         for capability in (Capability.PARTICIPANTS, Capability.POSTS, Capability.INTERACTIONS):

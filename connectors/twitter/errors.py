@@ -47,7 +47,7 @@ def _body(error: tweepy.HTTPException) -> Mapping[str, Any]:
 
 def _platform_words(body: Mapping[str, Any], fallback: str) -> str:
     """The platform's own explanation: title and detail of the problem, or its first error message."""
-    parts = [str(body[k]) for k in ("title", "detail") if body.get(k)]
+    parts = list(dict.fromkeys(str(body[k]) for k in ("title", "detail") if body.get(k)))
     if not parts:
         for item in body.get("errors") or []:
             if isinstance(item, dict) and (item.get("message") or item.get("detail")):

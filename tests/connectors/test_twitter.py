@@ -1,0 +1,331 @@
+"""X connector: each recorded scenario becomes the snapshot a user would see in the report."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from auditor.policy import Policy
+from auditor.settings import Settings
+from connectors import resilience
+from connectors.base import ConnectorContext, available_connectors
+from connectors.recording import make_vcr
+from connectors.resilience import Deadline
+from connectors.twitter import TwitterConnector
+from models.snapshot import AccountSnapshot, Capability, CollectionState, ErrorKind
+from models.tables import RegisteredAccount
+
+REPO = Path(__file__).resolve().parents[2]
+CASSETTES = REPO / "cassettes" / "twitter"
+AS_OF = datetime(2026, 11, 15, 6, 0, tzinfo=UTC)
+BEARER = "test-bearer-token-not-real"
+PHRD_ID = "2931447021"
+GATHERED = (Capability.PARTICIPANTS, Capability.POSTS, Capability.INTERACTIONS)
+
+
+def registered(key: str, handle: str, platform_id: str | None = None, audience: str = "public") -> RegisteredAccount:
+    return RegisteredAccount(
+        key=key,
+        platform="twitter",
+        connector="twitter",
+        handle=handle,
+        platform_id=platform_id,
+        school="Division Office",
+        purpose="Division news",
+        kind="joint",
+        audience=audience,
+    )
+
+
+def division_account(audience: str = "public") -> RegisteredAccount:
+    return registered("phrd-x", "@PrairieHillsSD", PHRD_ID, audience)
+
+
+def pull(
+    cassette: str,
+    account: RegisteredAccount,
+    *,
+    policy: Policy | None = None,
+    sleeps: list[float] | None = None,
+    bearer: str = BEARER,
+) -> AccountSnapshot:
+    settings = Settings(X_BEARER_TOKEN=bearer)  # type: ignore[call-arg]
+    sleep: Callable[[float], None] = sleeps.append if sleeps is not None else _no_sleep
+    context = ConnectorContext(
+        settings=settings, policy=policy or Policy(), as_of=AS_OF, deadline=Deadline(3600), full=True, sleep=sleep
+    )
+    with make_vcr(CASSETTES).use_cassette(cassette):
+        return TwitterConnector(context).pull(account, {})
+
+
+def _no_sleep(seconds: float) -> None:
+    raise AssertionError(f"the connector waited {seconds} s where no wait was expected")
+
+
+def state(snapshot: AccountSnapshot, collection: Capability) -> CollectionState:
+    status = snapshot.status_of(collection)
+    assert status is not None, f"{collection} has no status"
+    return status.state
+
+
+@pytest.fixture(autouse=True)
+def _no_account_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("X_CONSUMER_KEY", "X_CONSUMER_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+
+
+# --- registration -------------------------------------------------------------------------------
+
+
+def test_registered_under_twitter_and_x() -> None:
+    connectors = available_connectors()
+    assert connectors["twitter"] is TwitterConnector
+    assert connectors["x"] is TwitterConnector
+    assert Capability.ADMINS not in TwitterConnector.capabilities
+    assert "declared" in TwitterConnector.limitations[Capability.ADMINS]
+
+
+# --- a healthy public account ----------------------------------------------------------------
+
+
+def test_public_account_two_follower_pages_posts_mentions_and_replies() -> None:
+    snapshot = pull("followers_multipage.yaml", division_account())
+
+    assert snapshot.profile is not None
+    assert (snapshot.profile.handle, snapshot.profile.closed) == ("PrairieHillsSD", False)
+    assert snapshot.profile.counts["followers"] == 5
+    assert [p.handle for p in snapshot.participants] == [
+        "taxpayer_tom",
+        "localnewsdesk",
+        "mchen_hhs",
+        "jdoe_parent",
+        "prairie_weather",
+    ]
+    assert all(p.platform == "twitter" and p.id for p in snapshot.participants)
+
+    assert [p.hashtags for p in snapshot.posts] == [["#PHRDBoard"], []]
+    board = snapshot.posts[0]
+    assert board.url == f"https://x.com/PrairieHillsSD/status/{board.id}"
+    assert board.author is not None and board.author.id == PHRD_ID
+
+    seen = {
+        (i.kind, i.actor.handle, i.target.handle if i.target else "(the account)") for i in snapshot.interactions
+    }
+    assert seen == {
+        ("mention", "jdoe_parent", "(the account)"),
+        ("mention", "jdoe_parent", "mchen_hhs"),
+        ("quote", "localnewsdesk", "(the account)"),
+        ("reply", "taxpayer_tom", "(the account)"),
+        ("reply", "localnewsdesk", "taxpayer_tom"),
+        ("mention", "localnewsdesk", "(the account)"),
+    }
+    reply = next(i for i in snapshot.interactions if i.kind == "reply" and i.actor.handle == "localnewsdesk")
+    assert reply.thread_id == board.id  # the conversation is the division's post
+    assert reply.url == f"https://x.com/localnewsdesk/status/{reply.post_id}"
+    assert reply.target is not None and reply.target.display_name == "Tom Reiner"
+
+    assert {name: s.state for name, s in snapshot.collections.items()} == {
+        "profile": CollectionState.COMPLETE,
+        "admins": CollectionState.NOT_SUPPORTED,
+        "participants": CollectionState.COMPLETE,
+        "posts": CollectionState.COMPLETE,
+        "interactions": CollectionState.COMPLETE,
+    }
+    assert snapshot.requests == {
+        "GET /2/users/:id": 1,
+        "GET /2/users/:id/followers": 2,
+        "GET /2/users/:id/tweets": 1,
+        "GET /2/users/:id/mentions": 1,
+        "GET /2/tweets/search/recent": 1,
+    }
+    assert any("7 days" in note for note in snapshot.notes)
+    assert not any("audience mismatch" in note for note in snapshot.notes)
+    # The next nightly run asks only for what is newer than this run's newest post and mention.
+    assert snapshot.cursor["since_id"] == board.id
+    assert snapshot.cursor["mentions_since_id"] == max((i.post_id or "" for i in snapshot.interactions), key=int)
+    assert board.id in snapshot.cursor["conversations"]
+
+
+def test_page_cap_leaves_followers_partial_and_says_why() -> None:
+    snapshot = pull("followers_multipage.yaml", division_account(), policy=Policy(x_page_cap=1))
+
+    assert len(snapshot.participants) == 3
+    status = snapshot.status_of(Capability.PARTICIPANTS)
+    assert status is not None and status.state == CollectionState.PARTIAL
+    assert status.reason is not None and "3 of 5 followers" in status.reason and "x_page_cap" in status.reason
+    assert snapshot.requests["GET /2/users/:id/followers"] == 1
+
+
+def test_registered_closed_but_public_is_reported() -> None:
+    snapshot = pull("followers_multipage.yaml", division_account(audience="closed"))
+
+    assert snapshot.profile is not None and snapshot.profile.closed is False
+    assert any(note.startswith("audience mismatch: registered closed, observed public") for note in snapshot.notes)
+
+
+# --- protected accounts ------------------------------------------------------------------------
+
+
+def test_protected_account_with_owner_token_is_read_in_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ACCOUNT_HHS_CHESS_X_X_USER_TOKEN", "owner-token-not-real")
+    account = registered("hhs-chess-x", "@HHSChessClub", "1459920177384452099", audience="closed")
+
+    snapshot = pull("protected_account.yaml", account)
+
+    assert snapshot.profile is not None and snapshot.profile.closed is True
+    assert {p.handle for p in snapshot.participants} == {"ethan_t_robotics", "slindqvist_drama"}
+    assert [p.hashtags for p in snapshot.posts] == [["#HHSChess"]]
+    (reply,) = snapshot.interactions
+    assert (reply.kind, reply.actor.handle, reply.target) == ("reply", "ethan_t_robotics", None)
+    assert all(state(snapshot, c) == CollectionState.COMPLETE for c in GATHERED)
+    assert not any("audience mismatch" in note for note in snapshot.notes)
+
+
+def test_protected_account_without_owner_token_is_unavailable_not_clean() -> None:
+    snapshot = pull("protected_no_token.yaml", registered("hhs-band-x", "@HHSBand", audience="public"))
+
+    assert snapshot.profile is not None and snapshot.profile.closed is True
+    assert snapshot.participants == [] and snapshot.posts == [] and snapshot.interactions == []
+    for collection in GATHERED:
+        status = snapshot.status_of(collection)
+        assert status is not None and status.state == CollectionState.UNAVAILABLE
+        assert status.error == ErrorKind.PERMISSION
+        assert status.reason is not None and "ACCOUNT_HHS_BAND_X_X_USER_TOKEN" in status.reason
+    assert snapshot.requests == {"GET /2/users/by/username/:username": 1}  # nothing asked that X would refuse
+    assert any(note.startswith("audience mismatch: registered public, observed closed") for note in snapshot.notes)
+
+
+# --- failures ------------------------------------------------------------------------------------
+
+
+def test_suspended_account_fails_as_not_found() -> None:
+    snapshot = pull("suspended_account.yaml", registered("hhs-spirit-x", "@HHS_Spirit_Old"))
+
+    profile = snapshot.status_of(Capability.PROFILE)
+    assert profile is not None and profile.state == CollectionState.FAILED
+    assert profile.error == ErrorKind.NOT_FOUND
+    assert profile.reason is not None and "User has been suspended: [HHS_Spirit_Old]" in profile.reason
+    assert all(state(snapshot, c) == CollectionState.FAILED for c in GATHERED)
+    assert snapshot.profile is None
+    assert snapshot.requests == {"GET /2/users/by/username/:username": 1}
+
+
+def test_unauthorized_names_the_variable_to_fix() -> None:
+    snapshot = pull("unauthorized.yaml", division_account())
+
+    profile = snapshot.status_of(Capability.PROFILE)
+    assert profile is not None and profile.state == CollectionState.FAILED and profile.error == ErrorKind.AUTH
+    assert profile.reason is not None and "X_BEARER_TOKEN" in profile.reason
+    assert all(state(snapshot, c) == CollectionState.FAILED for c in GATHERED)
+    assert snapshot.requests == {"GET /2/users/:id": 1}  # 401 is not retried
+
+
+def test_followers_outside_access_level_are_unavailable_with_platform_words() -> None:
+    snapshot = pull("followers_forbidden.yaml", division_account())
+
+    status = snapshot.status_of(Capability.PARTICIPANTS)
+    assert status is not None and status.state == CollectionState.UNAVAILABLE
+    assert status.error == ErrorKind.PERMISSION
+    assert status.reason is not None
+    assert "client-not-enrolled" in status.reason and "Client Forbidden" in status.reason
+    assert "developer portal" in status.reason and "manual connector" in status.reason
+    assert state(snapshot, Capability.POSTS) == CollectionState.COMPLETE
+    assert state(snapshot, Capability.INTERACTIONS) == CollectionState.COMPLETE
+    assert snapshot.requests["GET /2/users/:id/followers"] == 1
+
+
+def test_rate_limit_waits_until_the_reset_header_then_succeeds(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz: object = None) -> Frozen:  # type: ignore[override]
+            return cls.fromtimestamp(AS_OF.timestamp(), UTC)
+
+    monkeypatch.setattr(resilience, "datetime", Frozen)
+    sleeps: list[float] = []
+
+    snapshot = pull("rate_limited.yaml", division_account(), sleeps=sleeps)
+
+    # x-rate-limit-reset is AS_OF + 120 s; the layer adds 1 s for clock skew.
+    assert sleeps == [121.0]
+    assert [p.handle for p in snapshot.participants] == ["taxpayer_tom", "prairie_weather"]
+    assert state(snapshot, Capability.PARTICIPANTS) == CollectionState.COMPLETE
+    assert snapshot.requests["GET /2/users/:id/followers"] == 2
+
+
+def test_rate_limit_reset_beyond_the_deadline_is_not_waited_for() -> None:
+    sleeps: list[float] = []
+    settings = Settings(X_BEARER_TOKEN=BEARER)  # type: ignore[call-arg]
+    context = ConnectorContext(
+        settings=settings, policy=Policy(), as_of=AS_OF, deadline=Deadline(0.5), full=True, sleep=sleeps.append
+    )
+    with make_vcr(CASSETTES).use_cassette("rate_limited.yaml", allow_playback_repeats=True):
+        snapshot = TwitterConnector(context).pull(division_account(), {})
+
+    status = snapshot.status_of(Capability.PARTICIPANTS)
+    assert sleeps == []
+    assert status is not None and status.state == CollectionState.FAILED
+    assert status.error == ErrorKind.RATE_LIMITED
+    assert status.retry_after == datetime.fromtimestamp(AS_OF.timestamp() + 120, UTC)
+
+
+def test_usage_cap_is_never_retried() -> None:
+    snapshot = pull("usage_capped.yaml", division_account())  # _no_sleep fails the test on any wait
+
+    for collection in GATHERED:
+        status = snapshot.status_of(collection)
+        assert status is not None and status.state == CollectionState.FAILED
+        assert status.error == ErrorKind.QUOTA
+        assert status.reason is not None and "Usage cap exceeded" in status.reason
+    assert snapshot.requests == {
+        "GET /2/users/:id": 1,
+        "GET /2/users/:id/followers": 1,
+        "GET /2/users/:id/tweets": 1,
+        "GET /2/users/:id/mentions": 1,
+    }
+
+
+def test_server_error_is_retried_after_backoff() -> None:
+    sleeps: list[float] = []
+
+    snapshot = pull("server_error.yaml", division_account(), sleeps=sleeps)
+
+    assert sleeps == [1.0]
+    assert snapshot.profile is not None and snapshot.profile.handle == "PrairieHillsSD"
+    assert all(s.state in (CollectionState.COMPLETE, CollectionState.NOT_SUPPORTED) for s in snapshot.collections.values())
+    assert snapshot.requests["GET /2/users/:id"] == 2
+
+
+def test_no_credentials_fails_every_collection_with_the_fix() -> None:
+    settings = Settings(X_BEARER_TOKEN=None)  # type: ignore[call-arg]
+    context = ConnectorContext(settings=settings, policy=Policy(), as_of=AS_OF, deadline=Deadline(60))
+
+    snapshot = TwitterConnector(context).pull(division_account(), {})
+
+    for collection in (Capability.PROFILE, *GATHERED):
+        status = snapshot.status_of(collection)
+        assert status is not None and status.error == ErrorKind.AUTH
+        assert status.reason is not None and "X_BEARER_TOKEN" in status.reason
+    assert snapshot.requests == {}
+
+
+# --- secrets --------------------------------------------------------------------------------------
+
+
+def test_token_never_reaches_logs_errors_or_snapshot(caplog: pytest.LogCaptureFixture) -> None:
+    canary = "CANARYxTOKENx7Hq2LmP9zzW"
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="tweepy.client")
+
+    healthy = pull("followers_multipage.yaml", division_account(), bearer=canary)
+    refused = pull("unauthorized.yaml", division_account(), bearer=canary)
+
+    assert "Making API request" in caplog.text  # tweepy's DEBUG lines (with the headers) were emitted
+    assert "Bearer REDACTED" in caplog.text
+    assert canary not in caplog.text
+    for snapshot in (healthy, refused):
+        assert canary not in snapshot.model_dump_json()
+    assert all(canary not in (s.reason or "") for s in refused.collections.values())
