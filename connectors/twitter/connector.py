@@ -73,9 +73,7 @@ EP_SEARCH = "GET /2/tweets/search/recent"
 class TwitterConnector(Connector):
     name = "twitter"
     aliases = ("x",)
-    capabilities = frozenset(
-        {Capability.PROFILE, Capability.PARTICIPANTS, Capability.POSTS, Capability.INTERACTIONS}
-    )
+    capabilities = frozenset({Capability.PROFILE, Capability.PARTICIPANTS, Capability.POSTS, Capability.INTERACTIONS})
     limitations: ClassVar[dict[Capability, str]] = {
         Capability.ADMINS: (
             "X has no API for who manages an account (delegates, logins, password changes): the admin and "
@@ -199,9 +197,7 @@ class AccountPull:
         self.users.add_body(body)
         return body
 
-    def pages(
-        self, endpoint: str, method: Callable[..., Any], *args: Any, limit: int, **kwargs: Any
-    ) -> Pages:
+    def pages(self, endpoint: str, method: Callable[..., Any], *args: Any, limit: int, **kwargs: Any) -> Pages:
         return Pages(tweepy.Paginator(self.api(endpoint, method), *args, limit=limit, **kwargs))
 
     def tweet_pages(
@@ -223,14 +219,10 @@ class AccountPull:
 
     def read_profile(self) -> None:
         if self.account.platform_id:
-            body = self.api(EP_USER, self.client.get_user)(
-                id=self.account.platform_id, user_fields=PROFILE_FIELDS
-            )
+            body = self.api(EP_USER, self.client.get_user)(id=self.account.platform_id, user_fields=PROFILE_FIELDS)
         else:
             handle = (self.account.handle or "").lstrip("@")
-            body = self.api(EP_USER_BY_NAME, self.client.get_user)(
-                username=handle, user_fields=PROFILE_FIELDS
-            )
+            body = self.api(EP_USER_BY_NAME, self.client.get_user)(username=handle, user_fields=PROFILE_FIELDS)
         user = body["data"]
         self.me = parse.identity_of(user)
         self.users.add(self.me)
@@ -244,9 +236,7 @@ class AccountPull:
             closed=protected,
             description=user.get("description"),
             counts={
-                name.removesuffix("_count"): int(value)
-                for name, value in metrics.items()
-                if isinstance(value, int)
+                name.removesuffix("_count"): int(value) for name, value in metrics.items() if isinstance(value, int)
             },
         )
         self._check_audience(protected)
@@ -320,9 +310,7 @@ class AccountPull:
                     tweets[str(tweet["id"])] = tweet
         mentions_capped = pages.capped
         self._add_interactions(tweets.values())
-        self.builder.mark_partial(
-            Capability.INTERACTIONS, f"read {len(tweets)} mentions; replies not read yet"
-        )
+        self.builder.mark_partial(Capability.INTERACTIONS, f"read {len(tweets)} mentions; replies not read yet")
 
         reply_ids = self.read_replies(tweets)
         self._add_interactions(t for t in tweets.values() if str(t["id"]) in reply_ids)

@@ -89,9 +89,7 @@ def _classify_http(error: tweepy.HTTPException, credential: str) -> PlatformErro
                 "or wait for the monthly cycle to reset",
             )
         retry_at = datetime.fromtimestamp(error.reset_time, UTC) if error.reset_time else None
-        return PlatformError(
-            ErrorKind.RATE_LIMITED, words, status=status, code=kind or None, retry_at=retry_at
-        )
+        return PlatformError(ErrorKind.RATE_LIMITED, words, status=status, code=kind or None, retry_at=retry_at)
     if isinstance(error, tweepy.Unauthorized):
         return PlatformError(
             ErrorKind.AUTH,
@@ -115,9 +113,7 @@ def _forbidden(body: Mapping[str, Any], words: str, status: int, kind: str) -> P
     if kind == CLIENT_FORBIDDEN or reason in ("client-not-enrolled", "client-forbidden"):
         enrolment = body.get("required_enrollment")
         detail = f"{words} (required: {enrolment})" if enrolment else words
-        return PlatformError(
-            ErrorKind.PERMISSION, detail, status=status, code=reason or kind, fix=ACCESS_LEVEL_FIX
-        )
+        return PlatformError(ErrorKind.PERMISSION, detail, status=status, code=reason or kind, fix=ACCESS_LEVEL_FIX)
     return PlatformError(ErrorKind.PERMISSION, words, status=status, code=kind or reason or None)
 
 

@@ -112,9 +112,7 @@ def test_public_account_two_follower_pages_posts_mentions_and_replies() -> None:
     assert board.url == f"https://x.com/PrairieHillsSD/status/{board.id}"
     assert board.author is not None and board.author.id == PHRD_ID
 
-    seen = {
-        (i.kind, i.actor.handle, i.target.handle if i.target else "(the account)") for i in snapshot.interactions
-    }
+    seen = {(i.kind, i.actor.handle, i.target.handle if i.target else "(the account)") for i in snapshot.interactions}
     assert seen == {
         ("mention", "jdoe_parent", "(the account)"),
         ("mention", "jdoe_parent", "mchen_hhs"),
@@ -295,7 +293,9 @@ def test_server_error_is_retried_after_backoff() -> None:
 
     assert sleeps == [1.0]
     assert snapshot.profile is not None and snapshot.profile.handle == "PrairieHillsSD"
-    assert all(s.state in (CollectionState.COMPLETE, CollectionState.NOT_SUPPORTED) for s in snapshot.collections.values())
+    assert all(
+        s.state in (CollectionState.COMPLETE, CollectionState.NOT_SUPPORTED) for s in snapshot.collections.values()
+    )
     assert snapshot.requests["GET /2/users/:id"] == 2
 
 
