@@ -58,7 +58,7 @@ def credentials_for(settings: Settings, account_key: str) -> XCredentials | None
     user_token = settings.account_secret(account_key, USER_TOKEN)
     if user_token is not None:
         return XCredentials(
-            _client(bearer_token=user_token.get_secret_value()),
+            build_client(bearer_token=user_token.get_secret_value()),
             user_auth=False,
             owner_context=True,
             variable=settings.account_variable(account_key, USER_TOKEN),
@@ -73,7 +73,7 @@ def credentials_for(settings: Settings, account_key: str) -> XCredentials | None
             ]
         )
         return XCredentials(
-            _client(
+            build_client(
                 consumer_key=settings.x_consumer_key.get_secret_value(),
                 consumer_secret=settings.x_consumer_secret.get_secret_value(),
                 access_token=access.get_secret_value(),
@@ -85,7 +85,7 @@ def credentials_for(settings: Settings, account_key: str) -> XCredentials | None
         )
     if settings.x_bearer_token is not None:
         return XCredentials(
-            _client(bearer_token=settings.x_bearer_token.get_secret_value()),
+            build_client(bearer_token=settings.x_bearer_token.get_secret_value()),
             user_auth=False,
             owner_context=False,
             variable="X_BEARER_TOKEN",
@@ -102,7 +102,7 @@ def owner_token_hint(settings: Settings, account_key: str) -> str:
     )
 
 
-def _client(**tokens: str) -> tweepy.Client:
+def build_client(**tokens: str) -> tweepy.Client:
     # wait_on_rate_limit=False: tweepy would sleep without limit, even on usage-cap 429s; the shared
     # resilience layer waits instead, within the run's deadline. return_type=dict: raw JSON bodies.
     client = tweepy.Client(**tokens, return_type=dict, wait_on_rate_limit=False)

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+import tweepy
+import yaml
 
 from auditor.policy import Policy
 from auditor.settings import Settings
@@ -15,8 +21,10 @@ from connectors import resilience
 from connectors.base import ConnectorContext, available_connectors
 from connectors.recording import make_vcr
 from connectors.resilience import Deadline
-from connectors.twitter import TwitterConnector
-from models.snapshot import AccountSnapshot, Capability, CollectionState, ErrorKind
+from connectors.twitter import TwitterConnector, parse
+from connectors.twitter.auth import build_client
+from connectors.twitter.errors import classify
+from models.snapshot import AccountSnapshot, Capability, CollectionState, ErrorKind, Identity
 from models.tables import RegisteredAccount
 
 REPO = Path(__file__).resolve().parents[2]
@@ -329,3 +337,134 @@ def test_token_never_reaches_logs_errors_or_snapshot(caplog: pytest.LogCaptureFi
     for snapshot in (healthy, refused):
         assert canary not in snapshot.model_dump_json()
     assert all(canary not in (s.reason or "") for s in refused.collections.values())
+
+
+# --- the real recordings -------------------------------------------------------------------------
+
+REAL_X = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "real-traffic" / "x"
+needs_real_traffic = pytest.mark.skipif(
+    not REAL_X.is_dir(), reason=f"real X recordings not found at {REAL_X} (developer reference set absent)"
+)
+
+Call = Callable[[Any, "re.Match[str]"], Any]
+# Each v2 endpoint in the recordings: how tweepy calls it, and whether its `data` is users or posts.
+ENDPOINTS: list[tuple[str, str, Call]] = [
+    (r"/2/users/by/username/(\w+)", "users", lambda c, m: c.get_user(username=m[1])),
+    (r"/2/users/by", "users", lambda c, m: c.get_users(usernames=["Twitter", "TwitterDev"])),
+    (r"/2/users/me", "users", lambda c, m: c.get_me()),
+    (r"/2/users/(\d+)/followers", "users", lambda c, m: c.get_users_followers(m[1])),
+    (r"/2/users/(\d+)/following", "users", lambda c, m: c.get_users_following(m[1])),
+    (r"/2/users/(\d+)/tweets", "tweets", lambda c, m: c.get_users_tweets(m[1])),
+    (r"/2/users/(\d+)/mentions", "tweets", lambda c, m: c.get_users_mentions(m[1])),
+    (r"/2/tweets", "tweets", lambda c, m: c.get_tweets(ids=["1293593516040269825", "1293595870563381249"])),
+    (r"/2/tweets/search/recent", "tweets", lambda c, m: c.search_recent_tweets("Tweepy")),
+    (r"/2/tweets/(\d+)/liking_users", "users", lambda c, m: c.get_liking_users(m[1])),
+    (r"/2/lists/(\d+)/members", "users", lambda c, m: c.get_list_members(m[1])),
+]
+# Bodies stored without a request: the endpoint each one answers.
+BODY_PATHS = {
+    "pytw_user_with_public_metrics.json": "/2/users/by/username/TwitterDev",
+    "pytw_users_lookup.json": "/2/users/by",
+    "pytw_followers_with_expansion.json": "/2/users/2244994945/followers",
+    "pytw_user_tweets_with_metrics.json": "/2/users/2244994945/tweets",
+    "pytw_mentions_with_metrics.json": "/2/users/2244994945/mentions",
+    "pytw_tweets_with_author_expansion.json": "/2/tweets",
+    "pytw_usage_tweets.json": None,  # /2/usage/tweets: project usage, no users or posts (tweepy has no method)
+    "pytw_error_invalid_request.json": "/2/tweets/search/recent",  # an HTTP 400 problem body
+}
+
+
+def _real_v2_cassettes() -> list[Path]:
+    if not REAL_X.is_dir():
+        return []
+    return sorted(p for p in REAL_X.glob("tweepy_*.yaml") if "_v1_" not in p.name and "ORIGINAL_GZIP" not in p.name)
+
+
+def _endpoint(path: str) -> tuple[str, Call, re.Match[str]]:
+    for pattern, kind, call in ENDPOINTS:
+        match = re.fullmatch(pattern, path)
+        if match:
+            return kind, call, match
+    raise AssertionError(f"no tweepy call known for {path}: add it to ENDPOINTS")
+
+
+def _replay(cassette_dir: Path, name: str, path: str) -> dict[str, Any]:
+    _, call, match = _endpoint(path)
+    client = build_client(
+        bearer_token=BEARER, consumer_key="ck", consumer_secret="cs", access_token="at", access_token_secret="ats"
+    )
+    with make_vcr(cassette_dir, match_on=("method", "path")).use_cassette(name):
+        body = call(client, match)
+    assert isinstance(body, dict)
+    return body
+
+
+def _assert_parsed(body: dict[str, Any], recorded: dict[str, Any], kind: str) -> None:
+    data = recorded.get("data")
+    items = data if isinstance(data, list) else [data] if data else []
+    users = parse.users_in(body)
+    tweets = parse.tweets_in(body)
+    assert (len(users), len(tweets)) == ((len(items), 0) if kind == "users" else (0, len(items)))
+    assert all(u.id and u.handle for u in users)
+    index = parse.UserIndex()
+    index.add_body(body)
+    includes = recorded.get("includes", {})
+    assert len(index.by_id) == len(includes.get("users", []))
+    for tweet in tweets:  # every post normalises to a Post and its interactions without error
+        author = index.user(tweet.get("author_id")) or Identity(platform="twitter", id="0")
+        assert parse.post_of(tweet, author).url
+        parse.interactions_of(tweet, index, account_id="783214")
+
+
+@needs_real_traffic
+@pytest.mark.parametrize("cassette", _real_v2_cassettes(), ids=lambda p: p.name)
+def test_real_v2_recordings_parse_to_the_recorded_counts(cassette: Path) -> None:
+    recording = yaml.safe_load(cassette.read_text(encoding="utf-8"))
+    (exchange,) = recording["interactions"]
+    path = urlsplit(exchange["request"]["uri"]).path
+    kind, _, _ = _endpoint(path)
+
+    body = _replay(cassette.parent, cassette.name, path)
+
+    _assert_parsed(body, json.loads(exchange["response"]["body"]["string"]), kind)
+
+
+@needs_real_traffic
+@pytest.mark.parametrize("name", sorted(BODY_PATHS))
+def test_real_v2_bodies_parse_to_the_recorded_counts(name: str, tmp_path: Path) -> None:
+    text = (REAL_X / name).read_text(encoding="utf-8")
+    recorded = json.loads(text)
+    path = BODY_PATHS[name]
+    if path is None:
+        assert parse.users_in(recorded) == [] and parse.tweets_in(recorded) == []
+        return
+    error = "errors" in recorded and "data" not in recorded
+    status = {"code": 400, "message": "Bad Request"} if error else {"code": 200, "message": "OK"}
+    content_type = "application/problem+json" if error else "application/json; charset=utf-8"
+    cassette = {
+        "version": 1,
+        "interactions": [
+            {
+                "request": {"body": None, "headers": {}, "method": "GET", "uri": f"https://api.twitter.com{path}"},
+                "response": {"body": {"string": text}, "headers": {"content-type": [content_type]}, "status": status},
+            }
+        ],
+    }
+    (tmp_path / "body.yaml").write_text(yaml.safe_dump(cassette), encoding="utf-8")
+
+    if error:
+        with pytest.raises(tweepy.BadRequest) as raised:
+            _replay(tmp_path, "body.yaml", path)
+        classified = classify(raised.value)
+        assert classified.kind == ErrorKind.BAD_REQUEST and "Invalid Request" in classified.detail
+        return
+    kind, _, _ = _endpoint(path)
+    _assert_parsed(_replay(tmp_path, "body.yaml", path), recorded, kind)
+
+
+def test_every_real_recording_is_covered() -> None:
+    if not REAL_X.is_dir():
+        pytest.skip(f"real X recordings not found at {REAL_X}")
+    bodies = {p.name for p in REAL_X.glob("pytw_*.json")}
+    assert bodies == set(BODY_PATHS), "a new body in the reference set needs an endpoint in BODY_PATHS"
+    assert len(_real_v2_cassettes()) >= 11
