@@ -9,7 +9,7 @@ import os
 import threading
 import traceback
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,15 +20,17 @@ from filelock import FileLock, Timeout
 from sqlalchemy.engine import Engine
 
 from auditor.directory import Directory, Match
+from auditor.discovery import Candidate, gather_candidates
 from auditor.identity import IdentityResolver
 from auditor.inputs import Division
 from auditor.policy import Policy
 from auditor.reconcile import Evaluated, reconcile
-from auditor.rules.base import RuleContext, load_rules
+from auditor.rules.base import DivisionContext, DivisionResult, RuleContext, load_rules
 from auditor.settings import Settings
 from auditor.store import (
     ever_resolved,
     latest_cursor,
+    previous_division_findings,
     previous_findings,
     replace_inputs,
     save_snapshot,
@@ -138,11 +140,21 @@ def _execute_locked(
         db.add(run)
         db.commit()
     connectors = available_connectors()
-    snapshots = collect_all(accounts, connectors, settings, division.policy, clock, full, engine, run.id, progress)
-    results, rule_errors = evaluate_all(accounts, snapshots, connectors, division.directory(), division.policy, clock)
-    incomplete = {key for key, snap in snapshots.items() if _incomplete(snap)} | set(rule_errors)
+    evaluator = AccountEvaluator(connectors, division.directory(), division.policy, clock)
+    outcomes = collect_all(
+        accounts, connectors, settings, division.policy, clock, full, engine, run.id, evaluator, progress
+    )
+    results = [item for outcome in outcomes.values() for item in outcome.results]
+    incomplete = {key for key, outcome in outcomes.items() if outcome.incomplete}
+    division_wide = only is None  # `check KEY` audits one account: division rules need them all
+    if division_wide:
+        candidates = [c for outcome in outcomes.values() for c in outcome.candidates]
+        results += evaluate_division(division, candidates, clock)
     with session(engine) as db:
         previous = {a.key: previous_findings(db, a.key, started) for a in accounts}
+        if division_wide:
+            for finding in previous_division_findings(db, started):
+                previous.setdefault(finding.account_key, []).append(finding)
         findings = reconcile(
             run_id=run.id,
             as_of=clock,
@@ -159,7 +171,7 @@ def _execute_locked(
         stored.finished_at = datetime.now(UTC)
         stored.status = "incomplete" if incomplete else "complete"
         stored.exit_code = exit_code
-        spend = _spend(snapshots)
+        spend = _spend(outcomes.values())
         stored.spend = spend
         db.add(stored)
         db.commit()
@@ -187,6 +199,19 @@ def _due_accounts(division: Division, only: list[str] | None) -> list[Registered
 # --- collection ---------------------------------------------------------------------------
 
 
+@dataclass
+class AccountOutcome:
+    """What a run keeps of one account once its snapshot is stored: never the snapshot itself,
+    so memory stays bounded however many accounts and participants a division has."""
+
+    platform: str
+    incomplete: bool
+    requests: dict[str, int]
+    units: int
+    results: list[Evaluated]
+    candidates: list[Candidate]  # accounts it mentions or hears from, for discovery
+
+
 def collect_all(
     accounts: list[RegisteredAccount],
     connectors: dict[str, type[Connector]],
@@ -196,9 +221,10 @@ def collect_all(
     full: bool,
     engine: Engine,
     run_id: str,
-    progress: ProgressCallback | None,
-) -> dict[str, AccountSnapshot]:
-    """Pull every account, each isolated; each account's snapshot is stored in its own transaction."""
+    evaluator: AccountEvaluator,
+    progress: ProgressCallback | None = None,
+) -> dict[str, AccountOutcome]:
+    """Pull, store and evaluate every account, each isolated and stored in its own transaction."""
     run_deadline = Deadline(policy.run_deadline_seconds)
     replaying = settings.cassette_dir is not None
     limits = {
@@ -206,7 +232,7 @@ def collect_all(
         for name in {a.connector for a in accounts}
     }
     store_lock = threading.Lock()
-    snapshots: dict[str, AccountSnapshot] = {}
+    outcomes: dict[str, AccountOutcome] = {}
 
     def audit_one(account: RegisteredAccount) -> None:
         with limits[account.connector]:
@@ -218,15 +244,24 @@ def collect_all(
         with store_lock, session(engine) as db:
             save_snapshot(db, run_id, snapshot, account)
             db.commit()
-        snapshots[account.key] = snapshot
+        results, rule_error = evaluator.evaluate(account, snapshot)
+        incomplete = _incomplete(snapshot) or rule_error
+        outcomes[account.key] = AccountOutcome(
+            snapshot.platform,
+            incomplete,
+            dict(snapshot.requests),
+            snapshot.units,
+            results,
+            gather_candidates(account, snapshot),
+        )
         if progress:
-            progress(account.key, "incomplete" if _incomplete(snapshot) else "complete")
+            progress(account.key, "incomplete" if incomplete else "complete")
 
     # vcrpy patches HTTP libraries process-wide, so replayed runs go one account at a time.
     workers = 1 if replaying else max(1, sum(policy.concurrency.values()))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="collect") as pool:
         list(pool.map(audit_one, accounts))
-    return snapshots
+    return outcomes
 
 
 def pull_account(
@@ -272,41 +307,67 @@ def _incomplete(snapshot: AccountSnapshot) -> bool:
 # --- evaluation ---------------------------------------------------------------------------
 
 
-def evaluate_all(
-    accounts: list[RegisteredAccount],
-    snapshots: dict[str, AccountSnapshot],
-    connectors: dict[str, type[Connector]],
-    directory: Directory,
-    policy: Policy,
-    as_of: datetime,
-) -> tuple[list[Evaluated], dict[str, str]]:
-    """Run every enabled rule on every account. Returns results and accounts whose rules crashed."""
-    rules = [r for rid, r in load_rules().items() if rid not in policy.disabled_rules]
-    resolver = IdentityResolver(directory, policy.matching)
-    results: list[Evaluated] = []
-    errors: dict[str, str] = {}
-    for account in accounts:
-        snapshot = snapshots.get(account.key)
-        matches: dict[str, Match] = resolver.resolve(snapshot.identities()) if snapshot else {}
-        cls = connectors.get(account.connector)
+class AccountEvaluator:
+    """Resolves a snapshot's identities and runs every enabled rule on it (pure: no network)."""
+
+    def __init__(
+        self, connectors: dict[str, type[Connector]], directory: Directory, policy: Policy, as_of: datetime
+    ) -> None:
+        self.connectors = connectors
+        self.directory = directory
+        self.policy = policy
+        self.as_of = as_of
+        self.rules = [
+            r for rid, r in load_rules().items() if rid not in policy.disabled_rules and r.meta.scope == "account"
+        ]
+        self.resolver = IdentityResolver(directory, policy.matching)
+
+    def evaluate(self, account: RegisteredAccount, snapshot: AccountSnapshot) -> tuple[list[Evaluated], bool]:
+        """Rule results for the account, and whether a rule crashed (the account is then incomplete)."""
+        matches: dict[str, Match] = self.resolver.resolve(snapshot.identities())
+        cls = self.connectors.get(account.connector)
         context = RuleContext(
             account=account,
             snapshot=snapshot,
             capabilities=cls.capabilities if cls else frozenset(),
             matches=matches,
-            directory=directory,
-            policy=policy,
-            as_of=as_of,
+            directory=self.directory,
+            policy=self.policy,
+            as_of=self.as_of,
         )
-        for rule in rules:
+        results: list[Evaluated] = []
+        crashed = False
+        for rule in self.rules:
             try:
                 for result in rule.check(context):
-                    severity = result.severity or policy.severity_for(rule.meta.id, rule.meta.severity)
+                    severity = result.severity or self.policy.severity_for(rule.meta.id, rule.meta.severity)
                     results.append(Evaluated(rule.meta, account, result, severity))
-            except Exception as exc:
-                errors[account.key] = f"rule {rule.meta.id} failed: {type(exc).__name__}"
+            except Exception:
+                crashed = True
                 log.error("%s: rule %s crashed: %s", account.key, rule.meta.id, scrub(traceback.format_exc()))
-    return results, errors
+        return results, crashed
+
+
+def evaluate_division(division: Division, candidates: list[Candidate], as_of: datetime) -> list[Evaluated]:
+    """Division-scope rules (discovery of unregistered accounts) over what every account yielded."""
+    policy = division.policy
+    context = DivisionContext(
+        accounts=division.accounts,
+        directory=division.directory(),
+        policy=policy,
+        as_of=as_of,
+        candidates=candidates,
+        ignored=division.ignored,
+    )
+    results: list[Evaluated] = []
+    for rule_id, rule in load_rules().items():
+        if rule.meta.scope != "division" or rule_id in policy.disabled_rules:
+            continue
+        for result in rule.check(context):
+            assert isinstance(result, DivisionResult) and result.account is not None
+            severity = result.severity or policy.severity_for(rule_id, rule.meta.severity)
+            results.append(Evaluated(rule.meta, result.account, result, severity))
+    return results
 
 
 def _exit_code(findings: list, incomplete: set[str], policy: Policy) -> int:  # type: ignore[type-arg]
@@ -319,17 +380,17 @@ def _exit_code(findings: list, incomplete: set[str], policy: Policy) -> int:  # 
     return EXIT_CLEAN
 
 
-def _spend(snapshots: dict[str, AccountSnapshot]) -> dict[str, Any]:
+def _spend(outcomes: Iterable[AccountOutcome]) -> dict[str, Any]:
     requests: dict[str, dict[str, int]] = {}
     units: dict[str, int] = {}
-    for snapshot in snapshots.values():
-        if not snapshot.requests:
+    for outcome in outcomes:
+        if not outcome.requests:
             continue
-        per_platform = requests.setdefault(snapshot.platform, {})
-        for endpoint, count in snapshot.requests.items():
+        per_platform = requests.setdefault(outcome.platform, {})
+        for endpoint, count in outcome.requests.items():
             per_platform[endpoint] = per_platform.get(endpoint, 0) + count
-        if snapshot.units:
-            units[snapshot.platform] = units.get(snapshot.platform, 0) + snapshot.units
+        if outcome.units:
+            units[outcome.platform] = units.get(outcome.platform, 0) + outcome.units
     return json.loads(json.dumps({"requests": requests, "units": units}, sort_keys=True))
 
 
