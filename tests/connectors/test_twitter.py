@@ -6,15 +6,16 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import tweepy
 import yaml
 
+from auditor.inputs import load_division
 from auditor.policy import Policy
 from auditor.settings import Settings
 from connectors import resilience
@@ -23,6 +24,7 @@ from connectors.recording import make_vcr
 from connectors.resilience import Deadline
 from connectors.twitter import TwitterConnector, parse
 from connectors.twitter.auth import build_client
+from connectors.twitter.connector import conversation_queries
 from connectors.twitter.errors import classify
 from models.snapshot import AccountSnapshot, Capability, CollectionState, ErrorKind, Identity
 from models.tables import RegisteredAccount
@@ -60,6 +62,7 @@ def pull(
     policy: Policy | None = None,
     sleeps: list[float] | None = None,
     bearer: str = BEARER,
+    cursor: dict[str, str] | None = None,
 ) -> AccountSnapshot:
     settings = Settings(X_BEARER_TOKEN=bearer)  # type: ignore[call-arg]
     sleep: Callable[[float], None] = sleeps.append if sleeps is not None else _no_sleep
@@ -67,7 +70,7 @@ def pull(
         settings=settings, policy=policy or Policy(), as_of=AS_OF, deadline=Deadline(3600), full=True, sleep=sleep
     )
     with make_vcr(CASSETTES).use_cassette(cassette):
-        return TwitterConnector(context).pull(account, {})
+        return TwitterConnector(context).pull(account, cursor or {})
 
 
 def _no_sleep(seconds: float) -> None:
@@ -337,6 +340,88 @@ def test_token_never_reaches_logs_errors_or_snapshot(caplog: pytest.LogCaptureFi
     for snapshot in (healthy, refused):
         assert canary not in snapshot.model_dump_json()
     assert all(canary not in (s.reason or "") for s in refused.collections.values())
+
+
+# --- incremental runs -----------------------------------------------------------------------------
+
+
+def test_nightly_run_asks_only_for_what_is_new() -> None:
+    first = pull("followers_multipage.yaml", division_account())
+    asked: dict[str, dict[str, list[str]]] = {}
+
+    def spy(sent: Any, recorded: Any) -> None:
+        asked[urlsplit(sent.uri).path] = parse_qs(urlsplit(sent.uri).query)
+
+    recorder = make_vcr(CASSETTES, match_on=("method", "path", "spy"))
+    recorder.register_matcher("spy", spy)
+    cursor = dict(first.cursor, replies_since_id=parse.min_snowflake(datetime(2026, 11, 1, tzinfo=UTC)))
+    context = ConnectorContext(
+        settings=Settings(X_BEARER_TOKEN=BEARER),  # type: ignore[call-arg]
+        policy=Policy(),
+        as_of=AS_OF,
+        deadline=Deadline(60),
+        sleep=_no_sleep,
+    )
+    with recorder.use_cassette("followers_multipage.yaml"):
+        TwitterConnector(context).pull(division_account(), cursor)
+
+    timeline = asked[f"/2/users/{PHRD_ID}/tweets"]
+    assert timeline["since_id"] == [first.cursor["since_id"]] and "start_time" not in timeline
+    assert asked[f"/2/users/{PHRD_ID}/mentions"]["since_id"] == [first.cursor["mentions_since_id"]]
+    search = asked["/2/tweets/search/recent"]
+    # Conversations of earlier posts are still searched for new replies ...
+    assert all(f"conversation_id:{p.id}" in search["query"][0] for p in first.posts)
+    # ... but a since_id older than recent search's 7 days would be refused by X, so it is dropped.
+    assert "since_id" not in search
+
+
+def test_full_run_ignores_the_cursor() -> None:
+    newer = {"since_id": parse.min_snowflake(AS_OF - timedelta(days=1)), "mentions_since_id": "1"}
+
+    # full=True: the cassette holds the start_time requests; a since_id request would find no recording.
+    snapshot = pull("followers_multipage.yaml", division_account(), cursor=newer)
+
+    assert snapshot.failed_collections() == {}
+    assert len(snapshot.posts) == 2 and snapshot.cursor["since_id"] == snapshot.posts[0].id
+
+
+def test_conversation_queries_stay_within_xs_query_limit() -> None:
+    ids = [str(10**18 + n) for n in range(40)]
+
+    queries = conversation_queries(ids)
+
+    assert all(len(q) <= 512 for q in queries) and len(queries) > 1
+    assert sum(q.count("conversation_id:") for q in queries) == 40
+
+
+# --- the demo division ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["hhs-news-x", "hhs-robotics-x"])
+def test_demo_x_accounts_audit_completely(key: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ACCOUNT_HHS_ROBOTICS_X_X_USER_TOKEN", "demo-placeholder-token")
+    division = load_division(REPO / "auditor" / "demo")
+    account = next(a for a in division.accounts if a.key == key)
+    context = ConnectorContext(
+        settings=Settings(X_BEARER_TOKEN="demo-placeholder-token"),  # type: ignore[call-arg]
+        policy=division.policy,
+        as_of=AS_OF,
+        deadline=Deadline(60),
+        full=True,
+        sleep=_no_sleep,
+    )
+    with make_vcr(REPO / "cassettes" / "demo").use_cassette(f"{key}.yaml"):
+        snapshot = TwitterConnector(context).pull(account, {})
+
+    assert account.platform == "twitter"  # `platform: x` in the registry is the same connector
+    assert snapshot.failed_collections() == {}
+    assert not any("audience mismatch" in note for note in snapshot.notes)
+    if key == "hhs-robotics-x":
+        assert snapshot.profile is not None and snapshot.profile.closed is True
+        assert "gearhead_dan88" in {p.handle for p in snapshot.participants}  # not in the directory
+        pairs = {(i.kind, i.actor.handle, i.target.handle if i.target else None) for i in snapshot.interactions}
+        assert ("reply", "coach_bergeron", "ava_k_07") in pairs  # staff to student, not a club sponsor
+        assert ("reply", "mr_okafor", "ethan_t_robotics") in pairs  # the club's sponsor
 
 
 # --- the real recordings -------------------------------------------------------------------------
