@@ -240,6 +240,9 @@ class AccountPull:
             },
         )
         self._check_audience(protected)
+        registered = (self.account.handle or "").lstrip("@")
+        if registered and self.me.handle and registered.lower() != self.me.handle.lower():
+            self.snapshot.notes.append(f"handle changed: registered @{registered}, observed @{self.me.handle}")
 
     def _check_audience(self, protected: bool | None) -> None:
         declared = (self.account.audience or "").lower()

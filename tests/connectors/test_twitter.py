@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 import tweepy
 import yaml
 
@@ -308,6 +309,18 @@ def test_server_error_is_retried_after_backoff() -> None:
         s.state in (CollectionState.COMPLETE, CollectionState.NOT_SUPPORTED) for s in snapshot.collections.values()
     )
     assert snapshot.requests["GET /2/users/:id"] == 2
+
+
+def test_handle_change_is_noted_when_looked_up_by_id() -> None:
+    snapshot = pull("followers_multipage.yaml", registered("phrd-x", "@PHRD_Schools", PHRD_ID))
+
+    assert "handle changed: registered @PHRD_Schools, observed @PrairieHillsSD" in snapshot.notes
+
+
+def test_unparseable_answer_is_malformed_not_a_crash() -> None:
+    error = requests.exceptions.JSONDecodeError("Expecting value", "<html>", 0)
+
+    assert classify(error).kind == ErrorKind.MALFORMED
 
 
 def test_no_credentials_fails_every_collection_with_the_fix() -> None:
