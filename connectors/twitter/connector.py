@@ -137,6 +137,12 @@ class AccountPull:
     def run(self) -> None:
         with self.builder.collect(Capability.PROFILE):
             self.read_profile()
+        try:
+            self.read_the_rest()
+        finally:
+            self._save_cursor()  # also when skipped: the next run starts from where the last good one ended
+
+    def read_the_rest(self) -> None:
         if self.me is None or self.me.id is None:
             self._skip_all(self._profile_error())
             return
@@ -157,7 +163,6 @@ class AccountPull:
             self.read_posts(user_id)
         with self.builder.collect(Capability.INTERACTIONS):
             self.read_interactions(user_id)
-        self._save_cursor()
 
     def _profile_error(self) -> PlatformError:
         status = self.snapshot.status_of(Capability.PROFILE)
@@ -315,20 +320,19 @@ class AccountPull:
         self._add_interactions(tweets.values())
         self.builder.mark_partial(Capability.INTERACTIONS, f"read {len(tweets)} mentions; replies not read yet")
 
-        reply_ids = self.read_replies(tweets)
+        reply_ids, replies_capped = self.read_replies(tweets)
         self._add_interactions(t for t in tweets.values() if str(t["id"]) in reply_ids)
-        if mentions_capped:
-            self.builder.mark_partial(
-                Capability.INTERACTIONS,
-                f"X serves only the newest {MENTION_PAGES * 100} mentions of an account",
-            )
+        if mentions_capped or replies_capped:
+            limits = [f"X serves only the newest {MENTION_PAGES * 100} mentions of an account"] * mentions_capped
+            limits += [f"a batch of conversations had more than {SEARCH_PAGES * 100} replies"] * replies_capped
+            self.builder.mark_partial(Capability.INTERACTIONS, "; ".join(limits))
             return
         self._advance(CURSOR_MENTIONS_SINCE_ID, mention_ids)
         self._advance(CURSOR_REPLIES_SINCE_ID, reply_ids)
         self._complete(Capability.INTERACTIONS)
 
-    def read_replies(self, tweets: dict[str, JSON]) -> list[str]:
-        """Replies in the account's conversations (recent search: the last 7 days only)."""
+    def read_replies(self, tweets: dict[str, JSON]) -> tuple[list[str], bool]:
+        """Replies in the account's conversations (recent search: the last 7 days only), and if any were left."""
         search_start = parse.recent_window_start(self.as_of)
         self.snapshot.notes.append(
             f"replies: X recent search reaches back 7 days (to {search_start:%Y-%m-%d %H:%M} UTC); replies "
@@ -340,6 +344,7 @@ class AccountPull:
         if since and parse.snowflake_time(since) > search_start:
             window["since_id"] = since  # X refuses a since_id older than the 7-day window
         found: list[str] = []
+        capped = False
         for query in conversation_queries(sorted(self.conversations)):
             pages = self.tweet_pages(EP_SEARCH, self.client.search_recent_tweets, query, SEARCH_PAGES, window)
             for body in pages:
@@ -348,11 +353,8 @@ class AccountPull:
                     found.append(tweet_id)
                     if tweet_id not in tweets:
                         tweets[tweet_id] = tweet
-            if pages.capped:
-                raise PlatformError(
-                    ErrorKind.QUOTA, f"more than {SEARCH_PAGES * 100} replies in one batch of conversations"
-                )
-        return found
+            capped = capped or pages.capped
+        return found, capped
 
     def _add_interactions(self, tweets: Iterable[JSON]) -> None:
         assert self.me is not None and self.me.id is not None

@@ -323,6 +323,21 @@ def test_unparseable_answer_is_malformed_not_a_crash() -> None:
     assert classify(error).kind == ErrorKind.MALFORMED
 
 
+def test_failed_run_keeps_the_previous_cursor() -> None:
+    cursor = {"since_id": parse.min_snowflake(AS_OF - timedelta(days=2)), "conversations": "1:2026-11-10"}
+    context = ConnectorContext(
+        settings=Settings(X_BEARER_TOKEN=BEARER),  # type: ignore[call-arg]
+        policy=Policy(),
+        as_of=AS_OF,
+        deadline=Deadline(60),
+        sleep=_no_sleep,
+    )
+    with make_vcr(CASSETTES).use_cassette("unauthorized.yaml"):
+        snapshot = TwitterConnector(context).pull(division_account(), cursor)
+
+    assert snapshot.cursor == cursor  # the next run does not lose what this one could not read
+
+
 def test_no_credentials_fails_every_collection_with_the_fix() -> None:
     settings = Settings(X_BEARER_TOKEN=None)  # type: ignore[call-arg]
     context = ConnectorContext(settings=settings, policy=Policy(), as_of=AS_OF, deadline=Deadline(60))
