@@ -73,6 +73,7 @@ EP_SEARCH = "GET /2/tweets/search/recent"
 class TwitterConnector(Connector):
     name = "twitter"
     aliases = ("x",)
+    incremental = True  # posts, mentions and replies are asked for since the previous snapshot's ids
     capabilities = frozenset({Capability.PROFILE, Capability.PARTICIPANTS, Capability.POSTS, Capability.INTERACTIONS})
     limitations: ClassVar[dict[Capability, str]] = {
         Capability.ADMINS: (
