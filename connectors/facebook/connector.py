@@ -78,6 +78,7 @@ PARTICIPANTS_LIMITATION = (
 class FacebookConnector(Connector):
     name = "facebook"
     aliases = ("fb", "facebook-page")
+    incremental = True  # posts (and their comments) are asked for since the previous snapshot's clock
     capabilities = frozenset({Capability.PROFILE, Capability.ADMINS, Capability.POSTS, Capability.INTERACTIONS})
     limitations = {Capability.PARTICIPANTS: PARTICIPANTS_LIMITATION}
 
