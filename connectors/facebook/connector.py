@@ -192,7 +192,7 @@ class FacebookConnector(Connector):
     # --- admins ---------------------------------------------------------------------------
 
     def _read_admins(self, builder: SnapshotBuilder, account: RegisteredAccount, page: Page) -> None:
-        admins: list[AdminRole] = []
+        admins = builder.snapshot.admins  # filled as pages arrive: a throttle midway keeps what was read
         for raw in self._items(builder, "GET /{page-id}/roles", GraphCursor(page, User, endpoint="roles")):
             admins.append(self._role(raw))
         business = self.context.settings.account_secret(account.key, BUSINESS_ID)
@@ -207,7 +207,7 @@ class FacebookConnector(Connector):
             admins += [self._assigned(raw) for raw in self._items(builder, "GET /{page-id}/assigned_users", cursor)]
         for raw in self._items(builder, "GET /{page-id}/agencies", GraphCursor(page, Business, endpoint="agencies")):
             admins.append(self._agency(raw))
-        builder.snapshot.admins = _dedupe_admins(admins)
+        builder.snapshot.admins = _dedupe_admins(admins)  # one person seen in /roles and /assigned_users
         if business is None:
             self._note_no_business(builder, account)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -37,7 +38,7 @@ ITS_SYSTEM_USER = "122100000000001"
 def graph_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """App credentials as an operator sets them; no per-account variables unless a test adds them."""
     monkeypatch.chdir(tmp_path)  # no stray .env
-    for name in list(__import__("os").environ):
+    for name in list(os.environ):
         if name.startswith(("ACCOUNT_", "FACEBOOK_")):
             monkeypatch.delenv(name)
     monkeypatch.setenv("FACEBOOK_APP_ID", "000000000000000")
@@ -529,3 +530,41 @@ def test_the_sdk_is_used_without_a_global_api_or_crash_reporter() -> None:
     pull("classic_page.yaml", page("hhs-drama-fb", "108000000000202"))
     assert FacebookAdsApi.get_default_api() is None
     assert sys.excepthook is hook
+
+
+def test_a_throttle_midway_keeps_what_was_read_and_reports_partial(tmp_path: Path) -> None:
+    """/roles answered, then /agencies hit the Pages limit for an hour: the roles read are kept."""
+    cassette = yaml.safe_load((CASSETTES / "classic_page.yaml").read_text(encoding="utf-8"))
+    agencies = next(i for i in cassette["interactions"] if "/agencies" in i["request"]["uri"])
+    usage = {
+        "108000000000202": [
+            {
+                "type": "pages",
+                "call_count": 100,
+                "total_cputime": 2,
+                "total_time": 2,
+                "estimated_time_to_regain_access": 60,
+            }
+        ]
+    }
+    agencies["response"]["status"] = {"code": 400, "message": "Bad Request"}
+    agencies["response"]["headers"]["x-business-use-case-usage"] = [json.dumps(usage)]
+    agencies["response"]["body"]["string"] = json.dumps(
+        {
+            "error": {
+                "message": "(#80001) There have been too many calls to this Page account.",
+                "type": "OAuthException",
+                "code": 80001,
+                "fbtrace_id": "AbCd",
+            }
+        }
+    )
+    (tmp_path / "midway.yaml").write_text(yaml.safe_dump(cassette), encoding="utf-8")
+    ctx = context()
+    ctx.deadline = Deadline(60)
+    with make_vcr(tmp_path).use_cassette("midway.yaml"):
+        snapshot = FacebookConnector(ctx).pull(page("hhs-drama-fb", "108000000000202"), {})
+    admins = snapshot.collections["admins"]
+    assert admins.state == CollectionState.PARTIAL and admins.error == ErrorKind.RATE_LIMITED
+    assert {a.identity.id for a in snapshot.admins} == {"61550000000003", "61550000000002", "61550000009999"}
+    assert admins.retry_after is not None and admins.retry_after > datetime.now(UTC) + timedelta(minutes=59)
