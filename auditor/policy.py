@@ -38,9 +38,7 @@ class Policy(BaseModel):
     approved_platforms: list[str] = Field(default_factory=lambda: ["twitter", "facebook"])
     min_staff_admins: int = Field(2, ge=0)
     password_max_age_days: int = Field(365, ge=1)
-    school_body_roles: list[str] = Field(
-        default_factory=lambda: ["student", "staff", "administrator", "trustee"]
-    )
+    school_body_roles: list[str] = Field(default_factory=lambda: ["student", "staff", "administrator", "trustee"])
     staff_roles: list[str] = Field(default_factory=lambda: ["staff", "administrator"])
     student_roles: list[str] = Field(default_factory=lambda: ["student"])
     severities: dict[str, Severity] = Field(default_factory=dict)  # rule id -> severity override

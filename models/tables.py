@@ -123,6 +123,8 @@ class AuditRun(SQLModel, table=True):
     accounts: list[str] = _json_column()
     exit_code: int | None = None
     policy_digest: str = ""
+    division: str = ""  # as the policy named it at run time, so a re-render is identical
+    fail_threshold: str = "high"
     spend: dict[str, Any] = _json_dict_column()
 
 
@@ -166,6 +168,15 @@ class Finding(SQLModel, table=True):
     message: str
     evidence: dict[str, Any] = _json_dict_column()
     status: str  # FindingStatus
+    regressed: bool = False  # was resolved in an earlier run and is back
+    # Copies of what the report shows, so that a re-render is identical even after the registry
+    # or the rule text changes.
+    platform: str = ""
+    school: str = ""
+    handle: str | None = None
+    url: str | None = None
+    clause: str = ""
+    remediation: str = ""
     first_seen_run: str
     first_seen_at: datetime
     last_seen_run: str

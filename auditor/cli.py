@@ -1,0 +1,278 @@
+"""The `auditor` command line. Exit codes: 0 clean, 1 findings at or above the fail threshold,
+2 bad input or usage, 3 audit incomplete, 75 another run holds the lock."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+from datetime import UTC, date, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from auditor.inputs import InputError, load_division
+from auditor.run import EXIT_BAD_INPUT, EXIT_LOCKED, RunLocked, RunOutcome, execute_run
+from auditor.settings import Settings
+from connectors.scrub import install_log_scrubbing
+
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Audit school social media accounts against AP 80-06."
+)
+console = Console(stderr=False)
+err = Console(stderr=True)
+log = logging.getLogger("auditor")
+
+DivisionOption = Annotated[
+    Path,
+    typer.Option(
+        "--division",
+        "-d",
+        envvar="AUDITOR_DIVISION",
+        help="Division folder: registry/, directory/, activities.yaml, policy.yaml.",
+    ),
+]
+AsOfOption = Annotated[
+    datetime | None,
+    typer.Option("--as-of", help="Audit as of this moment (UTC) instead of now: back-testing and demos.", hidden=True),
+]
+DEMO_AS_OF = datetime(2026, 11, 15, 6, 0, tzinfo=UTC)
+
+
+def _setup_logging(verbose: bool) -> None:
+    level = logging.DEBUG if verbose else logging.INFO
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    for noisy in ("urllib3", "vcr", "googleapiclient.discovery_cache", "tweepy", "requests_oauthlib", "httplib2"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    install_log_scrubbing()
+
+
+@app.callback()
+def main_callback(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging (secrets are scrubbed).")] = False,
+) -> None:
+    _setup_logging(verbose)
+
+
+def _load(division_dir: Path):  # type: ignore[no-untyped-def]
+    try:
+        return load_division(division_dir)
+    except InputError as exc:
+        err.print(f"[bold red]Input error[/] ({len(exc.problems)} problem(s); nothing was written):", highlight=False)
+        for problem in exc.problems:
+            err.print(f"  {problem}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _execute(
+    division_dir: Path, *, only: list[str] | None, kind: str, full: bool, as_of: datetime | None
+) -> RunOutcome:
+    division = _load(division_dir)
+    if only:
+        known = {a.key for a in division.accounts}
+        for key in only:
+            if key not in known:
+                err.print(
+                    f"No registered account {key!r} in {division_dir}. Known: {', '.join(sorted(known))}", markup=False
+                )
+                raise typer.Exit(EXIT_BAD_INPUT)
+    settings = Settings()
+    progress = _progress_printer()
+    try:
+        return execute_run(division, settings, only=only, kind=kind, full=full, as_of=_utc(as_of), progress=progress)
+    except RunLocked as exc:
+        err.print(f"Another audit run is in progress ({exc.holder}); exiting.", markup=False)
+        raise typer.Exit(EXIT_LOCKED) from None
+
+
+def _progress_printer():  # type: ignore[no-untyped-def]
+    def show(account: str, state: str) -> None:
+        if console.is_terminal:
+            colour = "green" if state == "complete" else "yellow"
+            console.print(f"  [{colour}]{state:>10}[/] {account}")
+        else:
+            log.info("audited %s: %s", account, state)
+
+    return show
+
+
+def _summarise(outcome: RunOutcome) -> None:
+    table = Table(title=f"Audit run {outcome.run_id}", show_header=True)
+    table.add_column("severity")
+    table.add_column("open findings", justify="right")
+    for severity, count in sorted(outcome.findings_by_severity.items(), key=lambda kv: kv[0]):
+        table.add_row(severity, str(count))
+    console.print(table)
+    statuses = ", ".join(f"{k}: {v}" for k, v in outcome.findings_by_status.items()) or "none"
+    console.print(f"Findings by status: {statuses}", markup=False)
+    if outcome.incomplete_accounts:
+        console.print(f"Not fully audited: {', '.join(outcome.incomplete_accounts)}", markup=False)
+    if outcome.requests:
+        spent = "; ".join(f"{p}: {sum(e.values())} requests" for p, e in sorted(outcome.requests.items()))
+        console.print(f"API spend: {spent}", markup=False)
+    if outcome.report_folder:
+        console.print(f"Report: {outcome.report_folder / 'report.json'}", markup=False)
+        if (outcome.report_folder / "report.html").exists():
+            console.print(f"HTML report: {outcome.report_folder / 'report.html'}", markup=False)
+    console.print(f"Exit code: {outcome.exit_code}", markup=False)
+
+
+@app.command()
+def run(
+    division: DivisionOption = Path("division"),
+    full: Annotated[bool, typer.Option("--full", help="Full reconciliation: list every participant again.")] = False,
+    as_of: AsOfOption = None,
+) -> None:
+    """Audit every active registered account (the nightly job)."""
+    outcome = _execute(division, only=None, kind="run", full=full, as_of=as_of)
+    _summarise(outcome)
+    raise typer.Exit(outcome.exit_code)
+
+
+@app.command()
+def check(
+    key: Annotated[str, typer.Argument(help="Registry key of the account to audit now.")],
+    division: DivisionOption = Path("division"),
+    as_of: AsOfOption = None,
+) -> None:
+    """Audit one account now, through the same pipeline (e.g. the day a teacher leaves)."""
+    outcome = _execute(division, only=[key], kind="check", full=False, as_of=as_of)
+    _summarise(outcome)
+    raise typer.Exit(outcome.exit_code)
+
+
+@app.command()
+def rules() -> None:
+    """List every rule: id, AP 80-06 section, default severity, title."""
+    from auditor.rules.base import load_rules
+
+    table = Table(show_header=True)
+    for column in ("id", "section", "severity", "title"):
+        table.add_column(column)
+    for rule_id, rule in load_rules().items():
+        table.add_row(rule_id, rule.meta.section, rule.meta.severity.value, rule.meta.title)
+    Console(width=200).print(table)
+
+
+@app.command()
+def report(
+    run_id: Annotated[str | None, typer.Argument(help="Run id (default: the latest run).")] = None,
+    school: Annotated[
+        str | None, typer.Option("--school", help="Only this school's findings (for its principal).")
+    ] = None,
+) -> None:
+    """Re-render a run's reports from the store (no API calls)."""
+    from auditor.report.publish import publish_run
+    from auditor.store import latest_run
+    from models.db import init_db, make_engine, session
+
+    settings = Settings()
+    engine = make_engine(settings.database_url)
+    init_db(engine)
+    with session(engine) as db:
+        if run_id is None:
+            latest = latest_run(db)
+            if latest is None:
+                err.print("No audit run in the store yet: run `auditor run` first.")
+                raise typer.Exit(EXIT_BAD_INPUT)
+            run_id = latest.id
+    try:
+        folder = publish_run(engine, run_id, settings.report_dir, school=school)
+    except KeyError:
+        err.print(f"No run {run_id!r} in the store.", markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    console.print(f"Report: {folder / 'report.json'}", markup=False)
+
+
+@app.command()
+def waive(
+    fingerprint: Annotated[str, typer.Argument(help="The finding's fingerprint (see report.csv / report.json).")],
+    reason: Annotated[str, typer.Option("--reason", help="Why this finding is accepted.")],
+    approver: Annotated[str, typer.Option("--approver", help="Who approved the waiver.")],
+    expires: Annotated[
+        str, typer.Option("--expires", help="Expiry date, YYYY-MM-DD (required: no waiver is forever).")
+    ],
+) -> None:
+    """Waive a finding with a reason, an approver and an expiry date."""
+    from sqlmodel import select
+
+    from auditor.store import add_waiver
+    from models.db import init_db, make_engine, session
+    from models.tables import Finding
+
+    try:
+        expires_on = date.fromisoformat(expires)
+    except ValueError:
+        err.print(f"--expires must be a date YYYY-MM-DD, got {expires!r}", markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    if not reason.strip() or not approver.strip():
+        err.print("--reason and --approver must not be empty")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    if expires_on <= datetime.now(UTC).date():
+        err.print("--expires must be in the future")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    settings = Settings()
+    engine = make_engine(settings.database_url)
+    init_db(engine)
+    with session(engine) as db:
+        known = db.exec(select(Finding).where(Finding.fingerprint == fingerprint).limit(1)).first()
+        if known is None:
+            err.print(f"No finding with fingerprint {fingerprint!r}.", markup=False)
+            raise typer.Exit(EXIT_BAD_INPUT)
+        add_waiver(db, fingerprint, reason.strip(), approver.strip(), expires_on, datetime.now(UTC))
+        db.commit()
+    console.print(f"Waived {known.rule_id} on {known.account_key} ({known.subject}) until {expires_on}.", markup=False)
+
+
+def demo_division_dir() -> Path:
+    return Path(str(resources.files("auditor") / "demo"))
+
+
+def demo_cassette_dir() -> Path:
+    return Path(str(resources.files("cassettes") / "demo"))
+
+
+@app.command()
+def demo(
+    output: Annotated[Path, typer.Option("--output", help="Where the demo's database and reports go.")] = Path(
+        "demo-output"
+    ),
+) -> None:
+    """Audit the bundled demo division from recorded traffic (no credentials, no network)."""
+    if output.exists():
+        shutil.rmtree(output)  # a fresh store each time: the demo report is always the same
+    output.mkdir(parents=True, mode=0o700)
+    os.environ.update(
+        {
+            "DATABASE_URL": f"sqlite:///{output / 'auditor.db'}",
+            "AUDITOR_REPORT_DIR": str(output / "reports"),
+            "AUDITOR_LOCK_FILE": str(output / "auditor.lock"),
+            "AUDITOR_CASSETTE_DIR": str(demo_cassette_dir()),
+        }
+    )
+    for variable in ("X_BEARER_TOKEN", "FACEBOOK_ACCESS_TOKEN", "FACEBOOK_APP_SECRET", "YOUTUBE_API_KEY"):
+        os.environ.setdefault(variable, "demo-placeholder-token")
+    os.environ.setdefault("FACEBOOK_APP_ID", "000000000000000")
+    console.print(f"Auditing the demo division ({demo_division_dir()}) as of {DEMO_AS_OF:%Y-%m-%d}", markup=False)
+    outcome = _execute(demo_division_dir(), only=None, kind="run", full=True, as_of=DEMO_AS_OF)
+    _summarise(outcome)
+    raise typer.Exit(outcome.exit_code)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""Compare this run's rule results with the previous run, and apply waivers.
+
+- a result seen before is *persisting* (first seen kept); a result not seen before is *new* (and
+  *regressed* when the same fingerprint was resolved once);
+- a previous finding not produced again is *resolved*, unless its account could not be fully
+  audited this run: then it is *unknown*, never resolved;
+- a finding with a waiver that has not expired is *waived*; an expired waiver stops applying.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from auditor.rules.base import RuleMeta, RuleResult, fingerprint
+from models.tables import Finding, FindingStatus, RegisteredAccount, Severity, Waiver
+
+
+@dataclass
+class Evaluated:
+    """A rule result for one account, with the severity the policy gives it."""
+
+    meta: RuleMeta
+    account: RegisteredAccount
+    result: RuleResult
+    severity: Severity
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.meta.id, self.account.key, self.result.subject)
+
+
+def waiver_applies(waiver: Waiver | None, as_of: datetime) -> bool:
+    return waiver is not None and not waiver.revoked and waiver.expires_on >= as_of.date()
+
+
+def reconcile(
+    *,
+    run_id: str,
+    as_of: datetime,
+    evaluated: list[Evaluated],
+    previous: dict[str, list[Finding]],
+    incomplete: set[str],
+    waivers: dict[str, Waiver],
+    resolved_before: set[str],
+) -> list[Finding]:
+    """Findings to store for this run (one row per fingerprint)."""
+    findings: dict[str, Finding] = {}
+    previous_by_fp = {f.fingerprint: f for rows in previous.values() for f in rows}
+    for item in evaluated:
+        fp = item.fingerprint
+        before = previous_by_fp.get(fp)
+        status = FindingStatus.PERSISTING if before else FindingStatus.NEW
+        if waiver_applies(waivers.get(fp), as_of):
+            status = FindingStatus.WAIVED
+        findings[fp] = _finding(run_id, as_of, item, status, before, regressed=before is None and fp in resolved_before)
+    for account_key, rows in previous.items():
+        for before in rows:
+            if before.fingerprint in findings:
+                continue
+            if account_key in incomplete:
+                status = (
+                    FindingStatus.WAIVED
+                    if waiver_applies(waivers.get(before.fingerprint), as_of)
+                    else FindingStatus.UNKNOWN
+                )
+            else:
+                status = FindingStatus.RESOLVED
+            findings[before.fingerprint] = _carry(run_id, before, status)
+    return sorted(findings.values(), key=lambda f: (f.account_key, f.rule_id, f.subject))
+
+
+def _finding(
+    run_id: str, as_of: datetime, item: Evaluated, status: FindingStatus, before: Finding | None, regressed: bool
+) -> Finding:
+    account = item.account
+    return Finding(
+        run_id=run_id,
+        fingerprint=item.fingerprint,
+        rule_id=item.meta.id,
+        account_key=account.key,
+        subject=item.result.subject,
+        severity=item.severity.value,
+        confidence=item.result.confidence,
+        section=item.meta.section,
+        title=item.meta.title,
+        message=item.result.message,
+        evidence=item.result.evidence,
+        status=status.value,
+        regressed=regressed,
+        first_seen_run=before.first_seen_run if before else run_id,
+        first_seen_at=before.first_seen_at if before else as_of,
+        last_seen_run=run_id,
+        platform=account.platform,
+        school=account.school,
+        handle=account.handle,
+        url=_url(item.result.evidence),
+        clause=item.meta.clause,
+        remediation=item.meta.remediation,
+    )
+
+
+def _carry(run_id: str, before: Finding, status: FindingStatus) -> Finding:
+    """A previous finding this run did not produce: resolved, or unknown when not fully audited."""
+    data = before.model_dump(exclude={"id", "run_id", "status"})
+    return Finding(**data, run_id=run_id, status=status.value)
+
+
+def _url(evidence: dict[str, object]) -> str | None:
+    for key in ("url", "content_url", "link"):
+        value = evidence.get(key)
+        if isinstance(value, str) and value.startswith("http"):
+            return value
+    return None

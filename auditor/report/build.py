@@ -1,0 +1,153 @@
+"""Build report.json (the canonical report) from the store, deterministically: no API calls, no clock."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session
+
+from auditor.reconcile import waiver_applies
+from auditor.store import previous_run, run_findings, run_snapshots, waivers_by_fingerprint
+from models.tables import AuditRun, Finding, Severity, Waiver
+
+SCHEMA_VERSION = 1
+SEVERITY_ORDER = {s.value: s.rank for s in Severity}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def build_report(db: Session, run_id: str, *, school: str | None = None) -> dict[str, Any]:
+    run = db.get(AuditRun, run_id)
+    if run is None:
+        raise KeyError(run_id)
+    before = previous_run(db, run)
+    waivers = waivers_by_fingerprint(db)
+    findings = [
+        _finding_entry(f, waivers.get(f.fingerprint), run.as_of)
+        for f in sorted(run_findings(db, run_id), key=_sort_key)
+    ]
+    coverage = [_coverage_entry(s) for s in run_snapshots(db, run_id)]
+    if school is not None:
+        findings = [f for f in findings if f["school"] == school]
+        coverage = [c for c in coverage if c["school"] == school]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run": {
+            "id": run.id,
+            "kind": run.kind,
+            "division": run.division,
+            "started_at": _iso(run.started_at),
+            "finished_at": _iso(run.finished_at),
+            "as_of": _iso(run.as_of),
+            "status": run.status,
+            "exit_code": run.exit_code,
+            "accounts_audited": len(coverage),
+            "previous_run": before.id if before else None,
+            "fail_threshold": run.fail_threshold,
+            "policy_digest": run.policy_digest,
+            "school": school,
+            "spend": run.spend or {},
+        },
+        "summary": _summary(findings),
+        "coverage": coverage,
+        "findings": findings,
+    }
+
+
+def _sort_key(finding: Finding) -> tuple[Any, ...]:
+    return (
+        finding.school,
+        finding.account_key,
+        -SEVERITY_ORDER.get(finding.severity, 0),
+        finding.rule_id,
+        finding.subject,
+    )
+
+
+def _finding_entry(finding: Finding, waiver: Waiver | None, as_of: datetime) -> dict[str, Any]:
+    return {
+        "fingerprint": finding.fingerprint,
+        "rule": finding.rule_id,
+        "title": finding.title,
+        "account": finding.account_key,
+        "platform": finding.platform,
+        "school": finding.school,
+        "handle": finding.handle,
+        "severity": finding.severity,
+        "confidence": finding.confidence,
+        "section": finding.section,
+        "clause": finding.clause,
+        "subject": finding.subject,
+        "message": finding.message,
+        "evidence": finding.evidence,
+        "remediation": finding.remediation,
+        "status": finding.status,
+        "regressed": finding.regressed,
+        "first_seen": _iso(finding.first_seen_at),
+        "first_seen_run": finding.first_seen_run,
+        "last_seen_run": finding.last_seen_run,
+        "url": finding.url,
+        "waiver": _waiver_entry(waiver, as_of) if waiver and finding.status != "resolved" else None,
+    }
+
+
+def _waiver_entry(waiver: Waiver, as_of: datetime) -> dict[str, Any]:
+    return {
+        "reason": waiver.reason,
+        "approver": waiver.approver,
+        "expires_on": waiver.expires_on.isoformat(),
+        "expired": not waiver_applies(waiver, as_of),
+        "expiring_soon": waiver_applies(waiver, as_of) and waiver.expires_on <= (as_of + timedelta(days=14)).date(),
+    }
+
+
+def _coverage_entry(snapshot: Any) -> dict[str, Any]:
+    data = snapshot.data
+    account = data.get("account", {})
+    profile = data.get("profile") or {}
+    closed = profile.get("closed")
+    collections = {
+        name: {
+            "state": status["state"],
+            "reason": status.get("reason"),
+            "error": status.get("error"),
+            "retry_after": status.get("retry_after"),
+        }
+        for name, status in sorted(data.get("collections", {}).items())
+    }
+    return {
+        "account": snapshot.account_key,
+        "platform": snapshot.platform,
+        "school": account.get("school", ""),
+        "handle": account.get("handle"),
+        "state": snapshot.state,
+        "last_full_reconciliation": (data.get("cursor") or {}).get("full_reconciled_at"),
+        "audience_declared": account.get("audience"),
+        "audience_observed": None if closed is None else ("closed" if closed else "public"),
+        "collections": collections,
+    }
+
+
+def _summary(findings: list[dict[str, Any]]) -> dict[str, Any]:
+    open_findings = [f for f in findings if f["status"] in ("new", "persisting", "unknown")]
+    by_severity: dict[str, int] = {}
+    by_rule: dict[str, int] = {}
+    by_status: dict[str, int] = {}
+    for f in open_findings:
+        by_severity[f["severity"]] = by_severity.get(f["severity"], 0) + 1
+        by_rule[f["rule"]] = by_rule.get(f["rule"], 0) + 1
+    for f in findings:
+        by_status[f["status"]] = by_status.get(f["status"], 0) + 1
+    return {
+        "by_severity": dict(sorted(by_severity.items(), key=lambda kv: -SEVERITY_ORDER[kv[0]])),
+        "by_rule": dict(sorted(by_rule.items())),
+        "by_status": dict(sorted(by_status.items())),
+        "changes": {
+            "new": by_status.get("new", 0),
+            "resolved": by_status.get("resolved", 0),
+            "regressed": sum(1 for f in findings if f.get("regressed")),
+        },
+    }

@@ -1,0 +1,362 @@
+"""Run orchestration: lock, collect every due account (isolated, concurrent), evaluate, reconcile, report."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import threading
+import traceback
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+from sqlalchemy.engine import Engine
+
+from auditor.directory import Directory, Match
+from auditor.identity import IdentityResolver
+from auditor.inputs import Division
+from auditor.policy import Policy
+from auditor.reconcile import Evaluated, reconcile
+from auditor.rules.base import RuleContext, load_rules
+from auditor.settings import Settings
+from auditor.store import (
+    ever_resolved,
+    latest_cursor,
+    previous_findings,
+    replace_inputs,
+    save_snapshot,
+    waivers_by_fingerprint,
+)
+from connectors.base import Connector, ConnectorContext, available_connectors
+from connectors.recording import make_vcr
+from connectors.resilience import Deadline
+from connectors.scrub import scrub
+from models.db import init_db, make_engine, session
+from models.snapshot import AccountSnapshot, Capability, CollectionState, CollectionStatus, ErrorKind
+from models.tables import AuditRun, FindingStatus, RegisteredAccount, Severity
+
+log = logging.getLogger("auditor.run")
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_BAD_INPUT, EXIT_INCOMPLETE, EXIT_LOCKED = 0, 1, 2, 3, 75
+
+
+class RunLocked(Exception):
+    def __init__(self, holder: str) -> None:
+        self.holder = holder
+        super().__init__(f"another audit run holds the lock: {holder}")
+
+
+@dataclass
+class RunOutcome:
+    run_id: str
+    exit_code: int
+    report_folder: Path | None
+    findings_by_status: dict[str, int] = field(default_factory=dict)
+    findings_by_severity: dict[str, int] = field(default_factory=dict)
+    incomplete_accounts: list[str] = field(default_factory=list)
+    requests: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+@contextlib.contextmanager
+def run_lock(lock_file: Path) -> Iterator[None]:
+    """One run at a time. The OS releases the lock if the process dies (filelock)."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    holder_file = lock_file.with_suffix(lock_file.suffix + ".holder")
+    lock = FileLock(str(lock_file), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        holder = holder_file.read_text(encoding="utf-8") if holder_file.exists() else "unknown holder"
+        raise RunLocked(holder.strip()) from None
+    try:
+        holder_file.write_text(
+            f"pid {os.getpid()} since {datetime.now(UTC).isoformat(timespec='seconds')}", encoding="utf-8"
+        )
+        yield
+    finally:
+        holder_file.unlink(missing_ok=True)
+        lock.release()
+
+
+def new_run_id(now: datetime) -> str:
+    return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+
+
+ProgressCallback = Callable[[str, str], None]  # (account key, state)
+
+
+def execute_run(
+    division: Division,
+    settings: Settings,
+    *,
+    only: list[str] | None = None,
+    kind: str = "run",
+    full: bool = False,
+    as_of: datetime | None = None,
+    engine: Engine | None = None,
+    progress: ProgressCallback | None = None,
+) -> RunOutcome:
+    """Audit the division's active accounts (or `only` these keys) and write the reports."""
+    engine = engine or make_engine(settings.database_url)
+    init_db(engine)
+    with run_lock(settings.lock_file):
+        return _execute_locked(division, settings, engine, only, kind, full, as_of, progress)
+
+
+def _execute_locked(
+    division: Division,
+    settings: Settings,
+    engine: Engine,
+    only: list[str] | None,
+    kind: str,
+    full: bool,
+    as_of: datetime | None,
+    progress: ProgressCallback | None,
+) -> RunOutcome:
+    started = datetime.now(UTC)
+    clock = as_of or started
+    accounts = _due_accounts(division, only)
+    run = AuditRun(
+        id=new_run_id(started),
+        started_at=started,
+        as_of=clock,
+        kind=kind,
+        accounts=[a.key for a in accounts],
+        policy_digest=division.policy.digest(),
+        division=division.policy.division,
+        fail_threshold=division.policy.fail_threshold.value,
+    )
+    with session(engine) as db:
+        replace_inputs(db, division)
+        db.add(run)
+        db.commit()
+    connectors = available_connectors()
+    evaluator = AccountEvaluator(connectors, division.directory(), division.policy, clock)
+    outcomes = collect_all(
+        accounts, connectors, settings, division.policy, clock, full, engine, run.id, evaluator, progress
+    )
+    results = [item for outcome in outcomes.values() for item in outcome.results]
+    incomplete = {key for key, outcome in outcomes.items() if outcome.incomplete}
+    with session(engine) as db:
+        previous = {a.key: previous_findings(db, a.key, started) for a in accounts}
+        findings = reconcile(
+            run_id=run.id,
+            as_of=clock,
+            evaluated=results,
+            previous=previous,
+            incomplete=incomplete,
+            waivers=waivers_by_fingerprint(db),
+            resolved_before=ever_resolved(db, [r.fingerprint for r in results]),
+        )
+        db.add_all(findings)
+        exit_code = _exit_code(findings, incomplete, division.policy)
+        stored = db.get(AuditRun, run.id)
+        assert stored is not None
+        stored.finished_at = datetime.now(UTC)
+        stored.status = "incomplete" if incomplete else "complete"
+        stored.exit_code = exit_code
+        spend = _spend(outcomes.values())
+        stored.spend = spend
+        db.add(stored)
+        db.commit()
+    from auditor.report.publish import publish_run
+
+    folder = publish_run(engine, run.id, settings.report_dir)
+    return RunOutcome(
+        run_id=run.id,
+        exit_code=exit_code,
+        report_folder=folder,
+        findings_by_status=_count(f.status for f in findings),
+        findings_by_severity=_count(f.severity for f in findings if f.status not in ("resolved", "waived")),
+        incomplete_accounts=sorted(incomplete),
+        requests=spend["requests"],
+    )
+
+
+def _due_accounts(division: Division, only: list[str] | None) -> list[RegisteredAccount]:
+    if only:
+        by_key = {a.key: a for a in division.accounts}
+        return [by_key[k] for k in only]
+    return [a for a in division.accounts if a.status == "active"]
+
+
+# --- collection ---------------------------------------------------------------------------
+
+
+@dataclass
+class AccountOutcome:
+    """What a run keeps of one account once its snapshot is stored: never the snapshot itself,
+    so memory stays bounded however many accounts and participants a division has."""
+
+    platform: str
+    incomplete: bool
+    requests: dict[str, int]
+    units: int
+    results: list[Evaluated]
+
+
+def collect_all(
+    accounts: list[RegisteredAccount],
+    connectors: dict[str, type[Connector]],
+    settings: Settings,
+    policy: Policy,
+    as_of: datetime,
+    full: bool,
+    engine: Engine,
+    run_id: str,
+    evaluator: AccountEvaluator,
+    progress: ProgressCallback | None = None,
+) -> dict[str, AccountOutcome]:
+    """Pull, store and evaluate every account, each isolated and stored in its own transaction."""
+    run_deadline = Deadline(policy.run_deadline_seconds)
+    replaying = settings.cassette_dir is not None
+    limits = {
+        name: threading.Semaphore(policy.concurrency.get(name, policy.concurrency.get("default", 4)))
+        for name in {a.connector for a in accounts}
+    }
+    store_lock = threading.Lock()
+    outcomes: dict[str, AccountOutcome] = {}
+
+    def audit_one(account: RegisteredAccount) -> None:
+        with limits[account.connector]:
+            with session(engine) as db:
+                cursor = {} if full else latest_cursor(db, account.key)
+            deadline = Deadline(min(policy.account_deadline_seconds, max(run_deadline.remaining(), 0.0)))
+            context = ConnectorContext(settings=settings, policy=policy, as_of=as_of, deadline=deadline, full=full)
+            snapshot = pull_account(account, connectors, context, cursor, settings.cassette_dir)
+        with store_lock, session(engine) as db:
+            save_snapshot(db, run_id, snapshot, account)
+            db.commit()
+        results, rule_error = evaluator.evaluate(account, snapshot)
+        incomplete = _incomplete(snapshot) or rule_error
+        outcomes[account.key] = AccountOutcome(
+            snapshot.platform, incomplete, dict(snapshot.requests), snapshot.units, results
+        )
+        if progress:
+            progress(account.key, "incomplete" if incomplete else "complete")
+
+    # vcrpy patches HTTP libraries process-wide, so replayed runs go one account at a time.
+    workers = 1 if replaying else max(1, sum(policy.concurrency.values()))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="collect") as pool:
+        list(pool.map(audit_one, accounts))
+    return outcomes
+
+
+def pull_account(
+    account: RegisteredAccount,
+    connectors: dict[str, type[Connector]],
+    context: ConnectorContext,
+    cursor: dict[str, str],
+    cassette_dir: Path | None,
+) -> AccountSnapshot:
+    """One account's collection. Never raises: a crash becomes a failed snapshot."""
+    cls = connectors.get(account.connector)
+    if cls is None:
+        return failed_snapshot(account, context.as_of, ErrorKind.BAD_REQUEST, f"no connector {account.connector!r}")
+    try:
+        connector = cls(context)
+        if cassette_dir is not None and account.connector != "manual":
+            cassette = make_vcr(cassette_dir).use_cassette(f"{account.key}.yaml")
+            with cassette:
+                return connector.pull(account, cursor)
+        return connector.pull(account, cursor)
+    except Exception as exc:  # isolation: one account's crash never stops the others
+        log.error("%s: collection crashed: %s", account.key, scrub("".join(traceback.format_exception(exc))))
+        return failed_snapshot(account, context.as_of, ErrorKind.MALFORMED, f"{type(exc).__name__}: {exc}")
+
+
+def failed_snapshot(account: RegisteredAccount, as_of: datetime, kind: ErrorKind, detail: str) -> AccountSnapshot:
+    status = CollectionStatus(state=CollectionState.FAILED, error=kind, reason=scrub(detail)[:500])
+    return AccountSnapshot(
+        account_key=account.key,
+        platform=account.platform,
+        taken_at=as_of,
+        collections={c.value: status for c in Capability},
+    )
+
+
+def _incomplete(snapshot: AccountSnapshot) -> bool:
+    return any(
+        s.state in (CollectionState.FAILED, CollectionState.PARTIAL, CollectionState.UNAVAILABLE)
+        for s in snapshot.collections.values()
+    )
+
+
+# --- evaluation ---------------------------------------------------------------------------
+
+
+class AccountEvaluator:
+    """Resolves a snapshot's identities and runs every enabled rule on it (pure: no network)."""
+
+    def __init__(
+        self, connectors: dict[str, type[Connector]], directory: Directory, policy: Policy, as_of: datetime
+    ) -> None:
+        self.connectors = connectors
+        self.directory = directory
+        self.policy = policy
+        self.as_of = as_of
+        self.rules = [r for rid, r in load_rules().items() if rid not in policy.disabled_rules]
+        self.resolver = IdentityResolver(directory, policy.matching)
+
+    def evaluate(self, account: RegisteredAccount, snapshot: AccountSnapshot) -> tuple[list[Evaluated], bool]:
+        """Rule results for the account, and whether a rule crashed (the account is then incomplete)."""
+        matches: dict[str, Match] = self.resolver.resolve(snapshot.identities())
+        cls = self.connectors.get(account.connector)
+        context = RuleContext(
+            account=account,
+            snapshot=snapshot,
+            capabilities=cls.capabilities if cls else frozenset(),
+            matches=matches,
+            directory=self.directory,
+            policy=self.policy,
+            as_of=self.as_of,
+        )
+        results: list[Evaluated] = []
+        crashed = False
+        for rule in self.rules:
+            try:
+                for result in rule.check(context):
+                    severity = result.severity or self.policy.severity_for(rule.meta.id, rule.meta.severity)
+                    results.append(Evaluated(rule.meta, account, result, severity))
+            except Exception:
+                crashed = True
+                log.error("%s: rule %s crashed: %s", account.key, rule.meta.id, scrub(traceback.format_exc()))
+        return results, crashed
+
+
+def _exit_code(findings: list, incomplete: set[str], policy: Policy) -> int:  # type: ignore[type-arg]
+    if incomplete:
+        return EXIT_INCOMPLETE
+    threshold = policy.fail_threshold.rank
+    open_statuses = {FindingStatus.NEW.value, FindingStatus.PERSISTING.value, FindingStatus.UNKNOWN.value}
+    if any(f.status in open_statuses and Severity(f.severity).rank >= threshold for f in findings):
+        return EXIT_FINDINGS
+    return EXIT_CLEAN
+
+
+def _spend(outcomes: Iterable[AccountOutcome]) -> dict[str, Any]:
+    requests: dict[str, dict[str, int]] = {}
+    units: dict[str, int] = {}
+    for outcome in outcomes:
+        if not outcome.requests:
+            continue
+        per_platform = requests.setdefault(outcome.platform, {})
+        for endpoint, count in outcome.requests.items():
+            per_platform[endpoint] = per_platform.get(endpoint, 0) + count
+        if outcome.units:
+            units[outcome.platform] = units.get(outcome.platform, 0) + outcome.units
+    return json.loads(json.dumps({"requests": requests, "units": units}, sort_keys=True))
+
+
+def _count(values: object) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for value in values:  # type: ignore[attr-defined]
+        counts[value] = counts.get(value, 0) + 1
+    return dict(sorted(counts.items()))

@@ -1,0 +1,181 @@
+"""Reading and writing the store: inputs, snapshots (participants in bulk), findings, waivers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import delete, insert
+from sqlmodel import Session, col, select
+
+from auditor.inputs import Division
+from models.snapshot import AccountSnapshot, CollectionState, Identity
+from models.tables import (
+    Activity,
+    AuditRun,
+    Finding,
+    FindingStatus,
+    Participant,
+    Person,
+    PersonIdentity,
+    RegisteredAccount,
+    Snapshot,
+    Waiver,
+)
+
+OPEN_STATUSES = (FindingStatus.NEW, FindingStatus.PERSISTING, FindingStatus.UNKNOWN, FindingStatus.WAIVED)
+
+
+def replace_inputs(session: Session, division: Division) -> None:
+    """Store the validated inputs as the current registry, directory and activities."""
+    for table in (PersonIdentity, Person, Activity, RegisteredAccount):
+        session.execute(delete(table))
+    session.flush()
+    session.add_all(division.people)
+    session.flush()
+    session.add_all(division.identities)
+    session.add_all(division.activities)
+    session.add_all(division.accounts)
+
+
+def worst_state(snapshot: AccountSnapshot) -> str:
+    states = {status.state for status in snapshot.collections.values()}
+    if CollectionState.FAILED in states and not any(s.usable for s in snapshot.collections.values()):
+        return "failed"
+    if states & {CollectionState.FAILED, CollectionState.PARTIAL, CollectionState.UNAVAILABLE}:
+        return "partial"
+    return "complete"
+
+
+def save_snapshot(session: Session, run_id: str, snapshot: AccountSnapshot, account: RegisteredAccount) -> int:
+    data = snapshot.model_dump(mode="json", exclude={"participants"})
+    data["account"] = {
+        "school": account.school,
+        "handle": account.handle,
+        "audience": account.audience,
+        "connector": account.connector,
+    }
+    row = Snapshot(
+        run_id=run_id,
+        account_key=snapshot.account_key,
+        platform=snapshot.platform,
+        taken_at=snapshot.taken_at,
+        state=worst_state(snapshot),
+        data=data,
+    )
+    session.add(row)
+    session.flush()
+    assert row.id is not None
+    if snapshot.participants:
+        # One executemany: a snapshot may hold hundreds of thousands of participants.
+        session.execute(
+            insert(Participant),
+            [
+                {"snapshot_id": row.id, "platform_id": p.id, "handle": p.handle, "display_name": p.display_name}
+                for p in snapshot.participants
+            ],
+        )
+    return row.id
+
+
+def load_snapshot(session: Session, row: Snapshot) -> AccountSnapshot:
+    data = {k: v for k, v in row.data.items() if k != "account"}
+    participants = session.exec(select(Participant).where(Participant.snapshot_id == row.id)).all()
+    data["participants"] = [
+        Identity(platform=row.platform, id=p.platform_id, handle=p.handle, display_name=p.display_name)
+        for p in participants
+    ]
+    return AccountSnapshot.model_validate(data)
+
+
+def latest_cursor(session: Session, account_key: str) -> dict[str, str]:
+    """Where the next incremental pull starts: the newest snapshot that was not a failure."""
+    row = session.exec(
+        select(Snapshot)
+        .where(Snapshot.account_key == account_key, Snapshot.state != "failed")
+        .order_by(col(Snapshot.id).desc())
+        .limit(1)
+    ).first()
+    return dict(row.data.get("cursor") or {}) if row else {}
+
+
+def previous_run(session: Session, run: AuditRun) -> AuditRun | None:
+    return session.exec(
+        select(AuditRun)
+        .where(AuditRun.started_at < run.started_at, AuditRun.status != "running")
+        .order_by(col(AuditRun.started_at).desc())
+        .limit(1)
+    ).first()
+
+
+def previous_findings(session: Session, account_key: str, before: datetime) -> list[Finding]:
+    """Open findings of the latest earlier run that audited this account."""
+    last = session.exec(
+        select(Snapshot.run_id)
+        .join(AuditRun, col(AuditRun.id) == col(Snapshot.run_id))
+        .where(Snapshot.account_key == account_key, AuditRun.started_at < before)
+        .order_by(col(AuditRun.started_at).desc())
+        .limit(1)
+    ).first()
+    if last is None:
+        return []
+    return list(
+        session.exec(
+            select(Finding).where(
+                Finding.run_id == last,
+                Finding.account_key == account_key,
+                col(Finding.status).in_([s.value for s in OPEN_STATUSES]),
+            )
+        ).all()
+    )
+
+
+def ever_resolved(session: Session, fingerprints: Iterable[str]) -> set[str]:
+    wanted = list(set(fingerprints))
+    if not wanted:
+        return set()
+    rows = session.exec(
+        select(Finding.fingerprint).where(
+            col(Finding.fingerprint).in_(wanted), Finding.status == FindingStatus.RESOLVED.value
+        )
+    ).all()
+    return set(rows)
+
+
+def waivers_by_fingerprint(session: Session) -> dict[str, Waiver]:
+    """The newest unrevoked waiver of each fingerprint (expired ones included: the report says so)."""
+    result: dict[str, Waiver] = {}
+    for waiver in session.exec(select(Waiver).where(Waiver.revoked == False).order_by(col(Waiver.id))).all():  # noqa: E712
+        result[waiver.fingerprint] = waiver
+    return result
+
+
+def add_waiver(
+    session: Session, fingerprint: str, reason: str, approver: str, expires_on: date, now: datetime
+) -> Waiver:
+    waiver = Waiver(fingerprint=fingerprint, reason=reason, approver=approver, expires_on=expires_on, created_at=now)
+    session.add(waiver)
+    return waiver
+
+
+def run_findings(session: Session, run_id: str) -> list[Finding]:
+    return list(session.exec(select(Finding).where(Finding.run_id == run_id)).all())
+
+
+def run_snapshots(session: Session, run_id: str) -> list[Snapshot]:
+    return list(
+        session.exec(select(Snapshot).where(Snapshot.run_id == run_id).order_by(col(Snapshot.account_key))).all()
+    )
+
+
+def latest_run(session: Session) -> AuditRun | None:
+    return session.exec(
+        select(AuditRun).where(AuditRun.status != "running").order_by(col(AuditRun.started_at).desc()).limit(1)
+    ).first()
+
+
+def to_json(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
