@@ -74,7 +74,20 @@ def api_key_client(api_key: str) -> Any:
     )
 
 
-def owner_client(token: OwnerToken) -> Any:
+@dataclass
+class OwnerClient:
+    """The owner's client, and the refresh of its access token as a call of its own (so that a
+    revoked token fails there, before any quota unit is spent)."""
+
+    service: Any
+    credentials: Credentials
+    http: httplib2.Http
+
+    def refresh(self) -> None:
+        self.credentials.refresh(google_auth_httplib2.Request(self.http))
+
+
+def owner_client(token: OwnerToken) -> OwnerClient:
     """A client that refreshes the owner's access token through google-auth (over httplib2)."""
     credentials = Credentials(  # type: ignore[no-untyped-call]
         token=None,
@@ -83,5 +96,9 @@ def owner_client(token: OwnerToken) -> Any:
         client_secret=token.client_secret,
         token_uri=TOKEN_URI,
     )
-    http = google_auth_httplib2.AuthorizedHttp(credentials, http=httplib2.Http(timeout=HTTP_TIMEOUT_SECONDS))
-    return build("youtube", "v3", http=http, static_discovery=True, cache_discovery=False)
+    http = httplib2.Http(timeout=HTTP_TIMEOUT_SECONDS)
+    # No refresh-and-resend on 401: the token was refreshed just before, so a 401 means it is not
+    # accepted, and a silent resend would spend a quota unit the run does not count.
+    authorized = google_auth_httplib2.AuthorizedHttp(credentials, http=http, refresh_status_codes=())
+    service = build("youtube", "v3", http=authorized, static_discovery=True, cache_discovery=False)
+    return OwnerClient(service=service, credentials=credentials, http=http)

@@ -44,9 +44,7 @@ class _Progress:
 
 class YouTubeConnector(Connector):
     name = "youtube"
-    capabilities = frozenset(
-        {Capability.PROFILE, Capability.PARTICIPANTS, Capability.POSTS, Capability.INTERACTIONS}
-    )
+    capabilities = frozenset({Capability.PROFILE, Capability.PARTICIPANTS, Capability.POSTS, Capability.INTERACTIONS})
     limitations = {
         Capability.ADMINS: (
             "YouTube has no API for who manages a channel (Owner, Manager, Editor in YouTube Studio, Brand "
@@ -63,6 +61,7 @@ class YouTubeConnector(Connector):
                 resets_at=next_quota_reset(context.as_of),
             )
         self._refresh_variable = REFRESH_TOKEN_NAME
+        self._owner: Any = None  # the owner's client, once its token is refreshed (per pull)
         scrub_library_logs()
 
     # --- the connector interface ------------------------------------------------------------
@@ -76,11 +75,12 @@ class YouTubeConnector(Connector):
 
     def pull(self, account: RegisteredAccount, cursor: dict[str, str]) -> AccountSnapshot:
         builder = self.new_builder(account)
+        self._owner = None
         owner_token = self._owner_token(account)
         api_key = self.context.settings.youtube_api_key
         channel: JSON | None = None
         with self._collection(builder, Capability.PROFILE):
-            public = self._public_client(api_key.get_secret_value() if api_key else None, owner_token)
+            public = self._public_client(builder, api_key.get_secret_value() if api_key else None, owner_token)
             channel = self._channel(builder, public, account)
         if channel is None:
             failure = builder.snapshot.collections[Capability.PROFILE.value]
@@ -116,11 +116,11 @@ class YouTubeConnector(Connector):
             variable=variable,
         )
 
-    def _public_client(self, api_key: str | None, owner_token: OwnerToken | None) -> Any:
+    def _public_client(self, builder: SnapshotBuilder, api_key: str | None, owner_token: OwnerToken | None) -> Any:
         if api_key:
             return api_key_client(api_key)
         if owner_token is not None:
-            return self._owner_client(owner_token)
+            return self._owner_client(builder, owner_token)
         raise PlatformError(
             ErrorKind.AUTH,
             "no YouTube credentials",
@@ -128,15 +128,19 @@ class YouTubeConnector(Connector):
             f"owner's refresh token in {self._refresh_variable} with YOUTUBE_CLIENT_ID and YOUTUBE_CLIENT_SECRET",
         )
 
-    @staticmethod
-    def _owner_client(token: OwnerToken) -> Any:
+    def _owner_client(self, builder: SnapshotBuilder, token: OwnerToken) -> Any:
+        """The owner's client, its access token freshly refreshed (a token request, no quota unit)."""
         if not (token.client_id and token.client_secret):
             raise PlatformError(
                 ErrorKind.AUTH,
                 f"{token.variable} is set but the OAuth client is not",
                 fix="set YOUTUBE_CLIENT_ID and YOUTUBE_CLIENT_SECRET (the OAuth client the token was issued to)",
             )
-        return owner_client(token)
+        if self._owner is None:
+            owner = owner_client(token)
+            self.call(builder, "oauth2.token", owner.refresh)
+            self._owner = owner.service
+        return self._owner
 
     # --- calls ------------------------------------------------------------------------------
 
@@ -212,8 +216,12 @@ class YouTubeConnector(Connector):
         known = None if self.context.full else cursor.get("newest_video_id")
         since = self._window_start()
         pages = self._pages(
-            builder, "playlistItems.list", client.playlistItems(),
-            part="snippet,contentDetails,status", playlistId=playlist, maxResults=50,
+            builder,
+            "playlistItems.list",
+            client.playlistItems(),
+            part="snippet,contentDetails,status",
+            playlistId=playlist,
+            maxResults=50,
         )
         for page in pages:
             if not self._take_uploads(page, owner, known, since, builder, progress):
@@ -244,9 +252,14 @@ class YouTubeConnector(Connector):
         suffices; under OAuth these two methods need the youtube.force-ssl scope)."""
         since = self._window_start()
         pages = self._pages(
-            builder, "commentThreads.list", client.commentThreads(),
-            part="snippet,replies", allThreadsRelatedToChannelId=channel["id"],
-            maxResults=100, order="time", textFormat="plainText",
+            builder,
+            "commentThreads.list",
+            client.commentThreads(),
+            part="snippet,replies",
+            allThreadsRelatedToChannelId=channel["id"],
+            maxResults=100,
+            order="time",
+            textFormat="plainText",
         )
         try:
             for page in pages:
@@ -265,7 +278,12 @@ class YouTubeConnector(Connector):
             )
 
     def _take_thread(
-        self, builder: SnapshotBuilder, client: Any, thread: JSON, owner: Identity, since: datetime,
+        self,
+        builder: SnapshotBuilder,
+        client: Any,
+        thread: JSON,
+        owner: Identity,
+        since: datetime,
         progress: _Progress,
     ) -> None:
         latest = parse.thread_latest(thread)
@@ -282,8 +300,13 @@ class YouTubeConnector(Connector):
     def _replies(self, builder: SnapshotBuilder, client: Any, parent_id: str) -> list[JSON]:
         replies: list[JSON] = []
         for page in self._pages(
-            builder, "comments.list", client.comments(),
-            part="snippet", parentId=parent_id, maxResults=100, textFormat="plainText",
+            builder,
+            "comments.list",
+            client.comments(),
+            part="snippet",
+            parentId=parent_id,
+            maxResults=100,
+            textFormat="plainText",
         ):
             replies += page.get("items", [])
         return replies
@@ -299,11 +322,15 @@ class YouTubeConnector(Connector):
             )
             return
         with self._collection(builder, Capability.PARTICIPANTS) as progress:
-            client = self._owner_client(token)
+            client = self._owner_client(builder, token)
             self._check_owner(builder, client, channel["id"], token)
             pages = self._pages(
-                builder, "subscriptions.list", client.subscriptions(),
-                part="subscriberSnippet", mySubscribers=True, maxResults=50,
+                builder,
+                "subscriptions.list",
+                client.subscriptions(),
+                part="subscriberSnippet",
+                mySubscribers=True,
+                maxResults=50,
             )
             for page in pages:
                 for item in page.get("items", []):
@@ -311,7 +338,7 @@ class YouTubeConnector(Connector):
                     if identity is not None:
                         builder.snapshot.participants.append(identity)
                         progress.items += 1
-            total = (builder.snapshot.profile.counts.get("subscribers") if builder.snapshot.profile else None)
+            total = builder.snapshot.profile.counts.get("subscribers") if builder.snapshot.profile else None
             note = (
                 f"subscribers are a lower bound: {progress.items} listed"
                 + (f" of {total}" if total is not None else "")

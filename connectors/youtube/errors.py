@@ -74,8 +74,15 @@ def classify(error: BaseException, *, now: datetime, refresh_variable: str) -> P
         return _refresh_failed(error, refresh_variable)
     if is_cassette_miss(error):
         return PlatformError(ErrorKind.BAD_REQUEST, "no recorded response answers this request (cassette replay)")
-    if isinstance(error, TransportError | httplib2.HttpLib2Error | http.client.HTTPException | socket.timeout
-                  | TimeoutError | ConnectionError):
+    if isinstance(
+        error,
+        TransportError
+        | httplib2.HttpLib2Error
+        | http.client.HTTPException
+        | socket.timeout
+        | TimeoutError
+        | ConnectionError,
+    ):
         return PlatformError(ErrorKind.RETRYABLE, f"network error: {type(error).__name__}")
     if isinstance(error, ValueError):  # the client could not decode a response body
         return PlatformError(ErrorKind.MALFORMED, f"unreadable response: {type(error).__name__}")
@@ -107,7 +114,9 @@ def classify_http(error: HttpError, *, now: datetime, refresh_variable: str) -> 
     if status == 400 and reason in ("keyInvalid", "keyExpired"):
         return make(ErrorKind.AUTH, "YOUTUBE_API_KEY is not a valid key for the YouTube Data API: replace it")
     if status == 404 or reason in GONE_REASONS:
-        return make(ErrorKind.NOT_FOUND, "check the channel id in the registry; the channel may be deleted or suspended")
+        return make(
+            ErrorKind.NOT_FOUND, "check the channel id in the registry; the channel may be deleted or suspended"
+        )
     if status == 403:
         return make(ErrorKind.PERMISSION, PERMISSION_FIXES.get(reason or "", PERMISSION_FIXES["forbidden"]))
     return make(ErrorKind.BAD_REQUEST)

@@ -202,6 +202,4 @@ def subscriber_identity(subscription: JSON) -> Identity | None:
     channel_id = snippet.get("channelId")
     if not channel_id:
         return None
-    return Identity(
-        platform=PLATFORM, id=channel_id, display_name=snippet.get("title"), url=channel_url(channel_id)
-    )
+    return Identity(platform=PLATFORM, id=channel_id, display_name=snippet.get("title"), url=channel_url(channel_id))
