@@ -20,15 +20,17 @@ from filelock import FileLock, Timeout
 from sqlalchemy.engine import Engine
 
 from auditor.directory import Directory, Match
+from auditor.discovery import Candidate, gather_candidates
 from auditor.identity import IdentityResolver
 from auditor.inputs import Division
 from auditor.policy import Policy
 from auditor.reconcile import Evaluated, reconcile
-from auditor.rules.base import RuleContext, load_rules
+from auditor.rules.base import DivisionContext, DivisionResult, RuleContext, load_rules
 from auditor.settings import Settings
 from auditor.store import (
     ever_resolved,
     latest_cursor,
+    previous_division_findings,
     previous_findings,
     replace_inputs,
     save_snapshot,
@@ -144,8 +146,15 @@ def _execute_locked(
     )
     results = [item for outcome in outcomes.values() for item in outcome.results]
     incomplete = {key for key, outcome in outcomes.items() if outcome.incomplete}
+    division_wide = only is None  # `check KEY` audits one account: division rules need them all
+    if division_wide:
+        candidates = [c for outcome in outcomes.values() for c in outcome.candidates]
+        results += evaluate_division(division, candidates, clock)
     with session(engine) as db:
         previous = {a.key: previous_findings(db, a.key, started) for a in accounts}
+        if division_wide:
+            for finding in previous_division_findings(db, started):
+                previous.setdefault(finding.account_key, []).append(finding)
         findings = reconcile(
             run_id=run.id,
             as_of=clock,
@@ -200,6 +209,7 @@ class AccountOutcome:
     requests: dict[str, int]
     units: int
     results: list[Evaluated]
+    candidates: list[Candidate]  # accounts it mentions or hears from, for discovery
 
 
 def collect_all(
@@ -237,7 +247,12 @@ def collect_all(
         results, rule_error = evaluator.evaluate(account, snapshot)
         incomplete = _incomplete(snapshot) or rule_error
         outcomes[account.key] = AccountOutcome(
-            snapshot.platform, incomplete, dict(snapshot.requests), snapshot.units, results
+            snapshot.platform,
+            incomplete,
+            dict(snapshot.requests),
+            snapshot.units,
+            results,
+            gather_candidates(account, snapshot),
         )
         if progress:
             progress(account.key, "incomplete" if incomplete else "complete")
@@ -302,7 +317,9 @@ class AccountEvaluator:
         self.directory = directory
         self.policy = policy
         self.as_of = as_of
-        self.rules = [r for rid, r in load_rules().items() if rid not in policy.disabled_rules]
+        self.rules = [
+            r for rid, r in load_rules().items() if rid not in policy.disabled_rules and r.meta.scope == "account"
+        ]
         self.resolver = IdentityResolver(directory, policy.matching)
 
     def evaluate(self, account: RegisteredAccount, snapshot: AccountSnapshot) -> tuple[list[Evaluated], bool]:
@@ -329,6 +346,28 @@ class AccountEvaluator:
                 crashed = True
                 log.error("%s: rule %s crashed: %s", account.key, rule.meta.id, scrub(traceback.format_exc()))
         return results, crashed
+
+
+def evaluate_division(division: Division, candidates: list[Candidate], as_of: datetime) -> list[Evaluated]:
+    """Division-scope rules (discovery of unregistered accounts) over what every account yielded."""
+    policy = division.policy
+    context = DivisionContext(
+        accounts=division.accounts,
+        directory=division.directory(),
+        policy=policy,
+        as_of=as_of,
+        candidates=candidates,
+        ignored=division.ignored,
+    )
+    results: list[Evaluated] = []
+    for rule_id, rule in load_rules().items():
+        if rule.meta.scope != "division" or rule_id in policy.disabled_rules:
+            continue
+        for result in rule.check(context):
+            assert isinstance(result, DivisionResult) and result.account is not None
+            severity = result.severity or policy.severity_for(rule_id, rule.meta.severity)
+            results.append(Evaluated(rule.meta, result.account, result, severity))
+    return results
 
 
 def _exit_code(findings: list, incomplete: set[str], policy: Policy) -> int:  # type: ignore[type-arg]

@@ -131,6 +131,29 @@ def previous_findings(session: Session, account_key: str, before: datetime) -> l
     )
 
 
+def previous_division_findings(session: Session, before: datetime) -> list[Finding]:
+    """Open division-scope findings (unregistered accounts) of the latest earlier full run."""
+    last = session.exec(
+        select(AuditRun.id)
+        .where(
+            AuditRun.started_at < before, AuditRun.kind == "run", col(AuditRun.status).in_(["complete", "incomplete"])
+        )
+        .order_by(col(AuditRun.started_at).desc())
+        .limit(1)
+    ).first()
+    if last is None:
+        return []
+    return list(
+        session.exec(
+            select(Finding).where(
+                Finding.run_id == last,
+                col(Finding.account_key).startswith("unregistered:"),
+                col(Finding.status).in_([s.value for s in OPEN_STATUSES]),
+            )
+        ).all()
+    )
+
+
 def ever_resolved(session: Session, fingerprints: Iterable[str]) -> set[str]:
     wanted = list(set(fingerprints))
     if not wanted:
