@@ -91,6 +91,9 @@ class YouTubeConnector(Connector):
         owner = parse.channel_identity(channel)
         with self._collection(builder, Capability.POSTS) as progress:
             self._uploads(builder, public, channel, owner, cursor, progress)
+        if builder.snapshot.collections[Capability.POSTS.value].state != CollectionState.COMPLETE:
+            # Older uploads of the window were not read: the next run must not stop above them.
+            builder.snapshot.cursor = dict(cursor)
         with self._collection(builder, Capability.INTERACTIONS) as progress:
             self._comments(builder, public, channel, owner, progress)
         self._subscribers(builder, channel, owner_token)
@@ -291,24 +294,31 @@ class YouTubeConnector(Connector):
             return
         replies = parse.embedded_replies(thread)
         if parse.needs_reply_listing(thread):
-            replies = self._replies(builder, client, thread["snippet"]["topLevelComment"]["id"])
+            replies = self._replies(builder, client, thread)
         for interaction in parse.thread_interactions(thread, replies, owner):
             if interaction.created_at is None or interaction.created_at >= since:
                 builder.snapshot.interactions.append(interaction)
                 progress.items += 1
 
-    def _replies(self, builder: SnapshotBuilder, client: Any, parent_id: str) -> list[JSON]:
+    def _replies(self, builder: SnapshotBuilder, client: Any, thread: JSON) -> list[JSON]:
+        """Every reply of a thread; the embedded ones if the thread was deleted meanwhile (404)."""
         replies: list[JSON] = []
-        for page in self._pages(
+        pages = self._pages(
             builder,
             "comments.list",
             client.comments(),
             part="snippet",
-            parentId=parent_id,
+            parentId=thread["snippet"]["topLevelComment"]["id"],
             maxResults=100,
             textFormat="plainText",
-        ):
-            replies += page.get("items", [])
+        )
+        try:
+            for page in pages:
+                replies += page.get("items", [])
+        except PlatformError as error:
+            if error.kind != ErrorKind.NOT_FOUND:
+                raise
+            return parse.embedded_replies(thread)
         return replies
 
     def _subscribers(self, builder: SnapshotBuilder, channel: JSON, token: OwnerToken | None) -> None:

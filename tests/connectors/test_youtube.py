@@ -203,10 +203,12 @@ def test_one_budget_is_shared_across_channels(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_quota_exceeded_is_not_retried_and_says_when_quota_resets(monkeypatch: pytest.MonkeyPatch) -> None:
-    run = Run("quota-exceeded.yaml", settings(monkeypatch))
+    previous = {"newest_video_id": "vidFromLastRun", "newest_video_at": "2026-10-01T00:00:00Z"}
+    run = Run("quota-exceeded.yaml", settings(monkeypatch), cursor=previous)
     snap = run.snapshot
     assert run.all_played
     assert run.sleeps == []
+    assert snap.cursor == previous  # uploads were not all read: the next run starts from the same place
     posts = snap.collections["posts"]
     assert posts.state == CollectionState.PARTIAL and posts.error == ErrorKind.QUOTA
     assert "quotaExceeded" in run.reason("posts") and "midnight Pacific" in run.reason("posts")
@@ -266,6 +268,15 @@ def test_revoked_owner_token_fails_only_subscribers(monkeypatch: pytest.MonkeyPa
     assert "re-authorise" in run.reason("participants") and "'Testing'" in run.reason("participants")
     assert snap.requests["oauth2.token"] == 1
     assert snap.units == 3  # the token request costs no quota unit
+
+
+def test_token_of_another_channel_does_not_list_its_subscribers(monkeypatch: pytest.MonkeyPatch) -> None:
+    run = Run("owner-of-another-channel.yaml", settings(monkeypatch, owner="hhs-science-yt"), channel_id=CHESS)
+    assert run.all_played
+    assert run.state("participants") == CollectionState.UNAVAILABLE
+    assert f"acts as {SCIENCE}, not as {CHESS}" in run.reason("participants")
+    assert "subscriptions.list" not in run.snapshot.requests
+    assert run.snapshot.participants == []
 
 
 def test_no_credentials_at_all(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -365,3 +376,32 @@ def test_classification_table() -> None:
     assert error(403, "insufficientPermissions").kind == ErrorKind.PERMISSION
     assert "youtube.force-ssl" in (error(403, "insufficientPermissions").fix or "")
     assert error(403, "commentsDisabled").code == "commentsDisabled"
+
+
+def test_demo_channel_audits_completely(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo's media class channel, as `auditor demo` replays it: complete, with the planted reply."""
+    from auditor.inputs import load_division
+
+    demo = Path(__file__).resolve().parents[2] / "auditor" / "demo"
+    division = load_division(demo)
+    media = next(a for a in division.accounts if a.key == "hhs-media-yt")
+    assert media.connector == "youtube" and media.approved_by is None  # YouTube, not approved
+    context = ConnectorContext(
+        settings=settings(monkeypatch, owner="hhs-media-yt"),
+        policy=division.policy,
+        as_of=AS_OF,
+        deadline=Deadline(60),
+        full=True,
+    )
+    cassettes = Path(__file__).resolve().parents[2] / "cassettes" / "demo"
+    with make_vcr(cassettes).use_cassette("hhs-media-yt.yaml") as recording:
+        snap = YouTubeConnector(context).pull(media, {})
+        assert recording.all_played
+    assert snap.failed_collections() == {}
+    assert len(snap.posts) == 3  # the three videos of the 30-day window
+    replies = [i for i in snap.interactions if i.kind == "reply"]
+    assert [(r.actor.id, r.target.id if r.target else None) for r in replies] == [
+        ("UCpRaman0000000000000005", "UCliamSingh00000000000001")
+    ]
+    assert len(snap.participants) == 9
+    assert snap.units == 5
