@@ -77,8 +77,8 @@ def make_vcr(cassette_dir: Path, record_mode: str = "none", match_on: tuple[str,
         before_record_request=_scrub_request,
         before_record_response=_scrub_response,
         match_on=match_on or ("method", "scheme", "host", "port", "path", "query"),
-        # (no `allow_playback_repeats` here: it is a per-cassette option, False by default, and
-        # vcrpy 9.4's VCR() rejects it)
+        # (vcrpy takes `allow_playback_repeats` per cassette, not here; its default is False: each
+        # recorded response plays once.)
     )
 
 

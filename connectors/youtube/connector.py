@@ -45,6 +45,9 @@ class _Progress:
 class YouTubeConnector(Connector):
     name = "youtube"
     capabilities = frozenset({Capability.PROFILE, Capability.PARTICIPANTS, Capability.POSTS, Capability.INTERACTIONS})
+    # Uploads stop at the previous run's newest video; the run carries the older ones of the window
+    # forward. Comments are re-read over the whole window (duplicates are dropped by their URL).
+    incremental = True
     limitations = {
         Capability.ADMINS: (
             "YouTube has no API for who manages a channel (Owner, Manager, Editor in YouTube Studio, Brand "
