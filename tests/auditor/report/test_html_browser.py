@@ -7,6 +7,9 @@ is missing these tests are skipped with that reason.
 from __future__ import annotations
 
 import copy
+import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -350,17 +353,44 @@ def test_print_shows_every_finding_with_evidence_and_hides_controls(open_report:
     assert page.locator(".detail .detail-grid").count() == len(report["findings"])
 
 
-def test_screenshot_for_the_readme(open_report: Any) -> None:
-    report = make_report(24)
-    view = open_report(report, width=1280, height=2700)
-    page = view.page
-    index = next(i for i, f in enumerate(report["findings"]) if f["status"] == "new" and f["severity"] == "high")
-    page.locator(f"#f-{index} button.disclosure").click()
-    page.evaluate("window.scrollTo(0, 0); document.activeElement.blur()")
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT), full_page=False)
-    assert SCREENSHOT.stat().st_size > 10_000
-    assert view.console_errors() == []
+@pytest.fixture(scope="module")
+def demo_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The report `auditor demo` writes (the bundled demo division, replayed from cassettes)."""
+    output = tmp_path_factory.mktemp("demo") / "demo-output"
+    done = subprocess.run(
+        [sys.executable, "-m", "auditor", "demo", "--output", str(output)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr  # the demo division has high findings
+    path = output / "reports" / "latest" / "report.html"
+    assert path.exists()
+    return path
+
+
+def test_demo_report_works_in_the_browser_and_is_the_readme_screenshot(browser: Browser, demo_report: Path) -> None:
+    report = json.loads((demo_report.parent / "report.json").read_text(encoding="utf-8"))
+    validate(report)
+    page = browser.new_page(viewport={"width": 1280, "height": 2700})
+    view = Watched(page)
+    view.url = demo_report.resolve().as_uri()
+    page.goto(view.url)
+    try:
+        assert view.visible() == len(listed(report))
+        # open a finding that shows identity matches: the first staff-student interaction
+        index = next(i for i, f in enumerate(report["findings"]) if f["rule"] == "staff-student-interaction")
+        page.locator(f"#f-{index} button.disclosure").click()
+        assert "Match method" in page.locator(f"#d-{index}").inner_text()
+        page.evaluate("window.scrollTo(0, 0); document.activeElement.blur()")
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOT), full_page=False)
+        assert SCREENSHOT.stat().st_size > 10_000
+        assert view.console_errors() == []
+        assert view.requests == [view.url]
+    finally:
+        page.close()
 
 
 def test_five_thousand_findings_open_and_filter(open_report: Any, capsys: pytest.CaptureFixture[str]) -> None:
