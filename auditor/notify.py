@@ -12,6 +12,7 @@ the e-mail carries report.html as an attachment for the people entitled to the d
 
 from __future__ import annotations
 
+import json
 import logging
 import smtplib
 import ssl
@@ -138,6 +139,17 @@ def send_notifications(
 ) -> list[SinkOutcome]:
     """Send to every sink of the policy. Never raises: a failure is logged and returned as failed."""
     return [_deliver(report, report_dir, sink_policy, settings) for sink_policy in policy.sinks]
+
+
+def send_notifications_for_folder(report_dir: Path, policy: Policy, settings: Settings) -> list[SinkOutcome]:
+    """Same, reading the run's report.json from its folder (what `auditor run` just published)."""
+    try:
+        report = json.loads((report_dir / "report.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        detail = f"report.json could not be read: {type(exc).__name__}"
+        log.warning("notifications not sent: %s", detail)
+        return [SinkOutcome(s.kind, describe_target(s, settings), "failed", 0, detail) for s in policy.sinks]
+    return send_notifications(report, report_dir, policy, settings)
 
 
 def _deliver(report: dict[str, Any], report_dir: Path, policy: SinkPolicy, settings: Settings) -> SinkOutcome:
@@ -473,5 +485,6 @@ __all__ = [
     "SinkOutcome",
     "route",
     "send_notifications",
+    "send_notifications_for_folder",
     "sink",
 ]

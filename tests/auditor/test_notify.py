@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from auditor.notify import SINKS, route, send_notifications
+from auditor.notify import SINKS, route, send_notifications, send_notifications_for_folder
 from auditor.policy import Policy, SinkPolicy
 from auditor.report.html import write_html
 from auditor.report.publish import atomic_write, render_json
@@ -568,3 +568,19 @@ def test_a_missing_report_html_is_rendered_for_the_attachment_not_written(
     [attachment] = list(mail.messages[0].iter_attachments())
     assert b"AP 80-06 social media audit" in attachment.get_payload(decode=True)
     assert sorted(p.name for p in folder.iterdir()) == ["report.json"]
+
+
+def test_sending_from_a_run_folder_reads_its_report_json(hook: Hook, tmp_path: Path) -> None:
+    report = make_report(30)
+    folder = report_folder(tmp_path, report)
+    outcomes = send_notifications_for_folder(
+        folder, policy(SinkPolicy(kind="webhook")), settings(AUDITOR_WEBHOOK_URL=hook.url)
+    )
+    assert [o.status for o in outcomes] == ["sent"]
+    assert hook.bodies[0]["run"]["id"] == report["run"]["id"]
+
+    missing = send_notifications_for_folder(
+        tmp_path / "nowhere", policy(SinkPolicy(kind="webhook")), settings(AUDITOR_WEBHOOK_URL=hook.url)
+    )
+    assert [(o.status, o.detail) for o in missing] == [("failed", "report.json could not be read: FileNotFoundError")]
+    assert len(hook.requests) == 1
