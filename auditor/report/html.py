@@ -93,6 +93,7 @@ def build_view(report: dict[str, Any], clauses: dict[str, str]) -> dict[str, Any
     listed = [f for f in findings if f["status"] != "waived"]
     titles = _rule_titles(findings)
     open_by_account = _count_by(f["account"] for f in findings if f["status"] in OPEN_STATUSES)
+    coverage_views = [_coverage_view(c, open_by_account.get(c["account"], 0)) for c in coverage]
     return {
         "run": run,
         "as_of": _display_time(run.get("as_of")),
@@ -103,10 +104,8 @@ def build_view(report: dict[str, Any], clauses: dict[str, str]) -> dict[str, Any
         "rule_counts": [(rule, titles.get(rule, ""), n) for rule, n in sorted(summary["by_rule"].items())],
         "status_counts": [(s, STATUS_TEXT[s], summary["by_status"].get(s, 0)) for s in STATUSES],
         "open_total": sum(summary["by_severity"].values()),
-        "coverage": [_coverage_view(c, open_by_account.get(c["account"], 0)) for c in coverage],
-        "coverage_problems": [
-            _coverage_view(c, open_by_account.get(c["account"], 0)) for c in coverage if c["state"] != "complete"
-        ],
+        "coverage": coverage_views,
+        "coverage_problems": [c for c in coverage_views if c["state"] != "complete"],
         "groups": _group(listed, coverage),
         "listed_total": len(listed),
         "waived": waived,
@@ -272,10 +271,6 @@ def _environment() -> Environment:
     )
     env.policies["json.dumps_kwargs"] = {"sort_keys": False, "ensure_ascii": False}  # keep the rules' own order
     env.filters["humanize"] = humanize_key
-    env.filters["scalar"] = scalar_text
-    env.tests["mapping"] = lambda value: isinstance(value, dict)
-    env.tests["sequence_value"] = lambda value: isinstance(value, list | tuple)
-    env.tests["flat"] = lambda value: not any(isinstance(item, dict | list | tuple) for item in value)
     return env
 
 
@@ -304,13 +299,3 @@ def _sha256(text: str) -> str:
 def humanize_key(key: Any) -> str:
     text = str(key).replace("_", " ").replace("-", " ").strip()
     return text[:1].upper() + text[1:]
-
-
-def scalar_text(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
