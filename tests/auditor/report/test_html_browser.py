@@ -394,6 +394,7 @@ def test_demo_report_works_in_the_browser_and_is_the_readme_screenshot(browser: 
         page.close()
 
 
+@pytest.mark.slow
 def test_five_thousand_findings_open_and_filter(open_report: Any, capsys: pytest.CaptureFixture[str]) -> None:
     report = make_report(5000)
     view = open_report(report)
