@@ -106,6 +106,7 @@ def build_view(report: dict[str, Any], clauses: dict[str, str]) -> dict[str, Any
         "open_total": sum(summary["by_severity"].values()),
         "coverage": coverage_views,
         "coverage_problems": [c for c in coverage_views if c["state"] != "complete"],
+        "spend": _spend_view(run.get("spend") or {}),
         "groups": _group(listed, coverage),
         "listed_total": len(listed),
         "waived": waived,
@@ -228,6 +229,20 @@ def _group(findings: list[dict[str, Any]], coverage: list[dict[str, Any]]) -> li
             school.accounts.append(accounts[key])
         accounts[key].findings.append(f)
     return sorted(schools.values(), key=lambda s: s.name.lower())
+
+
+def _spend_view(spend: dict[str, Any]) -> list[str]:
+    """API requests per platform (and quota units, estimated cost) this run spent: one phrase each."""
+    units = spend.get("units") or {}
+    phrases = []
+    for platform, endpoints in sorted((spend.get("requests") or {}).items()):
+        phrase = f"{platform}: {sum(endpoints.values())} requests"
+        if units.get(platform):
+            phrase += f", {units[platform]} quota units"
+        phrases.append(phrase)
+    if spend.get("estimated_cost"):
+        phrases.append(f"estimated cost {spend['estimated_cost']:.2f}")
+    return phrases
 
 
 def _waiver_counts(findings: list[dict[str, Any]]) -> dict[str, int]:

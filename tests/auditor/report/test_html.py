@@ -246,3 +246,15 @@ def test_large_reports_keep_evidence_out_of_the_initial_page() -> None:
     data_start = html.index('<script type="application/json"')
     assert html.count('class="detail-grid"') == 0
     assert data_start / len(report["findings"]) < 1600  # bytes of markup per finding before the data block
+
+
+def test_footer_reports_what_the_run_spent() -> None:
+    report = make_report(5)
+    report["run"]["spend"] = {
+        "requests": {"twitter": {"GET /2/users": 3, "GET /2/users/:id/followers": 4}, "youtube": {"channels.list": 2}},
+        "units": {"youtube": 7},
+        "estimated_cost": 0.07,
+    }
+    validate(report)
+    html = render_html(report)
+    assert "API use: twitter: 7 requests; youtube: 2 requests, 7 quota units; estimated cost 0.07." in html
