@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from auditor.report.build import _summary as summarize
+from auditor.report.build import summarize
 
 
 class UnknownSchool(ValueError):
