@@ -14,6 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -51,25 +52,51 @@ class ConnectorContext:
     sleep: Callable[[float], None] | None = None  # tests inject a fake clock
 
 
+class CredentialState(StrEnum):
+    OK = "ok"
+    WARNING = "warning"  # works, but needs attention (expires soon, a scope is missing)
+    FAILED = "failed"  # the platform refused it
+    MISSING = "missing"  # not configured
+    NOT_CHECKED = "not-checked"  # the connector has no way to check it without a collection
+
+
+@dataclass
+class CredentialCheck:
+    """What `auditor doctor` shows for one credential. `detail` is free of secrets."""
+
+    connector: str
+    credential: str  # the variable that holds it, e.g. X_BEARER_TOKEN, so the user knows what to fix
+    state: CredentialState
+    detail: str
+    expires_at: datetime | None = None
+    scopes: list[str] = field(default_factory=list)
+
+
 class SnapshotBuilder:
     """Accumulates a snapshot and the outcome of each collection."""
 
     def __init__(self, account: RegisteredAccount, platform: str, as_of: datetime) -> None:
         self.snapshot = AccountSnapshot(account_key=account.key, platform=platform, taken_at=as_of)
+        self.answered = 0  # platform calls that returned data (Connector.call counts them)
 
     @contextlib.contextmanager
     def collect(self, collection: Capability | str) -> Iterator[None]:
-        """Run one collection; a PlatformError inside it becomes that collection's status."""
+        """Run one collection; a PlatformError inside it becomes that collection's status.
+
+        A rate limit or quota hit after at least one call of this collection answered leaves the
+        collection `partial` (what was read is kept); before any answer, it is `failed`.
+        """
         name = str(collection)
         self.snapshot.collections[name] = CollectionStatus(state=CollectionState.COMPLETE)
+        answered_before = self.answered
         try:
             yield
         except PlatformError as error:
-            self.record_error(name, error)
+            self.record_error(name, error, got_some=self.answered > answered_before)
 
-    def record_error(self, collection: str, error: PlatformError) -> None:
+    def record_error(self, collection: str, error: PlatformError, *, got_some: bool = False) -> None:
         current = self.snapshot.collections.get(collection)
-        got_some = current is not None and current.state == CollectionState.PARTIAL
+        got_some = got_some or (current is not None and current.state == CollectionState.PARTIAL)
         if error.kind in (ErrorKind.RATE_LIMITED, ErrorKind.QUOTA) and got_some:
             state = CollectionState.PARTIAL
         elif error.kind == ErrorKind.PERMISSION:
@@ -117,6 +144,13 @@ class Connector(ABC):
     def classify_error(self, error: BaseException) -> PlatformError:
         """Map this SDK's exception to a classified PlatformError (no secrets in `detail`)."""
 
+    def check_credentials(self, accounts: list[RegisteredAccount]) -> list[CredentialCheck]:
+        """Check this connector's credentials for these accounts, cheaply (e.g. X `get_me`,
+        Graph `debug_token`, a Google token refresh). Optional: the default says "not checked"."""
+        return [
+            CredentialCheck(self.name, "-", CredentialState.NOT_CHECKED, f"the {self.name} connector has no check")
+        ]
+
     # --- shared machinery -------------------------------------------------------------------
 
     def new_builder(self, account: RegisteredAccount) -> SnapshotBuilder:
@@ -140,7 +174,7 @@ class Connector(ABC):
         **kwargs: Any,
     ) -> T:
         """Call the platform through the resilience layer, counting every attempt as a request."""
-        return call_with_retry(
+        result = call_with_retry(
             lambda: fn(*args, **kwargs),
             self.classify_error,
             endpoint=endpoint,
@@ -149,6 +183,8 @@ class Connector(ABC):
             sleep=self.context.sleep or _default_sleep,
             on_attempt=lambda: builder.count_request(endpoint, units),
         )
+        builder.answered += 1
+        return result
 
 
 def _default_sleep(seconds: float) -> None:
