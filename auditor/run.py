@@ -6,6 +6,7 @@ import contextlib
 import json
 import logging
 import os
+import secrets
 import threading
 import traceback
 import uuid
@@ -28,7 +29,9 @@ from auditor.settings import Settings
 from auditor.store import (
     ever_resolved,
     latest_cursor,
+    mark_crashed_runs,
     previous_findings,
+    pseudonymise_outsiders,
     replace_inputs,
     save_snapshot,
     waivers_by_fingerprint,
@@ -84,6 +87,19 @@ def run_lock(lock_file: Path) -> Iterator[None]:
         lock.release()
 
 
+def hmac_key(settings: Settings) -> bytes:
+    """AUDITOR_HMAC_KEY, or a random key kept (0600) beside the lock file, made on first use."""
+    if settings.hmac_key is not None:
+        return settings.hmac_key.get_secret_value().encode("utf-8")
+    path = settings.lock_file.parent / "hmac.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(secrets.token_hex(32))
+    return path.read_text(encoding="utf-8").strip().encode("utf-8")
+
+
 def new_run_id(now: datetime) -> str:
     return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
 
@@ -133,12 +149,18 @@ def _execute_locked(
         fail_threshold=division.policy.fail_threshold.value,
     )
     with session(engine) as db:
+        crashed = mark_crashed_runs(db, started)
+        if crashed:
+            log.warning("earlier run(s) %s died without finishing: marked crashed", ", ".join(crashed))
         replace_inputs(db, division)
         db.add(run)
         db.commit()
     connectors = available_connectors()
     snapshots = collect_all(accounts, connectors, settings, division.policy, clock, full, engine, run.id, progress)
-    results, rule_errors = evaluate_all(accounts, snapshots, connectors, division.directory(), division.policy, clock)
+    matched: dict[str, set[str]] = {}
+    results, rule_errors = evaluate_all(
+        accounts, snapshots, connectors, division.directory(), division.policy, clock, matched=matched
+    )
     incomplete = {key for key, snap in snapshots.items() if _incomplete(snap)} | set(rule_errors)
     with session(engine) as db:
         previous = {a.key: previous_findings(db, a.key, started) for a in accounts}
@@ -152,6 +174,8 @@ def _execute_locked(
             resolved_before=ever_resolved(db, [r.fingerprint for r in results]),
         )
         db.add_all(findings)
+        # Names of people outside the directory were needed for matching and rules, not any more.
+        pseudonymise_outsiders(db, run.id, matched, hmac_key(settings))
         exit_code = _exit_code(findings, incomplete, division.policy)
         stored = db.get(AuditRun, run.id)
         assert stored is not None
@@ -275,8 +299,12 @@ def evaluate_all(
     directory: Directory,
     policy: Policy,
     as_of: datetime,
+    matched: dict[str, set[str]] | None = None,
 ) -> tuple[list[Evaluated], dict[str, str]]:
-    """Run every enabled rule on every account. Returns results and accounts whose rules crashed."""
+    """Run every enabled rule on every account. Returns results and accounts whose rules crashed.
+
+    `matched` receives, per account, the identity keys the directory knows (matched to a person).
+    """
     rules = [r for rid, r in load_rules().items() if rid not in policy.disabled_rules]
     resolver = IdentityResolver(directory, policy.matching)
     results: list[Evaluated] = []
@@ -284,6 +312,8 @@ def evaluate_all(
     for account in accounts:
         snapshot = snapshots.get(account.key)
         matches: dict[str, Match] = resolver.resolve(snapshot.identities()) if snapshot else {}
+        if matched is not None:
+            matched[account.key] = {key for key, match in matches.items() if match.person_id}
         cls = connectors.get(account.connector)
         context = RuleContext(
             account=account,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import hmac
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, func, insert, update
 from sqlmodel import Session, col, select
 
 from auditor.inputs import Division
@@ -25,6 +28,8 @@ from models.tables import (
 )
 
 OPEN_STATUSES = (FindingStatus.NEW, FindingStatus.PERSISTING, FindingStatus.UNKNOWN, FindingStatus.WAIVED)
+# Runs whose results count: a `running` row is a run in progress or one that died (then `crashed`).
+FINISHED_STATUSES = ("complete", "incomplete")
 
 
 def replace_inputs(session: Session, division: Division) -> None:
@@ -91,9 +96,16 @@ def load_snapshot(session: Session, row: Snapshot) -> AccountSnapshot:
 
 def latest_cursor(session: Session, account_key: str) -> dict[str, str]:
     """Where the next incremental pull starts: the newest snapshot that was not a failure."""
+    # Only finished runs: a crashed run's snapshot was never evaluated, so its cursor must not skip
+    # the data it read.
     row = session.exec(
         select(Snapshot)
-        .where(Snapshot.account_key == account_key, Snapshot.state != "failed")
+        .join(AuditRun, col(AuditRun.id) == col(Snapshot.run_id))
+        .where(
+            Snapshot.account_key == account_key,
+            Snapshot.state != "failed",
+            col(AuditRun.status).in_(FINISHED_STATUSES),
+        )
         .order_by(col(Snapshot.id).desc())
         .limit(1)
     ).first()
@@ -103,18 +115,22 @@ def latest_cursor(session: Session, account_key: str) -> dict[str, str]:
 def previous_run(session: Session, run: AuditRun) -> AuditRun | None:
     return session.exec(
         select(AuditRun)
-        .where(AuditRun.started_at < run.started_at, AuditRun.status != "running")
+        .where(AuditRun.started_at < run.started_at, col(AuditRun.status).in_(FINISHED_STATUSES))
         .order_by(col(AuditRun.started_at).desc())
         .limit(1)
     ).first()
 
 
 def previous_findings(session: Session, account_key: str, before: datetime) -> list[Finding]:
-    """Open findings of the latest earlier run that audited this account."""
+    """Open findings of the latest earlier finished run that audited this account (crashed runs have none)."""
     last = session.exec(
         select(Snapshot.run_id)
         .join(AuditRun, col(AuditRun.id) == col(Snapshot.run_id))
-        .where(Snapshot.account_key == account_key, AuditRun.started_at < before)
+        .where(
+            Snapshot.account_key == account_key,
+            AuditRun.started_at < before,
+            col(AuditRun.status).in_(FINISHED_STATUSES),
+        )
         .order_by(col(AuditRun.started_at).desc())
         .limit(1)
     ).first()
@@ -169,7 +185,10 @@ def run_snapshots(session: Session, run_id: str) -> list[Snapshot]:
 
 def latest_run(session: Session) -> AuditRun | None:
     return session.exec(
-        select(AuditRun).where(AuditRun.status != "running").order_by(col(AuditRun.started_at).desc()).limit(1)
+        select(AuditRun)
+        .where(col(AuditRun.status).in_(FINISHED_STATUSES))
+        .order_by(col(AuditRun.started_at).desc())
+        .limit(1)
     ).first()
 
 
@@ -177,3 +196,95 @@ def to_json(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
     return value
+
+
+# --- runs that died, retention, identities of people outside the directory -------------------------
+
+
+def mark_crashed_runs(session: Session, now: datetime) -> list[str]:
+    """Runs still `running` while we hold the run lock died (SIGKILL, power loss): mark them crashed.
+
+    Their snapshots were never evaluated nor reported; they are deleted (with their participants),
+    so that no name read by a dead run stays in the store.
+    """
+    stale = list(session.exec(select(AuditRun).where(AuditRun.status == "running")).all())
+    for run in stale:
+        snapshot_ids = select(Snapshot.id).where(Snapshot.run_id == run.id)
+        session.execute(delete(Participant).where(col(Participant.snapshot_id).in_(snapshot_ids)))
+        session.execute(delete(Snapshot).where(col(Snapshot.run_id) == run.id))
+        run.status = "crashed"
+        run.finished_at = run.finished_at or now
+        session.add(run)
+    return [run.id for run in stale]
+
+
+def purge_snapshots(session: Session, older_than: datetime) -> tuple[int, int]:
+    """Delete snapshots (and their participants) taken before `older_than`. Findings are kept.
+
+    Each account's newest snapshot is kept whatever its age: reconciliation finds an account's
+    previous findings through it, and its cursor is where the next pull starts.
+    """
+    newest = select(func.max(Snapshot.id)).group_by(Snapshot.account_key)
+    doomed = select(Snapshot.id).where(Snapshot.taken_at < older_than, col(Snapshot.id).not_in(newest))
+    participants = session.execute(delete(Participant).where(col(Participant.snapshot_id).in_(doomed)))
+    snapshots = session.execute(delete(Snapshot).where(col(Snapshot.id).in_(doomed)))
+    return int(getattr(snapshots, "rowcount", 0) or 0), int(getattr(participants, "rowcount", 0) or 0)
+
+
+def keyed_identity(key: bytes, identity: Identity) -> str:
+    """A stable keyed hash of an identity: the same person gives the same value run after run."""
+    return "hmac:" + hmac.new(key, identity.key.encode("utf-8"), hashlib.sha256).hexdigest()[:24]
+
+
+def pseudonymise_outsiders(session: Session, run_id: str, matched: dict[str, set[str]], key: bytes) -> int:
+    """Replace the stored identities of people outside the directory by keyed hashes.
+
+    Called once rules have run: findings keep what their evidence cites, but the snapshot copy
+    (participants, authors, actors, targets) of a person the directory does not know becomes an
+    HMAC, comparable across runs and meaningless without AUDITOR_HMAC_KEY. Admins are kept: they
+    are the account's control structure ITS must be able to read back.
+    """
+    replaced = 0
+    for row in run_snapshots(session, run_id):
+        known = matched.get(row.account_key, set())
+        updates = []
+        for p in session.exec(select(Participant).where(Participant.snapshot_id == row.id)).all():
+            identity = Identity(
+                platform=row.platform, id=p.platform_id, handle=p.handle, display_name=p.display_name
+            )
+            if identity.key not in known and not (p.platform_id or "").startswith("hmac:"):
+                hashed = keyed_identity(key, identity)
+                updates.append({"id": p.id, "platform_id": hashed, "handle": None, "display_name": None})
+        if updates:
+            session.execute(update(Participant), updates)
+        data, changed = _pseudonymise_data(row.data, row.platform, known, key)
+        if changed:
+            row.data = data
+            session.add(row)
+        replaced += len(updates) + changed
+    return replaced
+
+
+def _pseudonymise_data(
+    data: dict[str, Any], platform: str, known: set[str], key: bytes
+) -> tuple[dict[str, Any], int]:
+    data = copy.deepcopy(data)
+    changed = 0
+
+    def replace(value: Any) -> Any:
+        nonlocal changed
+        if not isinstance(value, dict):
+            return value
+        identity = Identity.model_validate({**value, "platform": value.get("platform") or platform})
+        if identity.key in known or (identity.id or "").startswith("hmac:"):
+            return value
+        changed += 1
+        return {"platform": identity.platform, "id": keyed_identity(key, identity), "handle": None,
+                "display_name": None, "url": None}
+
+    for post in data.get("posts") or []:
+        post["author"] = replace(post.get("author"))
+    for interaction in data.get("interactions") or []:
+        interaction["actor"] = replace(interaction.get("actor"))
+        interaction["target"] = replace(interaction.get("target"))
+    return data, changed

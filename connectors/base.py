@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("auditor.connectors")
 
 T = TypeVar("T")
+# What parsing a response of the wrong shape raises (pydantic's ValidationError is a ValueError).
+RESPONSE_SHAPE_ERRORS = (KeyError, IndexError, TypeError, ValueError, AttributeError)
 ENTRY_POINT_GROUP = "auditor.connectors"
 
 
@@ -84,7 +86,9 @@ class SnapshotBuilder:
         """Run one collection; a PlatformError inside it becomes that collection's status.
 
         A rate limit or quota hit after at least one call of this collection answered leaves the
-        collection `partial` (what was read is kept); before any answer, it is `failed`.
+        collection `partial` (what was read is kept); before any answer, it is `failed`. A response
+        of an unexpected shape (missing field, wrong type) fails this collection as `malformed`
+        instead of the whole account.
         """
         name = str(collection)
         self.snapshot.collections[name] = CollectionStatus(state=CollectionState.COMPLETE)
@@ -93,6 +97,10 @@ class SnapshotBuilder:
             yield
         except PlatformError as error:
             self.record_error(name, error, got_some=self.answered > answered_before)
+        except RESPONSE_SHAPE_ERRORS as exc:
+            log.debug("%s %s: unexpected response shape", self.snapshot.account_key, name, exc_info=True)
+            detail = f"unexpected response: {type(exc).__name__}: {exc}"
+            self.record_error(name, PlatformError(ErrorKind.MALFORMED, detail[:300]))
 
     def record_error(self, collection: str, error: PlatformError, *, got_some: bool = False) -> None:
         current = self.snapshot.collections.get(collection)
@@ -147,9 +155,8 @@ class Connector(ABC):
     def check_credentials(self, accounts: list[RegisteredAccount]) -> list[CredentialCheck]:
         """Check this connector's credentials for these accounts, cheaply (e.g. X `get_me`,
         Graph `debug_token`, a Google token refresh). Optional: the default says "not checked"."""
-        return [
-            CredentialCheck(self.name, "-", CredentialState.NOT_CHECKED, f"the {self.name} connector has no check")
-        ]
+        detail = f"the {self.name} connector has no credential check"
+        return [CredentialCheck(self.name, "-", CredentialState.NOT_CHECKED, detail)]
 
     # --- shared machinery -------------------------------------------------------------------
 

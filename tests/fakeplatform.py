@@ -48,7 +48,9 @@ def ok(body: Any, **headers: str) -> Answer:
 
 
 def error(status: int, body: Any = None, **headers: str) -> Answer:
-    return Answer(status, body if body is not None else {"error": {"message": f"HTTP {status}"}}, dict(headers))
+    return Answer(
+        status, body if body is not None else {"error": {"message": f"HTTP {status}"}}, dict(headers)
+    )
 
 
 RESET = Answer(fault="reset")
@@ -99,7 +101,9 @@ class FakePlatform:
                 answer = platform._next(parsed.path)
                 if answer.fault == "reset":
                     # SO_LINGER 0: close sends RST, the client sees "connection reset by peer".
-                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                    self.connection.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+                    )
                     self.connection.close()
                     return
                 if answer.fault == "hang":
@@ -107,8 +111,10 @@ class FakePlatform:
                     return
                 body = answer.body
                 data = (
-                    body if isinstance(body, bytes)
-                    else body.encode() if isinstance(body, str)
+                    body
+                    if isinstance(body, bytes)
+                    else body.encode()
+                    if isinstance(body, str)
                     else json.dumps(body).encode()
                 )
                 self.send_response(answer.status)
@@ -158,11 +164,17 @@ class FakePlatformConnector(Connector):
         with builder.collect(Capability.PARTICIPANTS):
             page: str | None = ""
             while page is not None:
-                body = self.call(builder, "followers", self._get, f"/users/{user_id}/followers", cursor=page or None)
+                body = self.call(
+                    builder, "followers", self._get, f"/users/{user_id}/followers", cursor=page or None
+                )
                 for item in _field(body, "data", list):
                     snapshot.participants.append(
-                        Identity(platform=self.name, id=str(item["id"]), handle=item.get("username"),
-                                 display_name=item.get("name"))
+                        Identity(
+                            platform=self.name,
+                            id=str(item["id"]),
+                            handle=item.get("username"),
+                            display_name=item.get("name"),
+                        )
                     )
                 page = (body.get("meta") or {}).get("next_token")
         with builder.collect(Capability.POSTS):
@@ -201,12 +213,22 @@ class FakePlatformConnector(Connector):
             body = self._get("/debug_token")
         except Exception as exc:
             failure = self.classify_error(exc)
-            return [CredentialCheck(self.name, "ACCOUNT_FAKEPLAT_TOKEN", CredentialState.FAILED, failure.describe())]
+            return [
+                CredentialCheck(
+                    self.name, "ACCOUNT_FAKEPLAT_TOKEN", CredentialState.FAILED, failure.describe()
+                )
+            ]
         data = body.get("data") or {}
         expires = datetime.fromtimestamp(data["expires_at"], UTC) if data.get("expires_at") else None
         return [
-            CredentialCheck(self.name, "ACCOUNT_FAKEPLAT_TOKEN", CredentialState.OK, "token is valid",
-                            expires_at=expires, scopes=list(data.get("scopes") or []))
+            CredentialCheck(
+                self.name,
+                "ACCOUNT_FAKEPLAT_TOKEN",
+                CredentialState.OK,
+                "token is valid",
+                expires_at=expires,
+                scopes=list(data.get("scopes") or []),
+            )
         ]
 
 
@@ -239,8 +261,16 @@ def classify(error: BaseException) -> PlatformError:
     """The fake platform's classification, shaped like the real connectors' (X and Graph)."""
     if isinstance(error, FakeApiError):
         code = error.error.get("code")
-        kind = ErrorKind.AUTH if code == 190 else ErrorKind.RETRYABLE if code in (1, 2) else ErrorKind.BAD_REQUEST
-        return PlatformError(kind, str(error.error.get("message", "error")), status=error.status, code=str(code))
+        kind = (
+            ErrorKind.AUTH
+            if code == 190
+            else ErrorKind.RETRYABLE
+            if code in (1, 2)
+            else ErrorKind.BAD_REQUEST
+        )
+        return PlatformError(
+            kind, str(error.error.get("message", "error")), status=error.status, code=str(code)
+        )
     if isinstance(error, requests.HTTPError) and error.response is not None:
         return _classify_status(error.response)
     if isinstance(error, requests.Timeout):
@@ -263,7 +293,9 @@ def _classify_status(response: requests.Response) -> PlatformError:
     if status == 429 and problem == "usage-capped":
         return PlatformError(ErrorKind.QUOTA, words, status=status, code=problem)
     if status == 429:
-        return PlatformError(ErrorKind.RATE_LIMITED, words, status=status, retry_at=_retry_at(response.headers))
+        return PlatformError(
+            ErrorKind.RATE_LIMITED, words, status=status, retry_at=_retry_at(response.headers)
+        )
     if status >= 500:
         return PlatformError(ErrorKind.RETRYABLE, words, status=status)
     kinds = {401: ErrorKind.AUTH, 403: ErrorKind.PERMISSION, 404: ErrorKind.NOT_FOUND}
@@ -306,17 +338,30 @@ def users(*people: tuple[str, str, str]) -> list[dict[str, str]]:
 
 def standard_script(server: FakePlatform, followers: list[dict[str, str]] | None = None) -> None:
     """A healthy account: profile, one page of followers, two posts."""
-    server.script("/users/fake_school", ok({"data": {"id": "9001", "username": "fake_school", "name": "Fake School"}}))
+    server.script(
+        "/users/fake_school", ok({"data": {"id": "9001", "username": "fake_school", "name": "Fake School"}})
+    )
     server.script(
         "/users/9001/followers",
-        ok({"data": followers if followers is not None else users(
-            ("5001", "river_parent", "Dana Rivers"), ("5002", "stranger_77", "Outside Person"),
-        ), "meta": {"result_count": 2}}),
+        ok(
+            {
+                "data": followers
+                if followers is not None
+                else users(
+                    ("5001", "river_parent", "Dana Rivers"),
+                    ("5002", "stranger_77", "Outside Person"),
+                ),
+                "meta": {"result_count": 2},
+            }
+        ),
     )
-    server.script("/users/9001/posts", ok({"data": [{"id": "p1", "text": "Welcome back"}, {"id": "p2", "text": "Game day"}]}))
+    server.script(
+        "/users/9001/posts",
+        ok({"data": [{"id": "p1", "text": "Welcome back"}, {"id": "p2", "text": "Game day"}]}),
+    )
 
 
-def write_division(root: Path, *, with_fake: bool = True, extra_policy: str = "", slow_fifo: bool = False) -> Path:
+def write_division(root: Path, *, with_fake: bool = True, extra_policy: str = "") -> Path:
     """A small division: one manual account (a CSV export) and, optionally, one fake-platform account."""
     division = root / "division"
     (division / "registry").mkdir(parents=True)
@@ -364,3 +409,39 @@ def run_environment(monkeypatch: pytest.MonkeyPatch, root: Path) -> None:
 
 
 ProgressLog = Callable[[str, str], None]
+
+
+OUTSIDER_RULE = "test-outsider-participant"
+
+
+@contextmanager
+def outsider_rule() -> Iterator[None]:
+    """A test rule: one finding per participant the directory does not know (the real rules may
+    not be installed yet; fault tests need findings whose fate they can follow across runs)."""
+    from auditor.rules.base import REGISTRY, RuleContext, RuleResult, rule
+    from models.tables import Severity
+
+    def check(context: RuleContext) -> Iterator[RuleResult]:
+        snapshot = context.snapshot
+        if snapshot is None or not snapshot.usable(Capability.PARTICIPANTS):
+            return
+        for person in snapshot.participants:
+            match = context.match(person.key)
+            if match is None or match.person_id is None:
+                yield RuleResult(
+                    subject=person.key,
+                    message=f"{person.label()} is not in the directory",
+                    evidence={"identity": person.label()},
+                )
+
+    rule(
+        id=OUTSIDER_RULE,
+        title="Participant outside the directory (test)",
+        section="test",
+        severity=Severity.MEDIUM,
+        remediation="none",
+    )(check)
+    try:
+        yield
+    finally:
+        REGISTRY.pop(OUTSIDER_RULE, None)

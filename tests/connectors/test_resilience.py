@@ -33,7 +33,9 @@ class Flaky:
         return "answer"
 
 
-def run(fn: Flaky, *, deadline: float = 3600, policy: RetryPolicy | None = None) -> tuple[str | None, list[float]]:
+def run(
+    fn: Flaky, *, deadline: float = 3600, policy: RetryPolicy | None = None
+) -> tuple[str | None, list[float]]:
     slept: list[float] = []
     result = call_with_retry(
         fn, classify, endpoint="followers", deadline=Deadline(deadline), policy=policy, sleep=slept.append
@@ -54,12 +56,16 @@ def test_each_kind_is_retried_or_not(kind: ErrorKind) -> None:
         assert fn.calls == 1, f"{kind} must never be retried"
 
 
-def _http_error(status: int, body: dict[str, object] | None = None, headers: dict[str, str] | None = None) -> requests.HTTPError:
+def _http_error(
+    status: int, body: dict[str, object] | None = None, headers: dict[str, str] | None = None
+) -> requests.HTTPError:
     response = requests.Response()
     response.status_code = status
     response._content = (str(body).replace("'", '"') if body else "{}").encode()
     response.headers.update(headers or {})
-    return requests.HTTPError(f"{status} for url https://api.example/x?access_token=secret-in-url", response=response)
+    return requests.HTTPError(
+        f"{status} for url https://api.example/x?access_token=secret-in-url", response=response
+    )
 
 
 RESET_IN_60 = {"x-rate-limit-reset": str(int(datetime.now(UTC).timestamp()) + 60)}
@@ -104,7 +110,9 @@ def test_classification_table(name: str, error: BaseException | None, kind: Erro
         run(fn, policy=RetryPolicy(max_attempts=3))
     assert raised.value.kind == kind
     assert fn.calls == (3 if retried else 1)
-    assert raised.value.__cause__ is None and raised.value.__suppress_context__, "the SDK's text may hold a key"
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__, (
+        "the SDK's text may hold a key"
+    )
 
 
 def test_backoff_doubles_and_is_clamped() -> None:
@@ -123,7 +131,9 @@ def test_rate_limit_waits_as_the_platform_says_then_succeeds() -> None:
 
 
 def test_rate_limit_reset_in_the_past_waits_one_second() -> None:
-    fn = Flaky(PlatformError(ErrorKind.RATE_LIMITED, "429", retry_at=datetime.now(UTC) - timedelta(minutes=5)))
+    fn = Flaky(
+        PlatformError(ErrorKind.RATE_LIMITED, "429", retry_at=datetime.now(UTC) - timedelta(minutes=5))
+    )
     assert run(fn) == ("answer", [1.0])
 
 
@@ -158,7 +168,7 @@ def test_backoff_that_does_not_fit_the_deadline_gives_up() -> None:
 def test_last_attempt_is_not_announced_as_a_retry(caplog: pytest.LogCaptureFixture) -> None:
     fn = Flaky(*[PlatformError(ErrorKind.RETRYABLE, "503")] * 3)
     with caplog.at_level(logging.INFO, "auditor.resilience"), pytest.raises(PlatformError):
-        _, slept = run(fn, policy=RetryPolicy(max_attempts=3))
+        run(fn, policy=RetryPolicy(max_attempts=3))
     retries = [r.getMessage() for r in caplog.records if r.getMessage().startswith("retrying")]
     assert len(retries) == 2 and "attempt 2 of 3" in retries[-1]
     assert "giving up on followers after 3 attempts" in caplog.text
@@ -174,7 +184,9 @@ def test_retry_and_wait_logs_hold_no_secret(caplog: pytest.LogCaptureFixture) ->
     secret = "s3cr3t-token-value-0042"
     register_secret(secret)
     try:
-        failure = PlatformError(ErrorKind.RETRYABLE, f"GET https://graph.example/me?access_token={secret} failed")
+        failure = PlatformError(
+            ErrorKind.RETRYABLE, f"GET https://graph.example/me?access_token={secret} failed"
+        )
         fn = Flaky(failure, requests.ConnectionError(f"reset at https://x.example/?key={secret}"))
         with caplog.at_level(logging.DEBUG):
             run(fn)
@@ -188,8 +200,15 @@ def test_retry_and_wait_logs_hold_no_secret(caplog: pytest.LogCaptureFixture) ->
 
 
 def _builder() -> SnapshotBuilder:
-    account = RegisteredAccount(key="a", platform="fakeplat", connector="fakeplat", school="S", purpose="p",
-                                kind="joint", audience="public")
+    account = RegisteredAccount(
+        key="a",
+        platform="fakeplat",
+        connector="fakeplat",
+        school="S",
+        purpose="p",
+        kind="joint",
+        audience="public",
+    )
     return SnapshotBuilder(account, "fakeplat", datetime(2026, 11, 29, tzinfo=UTC))
 
 
@@ -205,7 +224,9 @@ def _builder() -> SnapshotBuilder:
         (ErrorKind.NOT_FOUND, False, CollectionState.FAILED),
     ],
 )
-def test_collection_state_after_an_error(kind: ErrorKind, answered_first: bool, state: CollectionState) -> None:
+def test_collection_state_after_an_error(
+    kind: ErrorKind, answered_first: bool, state: CollectionState
+) -> None:
     builder = _builder()
     with builder.collect("participants"):
         if answered_first:

@@ -1,0 +1,294 @@
+"""The fault suite: every way a platform fails, through the whole nightly pipeline.
+
+Each case runs a healthy baseline audit, then an audit during which the fake platform (a real
+HTTP server on 127.0.0.1) misbehaves. For each: the run finishes, the other account is audited,
+the earlier report and findings are intact, findings of what could not be read are `unknown`
+(never `resolved`), and the cause is in report.json's coverage. Process-level faults (SIGKILL
+mid-run, overlapping runs) are in tests/test_crash_safety.py.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from auditor.inputs import load_division
+from auditor.run import EXIT_INCOMPLETE, RunOutcome, execute_run
+from auditor.settings import Settings
+from connectors.scrub import install_log_scrubbing
+from models.db import make_engine, session
+from models.tables import Finding
+from tests.fakeplatform import (
+    CANARY_TOKEN,
+    HANG,
+    OUTSIDER_RULE,
+    RESET,
+    Answer,
+    FakePlatform,
+    FakePlatformConnector,
+    error,
+    fake_connector_installed,
+    no_sleep,
+    ok,
+    outsider_rule,
+    run_environment,
+    standard_script,
+    users,
+    write_division,
+)
+
+FOLLOWERS = "/users/9001/followers"
+PROFILE = "/users/fake_school"
+POSTS = "/users/9001/posts"
+PAGE_1 = ok({"data": users(("5001", "river_parent", "Dana Rivers")), "meta": {"next_token": "p2"}})
+
+
+@dataclass
+class Harness:
+    root: Path
+    server: FakePlatform
+    slept: list[float]
+    division: Path
+
+    def audit(self) -> tuple[RunOutcome, dict[str, Any]]:
+        outcome = execute_run(load_division(self.division), Settings())
+        assert outcome.report_folder is not None
+        return outcome, json.loads((outcome.report_folder / "report.json").read_text(encoding="utf-8"))
+
+    def findings(self, run_id: str) -> dict[str, str]:
+        engine = make_engine(Settings().database_url)
+        with session(engine) as db:
+            rows = db.exec(
+                select(Finding).where(
+                    Finding.run_id == run_id, Finding.rule_id == OUTSIDER_RULE, Finding.account_key == "fake-school"
+                )
+            )
+            return {f.subject: f.status for f in rows}
+
+
+@pytest.fixture
+def harness(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
+    run_environment(monkeypatch, tmp_path)
+    install_log_scrubbing()  # as the command line does at start
+    with FakePlatform() as server, fake_connector_installed(monkeypatch, server), outsider_rule():
+        monkeypatch.setattr(FakePlatformConnector, "timeout", 0.3)
+        server.hang_seconds = 1.0
+        standard_script(server)
+        division = write_division(tmp_path, extra_policy="account_deadline_seconds: 300\n")
+        yield Harness(tmp_path, server, no_sleep(monkeypatch), division)
+
+
+def _reset_in(seconds: int) -> dict[str, str]:
+    return {"x-rate-limit-reset": str(int(time.time()) + seconds)}
+
+
+@dataclass
+class Fault:
+    name: str
+    script: Callable[[], dict[str, list[Answer]]]
+    states: dict[str, tuple[str, str | None]]  # collection -> (state, error kind)
+    requests: dict[str, int] = field(default_factory=dict)  # path -> requests the run made
+    slept: list[float] | None = None  # exact backoff waits, when the case has them
+    outsiders: dict[str, str] | None = None  # the baseline's findings afterwards (subject suffix -> status)
+
+
+DANA, OUTSIDE = "fakeplat:id:5001", "fakeplat:id:5002"
+UNKNOWN_BOTH = {DANA: "unknown", OUTSIDE: "unknown"}
+BOTH_STAY = {DANA: "persisting", OUTSIDE: "persisting"}
+
+FAULTS = [
+    Fault(
+        "429 with reset header that fits the deadline: waited, then complete",
+        lambda: {FOLLOWERS: [error(429, **_reset_in(30)), ok({"data": users(("5001", "r", "Dana Rivers"),
+                                                                            ("5002", "s", "Outside Person"))})]},
+        {"participants": ("complete", None)},
+        {FOLLOWERS: 2},
+        outsiders=BOTH_STAY,
+    ),
+    Fault(
+        "429 with reset beyond the deadline after one page: partial rate-limited",
+        lambda: {FOLLOWERS: [PAGE_1, error(429, **_reset_in(900))]},
+        {"participants": ("partial", "rate-limited"), "posts": ("complete", None)},
+        {FOLLOWERS: 2},
+        slept=[],
+        outsiders={DANA: "persisting", OUTSIDE: "unknown"},
+    ),
+    Fault(
+        "429 without reset headers: backoff, then partial rate-limited",
+        lambda: {FOLLOWERS: [PAGE_1, error(429)]},
+        {"participants": ("partial", "rate-limited")},
+        {FOLLOWERS: 5},
+        slept=[1.0, 2.0, 4.0],
+        outsiders={DANA: "persisting", OUTSIDE: "unknown"},
+    ),
+    Fault(
+        "X usage-cap 429: never retried",
+        lambda: {FOLLOWERS: [error(429, {"title": "UsageCapExceeded", "type": "usage-capped"})]},
+        {"participants": ("failed", "quota"), "posts": ("complete", None)},
+        {FOLLOWERS: 1},
+        slept=[],
+        outsiders=UNKNOWN_BOTH,
+    ),
+    Fault(
+        "5xx burst then success",
+        lambda: {FOLLOWERS: [error(503), error(502), error(500), ok({"data": users(("5002", "s", "Outside Person"))})]},
+        {"participants": ("complete", None)},
+        {FOLLOWERS: 4},
+        slept=[1.0, 2.0, 4.0],
+        outsiders={DANA: "resolved", OUTSIDE: "persisting"},
+    ),
+    Fault(
+        "401 on the profile: every collection failed auth",
+        lambda: {PROFILE: [error(401, {"title": "Unauthorized", "detail": "Unauthorized"})]},
+        {"profile": ("failed", "auth"), "participants": ("failed", "auth"), "posts": ("failed", "auth")},
+        {PROFILE: 1, FOLLOWERS: 0},
+        outsiders=UNKNOWN_BOTH,
+    ),
+    Fault(
+        "permission 403 on followers: unavailable, not retried",
+        lambda: {FOLLOWERS: [error(403, {"title": "Forbidden", "reason": "client-not-enrolled"})]},
+        {"participants": ("unavailable", "permission"), "posts": ("complete", None)},
+        {FOLLOWERS: 1},
+        outsiders=UNKNOWN_BOTH,
+    ),
+    Fault(
+        "404: the account was deleted",
+        lambda: {PROFILE: [error(404, {"title": "Not Found Error", "type": "resource-not-found"})]},
+        {"profile": ("failed", "not-found"), "participants": ("failed", "not-found")},
+        {PROFILE: 1},
+        outsiders=UNKNOWN_BOTH,
+    ),
+    Fault(
+        "HTTP 200 with an error body (Graph code 190)",
+        lambda: {FOLLOWERS: [ok({"error": {"message": "Error validating access token", "type": "OAuthException",
+                                           "code": 190, "error_subcode": 463}})]},
+        {"participants": ("failed", "auth")},
+        {FOLLOWERS: 1},
+        outsiders=UNKNOWN_BOTH,
+    ),
+    Fault(
+        "truncated JSON",
+        lambda: {FOLLOWERS: [Answer(200, b'{"data": [{"id": "5001", "usern', {"Content-Type": "application/json"})]},
+        {"participants": ("failed", "malformed")},
+        {FOLLOWERS: 1},
+        outsiders=UNKNOWN_BOTH,
+    ),
+    Fault(
+        "HTML error page with HTTP 200",
+        lambda: {POSTS: [Answer(200, "<html><body><h1>Something went wrong</h1></body></html>")]},
+        {"posts": ("failed", "malformed"), "participants": ("complete", None)},
+        {POSTS: 1},
+        outsiders=BOTH_STAY,
+    ),
+    Fault(
+        "HTML 502 from a proxy: retried, then failed",
+        lambda: {POSTS: [Answer(502, "<html><body>502 Bad Gateway</body></html>")]},
+        {"posts": ("failed", "retryable")},
+        {POSTS: 4},
+        outsiders=BOTH_STAY,
+    ),
+    Fault(
+        "missing fields",
+        lambda: {FOLLOWERS: [ok({"meta": {"result_count": 0}})]},
+        {"participants": ("failed", "malformed")},
+        outsiders=UNKNOWN_BOTH,
+    ),
+    Fault(
+        "wrong types",
+        lambda: {FOLLOWERS: [ok({"data": "5001,5002"})]},
+        {"participants": ("failed", "malformed")},
+        outsiders=UNKNOWN_BOTH,
+    ),
+    Fault(
+        "timeout: retried, then failed",
+        lambda: {FOLLOWERS: [HANG]},
+        {"participants": ("failed", "retryable"), "posts": ("complete", None)},
+        {FOLLOWERS: 4},
+        outsiders=UNKNOWN_BOTH,
+    ),
+    Fault(
+        "connection reset once, then success",
+        lambda: {FOLLOWERS: [RESET, ok({"data": users(("5001", "r", "Dana Rivers"), ("5002", "s", "Outside Person"))})]},
+        {"participants": ("complete", None)},
+        {FOLLOWERS: 2},
+        slept=[1.0],
+        outsiders=BOTH_STAY,
+    ),
+    Fault(
+        "connection reset every time",
+        lambda: {FOLLOWERS: [RESET]},
+        {"participants": ("failed", "retryable")},
+        {FOLLOWERS: 4},
+        outsiders=UNKNOWN_BOTH,
+    ),
+]
+
+
+@pytest.mark.parametrize("fault", FAULTS, ids=[f.name for f in FAULTS])
+def test_the_run_survives(harness: Harness, fault: Fault, caplog: pytest.LogCaptureFixture) -> None:
+    baseline, _ = harness.audit()
+    assert baseline.exit_code == 0
+    assert harness.findings(baseline.run_id) == {DANA: "new", OUTSIDE: "new"}
+    assert baseline.report_folder is not None
+    before = {p.name: p.read_bytes() for p in baseline.report_folder.iterdir()}
+
+    harness.server.requests.clear()
+    harness.slept.clear()
+    for path, answers in fault.script().items():
+        harness.server.script(path, *answers)
+    with caplog.at_level(logging.DEBUG):
+        outcome, report = harness.audit()
+
+    coverage = {entry["account"]: entry for entry in report["coverage"]}
+    assert coverage["club-manual"]["state"] == "complete", "the other account is audited whatever happens"
+    for collection, (state, kind) in fault.states.items():
+        status = coverage["fake-school"]["collections"][collection]
+        assert (status["state"], status["error"]) == (state, kind), collection
+        if state != "complete":
+            assert status["reason"] and status["reason"].startswith(kind or "")
+    incomplete = any(state != "complete" for state, _ in fault.states.values())
+    assert outcome.exit_code == (EXIT_INCOMPLETE if incomplete else 0)
+    assert report["run"]["status"] == ("incomplete" if incomplete else "complete")
+    assert ("fake-school" in outcome.incomplete_accounts) == incomplete
+    for path, count in fault.requests.items():
+        assert harness.server.hits(path) == count, path
+    if fault.slept is not None:
+        assert harness.slept == fault.slept
+    if fault.name.startswith("429 with reset header that fits"):
+        assert len(harness.slept) == 1 and 29 <= harness.slept[0] <= 32
+
+    # Earlier data intact: the baseline's report is untouched, its findings are never lost.
+    assert {p.name: p.read_bytes() for p in baseline.report_folder.iterdir()} == before
+    assert (harness.root / "reports" / "latest").resolve() == outcome.report_folder.resolve()
+    assert harness.findings(outcome.run_id) == fault.outsiders
+    assert harness.findings(baseline.run_id) == {DANA: "new", OUTSIDE: "new"}
+    # A clear cause, never a traceback (outside --verbose debugging) or a token.
+    assert not [r for r in caplog.records if r.levelno >= logging.INFO and "Traceback" in r.getMessage()]
+    assert not [r for r in caplog.records if r.levelno >= logging.INFO and r.exc_text]
+    assert CANARY_TOKEN not in caplog.text
+    assert CANARY_TOKEN not in json.dumps(report)
+
+
+def test_a_crashing_connector_does_not_stop_the_other_accounts(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def explode(self: Any, account: Any, cursor: Any) -> Any:
+        raise RuntimeError(f"bug in the connector (token {CANARY_TOKEN})")
+
+    monkeypatch.setattr(FakePlatformConnector, "pull", explode)
+    with caplog.at_level(logging.INFO):
+        outcome, report = harness.audit()
+    coverage = {entry["account"]: entry for entry in report["coverage"]}
+    assert coverage["club-manual"]["state"] == "complete"
+    assert coverage["fake-school"]["state"] == "failed"
+    assert "RuntimeError" in coverage["fake-school"]["collections"]["profile"]["reason"]
+    assert outcome.exit_code == EXIT_INCOMPLETE
+    assert CANARY_TOKEN not in caplog.text + json.dumps(report)
