@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from auditor.inputs import InputError, load_division
+from auditor.logs import attach_log_file, private_by_default
 from auditor.run import EXIT_BAD_INPUT, EXIT_LOCKED, RunLocked, RunOutcome, execute_run
 from auditor.settings import Settings
 from connectors.scrub import install_log_scrubbing
@@ -43,6 +44,8 @@ def _setup_logging(verbose: bool) -> None:
     for noisy in ("urllib3", "vcr", "googleapiclient.discovery_cache", "tweepy", "requests_oauthlib", "httplib2"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     install_log_scrubbing()
+    private_by_default()  # reports, database and logs hold minors' data
+    attach_log_file(Settings().log_dir, level)
 
 
 @app.callback()

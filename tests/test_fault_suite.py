@@ -68,7 +68,9 @@ class Harness:
         with session(engine) as db:
             rows = db.exec(
                 select(Finding).where(
-                    Finding.run_id == run_id, Finding.rule_id == OUTSIDER_RULE, Finding.account_key == "fake-school"
+                    Finding.run_id == run_id,
+                    Finding.rule_id == OUTSIDER_RULE,
+                    Finding.account_key == "fake-school",
                 )
             )
             return {f.subject: f.status for f in rows}
@@ -107,8 +109,12 @@ BOTH_STAY = {DANA: "persisting", OUTSIDE: "persisting"}
 FAULTS = [
     Fault(
         "429 with reset header that fits the deadline: waited, then complete",
-        lambda: {FOLLOWERS: [error(429, **_reset_in(30)), ok({"data": users(("5001", "r", "Dana Rivers"),
-                                                                            ("5002", "s", "Outside Person"))})]},
+        lambda: {
+            FOLLOWERS: [
+                error(429, **_reset_in(30)),
+                ok({"data": users(("5001", "r", "Dana Rivers"), ("5002", "s", "Outside Person"))}),
+            ]
+        },
         {"participants": ("complete", None)},
         {FOLLOWERS: 2},
         outsiders=BOTH_STAY,
@@ -139,7 +145,14 @@ FAULTS = [
     ),
     Fault(
         "5xx burst then success",
-        lambda: {FOLLOWERS: [error(503), error(502), error(500), ok({"data": users(("5002", "s", "Outside Person"))})]},
+        lambda: {
+            FOLLOWERS: [
+                error(503),
+                error(502),
+                error(500),
+                ok({"data": users(("5002", "s", "Outside Person"))}),
+            ]
+        },
         {"participants": ("complete", None)},
         {FOLLOWERS: 4},
         slept=[1.0, 2.0, 4.0],
@@ -168,15 +181,29 @@ FAULTS = [
     ),
     Fault(
         "HTTP 200 with an error body (Graph code 190)",
-        lambda: {FOLLOWERS: [ok({"error": {"message": "Error validating access token", "type": "OAuthException",
-                                           "code": 190, "error_subcode": 463}})]},
+        lambda: {
+            FOLLOWERS: [
+                ok(
+                    {
+                        "error": {
+                            "message": "Error validating access token",
+                            "type": "OAuthException",
+                            "code": 190,
+                            "error_subcode": 463,
+                        }
+                    }
+                )
+            ]
+        },
         {"participants": ("failed", "auth")},
         {FOLLOWERS: 1},
         outsiders=UNKNOWN_BOTH,
     ),
     Fault(
         "truncated JSON",
-        lambda: {FOLLOWERS: [Answer(200, b'{"data": [{"id": "5001", "usern', {"Content-Type": "application/json"})]},
+        lambda: {
+            FOLLOWERS: [Answer(200, b'{"data": [{"id": "5001", "usern', {"Content-Type": "application/json"})]
+        },
         {"participants": ("failed", "malformed")},
         {FOLLOWERS: 1},
         outsiders=UNKNOWN_BOTH,
@@ -216,7 +243,12 @@ FAULTS = [
     ),
     Fault(
         "connection reset once, then success",
-        lambda: {FOLLOWERS: [RESET, ok({"data": users(("5001", "r", "Dana Rivers"), ("5002", "s", "Outside Person"))})]},
+        lambda: {
+            FOLLOWERS: [
+                RESET,
+                ok({"data": users(("5001", "r", "Dana Rivers"), ("5002", "s", "Outside Person"))}),
+            ]
+        },
         {"participants": ("complete", None)},
         {FOLLOWERS: 2},
         slept=[1.0],
