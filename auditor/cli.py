@@ -22,14 +22,21 @@ from auditor.run import EXIT_BAD_INPUT, EXIT_LOCKED, RunLocked, RunOutcome, exec
 from auditor.settings import Settings
 from connectors.scrub import install_log_scrubbing
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Audit school social media accounts against AP 80-06.")
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Audit school social media accounts against AP 80-06."
+)
 console = Console(stderr=False)
 err = Console(stderr=True)
 log = logging.getLogger("auditor")
 
 DivisionOption = Annotated[
     Path,
-    typer.Option("--division", "-d", envvar="AUDITOR_DIVISION", help="Division folder: registry/, directory/, activities.yaml, policy.yaml."),
+    typer.Option(
+        "--division",
+        "-d",
+        envvar="AUDITOR_DIVISION",
+        help="Division folder: registry/, directory/, activities.yaml, policy.yaml.",
+    ),
 ]
 AsOfOption = Annotated[
     datetime | None,
@@ -49,7 +56,9 @@ def _setup_logging(verbose: bool) -> None:
 
 
 @app.callback()
-def main_callback(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging (secrets are scrubbed).")] = False) -> None:
+def main_callback(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging (secrets are scrubbed).")] = False,
+) -> None:
     _setup_logging(verbose)
 
 
@@ -69,13 +78,17 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _execute(division_dir: Path, *, only: list[str] | None, kind: str, full: bool, as_of: datetime | None) -> RunOutcome:
+def _execute(
+    division_dir: Path, *, only: list[str] | None, kind: str, full: bool, as_of: datetime | None
+) -> RunOutcome:
     division = _load(division_dir)
     if only:
         known = {a.key for a in division.accounts}
         for key in only:
             if key not in known:
-                err.print(f"No registered account {key!r} in {division_dir}. Known: {', '.join(sorted(known))}", markup=False)
+                err.print(
+                    f"No registered account {key!r} in {division_dir}. Known: {', '.join(sorted(known))}", markup=False
+                )
                 raise typer.Exit(EXIT_BAD_INPUT)
     settings = Settings()
     progress = _progress_printer()
@@ -158,7 +171,9 @@ def rules() -> None:
 @app.command()
 def report(
     run_id: Annotated[str | None, typer.Argument(help="Run id (default: the latest run).")] = None,
-    school: Annotated[str | None, typer.Option("--school", help="Only this school's findings (for its principal).")] = None,
+    school: Annotated[
+        str | None, typer.Option("--school", help="Only this school's findings (for its principal).")
+    ] = None,
 ) -> None:
     """Re-render a run's reports from the store (no API calls)."""
     from auditor.report.publish import publish_run
@@ -188,7 +203,9 @@ def waive(
     fingerprint: Annotated[str, typer.Argument(help="The finding's fingerprint (see report.csv / report.json).")],
     reason: Annotated[str, typer.Option("--reason", help="Why this finding is accepted.")],
     approver: Annotated[str, typer.Option("--approver", help="Who approved the waiver.")],
-    expires: Annotated[str, typer.Option("--expires", help="Expiry date, YYYY-MM-DD (required: no waiver is forever).")],
+    expires: Annotated[
+        str, typer.Option("--expires", help="Expiry date, YYYY-MM-DD (required: no waiver is forever).")
+    ],
 ) -> None:
     """Waive a finding with a reason, an approver and an expiry date."""
     from sqlmodel import select
@@ -231,7 +248,9 @@ def demo_cassette_dir() -> Path:
 
 @app.command()
 def demo(
-    output: Annotated[Path, typer.Option("--output", help="Where the demo's database and reports go.")] = Path("demo-output"),
+    output: Annotated[Path, typer.Option("--output", help="Where the demo's database and reports go.")] = Path(
+        "demo-output"
+    ),
 ) -> None:
     """Audit the bundled demo division from recorded traffic (no credentials, no network)."""
     if output.exists():

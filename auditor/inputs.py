@@ -79,6 +79,16 @@ class Division:
 # --- YAML with line numbers ---------------------------------------------------------------
 
 
+class _TextDatesLoader(yaml.SafeLoader):
+    """Dates stay text so that pydantic validates them and a bad one becomes a clear message."""
+
+
+_TextDatesLoader.add_constructor(
+    "tag:yaml.org,2002:timestamp",
+    lambda loader, node: loader.construct_scalar(node),  # type: ignore[arg-type]
+)
+
+
 def _load_yaml(path: Path, problems: list[InputProblem]) -> tuple[Any, yaml.Node | None]:
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -87,8 +97,8 @@ def _load_yaml(path: Path, problems: list[InputProblem]) -> tuple[Any, yaml.Node
         return None, None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
+        data = yaml.load(text, Loader=_TextDatesLoader)
+    except (yaml.YAMLError, ValueError) as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problems.append(InputProblem(path, line, None, None, f"not valid YAML: {getattr(exc, 'problem', exc)}"))
@@ -288,9 +298,9 @@ def load_directory(
             problems.append(InputProblem(path, None, None, None, f"cannot read CSV: {exc}"))
             continue
         header = {h.strip().lower() for h in header if h}
-        if PEOPLE_COLUMNS <= header:
+        if header >= PEOPLE_COLUMNS:
             _read_people(path, rows, people, declared, aliases, problems)
-        elif IDENTITY_COLUMNS <= header:
+        elif header >= IDENTITY_COLUMNS:
             for number, row in enumerate(rows, start=2):
                 row = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
                 declared.append((path, number, row["person_id"], row["platform"].lower(), row["handle"]))
@@ -483,6 +493,11 @@ def _check_activity_accounts(
         for key in activity.accounts:
             if key not in account_keys:
                 problems.append(
-                    InputProblem(path, None, f"activity '{activity.activity_id}'", "accounts",
-                                 f"account {key!r} is not in the registry")
+                    InputProblem(
+                        path,
+                        None,
+                        f"activity '{activity.activity_id}'",
+                        "accounts",
+                        f"account {key!r} is not in the registry",
+                    )
                 )

@@ -38,9 +38,7 @@ class Policy(BaseModel):
     approved_platforms: list[str] = Field(default_factory=lambda: ["twitter", "facebook"])
     min_staff_admins: int = Field(2, ge=0)
     password_max_age_days: int = Field(365, ge=1)
-    school_body_roles: list[str] = Field(
-        default_factory=lambda: ["student", "staff", "administrator", "trustee"]
-    )
+    school_body_roles: list[str] = Field(default_factory=lambda: ["student", "staff", "administrator", "trustee"])
     staff_roles: list[str] = Field(default_factory=lambda: ["staff", "administrator"])
     student_roles: list[str] = Field(default_factory=lambda: ["student"])
     severities: dict[str, Severity] = Field(default_factory=dict)  # rule id -> severity override
@@ -61,6 +59,37 @@ class Policy(BaseModel):
     snapshot_retention_days: int = Field(90, ge=1)
     waiver_warning_days: int = Field(14, ge=0)
     sinks: list[SinkPolicy] = Field(default_factory=list)
+    # Discovery: a candidate account scoring this much (0-100) for looking like a school account
+    # becomes an account-unregistered finding.
+    discovery_threshold: float = Field(50.0, ge=0, le=100)
+    # Words that make a name look like a school's (besides the schools' and activities' own names).
+    school_words: list[str] = Field(
+        default_factory=lambda: [
+            "school",
+            "high",
+            "elementary",
+            "junior",
+            "middle",
+            "academy",
+            "collegiate",
+            "secondary",
+            "club",
+            "team",
+            "athletics",
+            "band",
+            "choir",
+            "drama",
+            "robotics",
+            "pta",
+            "parent council",
+            "students",
+            "class",
+            "grad",
+            "yearbook",
+            "library",
+            "division",
+        ]
+    )
 
     def severity_for(self, rule_id: str, default: Severity) -> Severity:
         return self.severities.get(rule_id, default)

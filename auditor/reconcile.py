@@ -59,7 +59,11 @@ def reconcile(
             if before.fingerprint in findings:
                 continue
             if account_key in incomplete:
-                status = FindingStatus.WAIVED if waiver_applies(waivers.get(before.fingerprint), as_of) else FindingStatus.UNKNOWN
+                status = (
+                    FindingStatus.WAIVED
+                    if waiver_applies(waivers.get(before.fingerprint), as_of)
+                    else FindingStatus.UNKNOWN
+                )
             else:
                 status = FindingStatus.RESOLVED
             findings[before.fingerprint] = _carry(run_id, before, status)

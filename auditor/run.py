@@ -6,32 +6,34 @@ import contextlib
 import json
 import logging
 import os
-import secrets
 import threading
 import traceback
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from filelock import FileLock, Timeout
 from sqlalchemy.engine import Engine
 
 from auditor.directory import Directory, Match
+from auditor.discovery import Candidate, gather_candidates
 from auditor.identity import IdentityResolver
 from auditor.inputs import Division
 from auditor.policy import Policy
+from auditor.privacy import hmac_key, pseudonymise_outsiders
 from auditor.reconcile import Evaluated, reconcile
-from auditor.rules.base import RuleContext, load_rules
+from auditor.rules.base import DivisionContext, DivisionResult, RuleContext, load_rules
 from auditor.settings import Settings
 from auditor.store import (
     ever_resolved,
     latest_cursor,
     mark_crashed_runs,
+    previous_division_findings,
     previous_findings,
-    pseudonymise_outsiders,
     replace_inputs,
     save_snapshot,
     waivers_by_fingerprint,
@@ -85,19 +87,6 @@ def run_lock(lock_file: Path) -> Iterator[None]:
     finally:
         holder_file.unlink(missing_ok=True)
         lock.release()
-
-
-def hmac_key(settings: Settings) -> bytes:
-    """AUDITOR_HMAC_KEY, or a random key kept (0600) beside the lock file, made on first use."""
-    if settings.hmac_key is not None:
-        return settings.hmac_key.get_secret_value().encode("utf-8")
-    path = settings.lock_file.parent / "hmac.key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(secrets.token_hex(32))
-    return path.read_text(encoding="utf-8").strip().encode("utf-8")
 
 
 def new_run_id(now: datetime) -> str:
@@ -156,14 +145,21 @@ def _execute_locked(
         db.add(run)
         db.commit()
     connectors = available_connectors()
-    snapshots = collect_all(accounts, connectors, settings, division.policy, clock, full, engine, run.id, progress)
-    matched: dict[str, set[str]] = {}
-    results, rule_errors = evaluate_all(
-        accounts, snapshots, connectors, division.directory(), division.policy, clock, matched=matched
+    evaluator = AccountEvaluator(connectors, division.directory(), division.policy, clock)
+    outcomes = collect_all(
+        accounts, connectors, settings, division.policy, clock, full, engine, run.id, evaluator, progress
     )
-    incomplete = {key for key, snap in snapshots.items() if _incomplete(snap)} | set(rule_errors)
+    results = [item for outcome in outcomes.values() for item in outcome.results]
+    incomplete = {key for key, outcome in outcomes.items() if outcome.incomplete}
+    division_wide = only is None  # `check KEY` audits one account: division rules need them all
+    if division_wide:
+        candidates = [c for outcome in outcomes.values() for c in outcome.candidates]
+        results += evaluate_division(division, candidates, clock)
     with session(engine) as db:
         previous = {a.key: previous_findings(db, a.key, started) for a in accounts}
+        if division_wide:
+            for finding in previous_division_findings(db, started):
+                previous.setdefault(finding.account_key, []).append(finding)
         findings = reconcile(
             run_id=run.id,
             as_of=clock,
@@ -174,15 +170,14 @@ def _execute_locked(
             resolved_before=ever_resolved(db, [r.fingerprint for r in results]),
         )
         db.add_all(findings)
-        # Names of people outside the directory were needed for matching and rules, not any more.
-        pseudonymise_outsiders(db, run.id, matched, hmac_key(settings))
         exit_code = _exit_code(findings, incomplete, division.policy)
         stored = db.get(AuditRun, run.id)
         assert stored is not None
         stored.finished_at = datetime.now(UTC)
         stored.status = "incomplete" if incomplete else "complete"
         stored.exit_code = exit_code
-        stored.spend = _spend(snapshots)
+        spend = _spend(outcomes.values())
+        stored.spend = spend
         db.add(stored)
         db.commit()
     from auditor.report.publish import publish_run
@@ -195,7 +190,7 @@ def _execute_locked(
         findings_by_status=_count(f.status for f in findings),
         findings_by_severity=_count(f.severity for f in findings if f.status not in ("resolved", "waived")),
         incomplete_accounts=sorted(incomplete),
-        requests=stored.spend.get("requests", {}),
+        requests=spend["requests"],
     )
 
 
@@ -209,6 +204,19 @@ def _due_accounts(division: Division, only: list[str] | None) -> list[Registered
 # --- collection ---------------------------------------------------------------------------
 
 
+@dataclass
+class AccountOutcome:
+    """What a run keeps of one account once its snapshot is stored: never the snapshot itself,
+    so memory stays bounded however many accounts and participants a division has."""
+
+    platform: str
+    incomplete: bool
+    requests: dict[str, int]
+    units: int
+    results: list[Evaluated]
+    candidates: list[Candidate]  # accounts it mentions or hears from, for discovery
+
+
 def collect_all(
     accounts: list[RegisteredAccount],
     connectors: dict[str, type[Connector]],
@@ -218,15 +226,19 @@ def collect_all(
     full: bool,
     engine: Engine,
     run_id: str,
-    progress: ProgressCallback | None,
-) -> dict[str, AccountSnapshot]:
-    """Pull every account, each isolated; each account's snapshot is stored in its own transaction."""
+    evaluator: AccountEvaluator,
+    progress: ProgressCallback | None = None,
+) -> dict[str, AccountOutcome]:
+    """Pull, store and evaluate every account, each isolated and stored in its own transaction."""
     run_deadline = Deadline(policy.run_deadline_seconds)
     replaying = settings.cassette_dir is not None
-    limits = {name: threading.Semaphore(policy.concurrency.get(name, policy.concurrency.get("default", 4)))
-              for name in {a.connector for a in accounts}}
+    limits = {
+        name: threading.Semaphore(policy.concurrency.get(name, policy.concurrency.get("default", 4)))
+        for name in {a.connector for a in accounts}
+    }
     store_lock = threading.Lock()
-    snapshots: dict[str, AccountSnapshot] = {}
+    outsider_key = hmac_key(settings)
+    outcomes: dict[str, AccountOutcome] = {}
 
     def audit_one(account: RegisteredAccount) -> None:
         with limits[account.connector]:
@@ -235,18 +247,30 @@ def collect_all(
             deadline = Deadline(min(policy.account_deadline_seconds, max(run_deadline.remaining(), 0.0)))
             context = ConnectorContext(settings=settings, policy=policy, as_of=as_of, deadline=deadline, full=full)
             snapshot = pull_account(account, connectors, context, cursor, settings.cassette_dir)
+        known: set[str] = set()
+        results, rule_error = evaluator.evaluate(account, snapshot, known=known)
+        # The rules have run: names of people outside the directory are not stored.
+        stored = pseudonymise_outsiders(snapshot, known, outsider_key)
         with store_lock, session(engine) as db:
-            save_snapshot(db, run_id, snapshot, account)
+            save_snapshot(db, run_id, stored, account)
             db.commit()
-        snapshots[account.key] = snapshot
+        incomplete = _incomplete(snapshot) or rule_error
+        outcomes[account.key] = AccountOutcome(
+            snapshot.platform,
+            incomplete,
+            dict(snapshot.requests),
+            snapshot.units,
+            results,
+            gather_candidates(account, snapshot),
+        )
         if progress:
-            progress(account.key, "incomplete" if _incomplete(snapshot) else "complete")
+            progress(account.key, "incomplete" if incomplete else "complete")
 
     # vcrpy patches HTTP libraries process-wide, so replayed runs go one account at a time.
     workers = 1 if replaying else max(1, sum(policy.concurrency.values()))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="collect") as pool:
         list(pool.map(audit_one, accounts))
-    return snapshots
+    return outcomes
 
 
 def pull_account(
@@ -292,47 +316,74 @@ def _incomplete(snapshot: AccountSnapshot) -> bool:
 # --- evaluation ---------------------------------------------------------------------------
 
 
-def evaluate_all(
-    accounts: list[RegisteredAccount],
-    snapshots: dict[str, AccountSnapshot],
-    connectors: dict[str, type[Connector]],
-    directory: Directory,
-    policy: Policy,
-    as_of: datetime,
-    matched: dict[str, set[str]] | None = None,
-) -> tuple[list[Evaluated], dict[str, str]]:
-    """Run every enabled rule on every account. Returns results and accounts whose rules crashed.
+class AccountEvaluator:
+    """Resolves a snapshot's identities and runs every enabled rule on it (pure: no network)."""
 
-    `matched` receives, per account, the identity keys the directory knows (matched to a person).
-    """
-    rules = [r for rid, r in load_rules().items() if rid not in policy.disabled_rules]
-    resolver = IdentityResolver(directory, policy.matching)
-    results: list[Evaluated] = []
-    errors: dict[str, str] = {}
-    for account in accounts:
-        snapshot = snapshots.get(account.key)
-        matches: dict[str, Match] = resolver.resolve(snapshot.identities()) if snapshot else {}
-        if matched is not None:
-            matched[account.key] = {key for key, match in matches.items() if match.person_id}
-        cls = connectors.get(account.connector)
+    def __init__(
+        self, connectors: dict[str, type[Connector]], directory: Directory, policy: Policy, as_of: datetime
+    ) -> None:
+        self.connectors = connectors
+        self.directory = directory
+        self.policy = policy
+        self.as_of = as_of
+        self.rules = [
+            r for rid, r in load_rules().items() if rid not in policy.disabled_rules and r.meta.scope == "account"
+        ]
+        self.resolver = IdentityResolver(directory, policy.matching)
+
+    def evaluate(
+        self, account: RegisteredAccount, snapshot: AccountSnapshot, known: set[str] | None = None
+    ) -> tuple[list[Evaluated], bool]:
+        """Rule results for the account, and whether a rule crashed (the account is then incomplete).
+
+        `known` receives the keys of the identities the directory knows (matched to a person).
+        """
+        matches: dict[str, Match] = self.resolver.resolve(snapshot.identities())
+        if known is not None:
+            known.update(key for key, match in matches.items() if match.person_id)
+        cls = self.connectors.get(account.connector)
         context = RuleContext(
             account=account,
             snapshot=snapshot,
             capabilities=cls.capabilities if cls else frozenset(),
             matches=matches,
-            directory=directory,
-            policy=policy,
-            as_of=as_of,
+            directory=self.directory,
+            policy=self.policy,
+            as_of=self.as_of,
         )
-        for rule in rules:
+        results: list[Evaluated] = []
+        crashed = False
+        for rule in self.rules:
             try:
                 for result in rule.check(context):
-                    severity = result.severity or policy.severity_for(rule.meta.id, rule.meta.severity)
+                    severity = result.severity or self.policy.severity_for(rule.meta.id, rule.meta.severity)
                     results.append(Evaluated(rule.meta, account, result, severity))
-            except Exception as exc:
-                errors[account.key] = f"rule {rule.meta.id} failed: {type(exc).__name__}"
+            except Exception:
+                crashed = True
                 log.error("%s: rule %s crashed: %s", account.key, rule.meta.id, scrub(traceback.format_exc()))
-    return results, errors
+        return results, crashed
+
+
+def evaluate_division(division: Division, candidates: list[Candidate], as_of: datetime) -> list[Evaluated]:
+    """Division-scope rules (discovery of unregistered accounts) over what every account yielded."""
+    policy = division.policy
+    context = DivisionContext(
+        accounts=division.accounts,
+        directory=division.directory(),
+        policy=policy,
+        as_of=as_of,
+        candidates=candidates,
+        ignored=division.ignored,
+    )
+    results: list[Evaluated] = []
+    for rule_id, rule in load_rules().items():
+        if rule.meta.scope != "division" or rule_id in policy.disabled_rules:
+            continue
+        for result in rule.check(context):
+            assert isinstance(result, DivisionResult) and result.account is not None
+            severity = result.severity or policy.severity_for(rule_id, rule.meta.severity)
+            results.append(Evaluated(rule.meta, result.account, result, severity))
+    return results
 
 
 def _exit_code(findings: list, incomplete: set[str], policy: Policy) -> int:  # type: ignore[type-arg]
@@ -345,17 +396,17 @@ def _exit_code(findings: list, incomplete: set[str], policy: Policy) -> int:  # 
     return EXIT_CLEAN
 
 
-def _spend(snapshots: dict[str, AccountSnapshot]) -> dict[str, object]:
+def _spend(outcomes: Iterable[AccountOutcome]) -> dict[str, Any]:
     requests: dict[str, dict[str, int]] = {}
     units: dict[str, int] = {}
-    for snapshot in snapshots.values():
-        if not snapshot.requests:
+    for outcome in outcomes:
+        if not outcome.requests:
             continue
-        per_platform = requests.setdefault(snapshot.platform, {})
-        for endpoint, count in snapshot.requests.items():
+        per_platform = requests.setdefault(outcome.platform, {})
+        for endpoint, count in outcome.requests.items():
             per_platform[endpoint] = per_platform.get(endpoint, 0) + count
-        if snapshot.units:
-            units[snapshot.platform] = units.get(snapshot.platform, 0) + snapshot.units
+        if outcome.units:
+            units[outcome.platform] = units.get(outcome.platform, 0) + outcome.units
     return json.loads(json.dumps({"requests": requests, "units": units}, sort_keys=True))
 
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import copy
-import hashlib
-import hmac
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, update
+from sqlalchemy import delete, func, insert
 from sqlmodel import Session, col, select
 
 from auditor.inputs import Division
@@ -147,6 +144,29 @@ def previous_findings(session: Session, account_key: str, before: datetime) -> l
     )
 
 
+def previous_division_findings(session: Session, before: datetime) -> list[Finding]:
+    """Open division-scope findings (unregistered accounts) of the latest earlier full run."""
+    last = session.exec(
+        select(AuditRun.id)
+        .where(
+            AuditRun.started_at < before, AuditRun.kind == "run", col(AuditRun.status).in_(["complete", "incomplete"])
+        )
+        .order_by(col(AuditRun.started_at).desc())
+        .limit(1)
+    ).first()
+    if last is None:
+        return []
+    return list(
+        session.exec(
+            select(Finding).where(
+                Finding.run_id == last,
+                col(Finding.account_key).startswith("unregistered:"),
+                col(Finding.status).in_([s.value for s in OPEN_STATUSES]),
+            )
+        ).all()
+    )
+
+
 def ever_resolved(session: Session, fingerprints: Iterable[str]) -> set[str]:
     wanted = list(set(fingerprints))
     if not wanted:
@@ -180,7 +200,9 @@ def run_findings(session: Session, run_id: str) -> list[Finding]:
 
 
 def run_snapshots(session: Session, run_id: str) -> list[Snapshot]:
-    return list(session.exec(select(Snapshot).where(Snapshot.run_id == run_id).order_by(col(Snapshot.account_key))).all())
+    return list(
+        session.exec(select(Snapshot).where(Snapshot.run_id == run_id).order_by(col(Snapshot.account_key))).all()
+    )
 
 
 def latest_run(session: Session) -> AuditRun | None:
@@ -198,7 +220,7 @@ def to_json(value: Any) -> Any:
     return value
 
 
-# --- runs that died, retention, identities of people outside the directory -------------------------
+# --- runs that died, retention ----------------------------------------------------------------------
 
 
 def mark_crashed_runs(session: Session, now: datetime) -> list[str]:
@@ -229,62 +251,3 @@ def purge_snapshots(session: Session, older_than: datetime) -> tuple[int, int]:
     participants = session.execute(delete(Participant).where(col(Participant.snapshot_id).in_(doomed)))
     snapshots = session.execute(delete(Snapshot).where(col(Snapshot.id).in_(doomed)))
     return int(getattr(snapshots, "rowcount", 0) or 0), int(getattr(participants, "rowcount", 0) or 0)
-
-
-def keyed_identity(key: bytes, identity: Identity) -> str:
-    """A stable keyed hash of an identity: the same person gives the same value run after run."""
-    return "hmac:" + hmac.new(key, identity.key.encode("utf-8"), hashlib.sha256).hexdigest()[:24]
-
-
-def pseudonymise_outsiders(session: Session, run_id: str, matched: dict[str, set[str]], key: bytes) -> int:
-    """Replace the stored identities of people outside the directory by keyed hashes.
-
-    Called once rules have run: findings keep what their evidence cites, but the snapshot copy
-    (participants, authors, actors, targets) of a person the directory does not know becomes an
-    HMAC, comparable across runs and meaningless without AUDITOR_HMAC_KEY. Admins are kept: they
-    are the account's control structure ITS must be able to read back.
-    """
-    replaced = 0
-    for row in run_snapshots(session, run_id):
-        known = matched.get(row.account_key, set())
-        updates = []
-        for p in session.exec(select(Participant).where(Participant.snapshot_id == row.id)).all():
-            identity = Identity(
-                platform=row.platform, id=p.platform_id, handle=p.handle, display_name=p.display_name
-            )
-            if identity.key not in known and not (p.platform_id or "").startswith("hmac:"):
-                hashed = keyed_identity(key, identity)
-                updates.append({"id": p.id, "platform_id": hashed, "handle": None, "display_name": None})
-        if updates:
-            session.execute(update(Participant), updates)
-        data, changed = _pseudonymise_data(row.data, row.platform, known, key)
-        if changed:
-            row.data = data
-            session.add(row)
-        replaced += len(updates) + changed
-    return replaced
-
-
-def _pseudonymise_data(
-    data: dict[str, Any], platform: str, known: set[str], key: bytes
-) -> tuple[dict[str, Any], int]:
-    data = copy.deepcopy(data)
-    changed = 0
-
-    def replace(value: Any) -> Any:
-        nonlocal changed
-        if not isinstance(value, dict):
-            return value
-        identity = Identity.model_validate({**value, "platform": value.get("platform") or platform})
-        if identity.key in known or (identity.id or "").startswith("hmac:"):
-            return value
-        changed += 1
-        return {"platform": identity.platform, "id": keyed_identity(key, identity), "handle": None,
-                "display_name": None, "url": None}
-
-    for post in data.get("posts") or []:
-        post["author"] = replace(post.get("author"))
-    for interaction in data.get("interactions") or []:
-        interaction["actor"] = replace(interaction.get("actor"))
-        interaction["target"] = replace(interaction.get("target"))
-    return data, changed

@@ -103,7 +103,9 @@ class ManualConnector(Connector):
                     ) from None
         return rows
 
-    def _fill(self, builder: SnapshotBuilder, account: RegisteredAccount, rows: list[tuple[int, dict[str, str]]]) -> None:
+    def _fill(
+        self, builder: SnapshotBuilder, account: RegisteredAccount, rows: list[tuple[int, dict[str, str]]]
+    ) -> None:
         snapshot = builder.snapshot
         for _number, row in rows:
             record = row["record"].lower()
@@ -143,8 +145,9 @@ class ManualConnector(Connector):
 
     @staticmethod
     def _identity(platform: str, id_: str | None, handle: str | None, name: str | None) -> Identity:
-        return Identity(platform=platform, id=id_ or None, handle=(handle or "").lstrip("@") or None,
-                        display_name=name or None)
+        return Identity(
+            platform=platform, id=id_ or None, handle=(handle or "").lstrip("@") or None, display_name=name or None
+        )
 
 
 def _when(value: str | None) -> datetime | None:

@@ -29,9 +29,7 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
         r"\1\2" + REDACTED,
     ),
     (
-        re.compile(
-            r"(?i)(\"(?:access_token|refresh_token|client_secret|id_token|appsecret_proof)\"\s*:\s*\")[^\"]+"
-        ),
+        re.compile(r"(?i)(\"(?:access_token|refresh_token|client_secret|id_token|appsecret_proof)\"\s*:\s*\")[^\"]+"),
         r"\1" + REDACTED,
     ),
     (re.compile(r"\bEAA[A-Za-z0-9]{20,}"), REDACTED),  # Facebook tokens

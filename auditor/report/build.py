@@ -58,7 +58,13 @@ def build_report(db: Session, run_id: str, *, school: str | None = None) -> dict
 
 
 def _sort_key(finding: Finding) -> tuple[Any, ...]:
-    return (finding.school, finding.account_key, -SEVERITY_ORDER.get(finding.severity, 0), finding.rule_id, finding.subject)
+    return (
+        finding.school,
+        finding.account_key,
+        -SEVERITY_ORDER.get(finding.severity, 0),
+        finding.rule_id,
+        finding.subject,
+    )
 
 
 def _finding_entry(finding: Finding, waiver: Waiver | None, as_of: datetime) -> dict[str, Any]:

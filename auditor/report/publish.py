@@ -19,8 +19,23 @@ from models.db import session
 log = logging.getLogger("auditor.report")
 
 CSV_COLUMNS = [
-    "fingerprint", "status", "severity", "confidence", "rule", "title", "school", "account", "platform",
-    "handle", "section", "subject", "message", "first_seen", "url", "evidence", "waiver",
+    "fingerprint",
+    "status",
+    "severity",
+    "confidence",
+    "rule",
+    "title",
+    "school",
+    "account",
+    "platform",
+    "handle",
+    "section",
+    "subject",
+    "message",
+    "first_seen",
+    "url",
+    "evidence",
+    "waiver",
 ]
 
 

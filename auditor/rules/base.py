@@ -33,6 +33,7 @@ class RuleMeta:
     severity: Severity  # default; the policy may override
     remediation: str
     clause: str = ""  # the policy's own words, quoted in reports
+    scope: str = "account"  # account: one RuleContext per audited account; division: one DivisionContext
 
 
 @dataclass
@@ -62,7 +63,26 @@ class RuleResult:
     severity: Severity | None = None  # None = the rule's (policy-adjusted) severity
 
 
-RuleFunction = Callable[[RuleContext], Iterable[RuleResult]]
+@dataclass
+class DivisionResult(RuleResult):
+    """A division-scope result names the account it is about (e.g. an unregistered one)."""
+
+    account: RegisteredAccount | None = None
+
+
+@dataclass
+class DivisionContext:
+    """What a division-scope rule reads: every registered account and what the run gathered."""
+
+    accounts: list[RegisteredAccount]
+    directory: Directory
+    policy: Policy
+    as_of: datetime
+    candidates: list[Any]  # auditor.discovery.Candidate
+    ignored: list[dict[str, Any]]
+
+
+RuleFunction = Callable[[Any], Iterable[RuleResult]]
 
 
 @dataclass(frozen=True)
@@ -75,10 +95,21 @@ REGISTRY: dict[str, Rule] = {}
 
 
 def rule(
-    *, id: str, title: str, section: str, severity: Severity, remediation: str, clause: str = ""
+    *,
+    id: str,
+    title: str,
+    section: str,
+    severity: Severity,
+    remediation: str,
+    clause: str = "",
+    scope: str = "account",
 ) -> Callable[[RuleFunction], RuleFunction]:
     """Register a rule. Refuses incomplete metadata and duplicate ids."""
-    meta = RuleMeta(id=id, title=title, section=section, severity=severity, remediation=remediation, clause=clause)
+    meta = RuleMeta(
+        id=id, title=title, section=section, severity=severity, remediation=remediation, clause=clause, scope=scope
+    )
+    if scope not in ("account", "division"):
+        raise RuleDefinitionError(f"rule {id}: scope must be 'account' or 'division', got {scope!r}")
     missing = [name for name in ("id", "title", "section", "remediation") if not getattr(meta, name).strip()]
     if missing:
         raise RuleDefinitionError(f"rule {id or '?'}: metadata missing {', '.join(missing)}")

@@ -1,0 +1,135 @@
+"""A participant who is not part of the school body or Division administration team.
+
+On a closed account (its participant list is the school's to control) each such participant is a
+finding. On a public account the school cannot choose its followers, so one `info` count is
+reported and nobody is named: the report keeps no data about people it does not need.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from auditor.rules._common import Resolved, has_left, is_account_itself, is_its_identity, resolve
+from auditor.rules.base import RuleContext, RuleResult, rule
+from models.snapshot import Capability, CollectionState, Identity
+from models.tables import Severity
+
+# Platforms where people participate by commenting (page followers or channel subscribers are not
+# listable), so the authors of comments are the participants a rule can see.
+COMMENTING_PLATFORMS = frozenset({"facebook", "youtube"})
+
+
+@rule(
+    id="non-school-participant",
+    title="Participant outside the school body",
+    section="Online Interactions",
+    severity=Severity.HIGH,
+    remediation=(
+        "On a closed account, remove the participant (or add them to the directory if they belong to "
+        "the school body); on a public account, review the count and consider whether the account "
+        "should be closed."
+    ),
+    clause=(
+        "Individuals who are not part of the school body or Division administration team should not be "
+        "accepted onto the participant list of the social media site."
+    ),
+)
+def check(ctx: RuleContext) -> Iterator[RuleResult]:
+    if ctx.snapshot is None:
+        return  # audit-incomplete reports the missing snapshot
+    closed, audience = _audience(ctx)
+    participants = _participants(ctx)
+    outsiders = [(r, why) for r in participants if (why := _outside_because(ctx, r)) is not None]
+    if closed:
+        yield from _per_participant(outsiders, audience)
+        if _member_list_unobservable(ctx):
+            yield _unobservable(ctx, audience)
+    elif outsiders:
+        yield _summary(participants, outsiders, audience)
+
+
+def _audience(ctx: RuleContext) -> tuple[bool, dict[str, Any]]:
+    """Closed as observed on the platform when it says, else as declared in the registry."""
+    declared = ctx.account.audience
+    profile = ctx.snapshot.profile if ctx.snapshot is not None else None
+    observed = None if profile is None or profile.closed is None else ("closed" if profile.closed else "public")
+    audience: dict[str, Any] = {"audience_declared": declared, "audience_observed": observed}
+    if observed is not None and observed != declared:
+        audience["audience_note"] = f"registered as {declared} but the platform shows it {observed}"
+    return (observed or declared) == "closed", audience
+
+
+def _participants(ctx: RuleContext) -> list[Resolved]:
+    assert ctx.snapshot is not None
+    people: dict[str, Identity] = {p.key: p for p in ctx.snapshot.participants}
+    if ctx.account.platform in COMMENTING_PLATFORMS:
+        for interaction in ctx.snapshot.interactions:
+            people.setdefault(interaction.actor.key, interaction.actor)
+    resolved = [resolve(ctx, identity) for identity in people.values() if not is_account_itself(ctx, identity)]
+    return [r for r in resolved if not is_its_identity(ctx, r.identity, r.person.person_id if r.person else None)]
+
+
+def _outside_because(ctx: RuleContext, participant: Resolved) -> str | None:
+    person = participant.person
+    if person is None:
+        return "not matched to anyone in the directory"
+    if person.role not in ctx.policy.school_body_roles:
+        return f"directory role {person.role} is not part of the school body"
+    if has_left(ctx, person):
+        return "has left the Division"
+    return None
+
+
+def _per_participant(outsiders: list[tuple[Resolved, str]], audience: dict[str, Any]) -> Iterator[RuleResult]:
+    for participant, why in outsiders:
+        yield RuleResult(
+            subject=participant.identity.key,
+            message=f"participant {participant.identity.label()} on a closed account: {why}",
+            evidence={**participant.evidence(), "reason": why, **audience},
+            confidence="likely" if participant.fuzzy else "certain",
+        )
+
+
+def _summary(
+    participants: list[Resolved], outsiders: list[tuple[Resolved, str]], audience: dict[str, Any]
+) -> RuleResult:
+    checked = len(participants)
+    fuzzy = sum(1 for r in participants if r.fuzzy)
+    evidence: dict[str, Any] = {
+        "participants_checked": checked,
+        "outside_school_body": len(outsiders),
+        "matched_by_name_only": fuzzy,
+        **audience,
+    }
+    if fuzzy:
+        evidence["note"] = f"{fuzzy} participant(s) counted as school body on a name match only"
+    return RuleResult(
+        subject="summary",
+        message=f"{len(outsiders)} of {checked} participants on a public account are outside the school body",
+        evidence=evidence,
+        severity=Severity.INFO,
+    )
+
+
+def _member_list_unobservable(ctx: RuleContext) -> bool:
+    """No API lists the participants (a failed collection is audit-incomplete's to report)."""
+    assert ctx.snapshot is not None
+    status = ctx.snapshot.status_of(Capability.PARTICIPANTS)
+    if status is None:
+        return Capability.PARTICIPANTS not in ctx.capabilities
+    return status.state == CollectionState.NOT_SUPPORTED
+
+
+def _unobservable(ctx: RuleContext, audience: dict[str, Any]) -> RuleResult:
+    """A closed account whose member list no API shows (a Facebook group): never pass silently."""
+    return RuleResult(
+        subject="participants-unobservable",
+        message=(
+            f"{ctx.account.platform} does not show this closed account's participant list; "
+            "audit it from an ITS export with the manual connector"
+        ),
+        evidence={"participants_source": "not observable", **audience},
+        confidence="declared",
+        severity=Severity.MEDIUM,
+    )

@@ -1,0 +1,91 @@
+"""The loader: every rule of rules.md but account-unregistered, and refusal of bad metadata."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from auditor.rules import base
+from auditor.rules.base import RuleContext, RuleDefinitionError, RuleResult, load_rules, rule
+from models.tables import Severity
+
+EXPECTED = {
+    "platform-not-approved",
+    "account-not-reviewed",
+    "its-admin-missing",
+    "too-few-staff-admins",
+    "admin-not-active-staff",
+    "password-reset-overdue",
+    "password-not-reset-after-departure",
+    "shared-individual-account",
+    "departed-staff-account-active",
+    "non-school-participant",
+    "staff-student-interaction",
+    "confidential-content",
+    "audit-incomplete",
+}
+
+# The procedure the rules quote, kept in the repository beside the docs.
+POLICY_TEXT = Path(__file__).parents[3] / "docs" / "policy" / "AP-80-06-social-media-procedures.txt"
+
+SECTIONS = {
+    "Establishing Social Media Accounts",
+    "Online Interactions",
+    "Account Management",
+    "Proper Conduct",
+    "Confidentiality of Information",
+    "Personal Accounts",
+    "(coverage of the audit itself)",
+}
+
+
+def test_load_rules_returns_exactly_the_catalogue() -> None:
+    rules = load_rules()
+    assert {rule_id for rule_id, r in rules.items() if r.meta.scope == "account"} == EXPECTED
+    # account-unregistered looks across the whole division, not at one account
+    assert {rule_id for rule_id, r in rules.items() if r.meta.scope == "division"} == {"account-unregistered"}
+
+
+def test_every_rule_cites_a_real_section_and_quotes_the_policy() -> None:
+    policy_text = " ".join(POLICY_TEXT.read_text(encoding="utf-8").split())
+    for rule_id, loaded in load_rules().items():
+        assert set(loaded.meta.section.split("; ")) <= SECTIONS, rule_id
+        assert loaded.meta.clause, rule_id
+        for quoted in re.split(r"\s*(?:\[\.\.\.\]|\.\.\.)\s*", loaded.meta.clause):
+            assert " ".join(quoted.split()) in policy_text, f"{rule_id}: {quoted!r} is not in AP 80-06"
+
+
+def test_file_name_is_the_rule_id() -> None:
+    for rule_id, loaded in load_rules().items():
+        assert loaded.check.__module__ == f"auditor.rules.{rule_id.replace('-', '_')}"
+
+
+@pytest.mark.parametrize("missing", ["title", "section", "remediation"])
+def test_refuses_incomplete_metadata(missing: str) -> None:
+    meta = {"id": "test-incomplete", "title": "t", "section": "Account Management", "remediation": "r"}
+    meta[missing] = "  "
+    with pytest.raises(RuleDefinitionError, match=missing):
+        rule(severity=Severity.HIGH, **meta)
+
+
+def test_refuses_a_severity_that_is_not_a_severity() -> None:
+    with pytest.raises(RuleDefinitionError, match="severity"):
+        rule(id="test-bad", title="t", section="s", severity="high", remediation="r")  # type: ignore[arg-type]
+
+
+def test_refuses_a_duplicate_id() -> None:
+    load_rules()
+
+    def other(ctx: RuleContext) -> Iterator[RuleResult]:
+        yield from ()
+
+    with pytest.raises(RuleDefinitionError, match="defined twice"):
+        rule(id="audit-incomplete", title="t", section="s", severity=Severity.HIGH, remediation="r")(other)
+    assert base.REGISTRY["audit-incomplete"].check is not other
+
+
+def test_loading_twice_is_harmless() -> None:
+    assert load_rules() == load_rules()

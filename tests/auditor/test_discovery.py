@@ -1,0 +1,135 @@
+"""Discovery: school-looking accounts seen by registered accounts, minus registered, declared and ignored ones."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from auditor.directory import Directory
+from auditor.discovery import discover, gather_candidates
+from auditor.policy import Policy
+from auditor.rules.account_unregistered import check
+from auditor.rules.base import DivisionContext
+from models.snapshot import AccountSnapshot, Identity, Interaction, Post, Profile
+from models.tables import Activity, Person, PersonIdentity, RegisteredAccount
+
+AS_OF = datetime(2026, 11, 15, 6, tzinfo=UTC)
+NEWS = RegisteredAccount(
+    key="hhs-news-x",
+    platform="twitter",
+    connector="twitter",
+    handle="@HillsideHigh_News",
+    platform_id="100",
+    school="Hillside High School",
+    purpose="news",
+    kind="joint",
+    audience="public",
+    its_admin="@phrd_its",
+)
+ROBOTICS = RegisteredAccount(
+    key="hhs-robotics-x",
+    platform="twitter",
+    connector="twitter",
+    handle="@HHSRobotics",
+    school="Hillside High School",
+    purpose="club",
+    kind="joint",
+    audience="closed",
+)
+PARENT = Person(person_id="P1", role="parent", first_name="Linda", last_name="Kowalski")
+DIRECTORY = Directory(
+    people={"P1": PARENT},
+    identities=[PersonIdentity(person_id="P1", platform="twitter", value="lindak_mom")],
+    activities={"drama": Activity(activity_id="drama", school="Hillside High School", name="Hillside Drama Society")},
+)
+ME = Identity(platform="twitter", id="100", handle="HillsideHigh_News", display_name="Hillside High News")
+
+
+def _snapshot() -> AccountSnapshot:
+    def user(handle: str, name: str, id_: str) -> Identity:
+        return Identity(platform="twitter", id=id_, handle=handle, display_name=name)
+
+    return AccountSnapshot(
+        account_key="hhs-news-x",
+        platform="twitter",
+        taken_at=AS_OF,
+        profile=Profile(
+            id="100", handle="HillsideHigh_News", description="News from Hillside High. Clubs: @HHSRobotics"
+        ),
+        posts=[
+            Post(
+                id="1",
+                author=ME,
+                url="https://x.com/HillsideHigh_News/status/1",
+                text="Congrats to @HHS_ChessClub on the win! Tickets: https://x.com/HillsideDramaSociety",
+            )
+        ],
+        interactions=[
+            Interaction(
+                kind="reply",
+                actor=user("HillsideHighSch00l", "Hillside High School Official", "900"),
+                text="Follow us for updates",
+                url="https://x.com/HillsideHighSch00l/status/5",
+            ),
+            Interaction(kind="reply", actor=user("sandra_m_1975", "Sandra Miller", "901"), text="Great job kids!"),
+            Interaction(kind="reply", actor=user("lindak_mom", "Linda Kowalski", "902"), text="Proud mom!"),
+            Interaction(
+                kind="mention",
+                actor=user("RiverValleyGazette", "River Valley Gazette", "903"),
+                text="Hillside wins again",
+            ),
+        ],
+    )
+
+
+def test_candidates_come_from_mentions_links_and_interactions() -> None:
+    found = {c.key: c for c in gather_candidates(NEWS, _snapshot())}
+    assert found["twitter:hhs_chessclub"].sightings[0].how == "mentioned"
+    assert found["twitter:hillsidedramasociety"].sightings[0].how == "linked"
+    assert found["twitter:hhsrobotics"].sightings[0].how == "mentioned"  # from the profile description
+    assert found["twitter:hillsidehighsch00l"].sightings[0].how == "interacted"
+    assert "twitter:hillsidehigh_news" not in found  # the account itself
+
+
+def test_scores_flag_club_and_impostor_not_parent_or_registered() -> None:
+    scored = {
+        c.key: c
+        for c in discover(
+            gather_candidates(NEWS, _snapshot()),
+            [NEWS, ROBOTICS],
+            DIRECTORY,
+            Policy(division="Prairie Hills Regional Division"),
+            [],
+        )
+    }
+    assert "twitter:hhsrobotics" not in scored  # registered
+    assert "twitter:lindak_mom" not in scored  # a directory person's own account
+    threshold = Policy().discovery_threshold
+    assert scored["twitter:hhs_chessclub"].score >= threshold
+    assert scored["twitter:hillsidehighsch00l"].score >= threshold  # impostor using the school's name
+    assert scored["twitter:hillsidedramasociety"].score >= threshold
+    assert any("Hillside Drama Society" in r for r in scored["twitter:hillsidedramasociety"].reasons)
+    assert scored["twitter:sandra_m_1975"].score < threshold  # a parent who merely replies
+    assert scored["twitter:rivervalleygazette"].score < threshold
+
+
+def test_rule_reports_evidence_and_respects_ignore_list() -> None:
+    candidates = gather_candidates(NEWS, _snapshot())
+    ignored = [{"platform": "x", "handle": "@HHS_ChessClub", "reason": "retired club, account deleted"}]
+    context = DivisionContext(
+        accounts=[NEWS, ROBOTICS],
+        directory=DIRECTORY,
+        policy=Policy(),
+        as_of=AS_OF,
+        candidates=candidates,
+        ignored=ignored,
+    )
+    results = {r.subject: r for r in check(context)}
+    assert "twitter:hhs_chessclub" not in results
+    impostor = results["twitter:hillsidehighsch00l"]
+    assert impostor.account is not None and impostor.account.school == "Hillside High School"
+    assert impostor.evidence["url"] == "https://x.com/HillsideHighSch00l"
+    assert impostor.evidence["found"] == [
+        {"account": "hhs-news-x", "how": "interacted", "url": "https://x.com/HillsideHighSch00l/status/5"}
+    ]
+    assert impostor.evidence["why_it_looks_like_a_school_account"]
+    assert "twitter:sandra_m_1975" not in results
