@@ -75,6 +75,11 @@ class Harness:
             )
             return {f.subject: f.status for f in rows}
 
+    def findings_evidence(self, run_id: str) -> list[dict[str, Any]]:
+        engine = make_engine(Settings().database_url)
+        with session(engine) as db:
+            return [f.evidence for f in db.exec(select(Finding).where(Finding.run_id == run_id))]
+
 
 @pytest.fixture
 def harness(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
@@ -324,3 +329,25 @@ def test_a_crashing_connector_does_not_stop_the_other_accounts(
     assert "RuntimeError" in coverage["fake-school"]["collections"]["profile"]["reason"]
     assert outcome.exit_code == EXIT_INCOMPLETE
     assert CANARY_TOKEN not in caplog.text + json.dumps(report)
+
+
+def test_people_outside_the_directory_are_stored_as_keyed_hashes(harness: Harness) -> None:
+    from models.tables import Participant, Snapshot
+
+    outcome, _ = harness.audit()
+    engine = make_engine(Settings().database_url)
+    with session(engine) as db:
+        participants = db.exec(select(Participant)).all()
+        snapshots = db.exec(select(Snapshot)).all()
+    stored = json.dumps([p.model_dump() for p in participants]) + json.dumps([s.data for s in snapshots])
+    for name in ("Dana Rivers", "river_parent", "Outside Person", "stranger_77", "Pat Outsider", "pat_outsider"):
+        assert name not in stored
+    assert {p.handle for p in participants} == {None}
+    assert all(p.platform_id and p.platform_id.startswith("hmac:") for p in participants)
+    # The same person gives the same value next time: membership can still be compared.
+    harness.audit()
+    with session(engine) as db:
+        ids = [p.platform_id for p in db.exec(select(Participant)).all()]
+    assert len(ids) == 2 * len(participants) and len(set(ids)) == len(participants)
+    # The findings still name who they are about: the report needs it.
+    assert "Dana Rivers" in json.dumps(harness.findings_evidence(outcome.run_id))
