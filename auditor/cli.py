@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from auditor.cli_ops import register_ops
 from auditor.inputs import InputError, load_division
 from auditor.logs import attach_log_file, private_by_default
 from auditor.run import EXIT_BAD_INPUT, EXIT_LOCKED, RunLocked, RunOutcome, execute_run
@@ -271,6 +272,9 @@ def demo(
     outcome = _execute(demo_division_dir(), only=None, kind="run", full=True, as_of=DEMO_AS_OF)
     _summarise(outcome)
     raise typer.Exit(outcome.exit_code)
+
+
+register_ops(app)  # record, doctor, purge (auditor/cli_ops.py)
 
 
 def main() -> None:

@@ -308,6 +308,7 @@ def _classify_status(response: requests.Response) -> PlatformError:
 @contextmanager
 def fake_connector_installed(monkeypatch: pytest.MonkeyPatch, server: FakePlatform) -> Iterator[None]:
     """Make `fakeplat` an installed connector for inputs and runs, pointed at `server`."""
+    import auditor.cli_ops
     import auditor.inputs
     import auditor.run
     import connectors.base
@@ -317,7 +318,7 @@ def fake_connector_installed(monkeypatch: pytest.MonkeyPatch, server: FakePlatfo
     def with_fake() -> dict[str, type[Connector]]:
         return {**real(), "fakeplat": FakePlatformConnector}
 
-    for module in (auditor.inputs, auditor.run, connectors.base):
+    for module in (auditor.inputs, auditor.run, auditor.cli_ops, connectors.base):
         monkeypatch.setattr(module, "available_connectors", with_fake)
     monkeypatch.setattr(FakePlatformConnector, "base_url", server.url)
     yield
