@@ -265,7 +265,9 @@ def demo(
             "AUDITOR_CASSETTE_DIR": str(demo_cassette_dir()),
         }
     )
-    for variable in ("X_BEARER_TOKEN", "FACEBOOK_ACCESS_TOKEN", "FACEBOOK_APP_SECRET", "YOUTUBE_API_KEY"):
+    demo_tokens = ("X_BEARER_TOKEN", "FACEBOOK_ACCESS_TOKEN", "FACEBOOK_APP_SECRET", "YOUTUBE_API_KEY")
+    # The protected demo club account is read with its owner's user token (see docs/connectors-twitter.md).
+    for variable in (*demo_tokens, "ACCOUNT_HHS_ROBOTICS_X_X_USER_TOKEN"):
         os.environ.setdefault(variable, "demo-placeholder-token")
     os.environ.setdefault("FACEBOOK_APP_ID", "000000000000000")
     console.print(f"Auditing the demo division ({demo_division_dir()}) as of {DEMO_AS_OF:%Y-%m-%d}", markup=False)

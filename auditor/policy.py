@@ -56,6 +56,8 @@ class Policy(BaseModel):
         default_factory=lambda: {"twitter:user": 0.010, "twitter:post": 0.005, "twitter:follower": 0.010}
     )
     student_number_pattern: str = r"\b\d{9}\b"
+    # E-mail domains of the Division and its schools: addresses there are not personal information.
+    division_email_domains: list[str] = Field(default_factory=list)
     snapshot_retention_days: int = Field(90, ge=1)
     waiver_warning_days: int = Field(14, ge=0)
     sinks: list[SinkPolicy] = Field(default_factory=list)

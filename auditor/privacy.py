@@ -2,10 +2,12 @@
 
 A run needs names to match people against the directory and to word its findings. Once an
 account's rules have run, the copy of its snapshot that goes into the store replaces every
-identity the directory does not know (participants, post authors, interaction actors and
-targets) by an HMAC of its platform identity: stable run after run, so membership can still be
-compared, and meaningless without the key. Findings keep what their evidence cites; admins are
-kept, being the account's control structure ITS must read back.
+participant (follower, member, subscriber) the directory does not know by an HMAC of their
+platform identity: stable run after run, so membership can still be compared, and meaningless
+without the key. Participants are the bulk of the people a snapshot names, and no later run reads
+them back. Posts and interactions keep their authors: an incremental pull carries them forward
+for the look-back window and rules key findings on them; they go with the snapshot at purge time
+(policy.snapshot_retention_days). Findings keep what their evidence cites.
 """
 
 from __future__ import annotations
@@ -45,19 +47,11 @@ def keyed_identity(key: bytes, identity: Identity) -> Identity:
 
 
 def pseudonymise_outsiders(snapshot: AccountSnapshot, known: set[str], key: bytes) -> AccountSnapshot:
-    """A copy of `snapshot` where identities whose key is not in `known` are keyed hashes."""
+    """A copy of `snapshot` whose participants not in `known` (identity keys) are keyed hashes."""
 
-    def keep(identity: Identity | None) -> Identity | None:
-        if identity is None or identity.key in known or (identity.id or "").startswith(PREFIX):
+    def keep(identity: Identity) -> Identity:
+        if identity.key in known or (identity.id or "").startswith(PREFIX):
             return identity
         return keyed_identity(key, identity)
 
-    return snapshot.model_copy(
-        update={
-            "participants": [keep(p) for p in snapshot.participants],
-            "posts": [p.model_copy(update={"author": keep(p.author)}) for p in snapshot.posts],
-            "interactions": [
-                i.model_copy(update={"actor": keep(i.actor), "target": keep(i.target)}) for i in snapshot.interactions
-            ],
-        }
-    )
+    return snapshot.model_copy(update={"participants": [keep(p) for p in snapshot.participants]})

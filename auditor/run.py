@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from auditor.rules.base import DivisionContext, DivisionResult, RuleContext, loa
 from auditor.settings import Settings
 from auditor.store import (
     ever_resolved,
+    latest_content,
     latest_cursor,
     mark_crashed_runs,
     previous_division_findings,
@@ -43,7 +44,7 @@ from connectors.recording import make_vcr
 from connectors.resilience import Deadline
 from connectors.scrub import scrub
 from models.db import init_db, make_engine, session
-from models.snapshot import AccountSnapshot, Capability, CollectionState, CollectionStatus, ErrorKind
+from models.snapshot import AccountSnapshot, Capability, CollectionState, CollectionStatus, ErrorKind, Interaction
 from models.tables import AuditRun, FindingStatus, RegisteredAccount, Severity
 
 log = logging.getLogger("auditor.run")
@@ -244,12 +245,17 @@ def collect_all(
         with limits[account.connector]:
             with session(engine) as db:
                 cursor = {} if full else latest_cursor(db, account.key)
+                cls = connectors.get(account.connector)
+                incremental = bool(cursor) and cls is not None and cls.incremental
+                previous = latest_content(db, account.key) if incremental else None
             deadline = Deadline(min(policy.account_deadline_seconds, max(run_deadline.remaining(), 0.0)))
             context = ConnectorContext(settings=settings, policy=policy, as_of=as_of, deadline=deadline, full=full)
             snapshot = pull_account(account, connectors, context, cursor, settings.cassette_dir)
+        if previous is not None:
+            carry_forward(previous, snapshot, as_of - timedelta(days=policy.lookback_days))
         known: set[str] = set()
         results, rule_error = evaluator.evaluate(account, snapshot, known=known)
-        # The rules have run: names of people outside the directory are not stored.
+        # The rules have run: follower lists keep only keyed hashes of people outside the directory.
         stored = pseudonymise_outsiders(snapshot, known, outsider_key)
         with store_lock, session(engine) as db:
             save_snapshot(db, run_id, stored, account)
@@ -271,6 +277,30 @@ def collect_all(
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="collect") as pool:
         list(pool.map(audit_one, accounts))
     return outcomes
+
+
+def carry_forward(previous: AccountSnapshot, snapshot: AccountSnapshot, window_start: datetime) -> None:
+    """An incremental pull asks only for what is new since the cursor: add back what the previous
+    snapshot held that is still inside the look-back window, so rules see the whole window and a
+    finding about last week's post is not mistaken for resolved."""
+    if snapshot.usable(Capability.POSTS):
+        known = {p.id for p in snapshot.posts}
+        snapshot.posts += [p for p in previous.posts if p.id not in known and _within(p.created_at, window_start)]
+    if snapshot.usable(Capability.INTERACTIONS):
+        seen = {_interaction_key(i) for i in snapshot.interactions}
+        snapshot.interactions += [
+            i for i in previous.interactions if _interaction_key(i) not in seen and _within(i.created_at, window_start)
+        ]
+
+
+def _within(when: datetime | None, window_start: datetime) -> bool:
+    if when is None:
+        return False
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)) >= window_start
+
+
+def _interaction_key(interaction: Interaction) -> tuple[str | None, ...]:
+    return (interaction.kind, interaction.url, interaction.actor.key, interaction.post_id, str(interaction.created_at))
 
 
 def pull_account(

@@ -91,18 +91,24 @@ def load_snapshot(session: Session, row: Snapshot) -> AccountSnapshot:
     return AccountSnapshot.model_validate(data)
 
 
-def latest_cursor(session: Session, account_key: str) -> dict[str, str]:
-    """Where the next incremental pull starts: the newest snapshot that was not a failure."""
-    # Only finished runs: a crashed run's snapshot was never evaluated, so its cursor must not skip
-    # the data it read.
+def latest_content(session: Session, account_key: str) -> AccountSnapshot | None:
+    """The newest usable snapshot's posts and interactions (participants are not loaded)."""
     row = session.exec(
         select(Snapshot)
-        .join(AuditRun, col(AuditRun.id) == col(Snapshot.run_id))
-        .where(
-            Snapshot.account_key == account_key,
-            Snapshot.state != "failed",
-            col(AuditRun.status).in_(FINISHED_STATUSES),
-        )
+        .where(Snapshot.account_key == account_key, Snapshot.state != "failed")
+        .order_by(col(Snapshot.id).desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return AccountSnapshot.model_validate({k: v for k, v in row.data.items() if k != "account"})
+
+
+def latest_cursor(session: Session, account_key: str) -> dict[str, str]:
+    """Where the next incremental pull starts: the newest snapshot that was not a failure."""
+    row = session.exec(
+        select(Snapshot)
+        .where(Snapshot.account_key == account_key, Snapshot.state != "failed")
         .order_by(col(Snapshot.id).desc())
         .limit(1)
     ).first()

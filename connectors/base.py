@@ -138,6 +138,9 @@ class Connector(ABC):
     capabilities: ClassVar[frozenset[Capability]]
     # Why a capability is missing, in words a user can act on (shown in coverage).
     limitations: ClassVar[dict[Capability, str]] = {}
+    # True when `pull` with a cursor returns only what is new: the run then carries the previous
+    # snapshot's posts and interactions that are still inside the look-back window forward.
+    incremental: ClassVar[bool] = False
 
     def __init__(self, context: ConnectorContext) -> None:
         self.context = context

@@ -77,7 +77,8 @@ def make_vcr(cassette_dir: Path, record_mode: str = "none", match_on: tuple[str,
         before_record_request=_scrub_request,
         before_record_response=_scrub_response,
         match_on=match_on or ("method", "scheme", "host", "port", "path", "query"),
-        allow_playback_repeats=False,
+        # (vcrpy takes `allow_playback_repeats` per cassette, not here; its default is False: each
+        # recorded response plays once.)
     )
 
 

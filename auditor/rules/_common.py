@@ -306,10 +306,19 @@ HOME_ADDRESS = Detector(
 )
 
 
-def detectors(student_number_pattern: str) -> list[Detector]:
+def detectors(student_number_pattern: str, division_email_domains: Iterable[str] = ()) -> list[Detector]:
     """Order matters: credentials first so "password: 300100001" is reported as a credential."""
     student_number = Detector("student number", re.compile(student_number_pattern))
-    return [CREDENTIAL, EMAIL, PHONE, HOME_ADDRESS, student_number]
+    return [CREDENTIAL, _email_detector(division_email_domains), PHONE, HOME_ADDRESS, student_number]
+
+
+def _email_detector(division_domains: Iterable[str]) -> Detector:
+    """Addresses at the Division's own domains (a school office) are not personal information."""
+    domains = [re.escape(d.strip().lstrip("@").lower()) for d in division_domains if d.strip()]
+    if not domains:
+        return EMAIL
+    own = "|".join(domains)
+    return Detector(EMAIL.kind, re.compile(rf"(?i)\b[\w.+-]+@(?!(?:[\w-]+\.)*(?:{own})\b)[\w-]+(?:\.[\w-]+)+\b"))
 
 
 def find_and_mask(text: str, found: list[Detector]) -> tuple[str, list[str]]:

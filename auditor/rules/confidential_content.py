@@ -1,9 +1,8 @@
 """A post or reply by the account that exposes confidential information.
 
-Looks for credentials, student numbers, phone numbers, street addresses and e-mail addresses. The
-policy has no list of the Division's own e-mail domains, so every e-mail address is treated as
-personal; a school office address in a post is best waived with that reason. The report only ever
-holds the masked text.
+Looks for credentials, student numbers, phone numbers, street addresses and e-mail addresses
+(except addresses at the policy's `division_email_domains`, such as a school office's). The
+report only ever holds the masked text.
 """
 
 from __future__ import annotations
@@ -32,7 +31,7 @@ from models.tables import Severity
 def check(ctx: RuleContext) -> Iterator[RuleResult]:
     if ctx.snapshot is None:
         return
-    found = detectors(ctx.policy.student_number_pattern)
+    found = detectors(ctx.policy.student_number_pattern, ctx.policy.division_email_domains)
     for subject, kind, text, url, when in _own_content(ctx):
         masked, kinds = find_and_mask(text, found)
         if not kinds:

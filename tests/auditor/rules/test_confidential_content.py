@@ -87,3 +87,12 @@ def test_excerpt_of_a_long_post_shows_the_masked_part(world: World) -> None:
     assert len(excerpt) <= 280
     assert "[phone number masked]" in excerpt
     assert excerpt.startswith("…") and excerpt.endswith("…")
+
+
+def test_division_email_domains_are_not_personal() -> None:
+    from auditor.rules._common import detectors, find_and_mask
+
+    found = detectors(r"\b\d{9}\b", ["phrd.ab.ca"])
+    masked, kinds = find_and_mask("Questions: office@hillside.phrd.ab.ca or ava.k@gmail.com", found)
+    assert kinds == ["e-mail address"]
+    assert "office@hillside.phrd.ab.ca" in masked and "ava.k@gmail.com" not in masked
