@@ -206,9 +206,7 @@ FAULTS = [
     ),
     Fault(
         "truncated JSON",
-        lambda: {
-            FOLLOWERS: [Answer(200, b'{"data": [{"id": "5001", "usern', {"Content-Type": "application/json"})]
-        },
+        lambda: {FOLLOWERS: [Answer(200, b'{"data": [{"id": "5001", "usern', {"Content-Type": "application/json"})]},
         {"participants": ("failed", "malformed")},
         {FOLLOWERS: 1},
         outsiders=UNKNOWN_BOTH,
@@ -334,20 +332,32 @@ def test_a_crashing_connector_does_not_stop_the_other_accounts(
 def test_people_outside_the_directory_are_stored_as_keyed_hashes(harness: Harness) -> None:
     from models.tables import Participant, Snapshot
 
+    staff = harness.division / "directory" / "staff.csv"
+    staff.write_text(
+        staff.read_text(encoding="utf-8").replace(
+            "Alex,Principal,active,", "Alex,Principal,active,fakeplat:river_parent"
+        ),
+        encoding="utf-8",
+    )
     outcome, _ = harness.audit()
     engine = make_engine(Settings().database_url)
     with session(engine) as db:
         participants = db.exec(select(Participant)).all()
         snapshots = db.exec(select(Snapshot)).all()
     stored = json.dumps([p.model_dump() for p in participants]) + json.dumps([s.data for s in snapshots])
-    for name in ("Dana Rivers", "river_parent", "Outside Person", "stranger_77", "Pat Outsider", "pat_outsider"):
+    for name in ("Outside Person", "stranger_77", "5002", "Pat Outsider", "pat_outsider"):
         assert name not in stored
-    assert {p.handle for p in participants} == {None}
-    assert all(p.platform_id and p.platform_id.startswith("hmac:") for p in participants)
+    outsiders = [p for p in participants if p.handle != "river_parent"]
+    assert len(outsiders) == 2 and {p.handle for p in outsiders} == {None}
+    assert all(p.platform_id and p.platform_id.startswith("hmac:") for p in outsiders)
+    # A directory person is kept as observed.
+    assert [(p.platform_id, p.display_name) for p in participants if p.handle == "river_parent"] == [
+        ("5001", "Dana Rivers")
+    ]
     # The same person gives the same value next time: membership can still be compared.
     harness.audit()
     with session(engine) as db:
         ids = [p.platform_id for p in db.exec(select(Participant)).all()]
     assert len(ids) == 2 * len(participants) and len(set(ids)) == len(participants)
     # The findings still name who they are about: the report needs it.
-    assert "Dana Rivers" in json.dumps(harness.findings_evidence(outcome.run_id))
+    assert "Outside Person" in json.dumps(harness.findings_evidence(outcome.run_id))
