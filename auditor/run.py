@@ -39,7 +39,7 @@ from auditor.store import (
     save_snapshot,
     waivers_by_fingerprint,
 )
-from connectors.base import Connector, ConnectorContext, available_connectors
+from connectors.base import Connector, ConnectorContext, UnitBudget, available_connectors
 from connectors.recording import make_vcr
 from connectors.resilience import Deadline
 from connectors.scrub import scrub
@@ -233,6 +233,8 @@ def collect_all(
     """Pull, store and evaluate every account, each isolated and stored in its own transaction."""
     run_deadline = Deadline(policy.run_deadline_seconds)
     replaying = settings.cassette_dir is not None
+    # YouTube's daily quota belongs to the Google Cloud project: one budget for every channel of the run.
+    budget = UnitBudget(policy.youtube_daily_units, "YouTube quota units (policy youtube_daily_units)")
     limits = {
         name: threading.Semaphore(policy.concurrency.get(name, policy.concurrency.get("default", 4)))
         for name in {a.connector for a in accounts}
@@ -249,7 +251,9 @@ def collect_all(
                 incremental = bool(cursor) and cls is not None and cls.incremental
                 previous = latest_content(db, account.key) if incremental else None
             deadline = Deadline(min(policy.account_deadline_seconds, max(run_deadline.remaining(), 0.0)))
-            context = ConnectorContext(settings=settings, policy=policy, as_of=as_of, deadline=deadline, full=full)
+            context = ConnectorContext(
+                settings=settings, policy=policy, as_of=as_of, deadline=deadline, full=full, budget=budget
+            )
             snapshot = pull_account(account, connectors, context, cursor, settings.cassette_dir)
         if previous is not None:
             carry_forward(previous, snapshot, as_of - timedelta(days=policy.lookback_days))

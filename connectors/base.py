@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -41,6 +42,48 @@ RESPONSE_SHAPE_ERRORS = (KeyError, IndexError, TypeError, ValueError, AttributeE
 ENTRY_POINT_GROUP = "auditor.connectors"
 
 
+class UnitBudget:
+    """Quota units a run may spend on a platform that meters them (YouTube's daily project quota).
+
+    One budget is shared by every account of a run (thread-safe). `Connector.call(..., units=n)`
+    takes the units before each attempt; when they would exceed the limit it raises a QUOTA
+    PlatformError instead of sending the request, so a collection stops as partial *before* the
+    platform's own quota runs out.
+    """
+
+    def __init__(self, limit: int, label: str = "quota units", resets_at: datetime | None = None) -> None:
+        self.limit = limit
+        self.label = label
+        self.resets_at = resets_at
+        self._spent = 0
+        self._closed: str | None = None  # why no more units may be spent (the platform said quota is gone)
+        self._lock = threading.Lock()
+
+    @property
+    def spent(self) -> int:
+        with self._lock:
+            return self._spent
+
+    def spend(self, units: int) -> None:
+        with self._lock:
+            if self._closed is not None:
+                raise PlatformError(ErrorKind.QUOTA, self._closed, code="budget", retry_at=self.resets_at)
+            if self._spent + units > self.limit:
+                raise PlatformError(
+                    ErrorKind.QUOTA,
+                    f"the run's budget of {self.limit} {self.label} would be exceeded "
+                    f"({self._spent} spent): collection stopped before the platform's quota ran out",
+                    code="budget",
+                    retry_at=self.resets_at,
+                )
+            self._spent += units
+
+    def close(self, reason: str) -> None:
+        """The platform reported the quota exhausted: refuse every later call of this run."""
+        with self._lock:
+            self._closed = reason
+
+
 @dataclass
 class ConnectorContext:
     """What a run hands every connector."""
@@ -52,6 +95,8 @@ class ConnectorContext:
     full: bool = False  # full reconciliation: ignore cursors, list everything
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     sleep: Callable[[float], None] | None = None  # tests inject a fake clock
+    # Metered quota (YouTube units) shared by the whole run; None = the connector makes its own.
+    budget: UnitBudget | None = None
 
 
 class CredentialState(StrEnum):
@@ -79,28 +124,39 @@ class SnapshotBuilder:
 
     def __init__(self, account: RegisteredAccount, platform: str, as_of: datetime) -> None:
         self.snapshot = AccountSnapshot(account_key=account.key, platform=platform, taken_at=as_of)
-        self.answered = 0  # platform calls that returned data (Connector.call counts them)
 
     @contextlib.contextmanager
     def collect(self, collection: Capability | str) -> Iterator[None]:
         """Run one collection; a PlatformError inside it becomes that collection's status.
 
-        A rate limit or quota hit after at least one call of this collection answered leaves the
-        collection `partial` (what was read is kept); before any answer, it is `failed`. A response
+        A rate limit or quota hit after this collection read some items leaves it `partial` (what
+        was read is kept); before any item, it is `failed`. A response
         of an unexpected shape (missing field, wrong type) fails this collection as `malformed`
         instead of the whole account.
         """
         name = str(collection)
         self.snapshot.collections[name] = CollectionStatus(state=CollectionState.COMPLETE)
-        answered_before = self.answered
+        items_before = self._items(name)
         try:
             yield
         except PlatformError as error:
-            self.record_error(name, error, got_some=self.answered > answered_before)
+            self.record_error(name, error, got_some=self._items(name) > items_before)
         except RESPONSE_SHAPE_ERRORS as exc:
             log.debug("%s %s: unexpected response shape", self.snapshot.account_key, name, exc_info=True)
             detail = f"unexpected response: {type(exc).__name__}: {exc}"
             self.record_error(name, PlatformError(ErrorKind.MALFORMED, detail[:300]))
+
+    def _items(self, collection: str) -> int:
+        """How many items the snapshot holds for this collection."""
+        snapshot = self.snapshot
+        sizes = {
+            Capability.PROFILE.value: int(snapshot.profile is not None),
+            Capability.ADMINS.value: len(snapshot.admins),
+            Capability.PARTICIPANTS.value: len(snapshot.participants),
+            Capability.POSTS.value: len(snapshot.posts),
+            Capability.INTERACTIONS.value: len(snapshot.interactions),
+        }
+        return sizes.get(collection, 0)
 
     def record_error(self, collection: str, error: PlatformError, *, got_some: bool = False) -> None:
         current = self.snapshot.collections.get(collection)
@@ -183,18 +239,26 @@ class Connector(ABC):
         units: int = 0,
         **kwargs: Any,
     ) -> T:
-        """Call the platform through the resilience layer, counting every attempt as a request."""
-        result = call_with_retry(
+        """Call the platform through the resilience layer, counting every attempt as a request.
+
+        `units` is what one attempt costs against `context.budget` (YouTube); an attempt the budget
+        cannot pay for is not sent and raises a QUOTA PlatformError.
+        """
+
+        def on_attempt() -> None:
+            if units and self.context.budget is not None:
+                self.context.budget.spend(units)
+            builder.count_request(endpoint, units)
+
+        return call_with_retry(
             lambda: fn(*args, **kwargs),
             self.classify_error,
             endpoint=endpoint,
             deadline=self.context.deadline,
             policy=self.context.retry,
             sleep=self.context.sleep or _default_sleep,
-            on_attempt=lambda: builder.count_request(endpoint, units),
+            on_attempt=on_attempt,
         )
-        builder.answered += 1
-        return result
 
 
 def _default_sleep(seconds: float) -> None:

@@ -44,9 +44,10 @@ CANARIES = {
     "YOUTUBE_API_KEY": "canaryYtKey7Rn4",
     "YOUTUBE_CLIENT_SECRET": "canaryYtClientSecret1Pv6",
     "YOUTUBE_REFRESH_TOKEN": "canaryYtRefresh0Zc5",
+    "YOUTUBE_CLIENT_ID": "000000000000-canary0client0id.apps.googleusercontent.com",
     "AUDITOR_HMAC_KEY": "canaryHmacKey5Xe2",
 }
-NOT_SECRET = {"FACEBOOK_APP_ID"}  # an app id is public
+NOT_SECRET = {"FACEBOOK_APP_ID", "YOUTUBE_CLIENT_ID"}  # app and client ids are public
 NOISY_LOGGERS = (
     "urllib3",
     "requests_oauthlib",
@@ -81,6 +82,8 @@ class Scenario:
     cassette: str
     account: RegisteredAccount
     env: dict[str, str] = field(default_factory=dict)  # per-account credentials (canaries too)
+    unset: tuple[str, ...] = ()  # credentials this scenario runs without
+    public: dict[str, str] = field(default_factory=dict)  # per-account settings that are not secret
 
 
 PHRD = _account("phrd-x", "twitter", "@PrairieHillsSD", "2931447021")
@@ -99,6 +102,41 @@ SCENARIOS = [
         _account("hhs-chess-x", "twitter", "@HHSChessClub", "1459920177384452099", audience="closed"),
         {"ACCOUNT_HHS_CHESS_X_X_USER_TOKEN": "canaryOwnerToken4Qa9"},
     ),
+    Scenario(
+        "facebook",
+        "business_page.yaml",
+        _account("rbe-business-page", "facebook", "", "108000000000201"),
+        {"ACCOUNT_RBE_BUSINESS_PAGE_FACEBOOK_PAGE_TOKEN": "canaryPageToken8Jd2"},
+        public={"ACCOUNT_RBE_BUSINESS_PAGE_FACEBOOK_BUSINESS_ID": "190000000000042"},
+    ),
+    Scenario("facebook", "classic_page.yaml", _account("hhs-drama-fb", "facebook", "", "108000000000202")),
+    Scenario(
+        "facebook",
+        "permission_error.yaml",
+        _account("hhs-athletics-fb", "facebook", "", "108000000000203"),
+        {"ACCOUNT_HHS_ATHLETICS_FB_FACEBOOK_PAGE_TOKEN": "canaryPageToken3Xw5"},
+    ),
+    Scenario("facebook", "token_password_changed.yaml", _account("rbe-library-fb", "facebook", "", "108000000000204")),
+    Scenario("facebook", "throttled.yaml", _account("hhs-robotics-fb", "facebook", "", "108000000000205")),
+    *[
+        Scenario(
+            "youtube",
+            cassette,
+            _account("hhs-science-yt", "youtube", "", channel),
+            {"ACCOUNT_HHS_SCIENCE_YT_YOUTUBE_REFRESH_TOKEN": "canaryYtOwnerRefresh6Mm1"} if owner else {},
+            unset=() if key else ("YOUTUBE_API_KEY",),
+        )
+        for cassette, channel, owner, key in [
+            ("channel-full.yaml", "UChhsScienceClub0000000A", True, True),
+            ("quota-exceeded.yaml", "UChhsScienceClub0000000A", False, True),
+            ("transient-errors.yaml", "UChhsChessClub000000000C", False, True),
+            ("comments-disabled.yaml", "UCrbeStoryTime00000000K1", False, True),
+            ("invalid-credentials.yaml", "UChhsScienceClub0000000A", True, False),
+            ("owner-token-revoked.yaml", "UChhsChessClub000000000C", True, True),
+            ("owner-of-another-channel.yaml", "UChhsChessClub000000000C", True, True),
+            ("channel-not-found.yaml", "UCdeletedChannel00000000", False, True),
+        ]
+    ],
 ]
 
 
@@ -144,16 +182,19 @@ def test_connector_scenarios_at_debug_leak_no_canary(
 ) -> None:
     if scenario.platform not in _installed_platforms():
         pytest.skip(f"the {scenario.platform} connector is not installed")
-    for name, value in scenario.env.items():
+    for name, value in {**scenario.env, **scenario.public}.items():
         monkeypatch.setenv(name, value)
+    for name in scenario.unset:
+        monkeypatch.delenv(name)
     _debug_everything(caplog)
     cls = available_connectors()[scenario.platform]
     sleeps: list[float] = []
     context = ConnectorContext(
         settings=Settings(), policy=Policy(), as_of=AS_OF, deadline=Deadline(3600), full=True, sleep=sleeps.append
     )
-    with make_vcr(CASSETTES / scenario.platform).use_cassette(scenario.cassette):
+    with make_vcr(CASSETTES / scenario.platform).use_cassette(scenario.cassette) as cassette:
         snapshot = cls(context).pull(scenario.account, {})
+    assert cassette.all_played, "the scenario did not replay its whole cassette: the test would prove less"
 
     secrets = _secret_values(scenario.env)
     out, err = capfd.readouterr()

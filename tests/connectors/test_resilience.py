@@ -12,7 +12,7 @@ from tenacity import RetryError
 from connectors.base import SnapshotBuilder
 from connectors.resilience import Deadline, PlatformError, RetryPolicy, call_with_retry, wait_seconds
 from connectors.scrub import forget_secrets, register_secret
-from models.snapshot import CollectionState, ErrorKind
+from models.snapshot import CollectionState, ErrorKind, Identity
 from models.tables import RegisteredAccount
 from tests.fakeplatform import classify
 
@@ -230,7 +230,7 @@ def test_collection_state_after_an_error(
     builder = _builder()
     with builder.collect("participants"):
         if answered_first:
-            builder.answered += 1  # what Connector.call does after a page came back
+            builder.snapshot.participants.append(Identity(platform="fakeplat", id="5001"))  # a page was read
         raise PlatformError(kind, "stopped", status=429)
     status = builder.snapshot.collections["participants"]
     assert status.state == state
