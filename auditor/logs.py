@@ -31,14 +31,9 @@ def attach_log_file(log_dir: Path | None, level: int = logging.INFO) -> Path | N
     log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = log_dir / LOG_FILE
     root = logging.getLogger()
-    if any(
-        isinstance(h, TimedRotatingFileHandler) and Path(h.baseFilename) == path.resolve()
-        for h in root.handlers
-    ):
+    if any(isinstance(h, TimedRotatingFileHandler) and Path(h.baseFilename) == path.resolve() for h in root.handlers):
         return path
-    handler = TimedRotatingFileHandler(
-        path, when="midnight", backupCount=KEEP_DAYS, utc=True, encoding="utf-8"
-    )
+    handler = TimedRotatingFileHandler(path, when="midnight", backupCount=KEEP_DAYS, utc=True, encoding="utf-8")
     os.chmod(path, 0o600)
     handler.setLevel(level)
     handler.setFormatter(logging.Formatter(LOG_FORMAT))

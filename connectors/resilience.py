@@ -144,9 +144,7 @@ def call_with_retry(
         assert isinstance(error, PlatformError)
         if state.attempt_number >= policy.max_attempts:
             # tenacity asks for the wait before it checks `stop`: this attempt was the last one.
-            log.warning(
-                "giving up on %s after %d attempts: %s", endpoint, state.attempt_number, error.describe()
-            )
+            log.warning("giving up on %s after %d attempts: %s", endpoint, state.attempt_number, error.describe())
             return 0.0
         seconds = wait_seconds(error, state.attempt_number, policy)
         reason = give_up_reason(seconds, deadline, policy)

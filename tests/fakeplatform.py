@@ -48,9 +48,7 @@ def ok(body: Any, **headers: str) -> Answer:
 
 
 def error(status: int, body: Any = None, **headers: str) -> Answer:
-    return Answer(
-        status, body if body is not None else {"error": {"message": f"HTTP {status}"}}, dict(headers)
-    )
+    return Answer(status, body if body is not None else {"error": {"message": f"HTTP {status}"}}, dict(headers))
 
 
 RESET = Answer(fault="reset")
@@ -101,9 +99,7 @@ class FakePlatform:
                 answer = platform._next(parsed.path)
                 if answer.fault == "reset":
                     # SO_LINGER 0: close sends RST, the client sees "connection reset by peer".
-                    self.connection.setsockopt(
-                        socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
-                    )
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
                     self.connection.close()
                     return
                 if answer.fault == "hang":
@@ -164,9 +160,7 @@ class FakePlatformConnector(Connector):
         with builder.collect(Capability.PARTICIPANTS):
             page: str | None = ""
             while page is not None:
-                body = self.call(
-                    builder, "followers", self._get, f"/users/{user_id}/followers", cursor=page or None
-                )
+                body = self.call(builder, "followers", self._get, f"/users/{user_id}/followers", cursor=page or None)
                 for item in _field(body, "data", list):
                     snapshot.participants.append(
                         Identity(
@@ -213,11 +207,7 @@ class FakePlatformConnector(Connector):
             body = self._get("/debug_token")
         except Exception as exc:
             failure = self.classify_error(exc)
-            return [
-                CredentialCheck(
-                    self.name, "ACCOUNT_FAKEPLAT_TOKEN", CredentialState.FAILED, failure.describe()
-                )
-            ]
+            return [CredentialCheck(self.name, "ACCOUNT_FAKEPLAT_TOKEN", CredentialState.FAILED, failure.describe())]
         data = body.get("data") or {}
         expires = datetime.fromtimestamp(data["expires_at"], UTC) if data.get("expires_at") else None
         return [
@@ -261,16 +251,8 @@ def classify(error: BaseException) -> PlatformError:
     """The fake platform's classification, shaped like the real connectors' (X and Graph)."""
     if isinstance(error, FakeApiError):
         code = error.error.get("code")
-        kind = (
-            ErrorKind.AUTH
-            if code == 190
-            else ErrorKind.RETRYABLE
-            if code in (1, 2)
-            else ErrorKind.BAD_REQUEST
-        )
-        return PlatformError(
-            kind, str(error.error.get("message", "error")), status=error.status, code=str(code)
-        )
+        kind = ErrorKind.AUTH if code == 190 else ErrorKind.RETRYABLE if code in (1, 2) else ErrorKind.BAD_REQUEST
+        return PlatformError(kind, str(error.error.get("message", "error")), status=error.status, code=str(code))
     if isinstance(error, requests.HTTPError) and error.response is not None:
         return _classify_status(error.response)
     if isinstance(error, requests.Timeout):
@@ -293,9 +275,7 @@ def _classify_status(response: requests.Response) -> PlatformError:
     if status == 429 and problem == "usage-capped":
         return PlatformError(ErrorKind.QUOTA, words, status=status, code=problem)
     if status == 429:
-        return PlatformError(
-            ErrorKind.RATE_LIMITED, words, status=status, retry_at=_retry_at(response.headers)
-        )
+        return PlatformError(ErrorKind.RATE_LIMITED, words, status=status, retry_at=_retry_at(response.headers))
     if status >= 500:
         return PlatformError(ErrorKind.RETRYABLE, words, status=status)
     kinds = {401: ErrorKind.AUTH, 403: ErrorKind.PERMISSION, 404: ErrorKind.NOT_FOUND}
@@ -339,9 +319,7 @@ def users(*people: tuple[str, str, str]) -> list[dict[str, str]]:
 
 def standard_script(server: FakePlatform, followers: list[dict[str, str]] | None = None) -> None:
     """A healthy account: profile, one page of followers, two posts."""
-    server.script(
-        "/users/fake_school", ok({"data": {"id": "9001", "username": "fake_school", "name": "Fake School"}})
-    )
+    server.script("/users/fake_school", ok({"data": {"id": "9001", "username": "fake_school", "name": "Fake School"}}))
     server.script(
         "/users/9001/followers",
         ok(

@@ -3,6 +3,7 @@ generated platform responses end as a classified collection failure, never an ex
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ from auditor.policy import Policy
 from auditor.settings import Settings
 from connectors.base import ConnectorContext, available_connectors
 from connectors.resilience import Deadline, RetryPolicy
-from models.snapshot import AccountSnapshot, Capability, CollectionState
+from models.snapshot import AccountSnapshot, CollectionState
 from models.tables import RegisteredAccount
 
 REGISTRY_ENTRY: dict[str, Any] = {
@@ -44,8 +45,22 @@ REGISTRY_ENTRY: dict[str, Any] = {
     "password_reset_on": date(2026, 3, 1),
     "status": "active",
 }
-STAFF = "person_id,role,school,first_name,last_name,status,handles\nE1,staff,Hillside High School,Sam,Teacher,active,\nE2,staff,Hillside High School,Alex,Principal,active,\n"
-ACTIVITIES = {"activities": [{"id": "robotics", "name": "Robotics club", "school": "Hillside High School", "sponsors": ["E1"], "hashtags": ["HHSRobotics"]}]}
+STAFF = (
+    "person_id,role,school,first_name,last_name,status,handles\n"
+    "E1,staff,Hillside High School,Sam,Teacher,active,\n"
+    "E2,staff,Hillside High School,Alex,Principal,active,\n"
+)
+ACTIVITIES = {
+    "activities": [
+        {
+            "id": "robotics",
+            "name": "Robotics club",
+            "school": "Hillside High School",
+            "sponsors": ["E1"],
+            "hashtags": ["HHSRobotics"],
+        }
+    ]
+}
 POLICY = {"division": "Test Division", "fail_threshold": "high", "matching": {"fuzzy_accept": 92}}
 
 scalars = st.one_of(
@@ -63,11 +78,15 @@ def _template() -> Path:
     division = root / "division"
     for folder in ("registry", "directory", "exports"):
         (division / folder).mkdir(parents=True)
-    (division / "registry" / "accounts.yaml").write_text(yaml.safe_dump({"accounts": [REGISTRY_ENTRY]}), encoding="utf-8")
+    (division / "registry" / "accounts.yaml").write_text(
+        yaml.safe_dump({"accounts": [REGISTRY_ENTRY]}), encoding="utf-8"
+    )
     (division / "directory" / "staff.csv").write_text(STAFF, encoding="utf-8")
     (division / "activities.yaml").write_text(yaml.safe_dump(ACTIVITIES), encoding="utf-8")
     (division / "policy.yaml").write_text(yaml.safe_dump(POLICY), encoding="utf-8")
-    (division / "exports" / "news.csv").write_text("record,kind,id,handle,name\nadmin,admin,1,sam,Sam Teacher\n", encoding="utf-8")
+    (division / "exports" / "news.csv").write_text(
+        "record,kind,id,handle,name\nadmin,admin,1,sam,Sam Teacher\n", encoding="utf-8"
+    )
     return division
 
 
@@ -137,8 +156,10 @@ directory_files = st.one_of(
     st.binary(max_size=200),
     st.text(max_size=200),
     st.lists(st.lists(csv_cell, min_size=1, max_size=8), max_size=5).map(
-        lambda rows: "person_id,role,school,first_name,last_name,status,departure_date,handles\n"
-        + "\n".join(",".join(f'"{c.replace(chr(34), "")}"' for c in row) for row in rows)
+        lambda rows: (
+            "person_id,role,school,first_name,last_name,status,departure_date,handles\n"
+            + "\n".join(",".join(f'"{c.replace(chr(34), "")}"' for c in row) for row in rows)
+        )
     ),
 )
 
@@ -151,8 +172,13 @@ def test_any_directory_file_loads_or_is_explained(content: str | bytes) -> None:
 
 
 @FUZZ
-@given(content=st.one_of(st.text(max_size=200), json_like.map(_dump),
-                         st.lists(json_like, max_size=3).map(lambda items: _dump({"activities": items}))))
+@given(
+    content=st.one_of(
+        st.text(max_size=200),
+        json_like.map(_dump),
+        st.lists(json_like, max_size=3).map(lambda items: _dump({"activities": items})),
+    )
+)
 def test_any_activities_file_loads_or_is_explained(content: str) -> None:
     with division_with("activities.yaml", content) as division:
         assert_loads_or_explains(division, "activities.yaml")
@@ -188,7 +214,7 @@ def test_the_command_line_reports_bad_input_with_exit_code_2(tmp_path: Path, mon
 
 STATUSES = [200, 200, 200, 400, 401, 403, 404, 429, 500, 503]
 response_bodies = st.one_of(
-    json_like.map(lambda v: yaml.safe_dump(v) if False else __import__("json").dumps(v, default=str)),
+    json_like.map(lambda value: json.dumps(value, default=str)),
     st.just('{"data": [{"id": "12'),  # truncated JSON
     st.just("<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"),
     st.just('{"errors": [{"message": "Internal error", "code": 131}]}'),
@@ -199,14 +225,25 @@ response_bodies = st.one_of(
     st.text(max_size=100),
 )
 
-HOSTS = {"twitter": "https://api.twitter.com/", "facebook": "https://graph.facebook.com/",
-         "youtube": "https://youtube.googleapis.com/"}
+HOSTS = {
+    "twitter": "https://api.twitter.com/",
+    "facebook": "https://graph.facebook.com/",
+    "youtube": "https://youtube.googleapis.com/",
+}
 
 
 def _account(platform: str) -> RegisteredAccount:
-    return RegisteredAccount(key="fuzz-account", platform=platform, connector=platform, handle="@FuzzSchool",
-                             platform_id="1234567890", school="Hillside High School", purpose="School news",
-                             kind="joint", audience="public")
+    return RegisteredAccount(
+        key="fuzz-account",
+        platform=platform,
+        connector=platform,
+        handle="@FuzzSchool",
+        platform_id="1234567890",
+        school="Hillside High School",
+        purpose="School news",
+        kind="joint",
+        audience="public",
+    )
 
 
 def _cassette(path: Path, status: int, body: str) -> None:
@@ -221,16 +258,24 @@ def _cassette(path: Path, status: int, body: str) -> None:
     path.write_text(yaml.safe_dump({"version": 1, "interactions": [interaction]}), encoding="utf-8")
 
 
-def _pull_everything_answering(platform: str, status: int, body: str, monkeypatch: pytest.MonkeyPatch) -> AccountSnapshot:
+def _pull_everything_answering(
+    platform: str, status: int, body: str, monkeypatch: pytest.MonkeyPatch
+) -> AccountSnapshot:
     """Every request of the connector gets this one answer (vcrpy matching on nothing)."""
     cls = available_connectors()[platform]
     folder = Path(tempfile.mkdtemp(prefix="auditor-responses-"))
     try:
         _cassette(folder / "any.yaml", status, body)
         recorder = vcr.VCR(cassette_library_dir=str(folder), record_mode="none", match_on=())
-        context = ConnectorContext(settings=Settings(), policy=Policy(), as_of=datetime(2026, 11, 15, tzinfo=UTC),
-                                   deadline=Deadline(60), full=True, sleep=lambda _s: None,
-                                   retry=RetryPolicy(max_attempts=2))
+        context = ConnectorContext(
+            settings=Settings(),
+            policy=Policy(),
+            as_of=datetime(2026, 11, 15, tzinfo=UTC),
+            deadline=Deadline(60),
+            full=True,
+            sleep=lambda _s: None,
+            retry=RetryPolicy(max_attempts=2),
+        )
         with recorder.use_cassette("any.yaml", allow_playback_repeats=True):
             return cls(context).pull(_account(platform), {})
     finally:
@@ -263,6 +308,3 @@ def test_any_platform_response_ends_as_a_classified_collection(
         if state.state not in (CollectionState.COMPLETE, CollectionState.PARTIAL):
             assert state.error is not None and state.reason, f"{capability}: {state}"
     assert all(isinstance(c, str) for c in snapshot.collections)
-
-
-_ = Capability  # the capabilities above are the connector's own

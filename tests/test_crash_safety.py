@@ -35,11 +35,10 @@ LAUNCHER = (
     "with outsider_rule():\n"
     "    main()\n"
 )
-HEADER = "record,kind,id,handle,name,target_id,target_handle,target_name,post_id,thread_id,created_at,text,url,hashtags\n"
-EXPORT = (
-    HEADER
-    + "admin,admin,10,sam_t,Sam Teacher,,,,,,,,,\nparticipant,,{pid},outsider_{pid},Pat Outsider,,,,,,,,,\n"
+HEADER = (
+    "record,kind,id,handle,name,target_id,target_handle,target_name,post_id,thread_id,created_at,text,url,hashtags\n"
 )
+EXPORT = HEADER + "admin,admin,10,sam_t,Sam Teacher,,,,,,,,,\nparticipant,,{pid},outsider_{pid},Pat Outsider,,,,,,,,,\n"
 ACCOUNTS = ("club-a", "club-b", "club-c")
 ACCOUNT = (
     "  - key: {key}\n    platform: facebook\n    connector: manual\n    export: ../exports/{key}.csv\n"
@@ -65,9 +64,7 @@ class Site:
         return self.root / "reports"
 
     def env(self) -> dict[str, str]:
-        env = {
-            k: v for k, v in os.environ.items() if not k.startswith(("AUDITOR_", "ACCOUNT_", "DATABASE_URL"))
-        }
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AUDITOR_", "ACCOUNT_", "DATABASE_URL"))}
         env.update(
             PYTHONPATH=str(WORKTREE),
             DATABASE_URL=f"sqlite:///{self.db}",
@@ -160,8 +157,7 @@ def assert_consistent(site: Site, earlier_reports: dict[str, bytes]) -> None:
     assert site.query("PRAGMA integrity_check") == [("ok",)]
     # Every finished run has its exit code; findings belong to finished runs only.
     assert site.query(
-        "SELECT count(*) FROM audit_run WHERE status != 'running' AND exit_code IS NULL "
-        "AND status != 'crashed'"
+        "SELECT count(*) FROM audit_run WHERE status != 'running' AND exit_code IS NULL AND status != 'crashed'"
     ) == [(0,)]
     assert site.query(
         "SELECT count(*) FROM finding f JOIN audit_run r ON r.id = f.run_id WHERE r.status = 'running'"
@@ -175,9 +171,7 @@ def assert_consistent(site: Site, earlier_reports: dict[str, bytes]) -> None:
 
 
 def outsider_statuses(site: Site, run_id: str) -> set[object]:
-    rows = site.query(
-        f"SELECT status FROM finding WHERE run_id = '{run_id}' AND rule_id = 'test-outsider-participant'"
-    )
+    rows = site.query(f"SELECT status FROM finding WHERE run_id = '{run_id}' AND rule_id = 'test-outsider-participant'")
     return {status for (status,) in rows}
 
 
@@ -221,9 +215,7 @@ def test_sigkill_leaves_the_store_and_the_reports_consistent(site: Site, kill: o
     again = site.run()
     assert again.returncode in AUDITED, again.stderr
     assert_consistent(site, earlier)
-    newest = site.query(
-        "SELECT id, status FROM audit_run WHERE status != 'crashed' ORDER BY started_at DESC"
-    )[0]
+    newest = site.query("SELECT id, status FROM audit_run WHERE status != 'crashed' ORDER BY started_at DESC")[0]
     assert newest[1] == "complete"
     # Reconciled against the first run, not the dead one: the findings persist, none is new again.
     assert outsider_statuses(site, str(newest[0])) == {"persisting"}
@@ -250,7 +242,7 @@ def test_a_second_run_exits_75_naming_the_holder_and_a_dead_holder_frees_the_loc
     assert f"pid {holder.pid} since 20" in second.stderr
 
     site.feed("club-b")
-    out, err = holder.communicate(timeout=120)
+    _out, err = holder.communicate(timeout=120)
     assert holder.returncode in AUDITED, err
 
     # A run that dies holding the lock: the operating system releases it.

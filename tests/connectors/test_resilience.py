@@ -33,9 +33,7 @@ class Flaky:
         return "answer"
 
 
-def run(
-    fn: Flaky, *, deadline: float = 3600, policy: RetryPolicy | None = None
-) -> tuple[str | None, list[float]]:
+def run(fn: Flaky, *, deadline: float = 3600, policy: RetryPolicy | None = None) -> tuple[str | None, list[float]]:
     slept: list[float] = []
     result = call_with_retry(
         fn, classify, endpoint="followers", deadline=Deadline(deadline), policy=policy, sleep=slept.append
@@ -63,9 +61,7 @@ def _http_error(
     response.status_code = status
     response._content = (str(body).replace("'", '"') if body else "{}").encode()
     response.headers.update(headers or {})
-    return requests.HTTPError(
-        f"{status} for url https://api.example/x?access_token=secret-in-url", response=response
-    )
+    return requests.HTTPError(f"{status} for url https://api.example/x?access_token=secret-in-url", response=response)
 
 
 RESET_IN_60 = {"x-rate-limit-reset": str(int(datetime.now(UTC).timestamp()) + 60)}
@@ -110,9 +106,7 @@ def test_classification_table(name: str, error: BaseException | None, kind: Erro
         run(fn, policy=RetryPolicy(max_attempts=3))
     assert raised.value.kind == kind
     assert fn.calls == (3 if retried else 1)
-    assert raised.value.__cause__ is None and raised.value.__suppress_context__, (
-        "the SDK's text may hold a key"
-    )
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__, "the SDK's text may hold a key"
 
 
 def test_backoff_doubles_and_is_clamped() -> None:
@@ -131,9 +125,7 @@ def test_rate_limit_waits_as_the_platform_says_then_succeeds() -> None:
 
 
 def test_rate_limit_reset_in_the_past_waits_one_second() -> None:
-    fn = Flaky(
-        PlatformError(ErrorKind.RATE_LIMITED, "429", retry_at=datetime.now(UTC) - timedelta(minutes=5))
-    )
+    fn = Flaky(PlatformError(ErrorKind.RATE_LIMITED, "429", retry_at=datetime.now(UTC) - timedelta(minutes=5)))
     assert run(fn) == ("answer", [1.0])
 
 
@@ -184,9 +176,7 @@ def test_retry_and_wait_logs_hold_no_secret(caplog: pytest.LogCaptureFixture) ->
     secret = "s3cr3t-token-value-0042"
     register_secret(secret)
     try:
-        failure = PlatformError(
-            ErrorKind.RETRYABLE, f"GET https://graph.example/me?access_token={secret} failed"
-        )
+        failure = PlatformError(ErrorKind.RETRYABLE, f"GET https://graph.example/me?access_token={secret} failed")
         fn = Flaky(failure, requests.ConnectionError(f"reset at https://x.example/?key={secret}"))
         with caplog.at_level(logging.DEBUG):
             run(fn)
@@ -224,9 +214,7 @@ def _builder() -> SnapshotBuilder:
         (ErrorKind.NOT_FOUND, False, CollectionState.FAILED),
     ],
 )
-def test_collection_state_after_an_error(
-    kind: ErrorKind, answered_first: bool, state: CollectionState
-) -> None:
+def test_collection_state_after_an_error(kind: ErrorKind, answered_first: bool, state: CollectionState) -> None:
     builder = _builder()
     with builder.collect("participants"):
         if answered_first:
