@@ -62,6 +62,9 @@ class FakePlatform:
         self.scripts: dict[str, list[Answer]] = {}
         self.requests: list[tuple[str, dict[str, list[str]], dict[str, str]]] = []
         self.hang_seconds = 3.0
+        self.delay = 0.0  # seconds every answer takes (to make concurrent requests overlap)
+        self.in_flight = 0
+        self.max_in_flight = 0
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -93,10 +96,21 @@ class FakePlatform:
                 pass
 
             def do_GET(self) -> None:
+                with platform._lock:
+                    platform.in_flight += 1
+                    platform.max_in_flight = max(platform.max_in_flight, platform.in_flight)
+                try:
+                    self._answer()
+                finally:
+                    with platform._lock:
+                        platform.in_flight -= 1
+
+            def _answer(self) -> None:
                 parsed = urlparse(self.path)
                 with platform._lock:
                     platform.requests.append((parsed.path, parse_qs(parsed.query), dict(self.headers)))
                 answer = platform._next(parsed.path)
+                time.sleep(platform.delay)
                 if answer.fault == "reset":
                     # SO_LINGER 0: close sends RST, the client sees "connection reset by peer".
                     self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")

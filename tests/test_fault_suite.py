@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,7 @@ from tests.fakeplatform import (
 FOLLOWERS = "/users/9001/followers"
 PROFILE = "/users/fake_school"
 POSTS = "/users/9001/posts"
+AS_OF = datetime(2026, 11, 15, 6, 0, tzinfo=UTC)
 PAGE_1 = ok({"data": users(("5001", "river_parent", "Dana Rivers")), "meta": {"next_token": "p2"}})
 
 
@@ -58,8 +60,8 @@ class Harness:
     slept: list[float]
     division: Path
 
-    def audit(self) -> tuple[RunOutcome, dict[str, Any]]:
-        outcome = execute_run(load_division(self.division), Settings())
+    def audit(self, as_of: datetime | None = None) -> tuple[RunOutcome, dict[str, Any]]:
+        outcome = execute_run(load_division(self.division), Settings(), as_of=as_of)
         assert outcome.report_folder is not None
         return outcome, json.loads((outcome.report_folder / "report.json").read_text(encoding="utf-8"))
 
@@ -361,3 +363,56 @@ def test_people_outside_the_directory_are_stored_as_keyed_hashes(harness: Harnes
     assert len(ids) == 2 * len(participants) and len(set(ids)) == len(participants)
     # The findings still name who they are about: the report needs it.
     assert "Outside Person" in json.dumps(harness.findings_evidence(outcome.run_id))
+
+
+def _many_accounts(harness: Harness, count: int) -> None:
+    """`count` fake-platform accounts, each with its own followers (some shared, some not)."""
+    registry = harness.division / "registry" / "accounts.yaml"
+    text = registry.read_text(encoding="utf-8")
+    for n in range(count):
+        handle, user_id = f"school_{n}", str(9100 + n)
+        text += (
+            f"  - key: school-{n}\n    platform: fakeplat\n    handle: {handle}\n    school: School {n % 3}\n"
+            "    purpose: News\n    kind: joint\n    audience: public\n    holders: [E1, E2]\n    admins: [E1, E2]\n"
+        )
+        harness.server.script(f"/users/{handle}", ok({"data": {"id": user_id, "username": handle, "name": handle}}))
+        followers = [(str(5000 + k), f"person_{k}", f"Person Number{k}") for k in range(n, n + 3)]
+        harness.server.script(f"/users/{user_id}/followers", ok({"data": users(*followers)}))
+        harness.server.script(f"/users/{user_id}/posts", ok({"data": [{"id": f"p{n}", "text": "News"}]}))
+    registry.write_text(text, encoding="utf-8")
+
+
+def _comparable(report: dict[str, Any]) -> dict[str, Any]:
+    """A report without what legitimately differs between two runs (ids, clocks)."""
+    findings = [
+        {k: v for k, v in f.items() if k not in ("first_seen_run", "last_seen_run")} for f in report["findings"]
+    ]
+    return {
+        "coverage": report["coverage"],
+        "findings": findings,
+        "summary": report["summary"],
+        "spend": report["run"]["spend"],
+    }
+
+
+def test_concurrent_run_equals_sequential_run_and_respects_the_platform_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reports = []
+    for name, concurrency in (("sequential", "{default: 1}"), ("concurrent", "{default: 4, fakeplat: 2}")):
+        root = tmp_path / name
+        root.mkdir()
+        run_environment(monkeypatch, root)
+        with FakePlatform() as server, fake_connector_installed(monkeypatch, server), outsider_rule():
+            server.delay = 0.05
+            standard_script(server)
+            division = write_division(root, extra_policy=f"concurrency: {concurrency}\n")
+            harness = Harness(root, server, no_sleep(monkeypatch), division)
+            _many_accounts(harness, 6)
+            outcome, report = harness.audit(as_of=AS_OF)
+            assert outcome.exit_code != EXIT_INCOMPLETE
+            assert len(report["coverage"]) == 8
+            expected_peak = 1 if name == "sequential" else 2
+            assert server.max_in_flight == expected_peak, f"{name}: at most {expected_peak} requests at once"
+            reports.append(json.loads(json.dumps(_comparable(report)).replace(str(root), "<root>")))
+    assert reports[0] == reports[1]
