@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -18,15 +20,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httplib2
 import pytest
+import requests
+import yaml
 from sqlmodel import select
 
 from auditor.inputs import load_division
 from auditor.run import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INCOMPLETE, RunOutcome, execute_run
 from auditor.settings import Settings
+from connectors.base import ConnectorContext, available_connectors
+from connectors.recording import make_vcr
+from connectors.resilience import Deadline, RetryPolicy
 from connectors.scrub import install_log_scrubbing
 from models.db import make_engine, session
-from models.tables import Finding
+from models.tables import Finding, RegisteredAccount
 from tests.fakeplatform import (
     CANARY_TOKEN,
     HANG,
@@ -45,6 +53,9 @@ from tests.fakeplatform import (
     users,
     write_division,
 )
+from tests.scenarios import CANARIES, NOT_SECRET, SCENARIOS, Scenario, account
+
+REPO = Path(__file__).resolve().parents[1]
 
 FOLLOWERS = "/users/9001/followers"
 PROFILE = "/users/fake_school"
@@ -416,3 +427,168 @@ def test_concurrent_run_equals_sequential_run_and_respects_the_platform_limit(
             assert server.max_in_flight == expected_peak, f"{name}: at most {expected_peak} requests at once"
             reports.append(json.loads(json.dumps(_comparable(report)).replace(str(root), "<root>")))
     assert reports[0] == reports[1]
+
+
+# --- through the real connectors ----------------------------------------------------------------
+#
+# Recorded faults (each connector's scenario cassettes) go through the whole pipeline; timeouts and
+# connection resets, which vcrpy cannot replay, are raised by the HTTP transport itself.
+
+
+def _registry_entry(account: RegisteredAccount) -> str:
+    entry = {
+        "key": account.key,
+        "platform": account.platform,
+        "school": "Test School",
+        "purpose": "School news",
+        "kind": "joint",
+        "audience": account.audience,
+        "holders": ["E1", "E2"],
+        "admins": ["E1", "E2"],
+    }
+    if account.handle:
+        entry["handle"] = account.handle
+    if account.platform_id:
+        entry["platform_id"] = account.platform_id
+    return yaml.safe_dump([entry], sort_keys=False)
+
+
+def _real_division(root: Path, account: RegisteredAccount) -> Path:
+    division = write_division(root, with_fake=False)
+    registry = division / "registry" / "accounts.yaml"
+    entry = "".join(f"  {line}\n" for line in _registry_entry(account).splitlines())
+    registry.write_text(registry.read_text(encoding="utf-8") + entry, encoding="utf-8")
+    return division
+
+
+def _real_environment(monkeypatch: pytest.MonkeyPatch, root: Path, scenario: Scenario | None = None) -> None:
+    run_environment(monkeypatch, root)
+    for name in [n for n in os.environ if n.startswith("ACCOUNT_")]:
+        monkeypatch.delenv(name)
+    for name, value in CANARIES.items():
+        monkeypatch.setenv(name, value)
+    if scenario is not None:
+        for name, value in {**scenario.env, **scenario.public}.items():
+            monkeypatch.setenv(name, value)
+        for name in scenario.unset:
+            monkeypatch.delenv(name)
+    install_log_scrubbing()
+
+
+def _installed(platform: str) -> bool:
+    return platform in {cls.name for cls in available_connectors().values()}
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[f"{s.platform}-{s.cassette}" for s in SCENARIOS])
+def test_recorded_platform_faults_through_the_pipeline(
+    scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    if not _installed(scenario.platform):
+        pytest.skip(f"the {scenario.platform} connector is not installed")
+    _real_environment(monkeypatch, tmp_path, scenario)
+    no_sleep(monkeypatch)
+    cassettes = tmp_path / "cassettes"
+    cassettes.mkdir()
+    shutil.copy(REPO / "cassettes" / scenario.platform / scenario.cassette, cassettes / f"{scenario.account.key}.yaml")
+    monkeypatch.setenv("AUDITOR_CASSETTE_DIR", str(cassettes))
+    division = _real_division(tmp_path, scenario.account)
+
+    # What the connector alone makes of the recording is what the report must say.
+    cls = available_connectors()[scenario.platform]
+    context = ConnectorContext(
+        settings=Settings(),
+        policy=load_division(division).policy,
+        as_of=AS_OF,
+        deadline=Deadline(900),
+        full=True,
+        sleep=lambda _s: None,
+    )
+    with make_vcr(cassettes).use_cassette(f"{scenario.account.key}.yaml"):
+        direct = cls(context).pull(scenario.account, {})
+
+    with caplog.at_level(logging.INFO):
+        first = execute_run(load_division(division), Settings(), full=True, as_of=AS_OF)
+    assert first.report_folder is not None
+    earlier = {p.name: p.read_bytes() for p in first.report_folder.iterdir()}
+    second = execute_run(load_division(division), Settings(), full=True, as_of=AS_OF)
+    assert second.report_folder is not None
+    report = json.loads((second.report_folder / "report.json").read_text(encoding="utf-8"))
+
+    coverage = {entry["account"]: entry for entry in report["coverage"]}
+    assert coverage["club-manual"]["state"] == "complete"
+    collections = coverage[scenario.account.key]["collections"]
+    for name, status in direct.collections.items():
+        assert (collections[name]["state"], collections[name]["error"]) == (status.state.value, status.error), name
+        if status.state.value in ("failed", "partial", "unavailable"):
+            assert collections[name]["reason"], f"{name}: the report must say why"
+    incomplete = any(s["state"] in ("failed", "partial", "unavailable") for s in collections.values())
+    assert second.exit_code == EXIT_INCOMPLETE if incomplete else second.exit_code in (EXIT_CLEAN, EXIT_FINDINGS)
+    assert {p.name: p.read_bytes() for p in first.report_folder.iterdir()} == earlier
+    if incomplete:
+        statuses = {f["status"] for f in report["findings"] if f["account"] == scenario.account.key}
+        assert "resolved" not in statuses, "a finding of an account not fully audited is never resolved"
+    assert not [r for r in caplog.records if r.levelno >= logging.INFO and r.exc_text]
+    secrets = [v for k, v in {**CANARIES, **scenario.env}.items() if k not in NOT_SECRET]
+    assert not [s for s in secrets if s in caplog.text + json.dumps(report)]
+
+
+REAL_ACCOUNTS = {
+    "twitter": account("phrd-x", "twitter", "@PrairieHillsSD", "2931447021"),
+    "facebook": account("hhs-drama-fb", "facebook", "", "108000000000202"),
+    "youtube": account("hhs-science-yt", "youtube", "", "UChhsScienceClub0000000A"),
+}
+
+
+def _break_transport(monkeypatch: pytest.MonkeyPatch, fault: str) -> list[str]:
+    """Every HTTP request of requests (X, Facebook) and httplib2 (YouTube) times out or is reset."""
+    attempts: list[str] = []
+
+    def requests_send(adapter: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+        attempts.append(str(request.url))
+        if fault == "timeout":
+            raise requests.exceptions.ReadTimeout("HTTPSConnectionPool: Read timed out. (read timeout=30)")
+        raise requests.exceptions.ConnectionError(ConnectionResetError(104, "Connection reset by peer"))
+
+    def httplib2_request(http: Any, uri: str, *args: Any, **kwargs: Any) -> Any:
+        attempts.append(uri)
+        if fault == "timeout":
+            raise TimeoutError("timed out")
+        raise ConnectionResetError(104, "Connection reset by peer")
+
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", requests_send)
+    monkeypatch.setattr(httplib2.Http, "request", httplib2_request)
+    return attempts
+
+
+@pytest.mark.parametrize("fault", ["timeout", "reset"])
+@pytest.mark.parametrize("platform", sorted(REAL_ACCOUNTS))
+def test_timeouts_and_resets_through_the_real_connectors(
+    platform: str, fault: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    if not _installed(platform):
+        pytest.skip(f"the {platform} connector is not installed")
+    target = REAL_ACCOUNTS[platform]
+    _real_environment(monkeypatch, tmp_path)
+    slept = no_sleep(monkeypatch)
+    division = _real_division(tmp_path, target)
+    attempts = _break_transport(monkeypatch, fault)
+
+    with caplog.at_level(logging.INFO):
+        outcome = execute_run(load_division(division), Settings(), full=True, as_of=AS_OF)
+
+    assert outcome.exit_code == EXIT_INCOMPLETE
+    assert outcome.report_folder is not None
+    report = json.loads((outcome.report_folder / "report.json").read_text(encoding="utf-8"))
+    coverage = {entry["account"]: entry for entry in report["coverage"]}
+    assert coverage["club-manual"]["state"] == "complete"
+    profile = coverage[target.key]["collections"]["profile"]
+    assert (profile["state"], profile["error"]) == ("failed", "retryable"), profile
+    # Retried with backoff, then given up: attempts counted per endpoint, waits logged.
+    attempted = report["run"]["spend"]["requests"][platform]
+    assert RetryPolicy().max_attempts in attempted.values(), attempted
+    assert slept[: RetryPolicy().max_attempts - 1] == [1.0, 2.0, 4.0]
+    assert len(attempts) >= RetryPolicy().max_attempts
+    assert "retrying" in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.INFO and r.exc_text]
+    secrets = [v for k, v in CANARIES.items() if k not in NOT_SECRET]
+    assert not [s for s in secrets if s in caplog.text + json.dumps(report)]
