@@ -24,6 +24,7 @@ from connectors.base import Connector, ConnectorContext, CredentialCheck, Creden
 from connectors.resilience import Deadline
 from connectors.scrub import forget_secrets
 from models.tables import RegisteredAccount
+from tests.scenarios import account
 
 SECRET_VALUES = {
     "X_BEARER_TOKEN": "checkXbearer0Lm3",
@@ -46,20 +47,6 @@ def environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Non
         monkeypatch.setenv(name, value)
     yield
     forget_secrets()
-
-
-def account(key: str, platform: str, handle: str | None, platform_id: str | None) -> RegisteredAccount:
-    return RegisteredAccount(
-        key=key,
-        platform=platform,
-        connector=platform,
-        handle=handle,
-        platform_id=platform_id,
-        school="Hillside High School",
-        purpose="News",
-        kind="joint",
-        audience="public",
-    )
 
 
 def check(
