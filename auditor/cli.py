@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from auditor.cli_ops import register_ops
+from auditor.cli_ops import register_ops, settings_or_exit
 from auditor.inputs import InputError, load_division
 from auditor.logs import attach_log_file, private_by_default
 from auditor.run import EXIT_BAD_INPUT, EXIT_LOCKED, RunLocked, RunOutcome, execute_run
@@ -53,7 +53,7 @@ def _setup_logging(verbose: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     install_log_scrubbing()
     private_by_default()  # reports, database and logs hold minors' data
-    attach_log_file(Settings().log_dir, level)
+    attach_log_file(settings_or_exit().log_dir, level)
 
 
 @app.callback()

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 import yaml
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import text
@@ -51,6 +52,21 @@ DivisionOption = Annotated[
     Path,
     typer.Option("--division", "-d", envvar="AUDITOR_DIVISION", help="Division folder (registry, directory, policy)."),
 ]
+
+
+def settings_or_exit() -> Settings:
+    """Settings from the environment and .env, or a clear error (exit 2) naming the variables.
+
+    Never the values: a value in the wrong variable may be a secret.
+    """
+    try:
+        return Settings()
+    except ValidationError as exc:
+        err.print("Settings error (environment or .env); nothing was done:", markup=False)
+        for problem in exc.errors():
+            variable = ".".join(str(part) for part in problem["loc"])
+            err.print(f"  {variable}: {problem['msg']}", markup=False, highlight=False)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
 def register_ops(app: typer.Typer) -> None:

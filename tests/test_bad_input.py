@@ -308,3 +308,17 @@ def test_any_platform_response_ends_as_a_classified_collection(
         if state.state not in (CollectionState.COMPLETE, CollectionState.PARTIAL):
             assert state.error is not None and state.reason, f"{capability}: {state}"
     assert all(isinstance(c, str) for c in snapshot.collections)
+
+
+def test_a_bad_setting_is_a_clear_error_that_never_echoes_the_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from auditor.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SMTP_PORT", raising=False)
+    (tmp_path / ".env").write_text("SMTP_PORT=hunter2-password-in-the-wrong-place\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["rules"])
+    assert result.exit_code == 2
+    assert "SMTP_PORT" in result.output
+    assert "hunter2" not in result.output and "Traceback" not in result.output
