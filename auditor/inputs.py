@@ -413,9 +413,12 @@ def load_activities(path: Path, problems: list[InputProblem]) -> list[Activity]:
     data, node = _load_yaml(path, problems)
     if data is None:
         return []
+    if not isinstance(data, dict) or not isinstance(data.get("activities") or [], list):
+        problems.append(InputProblem(path, 1, None, "activities", "expected a list under 'activities:'"))
+        return []
     activities: list[Activity] = []
     seen: set[str] = set()
-    for raw, item_node in zip((data or {}).get("activities") or [], _list_items(node, "activities"), strict=False):
+    for raw, item_node in zip(data.get("activities") or [], _list_items(node, "activities"), strict=False):
         line, key_lines = _mapping_lines(item_node)
         label = f"activity '{raw.get('id', '?')}'" if isinstance(raw, dict) else "activity"
         try:

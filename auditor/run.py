@@ -25,6 +25,7 @@ from auditor.identity import IdentityResolver
 from auditor.inputs import Division
 from auditor.notify import send_notifications_for_folder
 from auditor.policy import Policy
+from auditor.privacy import hmac_key, pseudonymise_outsiders
 from auditor.reconcile import Evaluated, reconcile
 from auditor.report.publish import publish_run
 from auditor.rules.base import DivisionContext, DivisionResult, RuleContext, load_rules
@@ -33,6 +34,7 @@ from auditor.store import (
     ever_resolved,
     latest_content,
     latest_cursor,
+    mark_crashed_runs,
     previous_division_findings,
     previous_findings,
     replace_inputs,
@@ -140,6 +142,9 @@ def _execute_locked(
         fail_threshold=division.policy.fail_threshold.value,
     )
     with session(engine) as db:
+        crashed = mark_crashed_runs(db, started)
+        if crashed:
+            log.warning("earlier run(s) %s died without finishing: marked crashed", ", ".join(crashed))
         replace_inputs(db, division)
         db.add(run)
         db.commit()
@@ -242,6 +247,7 @@ def collect_all(
         for name in {a.connector for a in accounts}
     }
     store_lock = threading.Lock()
+    outsider_key = hmac_key(settings)
     outcomes: dict[str, AccountOutcome] = {}
 
     def audit_one(account: RegisteredAccount) -> None:
@@ -258,10 +264,13 @@ def collect_all(
             snapshot = pull_account(account, connectors, context, cursor, settings.cassette_dir)
         if previous is not None:
             carry_forward(previous, snapshot, as_of - timedelta(days=policy.lookback_days))
+        known: set[str] = set()
+        results, rule_error = evaluator.evaluate(account, snapshot, known=known)
+        # The rules have run: follower lists keep only keyed hashes of people outside the directory.
+        stored = pseudonymise_outsiders(snapshot, known, outsider_key)
         with store_lock, session(engine) as db:
-            save_snapshot(db, run_id, snapshot, account)
+            save_snapshot(db, run_id, stored, account)
             db.commit()
-        results, rule_error = evaluator.evaluate(account, snapshot)
         incomplete = _incomplete(snapshot) or rule_error
         outcomes[account.key] = AccountOutcome(
             snapshot.platform,
@@ -363,9 +372,16 @@ class AccountEvaluator:
         ]
         self.resolver = IdentityResolver(directory, policy.matching)
 
-    def evaluate(self, account: RegisteredAccount, snapshot: AccountSnapshot) -> tuple[list[Evaluated], bool]:
-        """Rule results for the account, and whether a rule crashed (the account is then incomplete)."""
+    def evaluate(
+        self, account: RegisteredAccount, snapshot: AccountSnapshot, known: set[str] | None = None
+    ) -> tuple[list[Evaluated], bool]:
+        """Rule results for the account, and whether a rule crashed (the account is then incomplete).
+
+        `known` receives the keys of the identities the directory knows (matched to a person).
+        """
         matches: dict[str, Match] = self.resolver.resolve(snapshot.identities())
+        if known is not None:
+            known.update(key for key, match in matches.items() if match.person_id)
         cls = self.connectors.get(account.connector)
         context = RuleContext(
             account=account,
