@@ -137,40 +137,26 @@ def previous_findings(session: Session, account_key: str, before: datetime) -> l
         .order_by(col(AuditRun.started_at).desc())
         .limit(1)
     ).first()
-    if last is None:
-        return []
-    return list(
-        session.exec(
-            select(Finding).where(
-                Finding.run_id == last,
-                Finding.account_key == account_key,
-                col(Finding.status).in_([s.value for s in OPEN_STATUSES]),
-            )
-        ).all()
-    )
+    return _open_findings(session, last, Finding.account_key == account_key)
 
 
 def previous_division_findings(session: Session, before: datetime) -> list[Finding]:
     """Open division-scope findings (unregistered accounts) of the latest earlier full run."""
     last = session.exec(
         select(AuditRun.id)
-        .where(
-            AuditRun.started_at < before, AuditRun.kind == "run", col(AuditRun.status).in_(["complete", "incomplete"])
-        )
+        .where(AuditRun.started_at < before, AuditRun.kind == "run", col(AuditRun.status).in_(FINISHED_STATUSES))
         .order_by(col(AuditRun.started_at).desc())
         .limit(1)
     ).first()
-    if last is None:
+    return _open_findings(session, last, col(Finding.account_key).startswith("unregistered:"))
+
+
+def _open_findings(session: Session, run_id: str | None, condition: Any) -> list[Finding]:
+    if run_id is None:
         return []
-    return list(
-        session.exec(
-            select(Finding).where(
-                Finding.run_id == last,
-                col(Finding.account_key).startswith("unregistered:"),
-                col(Finding.status).in_([s.value for s in OPEN_STATUSES]),
-            )
-        ).all()
-    )
+    statuses = [s.value for s in OPEN_STATUSES]
+    query = select(Finding).where(Finding.run_id == run_id, condition, col(Finding.status).in_(statuses))
+    return list(session.exec(query).all())
 
 
 def ever_resolved(session: Session, fingerprints: Iterable[str]) -> set[str]:
