@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from auditor.cli_db import db_app
 from auditor.cli_ops import register_ops, settings_or_exit
 from auditor.inputs import InputError, load_division
 from auditor.logs import attach_log_file, private_by_default
@@ -294,6 +295,7 @@ def demo(
 
 
 register_ops(app)  # record, doctor, purge (auditor/cli_ops.py)
+app.add_typer(db_app, name="db")  # db upgrade, db current (auditor/cli_db.py)
 
 
 def main() -> None:

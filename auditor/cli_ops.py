@@ -378,7 +378,7 @@ def purge(
     init_db(engine)
     cutoff = datetime.now(UTC) - timedelta(days=keep_days)
     try:
-        with run_lock(settings.lock_file), session(engine) as db:
+        with run_lock(settings.lock_file, engine), session(engine) as db:
             snapshots, participants = purge_snapshots(db, cutoff)
             db.commit()
     except RunLocked as exc:

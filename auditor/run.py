@@ -6,6 +6,7 @@ import contextlib
 import json
 import logging
 import os
+import socket
 import threading
 import traceback
 import uuid
@@ -17,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from filelock import FileLock, Timeout
-from sqlalchemy.engine import Engine
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine
 
 from auditor.directory import Directory, Match
 from auditor.discovery import Candidate, gather_candidates
@@ -73,8 +75,19 @@ class RunOutcome:
 
 
 @contextlib.contextmanager
-def run_lock(lock_file: Path) -> Iterator[None]:
-    """One run at a time. The OS releases the lock if the process dies (filelock)."""
+def run_lock(lock_file: Path, engine: Engine | None = None) -> Iterator[None]:
+    """One run at a time: a PostgreSQL advisory lock when the store is PostgreSQL (hosts sharing
+    the database never audit at once), else a lock file. Both vanish if the process dies."""
+    if engine is not None and engine.dialect.name == "postgresql":
+        with advisory_lock(engine):
+            yield
+        return
+    with file_lock(lock_file):
+        yield
+
+
+@contextlib.contextmanager
+def file_lock(lock_file: Path) -> Iterator[None]:
     lock_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     holder_file = lock_file.with_suffix(lock_file.suffix + ".holder")
     lock = FileLock(str(lock_file), timeout=0)
@@ -84,13 +97,63 @@ def run_lock(lock_file: Path) -> Iterator[None]:
         holder = holder_file.read_text(encoding="utf-8") if holder_file.exists() else "unknown holder"
         raise RunLocked(holder.strip()) from None
     try:
-        holder_file.write_text(
-            f"pid {os.getpid()} since {datetime.now(UTC).isoformat(timespec='seconds')}", encoding="utf-8"
-        )
+        holder_file.write_text(f"pid {os.getpid()} since {_now()}", encoding="utf-8")
         yield
     finally:
         holder_file.unlink(missing_ok=True)
         lock.release()
+
+
+# (class id, hash of the schema): two divisions in two schemas of one database never block each other.
+RUN_LOCK_CLASS = 0x41554400  # "AUD\x00"
+_RUN_LOCK_KEY = "(CAST(:cls AS integer), hashtext(current_schema()))"
+
+
+@contextlib.contextmanager
+def advisory_lock(engine: Engine) -> Iterator[None]:
+    """pg_try_advisory_lock on a connection of its own, held (outside any transaction) for the run.
+
+    PostgreSQL releases it when that session ends, so a host that dies or loses the network frees it.
+    The holder is named in the session's application_name, which other sessions read from
+    pg_stat_activity to say who holds the lock.
+    """
+    connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        holder = f"auditor pid {os.getpid()} on {socket.gethostname()[:24]} since {_now()}"
+        connection.execute(text("SELECT set_config('application_name', :name, false)"), {"name": holder[:63]})
+        acquired = connection.execute(
+            text(f"SELECT pg_try_advisory_lock{_RUN_LOCK_KEY}"), {"cls": RUN_LOCK_CLASS}
+        ).scalar_one()
+        if not acquired:
+            raise RunLocked(_advisory_holder(connection))
+        try:
+            yield
+        finally:
+            connection.execute(text(f"SELECT pg_advisory_unlock{_RUN_LOCK_KEY}"), {"cls": RUN_LOCK_CLASS})
+    finally:
+        connection.close()
+
+
+def _advisory_holder(connection: Connection) -> str:
+    row = connection.execute(
+        text(
+            "SELECT a.application_name, a.client_addr, a.pid FROM pg_locks l "
+            "JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND l.granted AND l.database = "
+            "(SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "AND l.classid = CAST(:cls AS integer)::oid AND l.objid = hashtext(current_schema())::oid AND l.objsubid = 2"
+        ),
+        {"cls": RUN_LOCK_CLASS},
+    ).first()
+    if row is None:
+        return "unknown holder (it may just have finished)"
+    name, address, pid = row
+    where = f" from {address}" if address else ""
+    return f"{name or 'a PostgreSQL session'} (server pid {pid}{where})"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def new_run_id(now: datetime) -> str:
@@ -114,7 +177,7 @@ def execute_run(
     """Audit the division's active accounts (or `only` these keys) and write the reports."""
     engine = engine or make_engine(settings.database_url)
     init_db(engine)
-    with run_lock(settings.lock_file):
+    with run_lock(settings.lock_file, engine):
         return _execute_locked(division, settings, engine, only, kind, full, as_of, progress)
 
 

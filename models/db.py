@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, create_engine
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import Session, create_engine
 
+from models import migrate
 from models import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 
@@ -22,7 +23,26 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _postgres_utc(dbapi_connection: Any, _record: Any) -> None:
+    # Times are stored as timestamptz (sqlmodel UTCDateTime); whatever the server's TimeZone, the
+    # session works in UTC like the auditor's clock, so dates the server derives agree with reports.
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET TIME ZONE 'UTC'")
+    cursor.close()
+    dbapi_connection.autocommit = autocommit
+
+
+def database_url(url: str) -> str:
+    """`postgresql://` and `postgres://` mean psycopg 3 (the driver the auditor installs)."""
+    if url.startswith(("postgresql://", "postgres://")):
+        return make_url(url).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return url
+
+
 def make_engine(url: str) -> Engine:
+    url = database_url(url)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -35,12 +55,14 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         engine = create_engine(url, pool_pre_ping=True)
+        if engine.dialect.name == "postgresql":
+            event.listen(engine, "connect", _postgres_utc)
     return engine
 
 
 def init_db(engine: Engine) -> None:
-    """Bring an empty or older database up to the current schema."""
-    SQLModel.metadata.create_all(engine)
+    """Bring an empty or older database up to the current schema (Alembic: `auditor db upgrade`)."""
+    migrate.upgrade(engine)
     if engine.url.get_backend_name() == "sqlite" and engine.url.database not in (None, "", ":memory:"):
         os.chmod(str(engine.url.database), 0o600)
 

@@ -1,0 +1,67 @@
+"""`auditor db ...`: the database schema (Alembic migrations in auditor/migrations/)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from auditor.settings import Settings
+from models import migrate
+from models.db import make_engine
+
+db_app = typer.Typer(no_args_is_help=True, help="Database schema: upgrade after an update, show the revision.")
+console = Console()
+err = Console(stderr=True)
+EXIT_OUTDATED, EXIT_BAD_INPUT = 1, 2
+
+
+def _label(url: str) -> str:
+    return re.sub(r"//[^@/]*@", "//", url)  # never show a password in the URL
+
+
+@db_app.command()
+def upgrade() -> None:
+    """Bring the database (DATABASE_URL) to the newest schema. Safe to repeat; every run does it too."""
+    settings = Settings()
+    engine = make_engine(settings.database_url)
+    try:
+        before, after = migrate.upgrade(engine)
+    except migrate.UnknownSchema as exc:
+        err.print(f"Cannot upgrade {_label(settings.database_url)}: {exc}", markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    if before == after:
+        console.print(f"{_label(settings.database_url)}: schema already at revision {after}.", markup=False)
+    else:
+        console.print(
+            f"{_label(settings.database_url)}: schema upgraded from {before or 'unversioned'} to {after}.",
+            markup=False,
+        )
+
+
+@db_app.command()
+def current() -> None:
+    """Show the database's schema revision and the newest one; exit 1 when an upgrade is due."""
+    settings = Settings()
+    with make_engine(settings.database_url).connect() as connection:
+        revision = migrate.current_revision(connection)
+    head = migrate.head_revision()
+    console.print(f"{_label(settings.database_url)}: revision {revision or 'none'} (newest: {head})", markup=False)
+    if revision != head:
+        console.print("Run `auditor db upgrade` (a run also upgrades it before auditing).", markup=False)
+        raise typer.Exit(EXIT_OUTDATED)
+
+
+@db_app.command(hidden=True)
+def revision(
+    message: Annotated[str, typer.Option("--message", "-m", help="What the migration changes.")],
+    rev_id: Annotated[str | None, typer.Option("--rev-id", help="Revision id (default: next number).")] = None,
+) -> None:
+    """For developers: write a migration for what models/tables.py changed (see docs/database.md)."""
+    revisions = [r.revision for r in migrate._scripts().walk_revisions()]
+    numbers = [int(r) for r in revisions if r.isdigit()]
+    rev_id = rev_id or f"{max(numbers, default=0) + 1:04d}"
+    for path in migrate.new_revision(message, rev_id):
+        console.print(f"Wrote {path}: review it, then run the tests (tests/models/test_migrations.py).", markup=False)

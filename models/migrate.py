@@ -1,0 +1,134 @@
+"""Schema migrations: Alembic scripts in auditor/migrations/, run programmatically.
+
+`upgrade(engine)` brings any database to the newest revision: an empty one gets the whole schema, an
+older one its missing revisions, and one created before migrations existed (SQLModel create_all, no
+`alembic_version` table) is first recognised as the baseline revision, then upgraded.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import Connection, Engine
+
+log = logging.getLogger("auditor.db")
+
+MIGRATIONS = Path(str(resources.files("auditor") / "migrations"))
+# The schema of the last release without migrations: a database without `alembic_version` that has
+# exactly these tables and columns is stamped with it.
+BASELINE = "0001"
+# PostgreSQL advisory-lock class ids (the object id is a hash of the schema, so that two schemas in
+# one database never block each other).
+MIGRATION_LOCK_CLASS = 0x41554401  # "AUD\x01"
+
+
+class UnknownSchema(RuntimeError):
+    """The database holds some of the auditor's tables, but not a schema any revision knows."""
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+@lru_cache(maxsize=1)
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def head_revision() -> str | None:
+    return _scripts().get_current_head()
+
+
+def current_revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
+    """Migrate to `revision`; returns (revision before, revision after). None = not versioned yet."""
+    with engine.begin() as connection:
+        _serialise(connection)
+        before = current_revision(connection)
+        if revision == "head" and before is not None and before == head_revision():
+            return before, before  # the usual case, every run: nothing to do, nothing loaded
+        if before is None:
+            _adopt_unversioned(connection)
+        command.upgrade(alembic_config(connection), revision)
+        after = current_revision(connection)
+    if before != after:
+        log.info("database schema upgraded from %s to %s", before or "unversioned", after)
+    return before, after
+
+
+def _serialise(connection: Connection) -> None:
+    """Two hosts starting at once on an empty PostgreSQL database: the second waits, then finds it done."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(
+            text("SELECT pg_advisory_xact_lock(CAST(:cls AS integer), hashtext(current_schema()))"), {"cls": MIGRATION_LOCK_CLASS}
+        )
+
+
+def _adopt_unversioned(connection: Connection) -> None:
+    inspector = inspect(connection)
+    existing = set(inspector.get_table_names())
+    if not existing:
+        return  # an empty database: the migrations create everything
+    baseline = baseline_schema()
+    if not existing & baseline.keys():
+        return  # someone else's tables only: ours are created beside them
+    missing = []
+    for table, columns in sorted(baseline.items()):
+        if table not in existing:
+            missing.append(table)
+            continue
+        present = {column["name"] for column in inspector.get_columns(table)}
+        missing += [f"{table}.{column}" for column in sorted(columns - present)]
+    if missing:
+        raise UnknownSchema(
+            "the database has auditor tables but no schema version, and is not the schema of the release "
+            f"before migrations (missing: {', '.join(missing[:10])}); restore a backup or start a new database"
+        )
+    command.stamp(alembic_config(connection), BASELINE)
+    log.info("database created before schema migrations: recognised as revision %s", BASELINE)
+
+
+@lru_cache(maxsize=1)
+def baseline_schema() -> dict[str, frozenset[str]]:
+    """Table -> column names at the baseline revision (built in a throwaway in-memory SQLite)."""
+    engine = create_engine("sqlite://")
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), BASELINE)
+        inspector = inspect(connection)
+        schema = {
+            table: frozenset(column["name"] for column in inspector.get_columns(table))
+            for table in inspector.get_table_names()
+            if table != "alembic_version"
+        }
+    engine.dispose()
+    return schema
+
+
+def new_revision(message: str, rev_id: str | None = None) -> list[Path]:
+    """Write a migration for whatever models/tables.py has that the migrations do not (autogenerate,
+    against a throwaway SQLite database upgraded to the current head)."""
+    with tempfile.TemporaryDirectory() as folder:
+        engine = create_engine(f"sqlite:///{folder}/schema.db")
+        upgrade(engine)
+        with engine.begin() as connection:
+            scripts = command.revision(alembic_config(connection), message=message, autogenerate=True, rev_id=rev_id)
+        engine.dispose()
+    _scripts.cache_clear()
+    written = scripts if isinstance(scripts, list) else [scripts]
+    return [Path(script.path) for script in written if script is not None]
