@@ -1,0 +1,155 @@
+"""Schema migrations, on SQLite and PostgreSQL: the migrations build exactly the models' schema,
+an existing database keeps its history through an upgrade, and `auditor db upgrade` reports what it did."""
+
+from __future__ import annotations
+
+import stat
+import threading
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Engine
+from sqlmodel import SQLModel
+from typer.testing import CliRunner
+
+from auditor.cli import app
+from auditor.store import latest_run, previous_findings, run_findings, save_snapshot, waivers_by_fingerprint
+from models import migrate
+from models.db import init_db, session
+from models.snapshot import AccountSnapshot, Identity
+from models.tables import AuditRun, Finding, RegisteredAccount, Waiver
+from tests.databases import database_url
+
+RUN_AT = datetime(2026, 10, 1, 6, tzinfo=UTC)
+ACCOUNT = RegisteredAccount(
+    key="hhs-news", platform="facebook", connector="manual", school="Hillside", purpose="news", kind="joint",
+    audience="public",
+)  # fmt: skip
+
+
+def test_migrations_build_exactly_the_models_schema(engine: Engine) -> None:
+    """`alembic check`: a model change without its migration fails here (see docs/database.md)."""
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+        assert migrate.current_revision(connection) == migrate.head_revision()
+    assert differences == []
+
+
+def test_sqlite_database_file_is_private(tmp_path: Path) -> None:
+    from models.db import make_engine
+
+    path = tmp_path / "var" / "auditor.db"
+    init_db(make_engine(f"sqlite:///{path}"))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert "audit_run" in inspect(make_engine(f"sqlite:///{path}")).get_table_names()
+
+
+def _pre_migration_release(engine: Engine) -> None:
+    """The database the release before migrations left: its tables (the baseline revision is the schema
+    its SQLModel create_all made) with history in them, and no alembic_version table."""
+    with engine.begin() as connection:
+        command.upgrade(migrate.alembic_config(connection), migrate.BASELINE)
+        connection.execute(text("DROP TABLE alembic_version"))
+    with session(engine) as db:
+        db.add(AuditRun(id="20261001T060000Z-aaaaaa", started_at=RUN_AT, as_of=RUN_AT, status="complete",
+                        accounts=["hhs-news"], exit_code=1, division="Prairie Sky"))  # fmt: skip
+        db.flush()
+        snapshot = AccountSnapshot(
+            account_key="hhs-news",
+            platform="facebook",
+            taken_at=RUN_AT,
+            participants=[Identity(platform="facebook", id=str(n), handle=f"member{n}") for n in range(50)],
+        )
+        save_snapshot(db, "20261001T060000Z-aaaaaa", snapshot, ACCOUNT)
+        for subject in ("E1011", "E1012"):
+            db.add(_finding(subject))
+        db.add(Waiver(fingerprint="fp-E1012", reason="parent volunteer", approver="Director of ITS",
+                      expires_on=date(2027, 6, 30), created_at=RUN_AT))  # fmt: skip
+        db.commit()
+
+
+def _finding(subject: str) -> Finding:
+    return Finding(
+        run_id="20261001T060000Z-aaaaaa", fingerprint=f"fp-{subject}", rule_id="departed-staff-admin",
+        account_key="hhs-news", subject=subject, severity="high", confidence="certain", section="Departures",
+        title="Departed staff still admin", message=f"{subject} left but is still an admin",
+        evidence={"person": subject}, status="new", first_seen_run="20261001T060000Z-aaaaaa",
+        first_seen_at=RUN_AT, last_seen_run="20261001T060000Z-aaaaaa",
+    )  # fmt: skip
+
+
+def test_upgrading_a_pre_migration_database_keeps_its_history(bare_engine: Engine) -> None:
+    _pre_migration_release(bare_engine)
+    init_db(bare_engine)  # what the first command after the update does
+    with bare_engine.connect() as connection:
+        assert migrate.current_revision(connection) == migrate.head_revision()
+    with session(bare_engine) as db:
+        run = latest_run(db)
+        assert run is not None and run.id == "20261001T060000Z-aaaaaa" and run.as_of == RUN_AT
+        assert sorted(f.subject for f in run_findings(db, run.id)) == ["E1011", "E1012"]
+        # The next run reconciles against them: they are its previous findings.
+        assert len(previous_findings(db, "hhs-news", datetime(2026, 11, 1, tzinfo=UTC))) == 2
+        assert waivers_by_fingerprint(db)["fp-E1012"].approver == "Director of ITS"
+        assert db.execute(text("SELECT count(*) FROM participant")).scalar_one() == 50
+
+
+def test_an_unversioned_database_of_unknown_shape_is_refused(bare_engine: Engine) -> None:
+    with bare_engine.begin() as connection:
+        connection.execute(text("CREATE TABLE audit_run (id VARCHAR PRIMARY KEY)"))
+    with pytest.raises(migrate.UnknownSchema, match=r"audit_run\.as_of"):
+        init_db(bare_engine)
+    tables = inspect(bare_engine).get_table_names()
+    assert "alembic_version" not in tables and "finding" not in tables  # nothing half-done
+
+
+@pytest.mark.postgres
+def test_two_hosts_starting_on_an_empty_postgresql_database_both_succeed(tmp_path: Path) -> None:
+    """(SQLite is one host's file: concurrent first use from two hosts is a PostgreSQL case.)"""
+    with database_url("postgresql", tmp_path) as url:
+        _first_use_from_two_hosts(url)
+
+
+def _first_use_from_two_hosts(url: str) -> None:
+    from models.db import make_engine
+
+    first, second = make_engine(url), make_engine(url)
+    errors: list[BaseException] = []
+
+    def first_use(engine: Engine) -> None:
+        try:
+            init_db(engine)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=first_use, args=(e,)) for e in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with first.connect() as connection:
+        assert migrate.current_revision(connection) == migrate.head_revision()
+    first.dispose()
+    second.dispose()
+
+
+def test_db_upgrade_and_current_commands(backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runner = CliRunner()
+    with database_url(backend, tmp_path) as url:
+        monkeypatch.setenv("DATABASE_URL", url)
+        monkeypatch.setenv("AUDITOR_LOCK_FILE", str(tmp_path / "var" / "auditor.lock"))
+        monkeypatch.chdir(tmp_path)
+        outdated = runner.invoke(app, ["db", "current"])
+        assert outdated.exit_code == 1 and "revision none" in outdated.output
+        first = runner.invoke(app, ["db", "upgrade"])
+        assert first.exit_code == 0, first.output
+        assert f"upgraded from unversioned to {migrate.head_revision()}" in first.output
+        assert "password" not in first.output.lower() and "@" not in first.output
+        again = runner.invoke(app, ["db", "upgrade"])
+        assert again.exit_code == 0 and "already at revision" in again.output
+        assert runner.invoke(app, ["db", "current"]).exit_code == 0
