@@ -19,6 +19,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.engine import Connection, Engine
 
 from auditor.directory import Directory, Match
@@ -129,9 +130,17 @@ def advisory_lock(engine: Engine) -> Iterator[None]:
         try:
             yield
         finally:
-            connection.execute(text(f"SELECT pg_advisory_unlock{_RUN_LOCK_KEY}"), {"cls": RUN_LOCK_CLASS})
+            _advisory_unlock(connection)
     finally:
         connection.close()
+
+
+def _advisory_unlock(connection: Connection) -> None:
+    try:
+        connection.execute(text(f"SELECT pg_advisory_unlock{_RUN_LOCK_KEY}"), {"cls": RUN_LOCK_CLASS})
+    except DBAPIError as exc:
+        # The session ended under us (server restart, network): PostgreSQL already released the lock.
+        log.warning("the run lock's database session was lost before the end of the run: %s", type(exc.orig).__name__)
 
 
 def _advisory_holder(connection: Connection) -> str:

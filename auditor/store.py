@@ -30,15 +30,23 @@ FINISHED_STATUSES = ("complete", "incomplete")
 
 
 def replace_inputs(session: Session, division: Division) -> None:
-    """Store the validated inputs as the current registry, directory and activities."""
+    """Store the validated inputs as the current registry, directory and activities.
+
+    Delete then bulk insert, in the caller's transaction: the registry replaces the previous one
+    wholesale (a removed account must disappear), so there is nothing to upsert. Rows are built from
+    the values, never by attaching the Division's objects, so storing one Division twice works.
+    """
     for table in (PersonIdentity, Person, Activity, RegisteredAccount):
         session.execute(delete(table))
-    session.flush()
-    session.add_all(division.people)
-    session.flush()
-    session.add_all(division.identities)
-    session.add_all(division.activities)
-    session.add_all(division.accounts)
+    for table, rows in (
+        (Person, division.people),
+        (PersonIdentity, division.identities),
+        (Activity, division.activities),
+        (RegisteredAccount, division.accounts),
+    ):
+        if rows:
+            values = [row.model_dump(exclude={"id"} if table is PersonIdentity else set()) for row in rows]
+            session.execute(insert(table), values)
 
 
 def worst_state(snapshot: AccountSnapshot) -> str:
