@@ -19,8 +19,8 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from auditor.directory import Directory, Match
 from auditor.discovery import Candidate, gather_candidates
@@ -150,7 +150,8 @@ def _advisory_holder(connection: Connection) -> str:
             "JOIN pg_stat_activity a ON a.pid = l.pid "
             "WHERE l.locktype = 'advisory' AND l.granted AND l.database = "
             "(SELECT oid FROM pg_database WHERE datname = current_database()) "
-            "AND l.classid = CAST(:cls AS integer)::oid AND l.objid = hashtext(current_schema())::oid AND l.objsubid = 2"
+            "AND l.classid = CAST(:cls AS integer)::oid AND l.objid = hashtext(current_schema())::oid "
+            "AND l.objsubid = 2"
         ),
         {"cls": RUN_LOCK_CLASS},
     ).first()

@@ -10,8 +10,10 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
-from models import migrate
-from models import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from models import (
+    migrate,
+    tables,  # noqa: F401  (registers the tables on SQLModel.metadata)
+)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -76,7 +76,8 @@ def _serialise(connection: Connection) -> None:
     """Two hosts starting at once on an empty PostgreSQL database: the second waits, then finds it done."""
     if connection.dialect.name == "postgresql":
         connection.execute(
-            text("SELECT pg_advisory_xact_lock(CAST(:cls AS integer), hashtext(current_schema()))"), {"cls": MIGRATION_LOCK_CLASS}
+            text("SELECT pg_advisory_xact_lock(CAST(:cls AS integer), hashtext(current_schema()))"),
+            {"cls": MIGRATION_LOCK_CLASS},
         )
 
 

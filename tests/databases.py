@@ -24,7 +24,7 @@ BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 def postgres_url_or_skip() -> str:
     url = os.environ.get(POSTGRES_ENV)
     if not url:
-        pytest.skip(f"PostgreSQL leg skipped: {POSTGRES_ENV} is not set (run `eval \"$(.ci/postgres.sh start)\"`)")
+        pytest.skip(f'PostgreSQL leg skipped: {POSTGRES_ENV} is not set (run `eval "$(.ci/postgres.sh start)"`)')
     return url
 
 

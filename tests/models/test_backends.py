@@ -37,10 +37,22 @@ from models.tables import AuditRun, Person, PersonIdentity, RegisteredAccount, S
 from tests.databases import empty_engine
 
 T0 = datetime(2026, 11, 1, 6, tzinfo=UTC)
-META = RuleMeta(id="too-few-staff-admins", title="Too few staff admins", section="Online Interactions",
-                severity=Severity.HIGH, remediation="Add a staff admin.")  # fmt: skip
-ACCOUNT = RegisteredAccount(key="hhs-news", platform="facebook", connector="manual", school="Hillside",
-                            purpose="news", kind="joint", audience="public")  # fmt: skip
+META = RuleMeta(
+    id="too-few-staff-admins",
+    title="Too few staff admins",
+    section="Online Interactions",
+    severity=Severity.HIGH,
+    remediation="Add a staff admin.",
+)
+ACCOUNT = RegisteredAccount(
+    key="hhs-news",
+    platform="facebook",
+    connector="manual",
+    school="Hillside",
+    purpose="news",
+    kind="joint",
+    audience="public",
+)
 
 
 def _url(engine: Engine) -> str:
@@ -113,11 +125,14 @@ def test_waivers_round_trip(engine: Engine) -> None:
 def _audit(engine: Engine, run_id: str, day: int, subjects: list[str]) -> dict[str, Any]:
     """One run of one account: what the store says were the previous findings, reconciled, stored."""
     started = T0 + timedelta(days=day)
-    evaluated = [Evaluated(META, ACCOUNT, RuleResult(subject=s, message=f"{s} failed"), Severity.HIGH) for s in subjects]
+    evaluated = [
+        Evaluated(META, ACCOUNT, RuleResult(subject=s, message=f"{s} failed"), Severity.HIGH) for s in subjects
+    ]
     with session(engine) as db:
         db.add(AuditRun(id=run_id, started_at=started, as_of=started, accounts=[ACCOUNT.key]))
-        save_snapshot(db, run_id, AccountSnapshot(account_key=ACCOUNT.key, platform="facebook", taken_at=started),
-                      ACCOUNT)  # fmt: skip
+        save_snapshot(
+            db, run_id, AccountSnapshot(account_key=ACCOUNT.key, platform="facebook", taken_at=started), ACCOUNT
+        )
         findings = reconcile(
             run_id=run_id,
             as_of=started,
@@ -156,14 +171,15 @@ def test_reconciliation_across_runs(engine: Engine) -> None:
 def test_a_second_run_lock_is_refused_while_the_first_is_held(engine: Engine, tmp_path: Path) -> None:
     lock_file = tmp_path / "var" / "auditor.lock"
     other_host = make_engine(_url(engine))  # another engine: on PostgreSQL another session, as another host
+    # On PostgreSQL the other host has its own disk and lock file: only the database can stop it.
+    shared = engine.dialect.name == "postgresql"
+    other_lock_file = tmp_path / "other-host" / "auditor.lock" if shared else lock_file
     try:
         with run_lock(lock_file, engine):
-            with pytest.raises(RunLocked) as refused, run_lock(tmp_path / "elsewhere.lock" if
-                                                               engine.dialect.name == "postgresql" else lock_file,
-                                                               other_host):  # fmt: skip
+            with pytest.raises(RunLocked) as refused, run_lock(other_lock_file, other_host):
                 pytest.fail("two runs held the lock at once")
             assert "pid" in refused.value.holder
-        with run_lock(lock_file, other_host):  # released at the end of the run
+        with run_lock(other_lock_file, other_host):  # released at the end of the run
             pass
     finally:
         other_host.dispose()
@@ -176,9 +192,15 @@ def test_postgresql_lock_is_freed_when_the_holding_session_dies(tmp_path: Path) 
         other_host = make_engine(_url(first))
         with run_lock(tmp_path / "a.lock", first):
             with other_host.connect() as admin:
-                holders = admin.execute(
-                    text("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = 1096107008")
-                ).scalars().all()
+                holders = (
+                    admin.execute(
+                        text(
+                            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = 1096107008"
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
                 assert len(holders) == 1
                 admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": holders[0]})
             with run_lock(tmp_path / "b.lock", other_host):
@@ -207,8 +229,9 @@ def test_two_runs_with_the_manual_connector(engine: Engine, division_dir: Path, 
         assert {r.status for r in db.exec(select(AuditRun)).all()} == {"complete"}
 
 
-def test_locked_run_exits_75_naming_the_holder(engine: Engine, division_dir: Path, auditor_env: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_locked_run_exits_75_naming_the_holder(
+    engine: Engine, division_dir: Path, auditor_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DATABASE_URL", _url(engine))
     with run_lock(Settings().lock_file, engine):
         result = CliRunner().invoke(app, ["run", "--division", str(division_dir)])

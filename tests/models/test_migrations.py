@@ -27,9 +27,14 @@ from tests.databases import database_url
 
 RUN_AT = datetime(2026, 10, 1, 6, tzinfo=UTC)
 ACCOUNT = RegisteredAccount(
-    key="hhs-news", platform="facebook", connector="manual", school="Hillside", purpose="news", kind="joint",
+    key="hhs-news",
+    platform="facebook",
+    connector="manual",
+    school="Hillside",
+    purpose="news",
+    kind="joint",
     audience="public",
-)  # fmt: skip
+)
 
 
 def test_migrations_build_exactly_the_models_schema(engine: Engine) -> None:
@@ -56,8 +61,17 @@ def _pre_migration_release(engine: Engine) -> None:
         command.upgrade(migrate.alembic_config(connection), migrate.BASELINE)
         connection.execute(text("DROP TABLE alembic_version"))
     with session(engine) as db:
-        db.add(AuditRun(id="20261001T060000Z-aaaaaa", started_at=RUN_AT, as_of=RUN_AT, status="complete",
-                        accounts=["hhs-news"], exit_code=1, division="Prairie Sky"))  # fmt: skip
+        db.add(
+            AuditRun(
+                id="20261001T060000Z-aaaaaa",
+                started_at=RUN_AT,
+                as_of=RUN_AT,
+                status="complete",
+                accounts=["hhs-news"],
+                exit_code=1,
+                division="Prairie Sky",
+            )
+        )
         db.flush()
         snapshot = AccountSnapshot(
             account_key="hhs-news",
@@ -68,19 +82,36 @@ def _pre_migration_release(engine: Engine) -> None:
         save_snapshot(db, "20261001T060000Z-aaaaaa", snapshot, ACCOUNT)
         for subject in ("E1011", "E1012"):
             db.add(_finding(subject))
-        db.add(Waiver(fingerprint="fp-E1012", reason="parent volunteer", approver="Director of ITS",
-                      expires_on=date(2027, 6, 30), created_at=RUN_AT))  # fmt: skip
+        db.add(
+            Waiver(
+                fingerprint="fp-E1012",
+                reason="parent volunteer",
+                approver="Director of ITS",
+                expires_on=date(2027, 6, 30),
+                created_at=RUN_AT,
+            )
+        )
         db.commit()
 
 
 def _finding(subject: str) -> Finding:
     return Finding(
-        run_id="20261001T060000Z-aaaaaa", fingerprint=f"fp-{subject}", rule_id="departed-staff-admin",
-        account_key="hhs-news", subject=subject, severity="high", confidence="certain", section="Departures",
-        title="Departed staff still admin", message=f"{subject} left but is still an admin",
-        evidence={"person": subject}, status="new", first_seen_run="20261001T060000Z-aaaaaa",
-        first_seen_at=RUN_AT, last_seen_run="20261001T060000Z-aaaaaa",
-    )  # fmt: skip
+        run_id="20261001T060000Z-aaaaaa",
+        fingerprint=f"fp-{subject}",
+        rule_id="departed-staff-admin",
+        account_key="hhs-news",
+        subject=subject,
+        severity="high",
+        confidence="certain",
+        section="Departures",
+        title="Departed staff still admin",
+        message=f"{subject} left but is still an admin",
+        evidence={"person": subject},
+        status="new",
+        first_seen_run="20261001T060000Z-aaaaaa",
+        first_seen_at=RUN_AT,
+        last_seen_run="20261001T060000Z-aaaaaa",
+    )
 
 
 def test_upgrading_a_pre_migration_database_keeps_its_history(bare_engine: Engine) -> None:
