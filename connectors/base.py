@@ -49,13 +49,37 @@ class ConnectorContext:
     full: bool = False  # full reconciliation: ignore cursors, list everything
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     sleep: Callable[[float], None] | None = None  # tests inject a fake clock
+    # Identity.key of every participant the account's previous snapshot held, read from the store on
+    # demand (account key -> keys). None: nothing to compare with, so participants are listed in full.
+    known_participants: Callable[[str], set[str]] | None = None
+    # What the connector's `prefetch` returned for this account (e.g. X: its profile from one batched
+    # lookup of every account), or None.
+    prefetched: Any = None
+
+
+@dataclass
+class Estimate:
+    """What a pull is expected to spend, predicted without calling the platform (`auditor run --dry-run`)."""
+
+    requests: dict[str, int] = field(default_factory=dict)  # endpoint -> requests
+    units: int = 0
+    billable: dict[str, int] = field(default_factory=dict)  # item -> count, priced with the policy's `prices`
+    basis: str = ""  # what the prediction rests on, in words
+
+    def add(self, other: Estimate) -> None:
+        for endpoint, count in other.requests.items():
+            self.requests[endpoint] = self.requests.get(endpoint, 0) + count
+        self.units += other.units
+        for item, count in other.billable.items():
+            self.billable[item] = self.billable.get(item, 0) + count
 
 
 class SnapshotBuilder:
     """Accumulates a snapshot and the outcome of each collection."""
 
-    def __init__(self, account: RegisteredAccount, platform: str, as_of: datetime) -> None:
-        self.snapshot = AccountSnapshot(account_key=account.key, platform=platform, taken_at=as_of)
+    def __init__(self, account: RegisteredAccount | str, platform: str, as_of: datetime) -> None:
+        key = account if isinstance(account, str) else account.key
+        self.snapshot = AccountSnapshot(account_key=key, platform=platform, taken_at=as_of)
 
     @contextlib.contextmanager
     def collect(self, collection: Capability | str) -> Iterator[None]:
@@ -94,6 +118,11 @@ class SnapshotBuilder:
         self.snapshot.requests[endpoint] = self.snapshot.requests.get(endpoint, 0) + 1
         self.snapshot.units += units
 
+    def bill(self, item: str, count: int) -> None:
+        """`count` items the platform bills (X: users, followers, posts returned)."""
+        if count:
+            self.snapshot.billable[item] = self.snapshot.billable.get(item, 0) + count
+
 
 class Connector(ABC):
     """Base class of every platform connector."""
@@ -119,6 +148,32 @@ class Connector(ABC):
     @abstractmethod
     def classify_error(self, error: BaseException) -> PlatformError:
         """Map this SDK's exception to a classified PlatformError (no secrets in `detail`)."""
+
+    def prefetch(self, accounts: list[RegisteredAccount], builder: SnapshotBuilder) -> dict[str, Any]:
+        """Optional: one batched look-up for all of a run's accounts before their pulls (counts before
+        lists). Returns what each account's pull finds in `context.prefetched`, by account key.
+        Must not raise for platform errors: a pull without a hint reads its account itself."""
+        return {}
+
+    def estimate_prefetch(self, accounts: list[RegisteredAccount]) -> Estimate:
+        """What `prefetch` would spend for these accounts."""
+        return Estimate()
+
+    def estimate(
+        self, account: RegisteredAccount, cursor: dict[str, str], previous: AccountSnapshot | None
+    ) -> Estimate:
+        """Predict one pull's spend without calling the platform. The default is conservative: what
+        the previous pull spent, or one request per collection (cost unknown) for a first pull."""
+        if previous is not None and previous.requests:
+            return Estimate(
+                dict(previous.requests), previous.units, dict(previous.billable), "what the previous pull spent"
+            )
+        return Estimate(
+            {str(c): 1 for c in sorted(self.capabilities)},
+            0,
+            {},
+            "no previous pull: one request per collection; billable items unknown",
+        )
 
     # --- shared machinery -------------------------------------------------------------------
 
