@@ -51,7 +51,7 @@ class ConnectorContext:
     sleep: Callable[[float], None] | None = None  # tests inject a fake clock
     # Identity.key of every participant the account's previous snapshot held, read from the store on
     # demand (account key -> keys). None: nothing to compare with, so participants are listed in full.
-    known_participants: Callable[[str], set[str]] | None = None
+    known_participants: Callable[[str], set[str] | None] | None = None
     # What the connector's `prefetch` returned for this account (e.g. X: its profile from one batched
     # lookup of every account), or None.
     prefetched: Any = None

@@ -168,7 +168,7 @@ class TwitterConnector(Connector):
         self, account: RegisteredAccount, cursor: dict[str, str], previous: AccountSnapshot | None
     ) -> Estimate:
         """Requests and billed items of one pull, from the previous snapshot's counts and cursor."""
-        return PullEstimate(self, account, {} if self.context.full else dict(cursor), previous).estimate()
+        return PullEstimate(self, account, dict(cursor), previous).estimate()
 
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
@@ -597,7 +597,8 @@ def _int(value: str | None) -> int | None:
 
 
 class PullEstimate:
-    """What `AccountPull` would ask for, predicted from the previous snapshot's counts and cursor."""
+    """What `AccountPull` would ask for, predicted from the previous snapshot's counts and cursor (a full
+    run ignores the cursor's ids but reads the same window, so its conversations still count)."""
 
     def __init__(
         self,
@@ -658,7 +659,7 @@ class PullEstimate:
 
     def posts(self) -> None:
         # Posts in the window: the previous snapshot's number for a full read, a page of new ones otherwise.
-        incremental = CURSOR_SINCE_ID in self.cursor
+        incremental = not self.context.full and CURSOR_SINCE_ID in self.cursor
         self.add(EP_TWEETS, 1, "post", 0 if incremental else self.previous_posts)
 
 
