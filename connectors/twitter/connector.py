@@ -613,6 +613,12 @@ class PullEstimate:
         self.cursor = cursor
         self.counts = previous.profile.counts if previous is not None and previous.profile else {}
         self.previous_posts = len(previous.posts) if previous is not None else 0
+        interactions = previous.interactions if previous is not None else []
+        # Mentions and replies the previous run returned, and the users X included with them.
+        self.previous_talk = len({i.post_id for i in interactions if i.post_id})
+        self.previous_people = len(
+            {i.actor.key for i in interactions} | {i.target.key for i in interactions if i.target}
+        )
         self.estimate_ = Estimate()
         self.basis: list[str] = []
 
@@ -628,7 +634,11 @@ class PullEstimate:
         self.followers()
         self.posts()
         window_start = self.context.as_of - timedelta(days=self.context.policy.lookback_days)
-        self.add(EP_MENTIONS, 1)
+        if self.context.full or CURSOR_MENTIONS_SINCE_ID not in self.cursor:
+            self.add(EP_MENTIONS, 1, "post", self.previous_talk)  # the whole window again, as last time
+            self.add(EP_MENTIONS, 0, "user", self.previous_people)
+        else:
+            self.add(EP_MENTIONS, 1)
         conversations = [
             c
             for c, _, day in (e.partition(":") for e in self.cursor.get(CURSOR_CONVERSATIONS, "").split())
