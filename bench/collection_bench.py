@@ -234,7 +234,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"{nightly_total / full_total:.1%}  {verdict(nightly_total <= TARGET_NIGHTLY_SHARE * full_total)}"
     )
     print(
-        f"  (follower pages alone: {nightly_made[EP_FOLLOWERS]:,} / {full_made[EP_FOLLOWERS]:,} = {follower_share:.1%}  "
+        f"  (follower pages alone: {nightly_made[EP_FOLLOWERS]:,} / {full_made[EP_FOLLOWERS]:,} = "
+        f"{follower_share:.1%}  "
         f"{verdict(follower_share <= TARGET_NIGHTLY_SHARE)}; nightly lower bound "
         f"{sum(nightly_bound.values()):,} = {sum(nightly_bound.values()) / full_total:.1%} of the full run)"
     )

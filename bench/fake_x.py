@@ -178,7 +178,9 @@ class FakeX:
     def tweets_body(self, tweets: list[Tweet], query: dict[str, str], page_size: int) -> JSON:
         since_id = int(query["since_id"]) if "since_id" in query else None
         start = _time(query.get("start_time"))
-        selected = [t for t in tweets if (since_id is None or t.id > since_id) and (start is None or t.created_at >= start)]
+        selected = [
+            t for t in tweets if (since_id is None or t.id > since_id) and (start is None or t.created_at >= start)
+        ]
         offset = int(query.get("pagination_token", "0"))
         page = selected[offset : offset + page_size]
         meta: JSON = {"result_count": len(page)}
@@ -250,7 +252,11 @@ class FakeXServer:
                 continue
             with self._lock:
                 if self.total() >= self.max_requests:
-                    return 429, {"title": "UsageCapExceeded", "detail": "Usage cap exceeded", "type": _problem("usage-capped")}
+                    return 429, {
+                        "title": "UsageCapExceeded",
+                        "detail": "Usage cap exceeded",
+                        "type": _problem("usage-capped"),
+                    }
                 self.requests[endpoint] += 1
             return 200, self._route(endpoint, match, query)
         return 404, {"title": "Not Found Error", "detail": f"no route {path}", "type": _problem("resource-not-found")}
@@ -289,7 +295,7 @@ class FakeXServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:
                 url = urlsplit(self.path)
                 query = {k: v[0] for k, v in parse_qs(url.query).items()}
                 status, body = server.answer(url.path, query)
@@ -303,7 +309,7 @@ class FakeXServer:
                 self.end_headers()
                 self.wfile.write(payload)
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 pass  # quiet
 
         return Handler
