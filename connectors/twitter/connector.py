@@ -9,6 +9,7 @@ goes through `Connector.call` (retries, rate-limit waits within the deadline, re
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -374,15 +375,7 @@ class AccountPull:
             self._read_new_followers(user_id, known)
 
     def _reconciliation_due(self) -> str | None:
-        """Why every follower must be listed this run, or None when new ones suffice."""
-        if self.full:
-            return "full run"
-        last = parse.parse_time(self.cursor.get(CURSOR_FULL))
-        if last is None or CURSOR_FOLLOWERS not in self.cursor:
-            return "no earlier full listing"
-        if self.as_of - last >= timedelta(days=self.reconcile_days):
-            return f"last full listing {last:%Y-%m-%d}, policy full_reconcile_days {self.reconcile_days}"
-        return None
+        return reconciliation_due(self.account.key, self.cursor, self.as_of, self.reconcile_days, full=self.full)
 
     def _read_all_followers(self, user_id: str, known: set[str] | None, reason: str) -> None:
         count = 0
@@ -592,6 +585,31 @@ class AccountPull:
         self.snapshot.cursor = cursor
 
 
+def reconciliation_due(
+    account_key: str, cursor: Mapping[str, str], as_of: datetime, days: int, *, full: bool
+) -> str | None:
+    """Why every follower must be listed this run, or None when new ones suffice.
+
+    At least every `days` days (policy full_reconcile_days). To spread the listings over the cycle
+    (X allows 15 follower requests per 15 minutes), each account also has a slot day in the cycle,
+    from its key, on which it is listed: about 1/`days` of the accounts each night instead of all of
+    them on one night. (In the first cycle after the first run each account is thus listed once more,
+    on its slot day, sooner than `days`.)
+    """
+    if full:
+        return "full run"
+    last = parse.parse_time(cursor.get(CURSOR_FULL))
+    if last is None or CURSOR_FOLLOWERS not in cursor:
+        return "no earlier full listing"
+    age = as_of - last
+    if age >= timedelta(days=days):
+        return f"last full listing {last:%Y-%m-%d}, policy full_reconcile_days {days}"
+    slot = int(hashlib.sha256(account_key.encode("utf-8")).hexdigest(), 16) % days
+    if as_of.date().toordinal() % days == slot and age >= timedelta(days=1):
+        return f"last full listing {last:%Y-%m-%d}; this account's day in the {days}-day cycle"
+    return None
+
+
 def _int(value: str | None) -> int | None:
     return int(value) if value is not None and value.isdigit() else None
 
@@ -651,11 +669,11 @@ class PullEstimate:
     def followers(self) -> None:
         cap = self.context.policy.x_page_cap
         followers = self.counts.get("followers") or _int(self.cursor.get(CURSOR_FOLLOWERS))
-        last = parse.parse_time(self.cursor.get(CURSOR_FULL))
-        period = timedelta(days=self.context.policy.full_reconcile_days)
-        due = self.context.full or last is None or CURSOR_FOLLOWERS not in self.cursor
-        due = due or (last is not None and self.context.as_of - last >= period)
-        if not due:
+        policy = self.context.policy
+        due = reconciliation_due(
+            self.account.key, self.cursor, self.context.as_of, policy.full_reconcile_days, full=self.context.full
+        )
+        if due is None:
             # Only new followers: one small page when the count moved (unknown before the run).
             self.add(EP_FOLLOWERS, 1, "follower", NEW_FOLLOWERS_PAGE_MIN)
             self.basis.append("followers: new ones only (one small page)")

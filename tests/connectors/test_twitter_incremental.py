@@ -12,7 +12,15 @@ from connectors.base import ConnectorContext
 from connectors.recording import make_vcr
 from connectors.resilience import Deadline
 from connectors.twitter import TwitterConnector, parse
-from connectors.twitter.connector import EP_FOLLOWERS, EP_MENTIONS, EP_SEARCH, EP_TWEETS, EP_USER, EP_USERS
+from connectors.twitter.connector import (
+    EP_FOLLOWERS,
+    EP_MENTIONS,
+    EP_SEARCH,
+    EP_TWEETS,
+    EP_USER,
+    EP_USERS,
+    reconciliation_due,
+)
 from models.snapshot import AccountSnapshot, Capability, CollectionState, CollectionStatus, Identity, Profile
 from tests.connectors.test_twitter import AS_OF, BEARER, CASSETTES, _no_sleep, division_account
 
@@ -148,3 +156,26 @@ def test_estimate_of_a_full_run_from_the_previous_counts() -> None:
 
     assert estimate.requests == {EP_USER: 1, EP_FOLLOWERS: 5, EP_TWEETS: 1, EP_MENTIONS: 1, EP_SEARCH: 2}
     assert estimate.billable["follower"] == 4_500
+
+
+def test_full_listings_spread_over_the_cycle_after_the_first_run() -> None:
+    """X allows 15 follower requests per 15 minutes: 300 accounts must not all be re-listed the same night."""
+    first_run = AS_OF
+    last = dict.fromkeys((f"acct-{n:04d}" for n in range(300)), first_run)
+    per_night = []
+    for night in range(1, 61):
+        now = first_run + timedelta(days=night)
+        due = [
+            key
+            for key, listed in last.items()
+            if reconciliation_due(
+                key, {"full_reconciled_at": listed.isoformat(), "followers_count": "1"}, now, 30, full=False
+            )
+        ]
+        for key in due:
+            last[key] = now
+        per_night.append(len(due))
+
+    assert max(per_night) <= 25  # about 10 a night, never all 300 on one night
+    assert all(count > 0 for count in per_night)
+    assert all(first_run + timedelta(days=60) - listed <= timedelta(days=30) for listed in last.values())
