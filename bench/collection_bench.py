@@ -31,6 +31,8 @@ from bench.fake_x import FakeAccount, FakeX, FakeXServer, route_x_to
 from bench.identity_bench import cpu_model, peak_rss_mb, verdict
 from connectors.base import available_connectors
 from connectors.twitter.connector import (
+    CURSOR_FOLLOWERS,
+    CURSOR_FULL,
     EP_FOLLOWERS,
     EP_MENTIONS,
     EP_SEARCH,
@@ -38,6 +40,7 @@ from connectors.twitter.connector import (
     EP_USERS,
     FOLLOWERS_PAGE,
     LOOKUP_BATCH,
+    reconciliation_due,
 )
 from models.db import init_db, make_engine
 from models.tables import RegisteredAccount
@@ -123,17 +126,31 @@ def lower_bound_full(world: FakeX, now: datetime) -> Counter[str]:
     return bound
 
 
-def lower_bound_nightly(world: FakeX, now: datetime, joined: dict[str, int], posted: set[str]) -> Counter[str]:
+def lower_bound_nightly(
+    world: FakeX, now: datetime, joined: dict[str, int], posted: set[str], relisted: set[str]
+) -> Counter[str]:
     bound: Counter[str] = Counter()
     accounts = list(world.accounts.values())
     bound[EP_USERS] = math.ceil(len(accounts) / LOOKUP_BATCH)
     for account in accounts:
-        if joined.get(account.id):
+        if account.id in relisted:  # the policy's full reconciliation falls on this night
+            bound[EP_FOLLOWERS] += max(1, math.ceil(len(account.followers) / FOLLOWERS_PAGE))
+        elif joined.get(account.id):
             bound[EP_FOLLOWERS] += math.ceil(joined[account.id] / FOLLOWERS_PAGE)
         bound[EP_TWEETS] += account.id in posted
         bound[EP_MENTIONS] += 1  # nothing tells whether an account was mentioned without asking
         bound[EP_SEARCH] += math.ceil(in_window(account.posts, now) / CONVERSATIONS_PER_QUERY)
     return bound
+
+
+def reconciled_tonight(accounts: list[RegisteredAccount], policy: Policy, listed: datetime, now: datetime) -> set[str]:
+    """Platform ids of the accounts whose full follower listing the policy schedules for `now`."""
+    cursor = {CURSOR_FULL: listed.isoformat(), CURSOR_FOLLOWERS: "0"}
+    return {
+        a.platform_id or ""
+        for a in accounts
+        if reconciliation_due(a.key, cursor, now, policy.full_reconcile_days, full=False)
+    }
 
 
 def environment(folder: Path) -> Settings:
@@ -200,7 +217,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             changes = a_day_passes(world, args.churn, nightly_at)
             joined = {a.id: len(set(a.followers) - before[a.id]) for a in world.accounts.values()}
             posted = {a.id for a in world.accounts.values() if len(a.posts) != posts_before[a.id]}
-            nightly_bound = lower_bound_nightly(world, nightly_at, joined, posted)
+            relisted = reconciled_tonight(division.accounts, policy, AS_OF, nightly_at)
+            nightly_bound = lower_bound_nightly(world, nightly_at, joined, posted, relisted)
+            changes["accounts re-listed in full (their day in the cycle)"] = len(relisted)
             predicted = estimate_run(division.accounts, connectors, settings, policy, nightly_at, False, engine)
             started = time.perf_counter()
             nightly = execute_run(division, settings, full=False, as_of=nightly_at, engine=engine)
