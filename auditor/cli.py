@@ -320,11 +320,20 @@ def demo(
             "AUDITOR_CASSETTE_DIR": str(demo_cassette_dir()),
         }
     )
-    demo_tokens = ("X_BEARER_TOKEN", "FACEBOOK_ACCESS_TOKEN", "FACEBOOK_APP_SECRET", "YOUTUBE_API_KEY")
-    # The protected demo club account is read with its owner's user token (see docs/connectors-twitter.md).
-    for variable in (*demo_tokens, "ACCOUNT_HHS_ROBOTICS_X_X_USER_TOKEN"):
+    demo_tokens = (
+        "X_BEARER_TOKEN",
+        "FACEBOOK_ACCESS_TOKEN",
+        "FACEBOOK_APP_SECRET",
+        "YOUTUBE_API_KEY",
+        "YOUTUBE_CLIENT_SECRET",
+    )
+    # The protected demo club account is read with its owner's user token (see docs/connectors-twitter.md);
+    # the media class channel's subscribers with its owner's refresh token (docs/connectors-youtube.md).
+    owner_tokens = ("ACCOUNT_HHS_ROBOTICS_X_X_USER_TOKEN", "ACCOUNT_HHS_MEDIA_YT_YOUTUBE_REFRESH_TOKEN")
+    for variable in (*demo_tokens, *owner_tokens):
         os.environ.setdefault(variable, "demo-placeholder-token")
     os.environ.setdefault("FACEBOOK_APP_ID", "000000000000000")
+    os.environ.setdefault("YOUTUBE_CLIENT_ID", "000000000000-demo0placeholder0000000000.apps.googleusercontent.com")
     console.print(f"Auditing the demo division ({demo_division_dir()}) as of {DEMO_AS_OF:%Y-%m-%d}", markup=False)
     outcome = _execute(demo_division_dir(), only=None, kind="run", full=True, as_of=DEMO_AS_OF)
     _summarise(outcome)

@@ -40,7 +40,7 @@ from auditor.store import (
     save_snapshot,
     waivers_by_fingerprint,
 )
-from connectors.base import Connector, ConnectorContext, SnapshotBuilder, available_connectors
+from connectors.base import Connector, ConnectorContext, SnapshotBuilder, UnitBudget, available_connectors
 from connectors.recording import make_vcr
 from connectors.resilience import Deadline
 from connectors.scrub import scrub
@@ -234,6 +234,8 @@ def collect_all(
     """Pull, store and evaluate every account, each isolated and stored in its own transaction."""
     run_deadline = Deadline(policy.run_deadline_seconds)
     replaying = settings.cassette_dir is not None
+    # YouTube's daily quota belongs to the Google Cloud project: one budget for every channel of the run.
+    budget = UnitBudget(policy.youtube_daily_units, "YouTube quota units (policy youtube_daily_units)")
     limits = {
         name: threading.Semaphore(policy.concurrency.get(name, policy.concurrency.get("default", 4)))
         for name in {a.connector for a in accounts}
@@ -257,6 +259,7 @@ def collect_all(
                 as_of=as_of,
                 deadline=deadline,
                 full=full,
+                budget=budget,
                 known_participants=stored.keys if incremental else None,
                 prefetched=prefetched.get(account.key),
             )

@@ -29,8 +29,6 @@ class Settings(BaseSettings):
     x_bearer_token: SecretStr | None = Field(None, validation_alias="X_BEARER_TOKEN")
     x_consumer_key: SecretStr | None = Field(None, validation_alias="X_CONSUMER_KEY")
     x_consumer_secret: SecretStr | None = Field(None, validation_alias="X_CONSUMER_SECRET")
-    x_access_token: SecretStr | None = Field(None, validation_alias="X_ACCESS_TOKEN")
-    x_access_token_secret: SecretStr | None = Field(None, validation_alias="X_ACCESS_TOKEN_SECRET")
 
     # Facebook
     facebook_app_id: str | None = Field(None, validation_alias="FACEBOOK_APP_ID")

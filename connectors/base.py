@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -38,6 +39,48 @@ T = TypeVar("T")
 ENTRY_POINT_GROUP = "auditor.connectors"
 
 
+class UnitBudget:
+    """Quota units a run may spend on a platform that meters them (YouTube's daily project quota).
+
+    One budget is shared by every account of a run (thread-safe). `Connector.call(..., units=n)`
+    takes the units before each attempt; when they would exceed the limit it raises a QUOTA
+    PlatformError instead of sending the request, so a collection stops as partial *before* the
+    platform's own quota runs out.
+    """
+
+    def __init__(self, limit: int, label: str = "quota units", resets_at: datetime | None = None) -> None:
+        self.limit = limit
+        self.label = label
+        self.resets_at = resets_at
+        self._spent = 0
+        self._closed: str | None = None  # why no more units may be spent (the platform said quota is gone)
+        self._lock = threading.Lock()
+
+    @property
+    def spent(self) -> int:
+        with self._lock:
+            return self._spent
+
+    def spend(self, units: int) -> None:
+        with self._lock:
+            if self._closed is not None:
+                raise PlatformError(ErrorKind.QUOTA, self._closed, code="budget", retry_at=self.resets_at)
+            if self._spent + units > self.limit:
+                raise PlatformError(
+                    ErrorKind.QUOTA,
+                    f"the run's budget of {self.limit} {self.label} would be exceeded "
+                    f"({self._spent} spent): collection stopped before the platform's quota ran out",
+                    code="budget",
+                    retry_at=self.resets_at,
+                )
+            self._spent += units
+
+    def close(self, reason: str) -> None:
+        """The platform reported the quota exhausted: refuse every later call of this run."""
+        with self._lock:
+            self._closed = reason
+
+
 @dataclass
 class ConnectorContext:
     """What a run hands every connector."""
@@ -55,6 +98,8 @@ class ConnectorContext:
     # What the connector's `prefetch` returned for this account (e.g. X: its profile from one batched
     # lookup of every account), or None.
     prefetched: Any = None
+    # Metered quota (YouTube units) shared by the whole run; None = the connector makes its own.
+    budget: UnitBudget | None = None
 
 
 @dataclass
@@ -197,7 +242,17 @@ class Connector(ABC):
         units: int = 0,
         **kwargs: Any,
     ) -> T:
-        """Call the platform through the resilience layer, counting every attempt as a request."""
+        """Call the platform through the resilience layer, counting every attempt as a request.
+
+        `units` is what one attempt costs against `context.budget` (YouTube); an attempt the budget
+        cannot pay for is not sent and raises a QUOTA PlatformError.
+        """
+
+        def on_attempt() -> None:
+            if units and self.context.budget is not None:
+                self.context.budget.spend(units)
+            builder.count_request(endpoint, units)
+
         return call_with_retry(
             lambda: fn(*args, **kwargs),
             self.classify_error,
@@ -205,7 +260,7 @@ class Connector(ABC):
             deadline=self.context.deadline,
             policy=self.context.retry,
             sleep=self.context.sleep or _default_sleep,
-            on_attempt=lambda: builder.count_request(endpoint, units),
+            on_attempt=on_attempt,
         )
 
 

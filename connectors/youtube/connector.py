@@ -1,0 +1,374 @@
+"""The YouTube connector: a registered channel's profile, recent uploads, comments and subscribers.
+
+Every list call costs 1 quota unit, counted against the run's `UnitBudget` (policy
+`youtube_daily_units`): a collection stops as `partial: quota` before the budget would be exceeded,
+and a `403 quotaExceeded` closes the budget for the rest of the run (quota resets at midnight
+Pacific time). Paging uses the client's own `list_next`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from connectors.base import Connector, ConnectorContext, SnapshotBuilder, UnitBudget
+from connectors.resilience import PlatformError
+from connectors.youtube import parse
+from connectors.youtube.client import (
+    REFRESH_TOKEN_NAME,
+    OwnerToken,
+    api_key_client,
+    owner_client,
+    scrub_library_logs,
+)
+from connectors.youtube.errors import QUOTA_EXCEEDED, classify, is_comments_disabled, next_quota_reset
+from models.snapshot import AccountSnapshot, Capability, CollectionState, ErrorKind, Identity
+from models.tables import RegisteredAccount
+
+LIST_COST = 1  # quota units of every list method the connector uses
+CHANNEL_PARTS = "snippet,statistics,status,contentDetails"
+COLLECTIONS_AFTER_PROFILE = (Capability.POSTS, Capability.INTERACTIONS, Capability.PARTICIPANTS)
+
+JSON = dict[str, Any]
+
+
+@dataclass
+class _Progress:
+    """How many items a collection gathered: a stop after some items is partial, before any is failed."""
+
+    items: int = 0
+
+
+class YouTubeConnector(Connector):
+    name = "youtube"
+    capabilities = frozenset({Capability.PROFILE, Capability.PARTICIPANTS, Capability.POSTS, Capability.INTERACTIONS})
+    # Uploads stop at the previous run's newest video; the run carries the older ones of the window
+    # forward. Comments are re-read over the whole window (duplicates are dropped by their URL).
+    incremental = True
+    limitations = {
+        Capability.ADMINS: (
+            "YouTube has no API for who manages a channel (Owner, Manager, Editor in YouTube Studio, Brand "
+            "Account managers): the admin and password rules use the registry's declared admins"
+        ),
+    }
+
+    def __init__(self, context: ConnectorContext) -> None:
+        super().__init__(context)
+        if context.budget is None:
+            context.budget = UnitBudget(
+                context.policy.youtube_daily_units,
+                "YouTube quota units (policy youtube_daily_units)",
+                resets_at=next_quota_reset(context.as_of),
+            )
+        self._refresh_variable = REFRESH_TOKEN_NAME
+        self._owner: Any = None  # the owner's client, once its token is refreshed (per pull)
+        scrub_library_logs()
+
+    # --- the connector interface ------------------------------------------------------------
+
+    def classify_error(self, error: BaseException) -> PlatformError:
+        classified = classify(error, now=self.context.as_of, refresh_variable=self._refresh_variable)
+        if classified.code == QUOTA_EXCEEDED and self.context.budget is not None:
+            # The project's quota is gone for the day: no later call of this run may spend a unit.
+            self.context.budget.close(classified.detail)
+        return classified
+
+    def pull(self, account: RegisteredAccount, cursor: dict[str, str]) -> AccountSnapshot:
+        builder = self.new_builder(account)
+        self._owner = None
+        owner_token = self._owner_token(account)
+        api_key = self.context.settings.youtube_api_key
+        channel: JSON | None = None
+        with self._collection(builder, Capability.PROFILE):
+            public = self._public_client(builder, api_key.get_secret_value() if api_key else None, owner_token)
+            channel = self._channel(builder, public, account)
+        if channel is None:
+            failure = builder.snapshot.collections[Capability.PROFILE.value]
+            for capability in COLLECTIONS_AFTER_PROFILE:
+                builder.snapshot.collections[capability.value] = failure
+            builder.snapshot.cursor = dict(cursor)
+            return builder.snapshot
+        owner = parse.channel_identity(channel)
+        with self._collection(builder, Capability.POSTS) as progress:
+            self._uploads(builder, public, channel, owner, cursor, progress)
+        if builder.snapshot.collections[Capability.POSTS.value].state != CollectionState.COMPLETE:
+            # Older uploads of the window were not read: the next run must not stop above them.
+            builder.snapshot.cursor = dict(cursor)
+        with self._collection(builder, Capability.INTERACTIONS) as progress:
+            self._comments(builder, public, channel, owner, progress)
+        self._subscribers(builder, channel, owner_token)
+        return builder.snapshot
+
+    # --- credentials ------------------------------------------------------------------------
+
+    def _owner_token(self, account: RegisteredAccount) -> OwnerToken | None:
+        """The channel owner's refresh token: per account first, then the division-wide one."""
+        settings = self.context.settings
+        variable = settings.account_variable(account.key, REFRESH_TOKEN_NAME)
+        secret = settings.account_secret(account.key, REFRESH_TOKEN_NAME)
+        if secret is None and settings.youtube_refresh_token is not None:
+            secret, variable = settings.youtube_refresh_token, REFRESH_TOKEN_NAME
+        self._refresh_variable = variable
+        if secret is None:
+            return None
+        client_secret = settings.youtube_client_secret
+        return OwnerToken(
+            refresh_token=secret.get_secret_value(),
+            client_id=settings.youtube_client_id,
+            client_secret=client_secret.get_secret_value() if client_secret else None,
+            variable=variable,
+        )
+
+    def _public_client(self, builder: SnapshotBuilder, api_key: str | None, owner_token: OwnerToken | None) -> Any:
+        if api_key:
+            return api_key_client(api_key)
+        if owner_token is not None:
+            return self._owner_client(builder, owner_token)
+        raise PlatformError(
+            ErrorKind.AUTH,
+            "no YouTube credentials",
+            fix="set YOUTUBE_API_KEY (public channel data and comments) and, to list subscribers, the channel "
+            f"owner's refresh token in {self._refresh_variable} with YOUTUBE_CLIENT_ID and YOUTUBE_CLIENT_SECRET",
+        )
+
+    def _owner_client(self, builder: SnapshotBuilder, token: OwnerToken) -> Any:
+        """The owner's client, its access token freshly refreshed (a token request, no quota unit)."""
+        if not (token.client_id and token.client_secret):
+            raise PlatformError(
+                ErrorKind.AUTH,
+                f"{token.variable} is set but the OAuth client is not",
+                fix="set YOUTUBE_CLIENT_ID and YOUTUBE_CLIENT_SECRET (the OAuth client the token was issued to)",
+            )
+        if self._owner is None:
+            owner = owner_client(token)
+            self.call(builder, "oauth2.token", owner.refresh)
+            self._owner = owner.service
+        return self._owner
+
+    # --- calls ------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _collection(self, builder: SnapshotBuilder, capability: Capability) -> Iterator[_Progress]:
+        """builder.collect, plus: a quota or rate-limit stop after some items is `partial`."""
+        progress = _Progress()
+        with builder.collect(capability):
+            try:
+                yield progress
+            except PlatformError as error:
+                if error.kind == ErrorKind.QUOTA and error.retry_at is None:
+                    error.retry_at = next_quota_reset(self.context.as_of)
+                if progress.items and error.kind in (ErrorKind.QUOTA, ErrorKind.RATE_LIMITED):
+                    builder.mark_partial(capability, error.describe())
+                raise
+
+    def _execute(self, builder: SnapshotBuilder, endpoint: str, request: Any) -> JSON:
+        response: JSON = self.call(builder, endpoint, request.execute, units=LIST_COST)
+        return response
+
+    def _pages(self, builder: SnapshotBuilder, endpoint: str, resource: Any, **params: Any) -> Iterator[JSON]:
+        """Every page of a list method, through the client's own `list_next` (1 unit each)."""
+        request = resource.list(**params)
+        while request is not None:
+            response = self._execute(builder, endpoint, request)
+            yield response
+            request = resource.list_next(request, response)
+
+    def _window_start(self) -> datetime:
+        return self.context.as_of - timedelta(days=self.context.policy.lookback_days)
+
+    # --- collections ------------------------------------------------------------------------
+
+    def _channel(self, builder: SnapshotBuilder, client: Any, account: RegisteredAccount) -> JSON:
+        if account.platform_id:
+            lookup = {"id": account.platform_id}
+        elif account.handle:
+            lookup = {"forHandle": "@" + account.handle.lstrip("@")}
+        else:
+            raise PlatformError(ErrorKind.BAD_REQUEST, "the registry entry has neither platform_id nor handle")
+        response = self._execute(builder, "channels.list", client.channels().list(part=CHANNEL_PARTS, **lookup))
+        items = response.get("items") or []
+        if not items:
+            wanted = next(iter(lookup.values()))
+            raise PlatformError(
+                ErrorKind.NOT_FOUND,
+                f"YouTube has no channel {wanted}",
+                code="channelNotFound",
+                fix="check platform_id / handle in the registry; the channel may be deleted or terminated",
+            )
+        channel: JSON = items[0]
+        builder.snapshot.profile = parse.channel_profile(channel)
+        builder.snapshot.notes += parse.channel_notes(channel)
+        return channel
+
+    def _uploads(
+        self,
+        builder: SnapshotBuilder,
+        client: Any,
+        channel: JSON,
+        owner: Identity,
+        cursor: dict[str, str],
+        progress: _Progress,
+    ) -> None:
+        """Uploads newest first, until the look-back window or the previous run's newest video."""
+        snapshot = builder.snapshot
+        snapshot.cursor.update({k: v for k, v in cursor.items() if k.startswith("newest_video")})
+        playlist = parse.uploads_playlist(channel)
+        if playlist is None:
+            snapshot.notes.append("the channel has no uploads playlist: no videos to audit")
+            return
+        known = None if self.context.full else cursor.get("newest_video_id")
+        since = self._window_start()
+        pages = self._pages(
+            builder,
+            "playlistItems.list",
+            client.playlistItems(),
+            part="snippet,contentDetails,status",
+            playlistId=playlist,
+            maxResults=50,
+        )
+        for page in pages:
+            if not self._take_uploads(page, owner, known, since, builder, progress):
+                break
+        newest = max((p for p in snapshot.posts if p.created_at), key=lambda p: p.created_at or since, default=None)
+        if newest is not None:
+            snapshot.cursor.update(newest_video_id=newest.id, newest_video_at=f"{newest.created_at:%Y-%m-%dT%H:%M:%SZ}")
+
+    @staticmethod
+    def _take_uploads(
+        page: JSON, owner: Identity, known: str | None, since: datetime, builder: SnapshotBuilder, progress: _Progress
+    ) -> bool:
+        """Add a page's uploads; False once the window or the known newest video is reached."""
+        for item in page.get("items", []):
+            published = parse.upload_published(item)
+            if (known and parse.upload_video_id(item) == known) or (published and published < since):
+                return False
+            post = parse.upload_post(item, owner)
+            if post is not None:
+                builder.snapshot.posts.append(post)
+                progress.items += 1
+        return True
+
+    def _comments(
+        self, builder: SnapshotBuilder, client: Any, channel: JSON, owner: Identity, progress: _Progress
+    ) -> None:
+        """Every comment thread on the channel's videos in the window (public comments: API key
+        suffices; under OAuth these two methods need the youtube.force-ssl scope)."""
+        since = self._window_start()
+        pages = self._pages(
+            builder,
+            "commentThreads.list",
+            client.commentThreads(),
+            part="snippet,replies",
+            allThreadsRelatedToChannelId=channel["id"],
+            maxResults=100,
+            order="time",
+            textFormat="plainText",
+        )
+        try:
+            for page in pages:
+                threads = page.get("items", [])
+                for thread in threads:
+                    self._take_thread(builder, client, thread, owner, since, progress)
+                oldest = parse.thread_latest(threads[-1]) if threads else None
+                if oldest is not None and oldest < since:
+                    break  # threads come newest first: the rest are older than the window
+        except PlatformError as error:
+            if not is_comments_disabled(error):
+                raise
+            builder.snapshot.notes.append(
+                "comments are turned off on this channel (403 commentsDisabled, normal for made-for-kids "
+                "content): there are no comments to audit"
+            )
+
+    def _take_thread(
+        self,
+        builder: SnapshotBuilder,
+        client: Any,
+        thread: JSON,
+        owner: Identity,
+        since: datetime,
+        progress: _Progress,
+    ) -> None:
+        latest = parse.thread_latest(thread)
+        if latest is not None and latest < since:
+            return
+        replies = parse.embedded_replies(thread)
+        if parse.needs_reply_listing(thread):
+            replies = self._replies(builder, client, thread)
+        for interaction in parse.thread_interactions(thread, replies, owner):
+            if interaction.created_at is None or interaction.created_at >= since:
+                builder.snapshot.interactions.append(interaction)
+                progress.items += 1
+
+    def _replies(self, builder: SnapshotBuilder, client: Any, thread: JSON) -> list[JSON]:
+        """Every reply of a thread; the embedded ones if the thread was deleted meanwhile (404)."""
+        replies: list[JSON] = []
+        pages = self._pages(
+            builder,
+            "comments.list",
+            client.comments(),
+            part="snippet",
+            parentId=thread["snippet"]["topLevelComment"]["id"],
+            maxResults=100,
+            textFormat="plainText",
+        )
+        try:
+            for page in pages:
+                replies += page.get("items", [])
+        except PlatformError as error:
+            if error.kind != ErrorKind.NOT_FOUND:
+                raise
+            return parse.embedded_replies(thread)
+        return replies
+
+    def _subscribers(self, builder: SnapshotBuilder, channel: JSON, token: OwnerToken | None) -> None:
+        """Subscribers: only the channel owner's OAuth token may list them, and only public ones."""
+        if token is None:
+            builder.mark(
+                Capability.PARTICIPANTS,
+                CollectionState.UNAVAILABLE,
+                "YouTube shows a channel's subscribers only to its owner: store the owner's OAuth refresh token "
+                f"(scope youtube.readonly) in {self._refresh_variable} to audit them",
+            )
+            return
+        with self._collection(builder, Capability.PARTICIPANTS) as progress:
+            client = self._owner_client(builder, token)
+            self._check_owner(builder, client, channel["id"], token)
+            pages = self._pages(
+                builder,
+                "subscriptions.list",
+                client.subscriptions(),
+                part="subscriberSnippet",
+                mySubscribers=True,
+                maxResults=50,
+            )
+            for page in pages:
+                for item in page.get("items", []):
+                    identity = parse.subscriber_identity(item)
+                    if identity is not None:
+                        builder.snapshot.participants.append(identity)
+                        progress.items += 1
+            total = builder.snapshot.profile.counts.get("subscribers") if builder.snapshot.profile else None
+            note = (
+                f"subscribers are a lower bound: {progress.items} listed"
+                + (f" of {total}" if total is not None else "")
+                + "; YouTube lists only subscribers whose subscriptions are public, and may cap the list"
+            )
+            builder.snapshot.notes.append(note)
+            builder.mark(Capability.PARTICIPANTS, CollectionState.COMPLETE, note)
+
+    def _check_owner(self, builder: SnapshotBuilder, client: Any, channel_id: str, token: OwnerToken) -> None:
+        """`mine=True` names the channels the token may act as: the audited one must be among them."""
+        response = self._execute(builder, "channels.list", client.channels().list(part="id", mine=True))
+        owned = [item.get("id") for item in response.get("items", [])]
+        if channel_id not in owned:
+            raise PlatformError(
+                ErrorKind.PERMISSION,
+                f"the OAuth token in {token.variable} acts as {', '.join(map(str, owned)) or 'no channel'}, "
+                f"not as {channel_id}",
+                code="notChannelOwner",
+                fix=f"store a refresh token of the Google account that owns {channel_id} in {token.variable}",
+            )

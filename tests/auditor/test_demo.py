@@ -1,0 +1,104 @@
+"""The bundled demo end to end: exactly the planted findings, every account fully audited, exit code 1."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+
+REPO = Path(__file__).resolve().parents[2]
+SCHEMA = json.loads((REPO / "auditor/report/report.schema.json").read_text())
+
+PLANTED = {
+    # Establishing Social Media Accounts
+    ("platform-not-approved", "hhs-athletics-tiktok", "platform"),
+    ("platform-not-approved", "hhs-media-yt", "platform"),
+    ("account-not-reviewed", "hhs-athletics-tiktok", "review"),
+    ("its-admin-missing", "hhs-main-fb", "its-admin"),  # observed on the Page's roles
+    ("its-admin-missing", "hhs-whitford-class", "its-admin"),
+    ("account-unregistered", "unregistered:twitter:hhs_historyclub", "twitter:hhs_historyclub"),
+    # Online Interactions: admins
+    ("too-few-staff-admins", "hhs-whitford-class", "staff-admins"),
+    ("too-few-staff-admins", "rbe-reading-group", "staff-admins"),
+    ("admin-not-active-staff", "hhs-whitford-class", "twitter:id:1402000000000000001"),
+    ("admin-not-active-staff", "rbe-reading-group", "facebook:id:61550000000013"),
+    # Account Management
+    ("password-reset-overdue", "hhs-whitford-class", "password"),
+    ("password-not-reset-after-departure", "rbe-reading-group", "E1013"),
+    ("shared-individual-account", "hhs-athletics-tiktok", "holders"),
+    ("departed-staff-account-active", "hhs-whitford-class", "E1004"),
+    # Online Interactions: participants (closed accounts one by one, public ones as a count)
+    ("non-school-participant", "rbe-reading-group", "facebook:id:61550000200002"),  # a parent
+    ("non-school-participant", "rbe-reading-group", "facebook:id:7001005"),  # an outsider
+    ("non-school-participant", "hhs-robotics-x", "twitter:id:1611120934772011008"),
+    ("non-school-participant", "hhs-athletics-tiktok", "summary"),
+    ("non-school-participant", "hhs-main-fb", "summary"),
+    ("non-school-participant", "hhs-media-yt", "summary"),
+    ("non-school-participant", "hhs-news-x", "summary"),
+    ("non-school-participant", "hhs-whitford-class", "summary"),
+    # Online Interactions; Personal Accounts
+    (
+        "staff-student-interaction",
+        "hhs-athletics-tiktok",
+        "https://www.tiktok.com/@hillside.hawks/video/7430000000000000001|tiktok:handle:coach.tom.b"
+        "|tiktok:handle:jbrown.hawks",
+    ),
+    (
+        "staff-student-interaction",
+        "hhs-main-fb",
+        "https://www.facebook.com/108000000000101/posts/1200000000001101/?comment_id=1400000000001201"
+        "&reply_comment_id=1400000000001203|facebook:id:61550000000008|facebook:id:61550000100002",
+    ),
+    (
+        "staff-student-interaction",
+        "hhs-media-yt",
+        "https://www.youtube.com/watch?v=-f624179-0A&lc=Ugz9a88eb78531faa71ceb4AaABAg.AKd9Qx3vTnPAKd9RZ0m1Vq"
+        "|youtube:id:UCpRaman0000000000000005|youtube:id:UCliamSingh00000000000001",
+    ),
+    (
+        "staff-student-interaction",
+        "hhs-robotics-x",
+        "https://x.com/coach_bergeron/status/2119983380691708277|twitter:id:1290557710229512192"
+        "|twitter:id:1537790183021989888",
+    ),
+    # Proper Conduct; Confidentiality of Information
+    ("confidential-content", "hhs-athletics-tiktok", "post:7430000000000000001"),
+}
+
+
+def test_demo_reports_exactly_the_planted_findings(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("X_", "FACEBOOK_", "YOUTUBE_", "ACCOUNT_"))}
+    env.pop("DATABASE_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "auditor", "demo", "--output", str(tmp_path / "out")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    latest = tmp_path / "out" / "reports" / "latest"
+    report = json.loads((latest / "report.json").read_text())
+    jsonschema.validate(report, SCHEMA)
+    found = {(f["rule"], f["account"], f["subject"]) for f in report["findings"]}
+    assert found == PLANTED
+    assert {c["state"] for c in report["coverage"]} == {"complete"}
+    assert len(report["coverage"]) == 8
+    # one account is kept clean, and every rule the demo can express is planted at least once
+    assert not any(f["account"] == "rbe-news-group" for f in report["findings"])
+    from auditor.rules.base import load_rules
+
+    assert {rule for rule, _, _ in found} == set(load_rules()) - {"audit-incomplete"}
+    by_key = {(f["rule"], f["account"]): f for f in report["findings"]}
+    assert by_key[("its-admin-missing", "hhs-main-fb")]["evidence"]["source"] == "observed"
+    assert by_key[("its-admin-missing", "hhs-whitford-class")]["evidence"]["source"] == "observed"
+    tiktok = by_key[("staff-student-interaction", "hhs-athletics-tiktok")]
+    assert (tiktok["severity"], tiktok["confidence"]) == ("medium", "likely")  # name-only matches
+    masked = by_key[("confidential-content", "hhs-athletics-tiktok")]["evidence"]["excerpt"]
+    assert "300100014" not in masked and "555-0142" not in masked
+    assert "Report:" in done.stdout
