@@ -40,7 +40,14 @@ from auditor.store import (
     save_snapshot,
     waivers_by_fingerprint,
 )
-from connectors.base import Connector, ConnectorContext, SnapshotBuilder, UnitBudget, available_connectors
+from connectors.base import (
+    Connector,
+    ConnectorContext,
+    KnownParticipants,
+    SnapshotBuilder,
+    UnitBudget,
+    available_connectors,
+)
 from connectors.recording import make_vcr
 from connectors.resilience import Deadline
 from connectors.scrub import scrub
@@ -351,9 +358,9 @@ class PreviousParticipants:
             self._loaded = True
         return self._stored
 
-    def keys(self, account_key: str) -> set[str] | None:
+    def keys(self, account_key: str) -> KnownParticipants | None:
         stored = self.load() if account_key == self.account_key else None
-        return {p.key for p in stored.identities} if stored is not None else None
+        return KnownParticipants({p.key for p in stored.identities}) if stored is not None else None
 
     def forget(self) -> None:
         self._stored = None  # memory stays bounded: one account's list at a time per worker

@@ -26,6 +26,7 @@ from models.snapshot import (
     CollectionState,
     CollectionStatus,
     ErrorKind,
+    Identity,
 )
 
 if TYPE_CHECKING:
@@ -92,14 +93,34 @@ class ConnectorContext:
     full: bool = False  # full reconciliation: ignore cursors, list everything
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     sleep: Callable[[float], None] | None = None  # tests inject a fake clock
-    # Identity.key of every participant the account's previous snapshot held, read from the store on
-    # demand (account key -> keys). None: nothing to compare with, so participants are listed in full.
-    known_participants: Callable[[str], set[str] | None] | None = None
+    # Who the account's previous snapshot held, read from the store on demand (account key -> known).
+    # None: nothing to compare with, so participants are listed in full.
+    known_participants: Callable[[str], KnownParticipants | None] | None = None
     # What the connector's `prefetch` returned for this account (e.g. X: its profile from one batched
     # lookup of every account), or None.
     prefetched: Any = None
     # Metered quota (YouTube units) shared by the whole run; None = the connector makes its own.
     budget: UnitBudget | None = None
+
+
+class KnownParticipants:
+    """The participants an account's previous snapshot held: `identity in known` for an incremental
+    listing. `stored_as` is how the store keeps an identity when that differs from what the platform
+    returns (e.g. a keyed hash of people outside the directory), so both forms are recognised."""
+
+    def __init__(self, keys: set[str], stored_as: Callable[[Identity], Identity] | None = None) -> None:
+        self.keys = keys
+        self.stored_as = stored_as
+
+    def __contains__(self, identity: object) -> bool:
+        if not isinstance(identity, Identity):
+            return False
+        if identity.key in self.keys:
+            return True
+        return self.stored_as is not None and self.stored_as(identity).key in self.keys
+
+    def __len__(self) -> int:
+        return len(self.keys)
 
 
 @dataclass

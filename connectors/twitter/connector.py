@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import tweepy
 
-from connectors.base import Connector, Estimate, SnapshotBuilder
+from connectors.base import Connector, Estimate, KnownParticipants, SnapshotBuilder
 from connectors.resilience import PlatformError
 from connectors.twitter import parse
 from connectors.twitter.auth import (
@@ -377,7 +377,7 @@ class AccountPull:
     def _reconciliation_due(self) -> str | None:
         return reconciliation_due(self.account.key, self.cursor, self.as_of, self.reconcile_days, full=self.full)
 
-    def _read_all_followers(self, user_id: str, known: set[str] | None, reason: str) -> None:
+    def _read_all_followers(self, user_id: str, known: KnownParticipants | None, reason: str) -> None:
         count = 0
         pages = self.pages(
             EP_FOLLOWERS,
@@ -404,12 +404,11 @@ class AccountPull:
         self.next_cursor[CURSOR_FOLLOWERS] = str(self._count("followers") or count)
         message = f"followers: full listing ({reason}): {count} followers"
         if known is not None:
-            listed = {p.key for p in self.snapshot.participants}
-            left = len(known - listed)
-            message += f", {len(listed - known)} new and {left} left since the previous snapshot"
+            still_there = sum(1 for p in self.snapshot.participants if p in known)
+            message += f", {count - still_there} new and {len(known) - still_there} left since the previous snapshot"
         self.snapshot.notes.append(message)
 
-    def _read_new_followers(self, user_id: str, known: set[str]) -> None:
+    def _read_new_followers(self, user_id: str, known: KnownParticipants) -> None:
         """X lists followers newest first: read pages until the first follower already known."""
         change = abs((self._count("followers") or 0) - (_int(self.cursor.get(CURSOR_FOLLOWERS)) or 0))
         page_size = min(FOLLOWERS_PAGE, max(NEW_FOLLOWERS_PAGE_MIN, 2 * change))
@@ -420,7 +419,7 @@ class AccountPull:
         reached_known = False
         for body in pages:
             for follower in parse.users_in(body):
-                if follower.key in known:
+                if follower in known:
                     reached_known = True
                     break
                 self.snapshot.participants.append(follower)

@@ -8,7 +8,7 @@ from auditor.policy import Policy
 from auditor.run import carry_forward
 from auditor.settings import Settings
 from auditor.store import StoredParticipants
-from connectors.base import ConnectorContext
+from connectors.base import ConnectorContext, KnownParticipants
 from connectors.recording import make_vcr
 from connectors.resilience import Deadline
 from connectors.twitter import TwitterConnector, parse
@@ -41,7 +41,7 @@ def known_identities(extra: dict[str, str] | None = None) -> list[Identity]:
 def context(
     *, full: bool = False, known: list[Identity] | None = None, policy: Policy | None = None
 ) -> ConnectorContext:
-    keys = {p.key for p in known} if known is not None else None
+    keys = KnownParticipants({p.key for p in known}) if known is not None else None
     return ConnectorContext(
         settings=Settings(X_BEARER_TOKEN=BEARER),  # type: ignore[call-arg]
         policy=policy or Policy(),
@@ -179,3 +179,16 @@ def test_full_listings_spread_over_the_cycle_after_the_first_run() -> None:
     assert max(per_night) <= 25  # about 10 a night, never all 300 on one night
     assert all(count > 0 for count in per_night)
     assert all(first_run + timedelta(days=60) - listed <= timedelta(days=30) for listed in last.values())
+
+
+def test_a_follower_stored_under_another_form_is_still_known() -> None:
+    """The store may keep people outside the directory as a keyed hash: they still stop the listing."""
+
+    def hashed(identity: Identity) -> Identity:
+        return Identity(platform=identity.platform, id=f"hmac:{identity.id}")
+
+    tom = Identity(platform="twitter", id="1501184455321219073", handle="taxpayer_tom")
+    known = KnownParticipants({hashed(tom).key}, stored_as=hashed)
+
+    assert tom in known and len(known) == 1
+    assert Identity(platform="twitter", id="42", handle="newcomer") not in known
