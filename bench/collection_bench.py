@@ -22,11 +22,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy.engine import Engine
+
 from auditor.inputs import Division
 from auditor.policy import Policy
 from auditor.run import execute_run
 from auditor.settings import Settings
 from auditor.spend import estimate_run
+from auditor.store import latest_participants
 from bench.fake_x import FakeAccount, FakeX, FakeXServer, route_x_to
 from bench.identity_bench import cpu_model, peak_rss_mb, verdict
 from connectors.base import available_connectors
@@ -42,7 +45,7 @@ from connectors.twitter.connector import (
     LOOKUP_BATCH,
     reconciliation_due,
 )
-from models.db import init_db, make_engine
+from models.db import init_db, make_engine, session
 from models.tables import RegisteredAccount
 
 AS_OF = datetime(2026, 11, 15, 6, 0, tzinfo=UTC)
@@ -153,6 +156,23 @@ def reconciled_tonight(accounts: list[RegisteredAccount], policy: Policy, listed
     }
 
 
+def compare_with_platform(world: FakeX, accounts: list[RegisteredAccount], engine: Engine) -> str:
+    """How the store's follower lists differ from the platform's, account by account."""
+    missing = stale = exact = 0
+    with session(engine) as db:
+        for account in accounts:
+            stored = latest_participants(db, account.key)
+            held = {p.id for p in stored.identities} if stored else set()
+            truth = set(world.accounts[account.platform_id or ""].followers)
+            missing += len(truth - held)
+            stale += len(held - truth)
+            exact += held == truth
+    return (
+        f"{exact}/{len(accounts)} accounts' stored follower lists equal X's; {missing:,} followers not stored yet, "
+        f"{stale:,} stored who no longer follow (both found at each account's next full listing)"
+    )
+
+
 def environment(folder: Path) -> Settings:
     os.environ.update(
         {
@@ -210,6 +230,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             full_seconds = time.perf_counter() - started
             full_made = Counter(server.requests)
             server.reset()
+            after_full = compare_with_platform(world, division.accounts, engine)
 
             nightly_at = AS_OF + timedelta(days=1)
             before = {a.id: set(a.followers) for a in world.accounts.values()}
@@ -225,12 +246,17 @@ def main(argv: Sequence[str] | None = None) -> None:
             nightly = execute_run(division, settings, full=False, as_of=nightly_at, engine=engine)
             nightly_seconds = time.perf_counter() - started
             nightly_made = Counter(server.requests)
+            after_nightly = compare_with_platform(world, division.accounts, engine)
+            # `auditor run --full` the next night: every list is read again, departures included.
+            execute_run(division, settings, full=True, as_of=nightly_at + timedelta(days=1), engine=engine)
+            after_reconciliation = compare_with_platform(world, division.accounts, engine)
         finally:
             undo()
 
     show(f"full run ({full_seconds:.0f} s, store, rules and reports included)", full_made, full_bound)
     print(f"  predicted by --dry-run before the run: {sum(predicted_full.by_platform['twitter'].requests.values()):,}")
     print(f"  estimated cost: ${full.spend['estimated_cost']:,.2f}  billed items: {full.spend['billable']['twitter']}")
+    print(f"  store after the run: {after_full}")
     print(f"\nchurn: {dict(changes)}")
     show(f"nightly run after {args.churn:.0%} churn ({nightly_seconds:.0f} s)", nightly_made, nightly_bound)
     print(f"  predicted by --dry-run before the run: {sum(predicted.by_platform['twitter'].requests.values()):,}")
@@ -238,7 +264,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"  estimated cost: ${nightly.spend['estimated_cost']:,.2f}  billed items: "
         f"{nightly.spend['billable'].get('twitter', {})}"
     )
-    print(f"  peak RSS of the benchmark process: {peak_rss_mb():.0f} MB")
+    print(f"  store after the run: {after_nightly}")
+    print(f"\nfull reconciliation (`auditor run --full`) the next night: {after_reconciliation}")
+    print(f"peak RSS of the benchmark process: {peak_rss_mb():.0f} MB")
 
     full_total, full_lb = sum(full_made.values()), sum(full_bound.values())
     nightly_total = sum(nightly_made.values())
