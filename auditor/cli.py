@@ -176,6 +176,17 @@ def _dry_run(division_dir: Path, full: bool, as_of: datetime | None) -> None:
         )
     console.print(table)
     console.print(f"Estimated cost: ${estimate.total_cost:,.2f} (policy prices; nothing was called or written)")
+    deadline = division_inputs.policy.run_deadline_seconds
+    for platform, (seconds, endpoint) in sorted(estimate.duration.items()):
+        if endpoint is None:
+            continue
+        allowed, window = available_connectors()[platform].rate_limits[endpoint]
+        warning = " - longer than the policy's run_deadline_seconds" if seconds > deadline else ""
+        console.print(
+            f"{platform}: at least {seconds / 3600:.1f} h for {endpoint} ({allowed} requests per "
+            f"{window // 60} minutes){warning}",
+            markup=False,
+        )
     if estimate.unpriced:
         console.print(f"No price in the policy for: {', '.join(estimate.unpriced)}", markup=False)
 

@@ -3,6 +3,7 @@ table) and what a run would spend (`auditor run --dry-run`), predicted without c
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -43,6 +44,19 @@ def unpriced(billable: Mapping[str, Mapping[str, int]], prices: Mapping[str, flo
     )
 
 
+def minimum_seconds(cls: type[Connector], estimate: Estimate) -> tuple[float, str | None]:
+    """The least time the platform's rate limits allow these requests in, and the endpoint that sets it."""
+    slowest, endpoint = 0.0, None
+    for name, count in estimate.requests.items():
+        if name in cls.rate_limits:
+            allowed, window = cls.rate_limits[name]
+            # The first window's requests go at once; each further window's wait the full window.
+            seconds = max(0, math.ceil(count / allowed) - 1) * window
+            if seconds > slowest:
+                slowest, endpoint = seconds, name
+    return slowest, endpoint
+
+
 def will_prefetch(cls: type[Connector], accounts: list[RegisteredAccount], settings: Settings) -> bool:
     """Whether a run does the connector's batched lookup: not when replaying cassettes (each account
     replays its own recording), not for a single account, not when the connector has none."""
@@ -56,6 +70,8 @@ class RunEstimate:
 
     by_platform: dict[str, Estimate] = field(default_factory=dict)
     by_account: dict[str, Estimate] = field(default_factory=dict)
+    # platform -> (seconds the rate limits require at least, the endpoint that sets them)
+    duration: dict[str, tuple[float, str | None]] = field(default_factory=dict)
     cost: dict[str, float] = field(default_factory=dict)
     unpriced: list[str] = field(default_factory=list)
 
@@ -100,6 +116,7 @@ def estimate_run(
                 predicted = connector.estimate(account, latest_cursor(db, account.key), latest_content(db, account.key))
                 result.by_account[account.key] = predicted
                 platform.add(predicted)
+            result.duration[cls.name] = minimum_seconds(cls, platform)
     billable = {name: estimate.billable for name, estimate in result.by_platform.items()}
     result.cost = estimated_cost(billable, policy.prices)
     result.unpriced = unpriced(billable, policy.prices)

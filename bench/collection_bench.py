@@ -28,11 +28,12 @@ from auditor.inputs import Division
 from auditor.policy import Policy
 from auditor.run import execute_run
 from auditor.settings import Settings
-from auditor.spend import estimate_run
+from auditor.spend import estimate_run, minimum_seconds
 from auditor.store import latest_participants
 from bench.fake_x import FakeAccount, FakeX, FakeXServer, route_x_to
 from bench.identity_bench import cpu_model, peak_rss_mb, verdict
-from connectors.base import available_connectors
+from connectors.base import Estimate, available_connectors
+from connectors.twitter import TwitterConnector
 from connectors.twitter.connector import (
     CURSOR_FOLLOWERS,
     CURSOR_FULL,
@@ -186,6 +187,11 @@ def environment(folder: Path) -> Settings:
     return Settings()
 
 
+def rate_limited_hours(made: Counter[str]) -> str:
+    seconds, endpoint = minimum_seconds(TwitterConnector, Estimate(requests=dict(made)))
+    return f"{seconds / 3600:.1f} h at least at X's rate limits (set by {endpoint})" if endpoint else "no wait"
+
+
 def show(title: str, made: Counter[str], bound: Counter[str]) -> None:
     print(f"\n{title}")
     print(f"  {'endpoint':<32} {'made':>8} {'lower bound':>12}")
@@ -256,6 +262,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     show(f"full run ({full_seconds:.0f} s, store, rules and reports included)", full_made, full_bound)
     print(f"  predicted by --dry-run before the run: {sum(predicted_full.by_platform['twitter'].requests.values()):,}")
     print(f"  estimated cost: ${full.spend['estimated_cost']:,.2f}  billed items: {full.spend['billable']['twitter']}")
+    print(f"  with real X: {rate_limited_hours(full_made)}")
     print(f"  store after the run: {after_full}")
     print(f"\nchurn: {dict(changes)}")
     show(f"nightly run after {args.churn:.0%} churn ({nightly_seconds:.0f} s)", nightly_made, nightly_bound)
@@ -264,6 +271,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"  estimated cost: ${nightly.spend['estimated_cost']:,.2f}  billed items: "
         f"{nightly.spend['billable'].get('twitter', {})}"
     )
+    print(f"  with real X: {rate_limited_hours(nightly_made)}")
     print(f"  store after the run: {after_nightly}")
     print(f"\nfull reconciliation (`auditor run --full`) the next night: {after_reconciliation}")
     print(f"peak RSS of the benchmark process: {peak_rss_mb():.0f} MB")

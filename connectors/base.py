@@ -198,6 +198,9 @@ class Connector(ABC):
     capabilities: ClassVar[frozenset[Capability]]
     # Why a capability is missing, in words a user can act on (shown in coverage).
     limitations: ClassVar[dict[Capability, str]] = {}
+    # Endpoint -> (requests, per seconds) the platform allows: the dry run says how long a run must
+    # take at least (X: 15 follower requests per 15 minutes).
+    rate_limits: ClassVar[dict[str, tuple[int, int]]] = {}
     # True when `pull` with a cursor returns only what is new: the run then carries the previous
     # snapshot's posts and interactions that are still inside the look-back window forward.
     incremental: ClassVar[bool] = False

@@ -97,6 +97,13 @@ class TwitterConnector(Connector):
     name = "twitter"
     aliases = ("x",)
     incremental = True  # posts, mentions and replies are asked for since the previous snapshot's ids
+    # Per app (bearer token), X API v2 (2025-26); the slowest endpoints a run uses.
+    rate_limits: ClassVar[dict[str, tuple[int, int]]] = {
+        EP_FOLLOWERS: (15, 900),
+        EP_MENTIONS: (450, 900),
+        EP_TWEETS: (1500, 900),
+        EP_SEARCH: (450, 900),
+    }
     capabilities = frozenset({Capability.PROFILE, Capability.PARTICIPANTS, Capability.POSTS, Capability.INTERACTIONS})
     limitations: ClassVar[dict[Capability, str]] = {
         Capability.ADMINS: (

@@ -15,8 +15,9 @@ from auditor.cli import DEMO_AS_OF, app, demo_cassette_dir, demo_division_dir
 from auditor.inputs import load_division
 from auditor.run import execute_run
 from auditor.settings import Settings
-from auditor.spend import estimate_run, spend_summary
-from connectors.base import available_connectors
+from auditor.spend import estimate_run, minimum_seconds, spend_summary
+from connectors.base import Estimate, available_connectors
+from connectors.twitter import TwitterConnector
 from models.db import make_engine, session
 from models.tables import AuditRun
 
@@ -30,6 +31,15 @@ def test_estimated_cost_is_billed_items_times_the_policy_prices() -> None:
     assert spend["estimated_cost_by_platform"] == {"twitter": 20.23, "youtube": 0.0}
     assert spend["estimated_cost"] == 20.23
     assert spend["unpriced"] == ["youtube:comment"]  # counted, and said to have no price
+
+
+def test_the_follower_rate_limit_sets_the_least_time_a_run_takes() -> None:
+    nightly = Estimate(requests={"GET /2/users/:id/followers": 368, "GET /2/users/:id/mentions": 300})
+
+    seconds, endpoint = minimum_seconds(TwitterConnector, nightly)
+
+    assert endpoint == "GET /2/users/:id/followers"
+    assert seconds == 24 * 900  # 15 requests at once, then 15 more every 15 minutes: 6 hours
 
 
 @pytest.fixture
@@ -93,5 +103,6 @@ def test_dry_run_calls_nothing_writes_no_run_and_predicts_the_demo_requests(
     assert full.cost["twitter"] > 0
     assert result.exit_code == 0, result.output
     assert "twitter" in result.output and "Estimated cost: $" in result.output
+    assert "(15 requests per 15 minutes)" not in result.output  # two follower requests: no wait
     with session(engine) as db:
         assert len(db.exec(select(AuditRun)).all()) == 1  # only the demo run
