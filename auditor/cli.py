@@ -1,5 +1,6 @@
 """The `auditor` command line. Exit codes: 0 clean, 1 findings at or above the fail threshold,
-2 bad input or usage, 3 audit incomplete, 75 another run holds the lock."""
+2 bad input or usage, 3 audit incomplete, 4 a notification could not be sent (the report was
+written), 75 another run holds the lock."""
 
 from __future__ import annotations
 
@@ -120,6 +121,8 @@ def _summarise(outcome: RunOutcome) -> None:
         console.print(f"Not fully audited: {', '.join(outcome.incomplete_accounts)}", markup=False)
     if outcome.requests:
         console.print(f"API spend: {_spend_line(outcome.spend or {'requests': outcome.requests})}", markup=False)
+    for failure in outcome.failed_notifications:
+        console.print(f"Notification failed: {failure}", markup=False)
     if outcome.report_folder:
         console.print(f"Report: {outcome.report_folder / 'report.json'}", markup=False)
         if (outcome.report_folder / "report.html").exists():
@@ -257,10 +260,15 @@ def report(
                 err.print("No audit run in the store yet: run `auditor run` first.")
                 raise typer.Exit(EXIT_BAD_INPUT)
             run_id = latest.id
+    from auditor.report.school import UnknownSchool
+
     try:
         folder = publish_run(engine, run_id, settings.report_dir, school=school)
     except KeyError:
         err.print(f"No run {run_id!r} in the store.", markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except UnknownSchool as exc:
+        err.print(str(exc), markup=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     console.print(f"Report: {folder / 'report.json'}", markup=False)
 

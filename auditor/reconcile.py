@@ -107,8 +107,12 @@ def _carry(run_id: str, before: Finding, status: FindingStatus) -> Finding:
 
 
 def _url(evidence: dict[str, object]) -> str | None:
-    for key in ("url", "content_url", "link"):
-        value = evidence.get(key)
-        if isinstance(value, str) and value.startswith("http"):
-            return value
+    """The link to the content: a top-level `url`, or the one inside the interaction or post."""
+    for holder in (evidence, evidence.get("interaction"), evidence.get("post")):
+        if not isinstance(holder, dict):
+            continue
+        for key in ("url", "content_url", "link"):
+            value = holder.get(key)
+            if isinstance(value, str) and value.startswith("http"):
+                return value
     return None

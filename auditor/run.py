@@ -23,8 +23,10 @@ from auditor.directory import Directory, Match
 from auditor.discovery import Candidate, gather_candidates
 from auditor.identity import IdentityResolver
 from auditor.inputs import Division
+from auditor.notify import send_notifications_for_folder
 from auditor.policy import Policy
 from auditor.reconcile import Evaluated, reconcile
+from auditor.report.publish import publish_run
 from auditor.rules.base import DivisionContext, DivisionResult, RuleContext, load_rules
 from auditor.settings import Settings
 from auditor.spend import add_counts, spend_summary, will_prefetch
@@ -57,7 +59,7 @@ from models.tables import AuditRun, FindingStatus, RegisteredAccount, Severity
 
 log = logging.getLogger("auditor.run")
 
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_BAD_INPUT, EXIT_INCOMPLETE, EXIT_LOCKED = 0, 1, 2, 3, 75
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_BAD_INPUT, EXIT_INCOMPLETE, EXIT_NOTIFY_FAILED, EXIT_LOCKED = 0, 1, 2, 3, 4, 75
 
 
 class RunLocked(Exception):
@@ -76,6 +78,7 @@ class RunOutcome:
     incomplete_accounts: list[str] = field(default_factory=list)
     requests: dict[str, dict[str, int]] = field(default_factory=dict)
     spend: dict[str, Any] = field(default_factory=dict)  # run.spend: requests, units, billable, estimated_cost
+    failed_notifications: list[str] = field(default_factory=list)
 
 
 @contextlib.contextmanager
@@ -187,9 +190,12 @@ def _execute_locked(
         stored.spend = spend
         db.add(stored)
         db.commit()
-    from auditor.report.publish import publish_run
 
     folder = publish_run(engine, run.id, settings.report_dir)
+    failed_sinks = [o for o in send_notifications_for_folder(folder, division.policy, settings) if o.failed]
+    if failed_sinks and exit_code in (EXIT_CLEAN, EXIT_FINDINGS):
+        # The report is written whatever happens to a sink; cron still hears that nobody was told.
+        exit_code = EXIT_NOTIFY_FAILED
     return RunOutcome(
         run_id=run.id,
         exit_code=exit_code,
@@ -199,6 +205,7 @@ def _execute_locked(
         incomplete_accounts=sorted(incomplete),
         requests=spend["requests"],
         spend=spend,
+        failed_notifications=[f"{o.kind} ({o.target}): {o.detail}" for o in failed_sinks],
     )
 
 

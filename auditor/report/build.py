@@ -19,7 +19,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def build_report(db: Session, run_id: str, *, school: str | None = None) -> dict[str, Any]:
+def build_report(db: Session, run_id: str) -> dict[str, Any]:
     run = db.get(AuditRun, run_id)
     if run is None:
         raise KeyError(run_id)
@@ -30,9 +30,6 @@ def build_report(db: Session, run_id: str, *, school: str | None = None) -> dict
         for f in sorted(run_findings(db, run_id), key=_sort_key)
     ]
     coverage = [_coverage_entry(s) for s in run_snapshots(db, run_id)]
-    if school is not None:
-        findings = [f for f in findings if f["school"] == school]
-        coverage = [c for c in coverage if c["school"] == school]
     return {
         "schema_version": SCHEMA_VERSION,
         "run": {
@@ -48,10 +45,10 @@ def build_report(db: Session, run_id: str, *, school: str | None = None) -> dict
             "previous_run": before.id if before else None,
             "fail_threshold": run.fail_threshold,
             "policy_digest": run.policy_digest,
-            "school": school,
+            "school": None,
             "spend": run.spend or {},
         },
-        "summary": _summary(findings),
+        "summary": summarize(findings),
         "coverage": coverage,
         "findings": findings,
     }
@@ -131,7 +128,7 @@ def _coverage_entry(snapshot: Any) -> dict[str, Any]:
     }
 
 
-def _summary(findings: list[dict[str, Any]]) -> dict[str, Any]:
+def summarize(findings: list[dict[str, Any]]) -> dict[str, Any]:
     open_findings = [f for f in findings if f["status"] in ("new", "persisting", "unknown")]
     by_severity: dict[str, int] = {}
     by_rule: dict[str, int] = {}

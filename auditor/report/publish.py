@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from auditor.report.build import build_report
+from auditor.report.school import filter_report_for_school
 from models.db import session
 
 log = logging.getLogger("auditor.report")
@@ -111,8 +112,10 @@ def point_latest(report_root: Path, folder: Path) -> None:
 
 
 def report_for_run(engine: Engine, run_id: str, school: str | None = None) -> dict[str, Any]:
+    """The run's report; with `school`, only that school's part (raises UnknownSchool)."""
     with session(engine) as db:
-        return build_report(db, run_id, school=school)
+        report = build_report(db, run_id)
+    return report if school is None else filter_report_for_school(report, school)
 
 
 def publish_run(engine: Engine, run_id: str, report_root: Path, school: str | None = None) -> Path:

@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import jsonschema
+import pytest
 from typer.testing import CliRunner
 
 from auditor.cli import app
@@ -85,3 +86,22 @@ def test_waive_validates_its_input(division_dir: Path, auditor_env: Path) -> Non
     assert bad_date.exit_code == 2 and "YYYY-MM-DD" in bad_date.output
     unknown = _invoke("waive", "abc", "--reason", "r", "--approver", "a", "--expires", "2099-01-01")
     assert unknown.exit_code == 2 and "No finding" in unknown.output
+
+
+def test_failed_notification_exits_4_and_keeps_the_report(
+    division_dir: Path, auditor_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a loopback port nobody listens on: connection refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("AUDITOR_WEBHOOK_URL", f"http://127.0.0.1:{port}/hooks/secret-path-token")
+    policy = division_dir / "policy.yaml"
+    policy.write_text(policy.read_text() + "sinks:\n  - kind: webhook\n    min_severity: info\n    new_only: false\n")
+    result = _invoke("run", "--division", str(division_dir), "--as-of", "2026-11-15T06:00:00")
+    assert result.exit_code == 4, result.output
+    assert "Notification failed: webhook" in result.output
+    assert "secret-path-token" not in result.output
+    report = json.loads((auditor_env / "reports" / "latest" / "report.json").read_text())
+    assert report["findings"]

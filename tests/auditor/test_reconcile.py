@@ -100,3 +100,17 @@ def test_waiver_applies_until_expiry_then_stops() -> None:
 def test_fingerprint_is_stable_and_specific() -> None:
     assert _evaluated("a").fingerprint == _evaluated("a").fingerprint
     assert _evaluated("a").fingerprint != _evaluated("b").fingerprint
+
+
+def test_finding_links_to_the_interaction() -> None:
+    result = RuleResult(subject="s", message="m", evidence={"interaction": {"url": "https://x.com/a/status/1"}})
+    (finding,) = reconcile(
+        run_id="r1",
+        as_of=T0,
+        evaluated=[Evaluated(META, ACCOUNT, result, Severity.HIGH)],
+        previous={},
+        incomplete=set(),
+        waivers={},
+        resolved_before=set(),
+    )
+    assert finding.url == "https://x.com/a/status/1"

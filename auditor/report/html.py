@@ -1,0 +1,316 @@
+"""report.html: one self-contained page ITS staff read, rendered from report.json's data.
+
+The page makes no request of any kind: CSS and JS are inline, a Content-Security-Policy meta tag
+forbids everything else (scripts and styles are allowed only by their SHA-256 hash), and the
+favicon is an empty data: URL so the browser does not fetch one. Every value from the report goes
+through jinja2's autoescape; links to platform content are kept only when they are http(s).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from auditor.report.publish import atomic_write
+
+SEVERITIES = ["critical", "high", "medium", "low", "info"]  # most severe first
+SEVERITY_RANK = {name: len(SEVERITIES) - i for i, name in enumerate(SEVERITIES)}
+STATUSES = ["new", "persisting", "unknown", "resolved", "waived"]
+STATUS_TEXT = {
+    "new": "New",
+    "persisting": "Persisting",
+    "unknown": "Unknown",  # the account could not be fully audited: neither confirmed nor resolved
+    "resolved": "Resolved",
+    "waived": "Waived",
+}
+STATUS_HELP = {"unknown": "not fully audited"}
+OPEN_STATUSES = {"new", "persisting", "unknown"}
+
+
+@dataclass
+class AccountGroup:
+    key: str
+    handle: str | None
+    platform: str
+    school: str
+    coverage_state: str | None  # None: the account is not in coverage (e.g. found by discovery)
+    findings: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class SchoolGroup:
+    name: str
+    accounts: list[AccountGroup] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return sum(len(a.findings) for a in self.accounts)
+
+
+def render_html(report: dict[str, Any], *, clauses: dict[str, str] | None = None) -> str:
+    """The report as one HTML page.
+
+    `clauses` maps a rule id to its AP 80-06 clause, used for findings whose own `clause` is empty
+    (e.g. a report built before the rule quoted its clause).
+    """
+    view = build_view(report, clauses or {})
+    template = _environment().get_template("report.html.j2")
+    script = _asset("report.js")
+    style = _asset("report.css")
+    return template.render(
+        **view,
+        script=script,
+        style=style,
+        csp=_content_security_policy(script, style),
+    )
+
+
+def write_html(report: dict[str, Any], folder: Path, *, clauses: dict[str, str] | None = None) -> Path:
+    """Write report.html into `folder` atomically (temporary file, then rename), readable by its owner only."""
+    path = folder / "report.html"
+    atomic_write(path, render_html(report, clauses=clauses))
+    return path
+
+
+# --- the view: everything the template shows, computed once -----------------------------------
+
+
+def build_view(report: dict[str, Any], clauses: dict[str, str]) -> dict[str, Any]:
+    run = report["run"]
+    summary = report["summary"]
+    findings = [_finding_view(f, index, clauses) for index, f in enumerate(report["findings"])]
+    coverage = report["coverage"]
+    waived = [f for f in findings if f["status"] == "waived"]
+    listed = [f for f in findings if f["status"] != "waived"]
+    titles = _rule_titles(findings)
+    open_by_account = _count_by(f["account"] for f in findings if f["status"] in OPEN_STATUSES)
+    coverage_views = [_coverage_view(c, open_by_account.get(c["account"], 0)) for c in coverage]
+    return {
+        "run": run,
+        "as_of": _display_time(run.get("as_of")),
+        "started_at": _display_time(run.get("started_at")),
+        "finished_at": _display_time(run.get("finished_at")),
+        "changes": summary["changes"],
+        "severity_counts": [(s, summary["by_severity"].get(s, 0)) for s in SEVERITIES],
+        "rule_counts": [(rule, titles.get(rule, ""), n) for rule, n in sorted(summary["by_rule"].items())],
+        "status_counts": [(s, STATUS_TEXT[s], summary["by_status"].get(s, 0)) for s in STATUSES],
+        "open_total": sum(summary["by_severity"].values()),
+        "coverage": coverage_views,
+        "coverage_problems": [c for c in coverage_views if c["state"] != "complete"],
+        "spend": _spend_view(run.get("spend") or {}),
+        "groups": _group(listed, coverage),
+        "listed_total": len(listed),
+        "waived": waived,
+        "details": details_payload(findings),
+        "waiver_counts": _waiver_counts(findings),
+        "filters": _filter_options(findings),
+        "severities": SEVERITIES,
+        "statuses": STATUSES,
+        "status_text": STATUS_TEXT,
+        "status_help": STATUS_HELP,
+    }
+
+
+def _finding_view(finding: dict[str, Any], index: int, clauses: dict[str, str]) -> dict[str, Any]:
+    return {
+        **finding,
+        "index": index,
+        "rank": SEVERITY_RANK.get(finding["severity"], 0),
+        "clause_text": finding.get("clause") or clauses.get(finding["rule"], ""),
+        "first_seen_date": (finding.get("first_seen") or "")[:10],
+        "label": finding.get("handle") or finding["account"],
+    }
+
+
+def details_payload(findings: list[dict[str, Any]]) -> dict[str, Any]:
+    """What a finding shows when opened, as data: the page builds it on demand (textContent only), and
+    lists there every identity match inside the evidence (match_method, match_score, best_candidate).
+
+    Keeping 5,000 evidence panels out of the initial DOM is what keeps a large report fast to
+    open. Long texts shared by many findings (clause, remediation) are stored once.
+    """
+    texts: list[str] = []
+    text_index: dict[str, int] = {}
+
+    def shared(text: str) -> int:
+        if text not in text_index:
+            text_index[text] = len(texts)
+            texts.append(text)
+        return text_index[text]
+
+    items = []
+    for f in findings:
+        url = f.get("url")
+        # school, account, platform and first seen are read from the row's data attributes
+        items.append(
+            {
+                "source": evidence_source(f),
+                "confidence": f["confidence"],
+                "evidence": f.get("evidence") or {},
+                "section": shared(f["section"]),
+                "clause": shared(f["clause_text"]),
+                "remediation": shared(f["remediation"]),
+                "url": safe_link(url),
+                "url_text": url if url and not safe_link(url) else None,
+                "waiver": f.get("waiver"),
+                "fingerprint": f["fingerprint"],
+                "subject": f["subject"],
+                "first_seen_run": f["first_seen_run"],
+                "last_seen_run": f["last_seen_run"],
+            }
+        )
+    return {"texts": texts, "findings": items}
+
+
+def evidence_source(finding: dict[str, Any]) -> str:
+    """`observed` (seen on the platform) or `declared` (from the registry), as the rule said."""
+    evidence = finding.get("evidence") or {}
+    source = evidence.get("source")
+    if source in ("observed", "declared"):
+        return str(source)
+    return "declared" if finding.get("confidence") == "declared" else "observed"
+
+
+def safe_link(url: Any) -> str | None:
+    """Only http(s) links become clickable: a `javascript:` URL from a platform must stay text."""
+    if not isinstance(url, str):
+        return None
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    return url.strip() if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def _rule_titles(findings: Iterable[dict[str, Any]]) -> dict[str, str]:
+    titles: dict[str, str] = {}
+    for f in findings:
+        titles.setdefault(f["rule"], f["title"])
+    return titles
+
+
+def _count_by(keys: Iterable[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for key in keys:
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def _coverage_view(entry: dict[str, Any], open_findings: int) -> dict[str, Any]:
+    gaps = [
+        {"name": name, **status}
+        for name, status in sorted(entry.get("collections", {}).items())
+        if status.get("state") != "complete"
+    ]
+    return {**entry, "gaps": gaps, "open_findings": open_findings}
+
+
+def _group(findings: list[dict[str, Any]], coverage: list[dict[str, Any]]) -> list[SchoolGroup]:
+    """Findings by school, then account, in the report's order (it is sorted by school, account, severity)."""
+    state = {c["account"]: c["state"] for c in coverage}
+    schools: dict[str, SchoolGroup] = {}
+    accounts: dict[tuple[str, str], AccountGroup] = {}
+    for f in findings:
+        school = schools.setdefault(f["school"], SchoolGroup(f["school"]))
+        key = (f["school"], f["account"])
+        if key not in accounts:
+            accounts[key] = AccountGroup(
+                f["account"], f.get("handle"), f["platform"], f["school"], state.get(f["account"])
+            )
+            school.accounts.append(accounts[key])
+        accounts[key].findings.append(f)
+    return sorted(schools.values(), key=lambda s: s.name.lower())
+
+
+def _spend_view(spend: dict[str, Any]) -> list[str]:
+    """API requests per platform (and quota units, estimated cost) this run spent: one phrase each."""
+    units = spend.get("units") or {}
+    phrases = []
+    for platform, endpoints in sorted((spend.get("requests") or {}).items()):
+        phrase = f"{platform}: {sum(endpoints.values())} requests"
+        if units.get(platform):
+            phrase += f", {units[platform]} quota units"
+        phrases.append(phrase)
+    if spend.get("estimated_cost"):
+        phrases.append(f"estimated cost {spend['estimated_cost']:.2f}")
+    return phrases
+
+
+def _waiver_counts(findings: list[dict[str, Any]]) -> dict[str, int]:
+    waivers = [f["waiver"] for f in findings if f.get("waiver")]
+    return {
+        "active": sum(1 for w in waivers if not w["expired"]),
+        "expiring_soon": sum(1 for w in waivers if w["expiring_soon"] and not w["expired"]),
+        "expired": sum(1 for w in waivers if w["expired"]),
+    }
+
+
+def _filter_options(findings: list[dict[str, Any]]) -> dict[str, list[str]]:
+    def distinct(name: str) -> list[str]:
+        return sorted({str(f[name]) for f in findings if f.get(name)}, key=str.lower)
+
+    return {"rules": distinct("rule"), "schools": distinct("school"), "platforms": distinct("platform")}
+
+
+def _display_time(value: str | None) -> str:
+    if not value:
+        return ""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    zone = moment.strftime("%Z") or ""
+    return moment.strftime("%Y-%m-%d %H:%M") + (f" {zone}" if zone else "")
+
+
+# --- template machinery -----------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("auditor.report", "templates"),
+        autoescape=select_autoescape(enabled_extensions=("html", "j2"), default_for_string=True, default=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.policies["json.dumps_kwargs"] = {"sort_keys": False, "ensure_ascii": False}  # keep the rules' own order
+    env.filters["humanize"] = humanize_key
+    return env
+
+
+@lru_cache(maxsize=4)
+def _asset(name: str) -> str:
+    source = _environment().loader
+    assert source is not None
+    text, _, _ = source.get_source(_environment(), name)
+    return text
+
+
+def _content_security_policy(script: str, style: str) -> str:
+    """Nothing may load: only this page's own script and style (by hash) and data: images run."""
+    return (
+        "default-src 'none'; "
+        f"script-src '{_sha256(script)}'; "
+        f"style-src '{_sha256(style)}'; "
+        "img-src data:; base-uri 'none'; form-action 'none'"
+    )
+
+
+def _sha256(text: str) -> str:
+    return "sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
+
+
+def humanize_key(key: Any) -> str:
+    text = str(key).replace("_", " ").replace("-", " ").strip()
+    return text[:1].upper() + text[1:]

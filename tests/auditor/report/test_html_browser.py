@@ -1,0 +1,430 @@
+"""report.html in a real browser: headless Chromium from Debian's packages, driven by Playwright.
+
+No browser is downloaded: Playwright launches /usr/bin/chromium (`apt-get install chromium`). When it
+is missing these tests are skipped with that reason.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from auditor.report.html import write_html
+from tests.auditor.report.factory import make_report, validate
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+REPO = Path(__file__).resolve().parents[3]
+# The README's screenshot is refreshed only when asked (UPDATE_SCREENSHOT=1 make test), so that a
+# test run never leaves the working tree modified.
+README_SCREENSHOT = REPO / "docs" / "report-screenshot.png"
+VISIBLE_ROWS = "#findings-table .f:not([hidden])"
+VISIBLE_WAIVED = "#waived-table .f:not([hidden])"
+
+if not CHROMIUM.exists():
+    pytest.skip(
+        "headless Chromium is not installed at /usr/bin/chromium (apt-get install -y chromium); browser tests skipped",
+        allow_module_level=True,
+    )
+
+from playwright.sync_api import Browser, ConsoleMessage, Page, Request, sync_playwright  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+class Watched:
+    """A page with every console message, page error, request and dialog it produced."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.console: list[ConsoleMessage] = []
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        self.dialogs: list[str] = []
+        page.on("console", lambda message: self.console.append(message))
+        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        page.on("request", lambda request: self._request(request))
+        page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.dismiss()))
+
+    url = ""
+    opened_seconds = 0.0
+
+    def _request(self, request: Request) -> None:
+        self.requests.append(request.url)
+
+    def console_errors(self) -> list[str]:
+        return [m.text for m in self.console if m.type in ("error", "warning")] + self.errors
+
+    def visible(self, selector: str = VISIBLE_ROWS) -> int:
+        return int(self.page.locator(selector).count())
+
+
+@pytest.fixture
+def open_report(browser: Browser, tmp_path: Path) -> Iterator[Any]:
+    pages: list[Page] = []
+
+    def opener(report: dict[str, Any], width: int = 1280, height: int = 1000) -> Watched:
+        folder = tmp_path / f"report-{len(pages)}"
+        path = write_html(report, folder)
+        page = browser.new_page(viewport={"width": width, "height": height})
+        pages.append(page)
+        watched = Watched(page)
+        watched.url = path.as_uri()
+        watched.opened_seconds = _timed_open(page, watched.url)
+        return watched
+
+    yield opener
+    for page in pages:
+        page.close()
+
+
+def _timed_open(page: Page, url: str) -> float:
+    """Seconds from navigation to the first frame painted after the load event."""
+    started = time.perf_counter()
+    page.goto(url)
+    page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    return time.perf_counter() - started
+
+
+def wait_until(page: Page, expression: str, timeout: float = 10.0) -> None:
+    """Poll a JS expression with page.evaluate: the page's CSP forbids the eval that wait_for_function needs."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {expression}")
+        time.sleep(0.02)
+
+
+def listed(report: dict[str, Any]) -> list[dict[str, Any]]:
+    return [f for f in report["findings"] if f["status"] != "waived"]
+
+
+def test_filtering_by_severity_changes_the_visible_rows(open_report: Any) -> None:
+    report = make_report(60)
+    view = open_report(report)
+    assert view.visible() == len(listed(report))
+
+    view.page.get_by_label("High", exact=True).uncheck()
+    view.page.get_by_label("Critical", exact=True).uncheck()
+
+    expected = [f for f in listed(report) if f["severity"] not in ("high", "critical")]
+    assert 0 < len(expected) < len(listed(report))
+    assert view.visible() == len(expected)
+    shown = view.page.locator(f"{VISIBLE_ROWS} .sev").all_text_contents()
+    assert {s.lower() for s in shown} == {f["severity"] for f in expected}
+    assert view.page.locator("#shown").inner_text() == f"Showing {len(expected)} of {len(listed(report))} findings."
+    # the waived list obeys the same filters
+    waived = [f for f in report["findings"] if f["status"] == "waived" and f["severity"] not in ("high", "critical")]
+    assert view.visible(VISIBLE_WAIVED) == len(waived)
+
+    view.page.get_by_role("button", name="Clear filters").click()
+    wait_until(view.page, f"document.querySelectorAll('{VISIBLE_ROWS}').length === {len(listed(report))}")
+
+
+def test_status_rule_school_and_platform_filters_combine(open_report: Any) -> None:
+    report = make_report(60)
+    view = open_report(report)
+    view.page.locator("select[name=rule]").select_option("admin-not-active-staff")
+    view.page.locator("select[name=platform]").select_option("twitter")
+    view.page.get_by_label("Resolved", exact=True).uncheck()
+    expected = [
+        f
+        for f in listed(report)
+        if f["rule"] == "admin-not-active-staff" and f["platform"] == "twitter" and f["status"] != "resolved"
+    ]
+    assert view.visible() == len(expected) > 0
+    view.page.locator("select[name=school]").select_option("Riverbend Elementary")
+    assert view.visible() == 0
+    assert view.page.locator("#none-shown").is_visible()
+    # group headings of schools with nothing left are hidden with their rows
+    assert view.page.locator("#findings-table .g-school:not([hidden])").count() == 0
+
+
+def test_search_finds_findings_by_account_handle(open_report: Any) -> None:
+    report = make_report(60)
+    view = open_report(report)
+    handle = "@mapleridgeband"
+    expected = [f for f in listed(report) if f["handle"] == handle]
+    assert 0 < len(expected) < len(listed(report))
+
+    view.page.locator("input[name=q]").fill(handle)
+    wait_until(view.page, f"document.querySelectorAll('{VISIBLE_ROWS}').length === {len(expected)}")
+
+    accounts = view.page.locator(f"{VISIBLE_ROWS} .c-account").all_text_contents()
+    assert all(handle in text for text in accounts)
+    # searching a person's handle that only appears in one finding's evidence
+    target = expected[0]
+    person = target["evidence"]["admin"]["identity"].split("(")[1].rstrip(")")
+    view.page.locator("input[name=q]").fill(person)
+    wait_until(view.page, f"document.querySelectorAll('{VISIBLE_ROWS}').length === 1")
+    assert view.page.locator(VISIBLE_ROWS).get_attribute("id") == f"f-{report['findings'].index(target)}"
+
+
+def test_a_finding_expands_to_its_evidence_clause_remediation_and_link(open_report: Any) -> None:
+    report = make_report(30)
+    view = open_report(report)
+    index = next(i for i, f in enumerate(report["findings"]) if f["confidence"] == "likely")
+    finding = report["findings"][index]
+    button = view.page.locator(f"#f-{index} button.disclosure")
+    panel = view.page.locator(f"#d-{index}")
+    assert button.get_attribute("aria-expanded") == "false"
+    assert not panel.is_visible()
+
+    button.click()
+
+    assert button.get_attribute("aria-expanded") == "true"
+    assert panel.is_visible()
+    text = panel.inner_text()
+    assert finding["evidence"]["admin"]["identity"] in text
+    assert "fuzzy-name" in text  # match method
+    assert f"{finding['evidence']['admin']['match_score']:g}" in text  # match score
+    assert "observed on the platform" in text or "declared in the registry" in text
+    assert f"AP 80-06: {finding['section']}" in text
+    assert finding["clause"] in view.page.locator(f"#d-{index} blockquote").inner_text()
+    assert finding["remediation"] in text
+    assert panel.get_by_role("link").get_attribute("href") == finding["url"]
+
+    button.click()
+    assert button.get_attribute("aria-expanded") == "false"
+    assert not panel.is_visible()
+
+
+def test_keyboard_alone_reaches_skip_link_filters_and_expands_a_finding(open_report: Any) -> None:
+    report = make_report(20)
+    view = open_report(report)
+    page = view.page
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to findings"
+    page.keyboard.press("Enter")
+    # from the findings section, Tab goes through the filters to the first finding's title
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.classList.contains('disclosure')"):
+            break
+    else:
+        pytest.fail("the first finding's title is not reachable with Tab")
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.getAttribute('aria-expanded')") == "true"
+    # every form control has a label a screen reader can read
+    unlabeled = page.evaluate(
+        """Array.from(document.querySelectorAll('input, select')).filter(
+             el => !(el.labels && el.labels.length)).length"""
+    )
+    assert unlabeled == 0
+
+
+CONTRAST_SCRIPT = """() => {
+  const channel = c => { c /= 255; return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4); };
+  const parse = value => (value.match(/[\\d.]+/g) || []).map(Number);
+  const luminance = ([r, g, b]) => 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+  const background = el => {
+    for (let node = el; node; node = node.parentElement) {
+      const rgba = parse(getComputedStyle(node).backgroundColor);
+      if (rgba.length === 3 || (rgba.length === 4 && rgba[3] > 0)) return rgba.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const failures = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const text = Array.from(el.childNodes)
+      .filter(n => n.nodeType === 3 && n.textContent.trim()).map(n => n.textContent.trim()).join(' ');
+    if (!text || !el.getClientRects().length || getComputedStyle(el).visibility === 'hidden') continue;
+    if (el.closest('.sr-only, .skip')) continue;
+    const fg = luminance(parse(getComputedStyle(el).color).slice(0, 3));
+    const bg = luminance(background(el));
+    const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+    if (ratio < 4.5) {
+      failures.push(el.tagName + '.' + el.className + ' "' + text.slice(0, 40) + '" ' + ratio.toFixed(2));
+    }
+  }
+  return failures;
+}"""
+
+
+def test_all_visible_text_has_at_least_aa_contrast(open_report: Any) -> None:
+    report = make_report(40)
+    view = open_report(report, height=6000)
+    view.page.get_by_role("button", name="Expand all").click()
+    view.page.get_by_role("button", name="Every audited account (7)").click()
+    assert view.page.evaluate(CONTRAST_SCRIPT) == []
+
+
+def test_sorting_by_severity_orders_rows_most_severe_first(open_report: Any) -> None:
+    report = make_report(40)
+    view = open_report(report)
+    view.page.locator("#findings-table").get_by_role("button", name="Severity").click()
+    order = [s.lower() for s in view.page.locator(f"{VISIBLE_ROWS} .sev").all_text_contents()]
+    ranks = ["critical", "high", "medium", "low", "info"]
+    assert order == sorted(order, key=ranks.index)
+    header = view.page.locator("#findings-table [role=columnheader][data-key=severity]")
+    assert header.get_attribute("aria-sort") == "descending"
+    view.page.get_by_role("button", name="Group by school and account").click()
+    assert view.page.locator("#findings-table .g-school").count() == 3
+
+
+def test_waived_findings_are_listed_apart_with_expiry_flags(open_report: Any) -> None:
+    report = make_report(60)
+    view = open_report(report)
+    waived = [f for f in report["findings"] if f["status"] == "waived"]
+    assert view.page.locator("#waived-table .f").count() == len(waived)
+    assert view.page.locator("#findings-table .f[data-status=waived]").count() == 0
+    soon = [f for f in waived if f["waiver"]["expiring_soon"]]
+    assert 0 < len(soon) < len(waived)
+    assert view.page.locator("#waived-table .flag-soon").count() == len(soon)
+    first = view.page.locator("#waived-table .f").first
+    assert "Director of ITS" in (first.text_content() or "")
+
+
+def test_summary_shows_changes_counts_and_coverage_gaps(open_report: Any) -> None:
+    report = make_report(40)
+    view = open_report(report)
+    changes = view.page.locator("dl.changes").inner_text()
+    for number in report["summary"]["changes"].values():
+        assert str(number) in changes
+    coverage = view.page.locator("#coverage").inner_text()
+    assert "2 of 7 accounts were not fully audited" in coverage
+    assert "follower page cap reached" in coverage
+    assert "Requires pages_read_engagement permission" in coverage
+
+
+def test_no_console_errors_no_requests_and_hostile_data_stays_text(open_report: Any) -> None:
+    report = make_report(12)
+    hostile = copy.deepcopy(report["findings"][0])
+    hostile.update(
+        fingerprint="hostile",
+        title='<img src="http://127.0.0.1:9/pixel.png" onerror="alert(1)">',
+        message="</script><script>alert(2)</script>",
+        handle='"><iframe src="http://127.0.0.1:9/frame"></iframe>',
+        url="javascript:alert(3)",
+        evidence={"excerpt": "<svg onload=alert(4)>", "link": "http://127.0.0.1:9/evidence"},
+    )
+    report["findings"].insert(0, hostile)
+    validate(report)
+    view = open_report(report)
+    page = view.page
+    page.locator("#f-0 button.disclosure").click()
+    page.get_by_role("button", name="Expand all").click()
+    page.locator("#findings-table").get_by_role("button", name="Finding").click()
+    page.locator("input[name=q]").fill("alert")
+    page.locator("input[name=q]").press("Enter")  # a form submission would be a request (and a CSP violation)
+    page.wait_for_timeout(400)
+    page.get_by_role("button", name="Every audited account (7)").click()
+
+    assert view.console_errors() == []
+    assert view.dialogs == []
+    assert view.requests == [view.url]
+    assert hostile["title"] in page.locator("#f-0 .disclosure").inner_text()
+    assert page.locator("#d-0 a").count() == 0  # the javascript: link is shown as text, not a link
+    assert "javascript:alert(3)" in page.locator("#d-0").inner_text()
+
+
+def test_print_shows_every_finding_with_evidence_and_hides_controls(open_report: Any) -> None:
+    report = make_report(20)
+    view = open_report(report)
+    page = view.page
+    page.get_by_label("Medium", exact=True).uncheck()
+    assert view.visible() < len(listed(report))
+    page.emulate_media(media="print")
+    wait_until(page, "document.querySelectorAll('.detail .detail-grid').length > 0")
+    assert page.locator("#filters").is_hidden()
+    displayed = page.locator("#findings-table .f").evaluate_all("rows => rows.filter(r => r.offsetParent).length")
+    assert displayed == len(listed(report))
+    assert page.locator(".detail .detail-grid").count() == len(report["findings"])
+
+
+@pytest.fixture(scope="module")
+def demo_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The report `auditor demo` writes (the bundled demo division, replayed from cassettes)."""
+    output = tmp_path_factory.mktemp("demo") / "demo-output"
+    done = subprocess.run(
+        [sys.executable, "-m", "auditor", "demo", "--output", str(output)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr  # the demo division has high findings
+    path = output / "reports" / "latest" / "report.html"
+    assert path.exists()
+    return path
+
+
+def test_demo_report_works_in_the_browser_and_is_the_readme_screenshot(
+    browser: Browser, demo_report: Path, tmp_path: Path
+) -> None:
+    screenshot = README_SCREENSHOT if os.environ.get("UPDATE_SCREENSHOT") == "1" else tmp_path / "report.png"
+    report = json.loads((demo_report.parent / "report.json").read_text(encoding="utf-8"))
+    validate(report)
+    page = browser.new_page(viewport={"width": 1280, "height": 2700})
+    view = Watched(page)
+    view.url = demo_report.resolve().as_uri()
+    page.goto(view.url)
+    try:
+        assert view.visible() == len(listed(report))
+        # open a finding that shows identity matches: the first staff-student interaction
+        index = next(i for i, f in enumerate(report["findings"]) if f["rule"] == "staff-student-interaction")
+        page.locator(f"#f-{index} button.disclosure").click()
+        assert "Match method" in page.locator(f"#d-{index}").inner_text()
+        page.evaluate("window.scrollTo(0, 0); document.activeElement.blur()")
+        page.screenshot(path=str(screenshot), full_page=False)
+        assert screenshot.stat().st_size > 10_000
+        assert view.console_errors() == []
+        assert view.requests == [view.url]
+    finally:
+        page.close()
+
+
+@pytest.mark.slow
+def test_five_thousand_findings_open_and_filter(open_report: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    report = make_report(5000)
+    view = open_report(report)
+    opened = view.opened_seconds
+    navigation = view.page.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd")
+
+    filter_ms = view.page.evaluate(
+        """() => new Promise(resolve => {
+             const box = document.querySelector('input[name=severity][value=high]');
+             const t0 = performance.now();
+             box.click();
+             document.body.offsetHeight;
+             requestAnimationFrame(() => resolve(performance.now() - t0));
+           })"""
+    )
+    search_started = time.perf_counter()
+    view.page.locator("input[name=q]").fill("@hhs_robotics")
+    expected = len([f for f in listed(report) if f["handle"] == "@hhs_robotics" and f["severity"] != "high"])
+    wait_until(view.page, f"document.querySelectorAll('{VISIBLE_ROWS}').length === {expected}")
+    searched = time.perf_counter() - search_started
+
+    assert view.visible() == expected
+    assert view.console_errors() == []
+    with capsys.disabled():
+        print(
+            f"\n[report.html, 5,000 findings] open {opened * 1000:.0f} ms (load event at {navigation:.0f} ms), "
+            f"filter by severity {filter_ms:.0f} ms, search (150 ms debounce included) {searched * 1000:.0f} ms"
+        )
