@@ -61,8 +61,9 @@ TWEET_EXPANSIONS = [
 ]
 
 FOLLOWERS_PAGE = 1000
-# An incremental listing asks for small pages: X bills every follower a page returns, also those past
-# the first already-known one. Page size: twice the change of the follower count, at least this.
+# An incremental listing starts with a small page (X bills every follower a page returns, also those
+# past the first already-known one): twice the change of the follower count, at least this; each
+# further page is twice as large.
 NEW_FOLLOWERS_PAGE_MIN = 20
 LOOKUP_BATCH = 100  # users per batched profile lookup (GET /2/users?ids=...)
 TIMELINE_PAGES = 32  # X serves only the newest 3,200 posts of a timeline (100 per page)
@@ -417,23 +418,19 @@ class AccountPull:
 
     def _read_new_followers(self, user_id: str, known: KnownParticipants) -> None:
         """X lists followers newest first: read pages until the first follower already known."""
-        change = abs((self._count("followers") or 0) - (_int(self.cursor.get(CURSOR_FOLLOWERS)) or 0))
-        page_size = min(FOLLOWERS_PAGE, max(NEW_FOLLOWERS_PAGE_MIN, 2 * change))
-        pages = self.pages(
-            EP_FOLLOWERS, self.client.get_users_followers, user_id, limit=self.page_cap, max_results=page_size
-        )
         self.snapshot.participants_delta = True
-        reached_known = False
-        for body in pages:
+        reached_known, capped = False, False
+        for body, more in self._growing_follower_pages(user_id):
             for follower in parse.users_in(body):
                 if follower in known:
                     reached_known = True
                     break
                 self.snapshot.participants.append(follower)
             if reached_known:
-                break  # the generator is left unfinished: no further page is requested
+                break  # no further page is requested
+            capped = more
             self.builder.mark_partial(Capability.PARTICIPANTS, f"stopped after {len(self.snapshot.participants)} new")
-        if not reached_known and pages.capped:
+        if not reached_known and capped:
             self.builder.mark_partial(
                 Capability.PARTICIPANTS,
                 f"{len(self.snapshot.participants)} new followers read without reaching a known one: the "
@@ -448,6 +445,28 @@ class AccountPull:
         self._complete(Capability.PARTICIPANTS)
         self.next_cursor[CURSOR_FOLLOWERS] = str(self._count("followers"))
         self._note_incremental(len(self.snapshot.participants), "newest first, stopped at the first known follower")
+
+    def _growing_follower_pages(self, user_id: str) -> Iterator[tuple[JSON, bool]]:
+        """Follower pages whose size doubles: the first one small, because X bills every follower a
+        page returns, also those after the first known one; then larger, so an account that gained
+        many followers (X allows 15 follower requests per 15 minutes) needs few requests.
+
+        (tweepy's Paginator keeps one page size, hence this loop: X's pagination token does not
+        depend on `max_results`.) Yields each page and whether X has more after it."""
+        change = abs((self._count("followers") or 0) - (_int(self.cursor.get(CURSOR_FOLLOWERS)) or 0))
+        size = min(FOLLOWERS_PAGE, max(NEW_FOLLOWERS_PAGE_MIN, 2 * change))
+        token: str | None = None
+        read_followers = self.api(EP_FOLLOWERS, self.client.get_users_followers)
+        for _ in range(self.page_cap):
+            page_args: dict[str, Any] = {"max_results": size}
+            if token:
+                page_args["pagination_token"] = token
+            body = read_followers(user_id, **page_args)
+            token = (body.get("meta") or {}).get("next_token")
+            yield body, token is not None
+            if token is None:
+                return
+            size = min(FOLLOWERS_PAGE, size * 2)
 
     def _note_incremental(self, new: int, how: str) -> None:
         last = parse.parse_time(self.cursor.get(CURSOR_FULL))

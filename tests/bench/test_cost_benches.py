@@ -44,6 +44,8 @@ def test_collection_benchmark_replays_a_small_division_through_the_real_connecto
     assert re.search(r"full run requests <= 1.1 x lower bound: [\d,]+ / [\d,]+ = 1\.000  PASS", out)
     full, nightly = (int(n.replace(",", "")) for n in re.findall(r"  total\s+([\d,]+)", out)[:2])
     assert nightly < full
+    # After the full run and after the reconciliation the store holds exactly X's follower lists.
+    assert out.count("6/6 accounts' stored follower lists equal X's") == 2
     assert "estimated cost: $" in out and "nightly requests <= 10% of the full run" in out
 
 

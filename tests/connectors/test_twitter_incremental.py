@@ -192,3 +192,14 @@ def test_a_follower_stored_under_another_form_is_still_known() -> None:
 
     assert tom in known and len(known) == 1
     assert Identity(platform="twitter", id="42", handle="newcomer") not in known
+
+
+def test_many_new_followers_behind_a_small_change_are_read_in_growing_pages() -> None:
+    # 23 joined and 22 left: the count moved by one, so the first page is small; the next doubles.
+    with make_vcr(CASSETTES).use_cassette("followers_incremental_busy.yaml"):
+        snapshot = TwitterConnector(context(known=known_identities())).pull(division_account(), nightly_cursor())
+
+    assert len(snapshot.participants) == 23 and "taxpayer_tom" not in {p.handle for p in snapshot.participants}
+    assert snapshot.requests == {EP_USER: 1, EP_FOLLOWERS: 2, EP_MENTIONS: 1}
+    assert snapshot.billable["follower"] == 20 + 5
+    assert snapshot.cursor["followers_count"] == "6"
