@@ -145,7 +145,7 @@ def _spend_line(spend: dict) -> str:  # type: ignore[type-arg]
         parts.append(f"{platform}: {', '.join(words)}")
     line = "; ".join(parts)
     if "estimated_cost" in spend:
-        line += f" (estimated cost ${spend['estimated_cost']:,.2f} at the policy's prices)"
+        line += f"; total estimated cost ${spend['estimated_cost']:,.2f} at the policy's prices"
     return line
 
 

@@ -280,6 +280,7 @@ def collect_all(
             snapshot = pull_account(account, connectors, context, cursor, settings.cassette_dir)
         carry_forward(previous, snapshot, as_of - timedelta(days=policy.lookback_days), stored.load)
         stored.forget()
+        mark_full_listing(snapshot)
         with store_lock, session(engine) as db:
             save_snapshot(db, run_id, snapshot, account)
             db.commit()
@@ -347,6 +348,18 @@ def _merge_participants(snapshot: AccountSnapshot, stored: StoredParticipants | 
             state=CollectionState.PARTIAL,
             reason=f"{new} new participant(s) added to a list that was partial: {stored.status.reason}",
         )
+
+
+FULL_LISTING_KEY = "full_reconciled_at"  # cursor key; the report's coverage[].last_full_reconciliation
+
+
+def mark_full_listing(snapshot: AccountSnapshot) -> None:
+    """A connector that lists every participant each run (YouTube subscribers, an ITS export) does not
+    keep a reconciliation date itself: its complete listing is one, dated this run."""
+    status = snapshot.status_of(Capability.PARTICIPANTS)
+    complete = status is not None and status.state == CollectionState.COMPLETE
+    if complete and not snapshot.participants_delta and FULL_LISTING_KEY not in snapshot.cursor:
+        snapshot.cursor[FULL_LISTING_KEY] = snapshot.taken_at.isoformat()
 
 
 class PreviousParticipants:
