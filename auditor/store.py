@@ -118,8 +118,8 @@ def latest_participants(session: Session, account_key: str, search: int = 30) ->
         .where(Snapshot.account_key == account_key, Snapshot.state != "failed")
         .order_by(col(Snapshot.id).desc())
         .limit(search)
-    ).all()
-    for row in rows:
+    )
+    for row in rows:  # fetched one at a time: usually the newest one has the list
         raw = (row.data.get("collections") or {}).get(Capability.PARTICIPANTS.value)
         if raw is None:
             continue
