@@ -17,7 +17,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from auditor.cli_ops import register_ops, settings_or_exit
 from auditor.inputs import InputError, load_division
+from auditor.logs import attach_log_file, private_by_default
 from auditor.run import EXIT_BAD_INPUT, EXIT_LOCKED, RunLocked, RunOutcome, execute_run
 from auditor.settings import Settings
 from connectors.scrub import install_log_scrubbing
@@ -51,6 +53,8 @@ def _setup_logging(verbose: bool) -> None:
     for noisy in ("urllib3", "vcr", "googleapiclient.discovery_cache", "tweepy", "requests_oauthlib", "httplib2"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     install_log_scrubbing()
+    private_by_default()  # reports, database and logs hold minors' data
+    attach_log_file(settings_or_exit().log_dir, level)
 
 
 @app.callback()
@@ -357,6 +361,9 @@ def demo(
     outcome = _execute(demo_division_dir(), only=None, kind="run", full=True, as_of=DEMO_AS_OF)
     _summarise(outcome)
     raise typer.Exit(outcome.exit_code)
+
+
+register_ops(app)  # record, doctor, purge (auditor/cli_ops.py)
 
 
 def main() -> None:

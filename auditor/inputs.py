@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -123,6 +124,31 @@ def _list_items(node: yaml.Node | None, key: str) -> list[yaml.Node]:
     return []
 
 
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def _validated_items(
+    path: Path,
+    data: dict[str, Any],
+    node: yaml.Node | None,
+    section: str,
+    model: type[ModelT],
+    key_field: str,
+    problems: list[InputProblem],
+) -> Iterator[tuple[ModelT, int | None, dict[str, int]]]:
+    """Each item of a YAML list section, validated, with its line and its fields' lines."""
+    singular = section.rstrip("s").replace("activitie", "activity")
+    for raw, item_node in zip(data.get(section) or [], _list_items(node, section), strict=False):
+        line, key_lines = _mapping_lines(item_node)
+        label = f"{singular} '{raw.get(key_field, '?')}'" if isinstance(raw, dict) else singular
+        try:
+            yield model.model_validate(raw), line, key_lines
+        except ValidationError as exc:
+            for location, message in _explain(exc):
+                top = (location or "").split(".")[0]
+                problems.append(InputProblem(path, key_lines.get(top, line), label, location, message))
+
+
 def _explain(error: ValidationError) -> list[tuple[str | None, str]]:
     explained = []
     for item in error.errors():
@@ -199,16 +225,7 @@ def load_registry(
             problems.append(InputProblem(path, 1, None, "accounts", "expected a list under 'accounts:'"))
             continue
         ignored += [dict(item, source=str(path)) for item in data.get("ignore", []) or [] if isinstance(item, dict)]
-        for raw, item_node in zip(data.get("accounts") or [], _list_items(node, "accounts"), strict=False):
-            line, key_lines = _mapping_lines(item_node)
-            label = f"account '{raw.get('key', '?')}'" if isinstance(raw, dict) else "account"
-            try:
-                entry = RegistryEntry.model_validate(raw)
-            except ValidationError as exc:
-                for location, message in _explain(exc):
-                    top = (location or "").split(".")[0]
-                    problems.append(InputProblem(path, key_lines.get(top, line), label, location, message))
-                continue
+        for entry, line, key_lines in _validated_items(path, data, node, "accounts", RegistryEntry, "key", problems):
             account = _to_account(entry, path, line, key_lines, connectors, activity_ids, seen, problems)
             if account is not None:
                 accounts.append(account)
@@ -413,18 +430,13 @@ def load_activities(path: Path, problems: list[InputProblem]) -> list[Activity]:
     data, node = _load_yaml(path, problems)
     if data is None:
         return []
+    if not isinstance(data, dict) or not isinstance(data.get("activities") or [], list):
+        problems.append(InputProblem(path, 1, None, "activities", "expected a list under 'activities:'"))
+        return []
     activities: list[Activity] = []
     seen: set[str] = set()
-    for raw, item_node in zip((data or {}).get("activities") or [], _list_items(node, "activities"), strict=False):
-        line, key_lines = _mapping_lines(item_node)
-        label = f"activity '{raw.get('id', '?')}'" if isinstance(raw, dict) else "activity"
-        try:
-            entry = ActivityEntry.model_validate(raw)
-        except ValidationError as exc:
-            for location, message in _explain(exc):
-                top = (location or "").split(".")[0]
-                problems.append(InputProblem(path, key_lines.get(top, line), label, location, message))
-            continue
+    for entry, line, _keys in _validated_items(path, data, node, "activities", ActivityEntry, "id", problems):
+        label = f"activity '{entry.id}'"
         if entry.id in seen:
             problems.append(InputProblem(path, line, label, "id", "duplicate activity id"))
             continue

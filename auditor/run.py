@@ -25,6 +25,7 @@ from auditor.identity import IdentityResolver
 from auditor.inputs import Division
 from auditor.notify import send_notifications_for_folder
 from auditor.policy import Policy
+from auditor.privacy import hmac_key, keyed_identity, pseudonymise_outsiders
 from auditor.reconcile import Evaluated, reconcile
 from auditor.report.publish import publish_run
 from auditor.rules.base import DivisionContext, DivisionResult, RuleContext, load_rules
@@ -36,6 +37,7 @@ from auditor.store import (
     latest_content,
     latest_cursor,
     latest_participants,
+    mark_crashed_runs,
     previous_division_findings,
     previous_findings,
     replace_inputs,
@@ -54,7 +56,15 @@ from connectors.recording import make_vcr
 from connectors.resilience import Deadline
 from connectors.scrub import scrub
 from models.db import init_db, make_engine, session
-from models.snapshot import AccountSnapshot, Capability, CollectionState, CollectionStatus, ErrorKind, Interaction
+from models.snapshot import (
+    AccountSnapshot,
+    Capability,
+    CollectionState,
+    CollectionStatus,
+    ErrorKind,
+    Identity,
+    Interaction,
+)
 from models.tables import AuditRun, FindingStatus, RegisteredAccount, Severity
 
 log = logging.getLogger("auditor.run")
@@ -151,6 +161,9 @@ def _execute_locked(
         fail_threshold=division.policy.fail_threshold.value,
     )
     with session(engine) as db:
+        crashed = mark_crashed_runs(db, started)
+        if crashed:
+            log.warning("earlier run(s) %s died without finishing: marked crashed", ", ".join(crashed))
         replace_inputs(db, division)
         db.add(run)
         db.commit()
@@ -255,6 +268,7 @@ def collect_all(
         for name in {a.connector for a in accounts}
     }
     store_lock = threading.Lock()
+    outsider_key = hmac_key(settings)
     outcomes: dict[str, AccountOutcome] = {}
     prefetched = prefetch_all(accounts, connectors, settings, policy, as_of, full, run_deadline, outcomes)
 
@@ -265,7 +279,8 @@ def collect_all(
                 cls = connectors.get(account.connector)
                 incremental = bool(cursor) and cls is not None and cls.incremental
                 previous = latest_content(db, account.key) if incremental else None
-            stored = PreviousParticipants(engine, account.key)
+            # The store keeps people outside the directory as keyed hashes: recognise them in that form.
+            earlier = PreviousParticipants(engine, account.key, lambda i: keyed_identity(outsider_key, i))
             deadline = Deadline(min(policy.account_deadline_seconds, max(run_deadline.remaining(), 0.0)))
             context = ConnectorContext(
                 settings=settings,
@@ -274,17 +289,20 @@ def collect_all(
                 deadline=deadline,
                 full=full,
                 budget=budget,
-                known_participants=stored.keys if incremental else None,
+                known_participants=earlier.keys if incremental else None,
                 prefetched=prefetched.get(account.key),
             )
             snapshot = pull_account(account, connectors, context, cursor, settings.cassette_dir)
-        carry_forward(previous, snapshot, as_of - timedelta(days=policy.lookback_days), stored.load)
-        stored.forget()
+        carry_forward(previous, snapshot, as_of - timedelta(days=policy.lookback_days), earlier.load, earlier.stored_as)
+        earlier.forget()
         mark_full_listing(snapshot)
+        known: set[str] = set()
+        results, rule_error = evaluator.evaluate(account, snapshot, known=known)
+        # The rules have run: follower lists keep only keyed hashes of people outside the directory.
+        stored = pseudonymise_outsiders(snapshot, known, outsider_key)
         with store_lock, session(engine) as db:
-            save_snapshot(db, run_id, snapshot, account)
+            save_snapshot(db, run_id, stored, account)
             db.commit()
-        results, rule_error = evaluator.evaluate(account, snapshot)
         incomplete = _incomplete(snapshot) or rule_error
         outcomes[account.key] = AccountOutcome(
             snapshot.platform,
@@ -310,6 +328,7 @@ def carry_forward(
     snapshot: AccountSnapshot,
     window_start: datetime,
     stored_participants: Callable[[], StoredParticipants | None] | None = None,
+    stored_as: Callable[[Identity], Identity] | None = None,
 ) -> None:
     """Complete an incremental pull with what the store already holds, so rules see the whole picture.
 
@@ -317,7 +336,8 @@ def carry_forward(
       snapshot's ones still inside the look-back window are added back, so a finding about last
       week's post is not mistaken for resolved.
     - Participants: a pull that listed only new participants (`participants_delta`) gets the previous
-      participant list added; who left is found at the connector's next full listing.
+      participant list added; who left is found at the connector's next full listing. `stored_as`
+      is how the store keeps an identity (keyed hash of an outsider), so nobody is held twice.
     """
     if previous is not None and snapshot.usable(Capability.POSTS):
         known = {p.id for p in snapshot.posts}
@@ -328,10 +348,12 @@ def carry_forward(
             i for i in previous.interactions if _interaction_key(i) not in seen and _within(i.created_at, window_start)
         ]
     if snapshot.participants_delta and snapshot.usable(Capability.PARTICIPANTS):
-        _merge_participants(snapshot, stored_participants() if stored_participants else None)
+        _merge_participants(snapshot, stored_participants() if stored_participants else None, stored_as)
 
 
-def _merge_participants(snapshot: AccountSnapshot, stored: StoredParticipants | None) -> None:
+def _merge_participants(
+    snapshot: AccountSnapshot, stored: StoredParticipants | None, stored_as: Callable[[Identity], Identity] | None
+) -> None:
     new = len(snapshot.participants)
     if stored is None:
         snapshot.collections[Capability.PARTICIPANTS.value] = CollectionStatus(
@@ -341,6 +363,8 @@ def _merge_participants(snapshot: AccountSnapshot, stored: StoredParticipants | 
         )
         return  # stays a delta: never used as the base of a later merge
     listed = {p.key for p in snapshot.participants}
+    if stored_as is not None:
+        listed |= {stored_as(p).key for p in snapshot.participants}
     snapshot.participants += [p for p in stored.identities if p.key not in listed]
     snapshot.participants_delta = False
     if stored.status.state == CollectionState.PARTIAL:
@@ -365,9 +389,12 @@ def mark_full_listing(snapshot: AccountSnapshot) -> None:
 class PreviousParticipants:
     """The account's stored participant list, read at most once per pull and only when asked for."""
 
-    def __init__(self, engine: Engine, account_key: str) -> None:
+    def __init__(
+        self, engine: Engine, account_key: str, stored_as: Callable[[Identity], Identity] | None = None
+    ) -> None:
         self.engine = engine
         self.account_key = account_key
+        self.stored_as = stored_as
         self._loaded = False
         self._stored: StoredParticipants | None = None
 
@@ -380,7 +407,9 @@ class PreviousParticipants:
 
     def keys(self, account_key: str) -> KnownParticipants | None:
         stored = self.load() if account_key == self.account_key else None
-        return KnownParticipants({p.key for p in stored.identities}) if stored is not None else None
+        if stored is None:
+            return None
+        return KnownParticipants({p.key for p in stored.identities}, self.stored_as)
 
     def forget(self) -> None:
         self._stored = None  # memory stays bounded: one account's list at a time per worker
@@ -488,9 +517,16 @@ class AccountEvaluator:
         ]
         self.resolver = IdentityResolver(directory, policy.matching)
 
-    def evaluate(self, account: RegisteredAccount, snapshot: AccountSnapshot) -> tuple[list[Evaluated], bool]:
-        """Rule results for the account, and whether a rule crashed (the account is then incomplete)."""
+    def evaluate(
+        self, account: RegisteredAccount, snapshot: AccountSnapshot, known: set[str] | None = None
+    ) -> tuple[list[Evaluated], bool]:
+        """Rule results for the account, and whether a rule crashed (the account is then incomplete).
+
+        `known` receives the keys of the identities the directory knows (matched to a person).
+        """
         matches: dict[str, Match] = self.resolver.resolve(snapshot.identities())
+        if known is not None:
+            known.update(key for key, match in matches.items() if match.person_id)
         cls = self.connectors.get(account.connector)
         context = RuleContext(
             account=account,

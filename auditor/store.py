@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, func, insert
 from sqlmodel import Session, col, select
 
 from auditor.inputs import Division
@@ -26,6 +26,8 @@ from models.tables import (
 )
 
 OPEN_STATUSES = (FindingStatus.NEW, FindingStatus.PERSISTING, FindingStatus.UNKNOWN, FindingStatus.WAIVED)
+# Runs whose results count: a `running` row is a run in progress or one that died (then `crashed`).
+FINISHED_STATUSES = ("complete", "incomplete")
 
 
 def replace_inputs(session: Session, division: Division) -> None:
@@ -157,55 +159,45 @@ def latest_cursor(session: Session, account_key: str) -> dict[str, str]:
 def previous_run(session: Session, run: AuditRun) -> AuditRun | None:
     return session.exec(
         select(AuditRun)
-        .where(AuditRun.started_at < run.started_at, AuditRun.status != "running")
+        .where(AuditRun.started_at < run.started_at, col(AuditRun.status).in_(FINISHED_STATUSES))
         .order_by(col(AuditRun.started_at).desc())
         .limit(1)
     ).first()
 
 
 def previous_findings(session: Session, account_key: str, before: datetime) -> list[Finding]:
-    """Open findings of the latest earlier run that audited this account."""
+    """Open findings of the latest earlier finished run that audited this account (crashed runs have none)."""
     last = session.exec(
         select(Snapshot.run_id)
         .join(AuditRun, col(AuditRun.id) == col(Snapshot.run_id))
-        .where(Snapshot.account_key == account_key, AuditRun.started_at < before)
+        .where(
+            Snapshot.account_key == account_key,
+            AuditRun.started_at < before,
+            col(AuditRun.status).in_(FINISHED_STATUSES),
+        )
         .order_by(col(AuditRun.started_at).desc())
         .limit(1)
     ).first()
-    if last is None:
-        return []
-    return list(
-        session.exec(
-            select(Finding).where(
-                Finding.run_id == last,
-                Finding.account_key == account_key,
-                col(Finding.status).in_([s.value for s in OPEN_STATUSES]),
-            )
-        ).all()
-    )
+    return _open_findings(session, last, Finding.account_key == account_key)
 
 
 def previous_division_findings(session: Session, before: datetime) -> list[Finding]:
     """Open division-scope findings (unregistered accounts) of the latest earlier full run."""
     last = session.exec(
         select(AuditRun.id)
-        .where(
-            AuditRun.started_at < before, AuditRun.kind == "run", col(AuditRun.status).in_(["complete", "incomplete"])
-        )
+        .where(AuditRun.started_at < before, AuditRun.kind == "run", col(AuditRun.status).in_(FINISHED_STATUSES))
         .order_by(col(AuditRun.started_at).desc())
         .limit(1)
     ).first()
-    if last is None:
+    return _open_findings(session, last, col(Finding.account_key).startswith("unregistered:"))
+
+
+def _open_findings(session: Session, run_id: str | None, condition: Any) -> list[Finding]:
+    if run_id is None:
         return []
-    return list(
-        session.exec(
-            select(Finding).where(
-                Finding.run_id == last,
-                col(Finding.account_key).startswith("unregistered:"),
-                col(Finding.status).in_([s.value for s in OPEN_STATUSES]),
-            )
-        ).all()
-    )
+    statuses = [s.value for s in OPEN_STATUSES]
+    query = select(Finding).where(Finding.run_id == run_id, condition, col(Finding.status).in_(statuses))
+    return list(session.exec(query).all())
 
 
 def ever_resolved(session: Session, fingerprints: Iterable[str]) -> set[str]:
@@ -248,7 +240,10 @@ def run_snapshots(session: Session, run_id: str) -> list[Snapshot]:
 
 def latest_run(session: Session) -> AuditRun | None:
     return session.exec(
-        select(AuditRun).where(AuditRun.status != "running").order_by(col(AuditRun.started_at).desc()).limit(1)
+        select(AuditRun)
+        .where(col(AuditRun.status).in_(FINISHED_STATUSES))
+        .order_by(col(AuditRun.started_at).desc())
+        .limit(1)
     ).first()
 
 
@@ -256,3 +251,36 @@ def to_json(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
     return value
+
+
+# --- runs that died, retention ----------------------------------------------------------------------
+
+
+def mark_crashed_runs(session: Session, now: datetime) -> list[str]:
+    """Runs still `running` while we hold the run lock died (SIGKILL, power loss): mark them crashed.
+
+    Their snapshots were never evaluated nor reported; they are deleted (with their participants),
+    so that no name read by a dead run stays in the store.
+    """
+    stale = list(session.exec(select(AuditRun).where(AuditRun.status == "running")).all())
+    for run in stale:
+        snapshot_ids = select(Snapshot.id).where(Snapshot.run_id == run.id)
+        session.execute(delete(Participant).where(col(Participant.snapshot_id).in_(snapshot_ids)))
+        session.execute(delete(Snapshot).where(col(Snapshot.run_id) == run.id))
+        run.status = "crashed"
+        run.finished_at = run.finished_at or now
+        session.add(run)
+    return [run.id for run in stale]
+
+
+def purge_snapshots(session: Session, older_than: datetime) -> tuple[int, int]:
+    """Delete snapshots (and their participants) taken before `older_than`. Findings are kept.
+
+    Each account's newest snapshot is kept whatever its age: reconciliation finds an account's
+    previous findings through it, and its cursor is where the next pull starts.
+    """
+    newest = select(func.max(Snapshot.id)).group_by(Snapshot.account_key)
+    doomed = select(Snapshot.id).where(Snapshot.taken_at < older_than, col(Snapshot.id).not_in(newest))
+    participants = session.execute(delete(Participant).where(col(Participant.snapshot_id).in_(doomed)))
+    snapshots = session.execute(delete(Snapshot).where(col(Snapshot.id).in_(doomed)))
+    return int(getattr(snapshots, "rowcount", 0) or 0), int(getattr(participants, "rowcount", 0) or 0)

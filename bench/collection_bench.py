@@ -26,6 +26,7 @@ from sqlalchemy.engine import Engine
 
 from auditor.inputs import Division
 from auditor.policy import Policy
+from auditor.privacy import hmac_key, keyed_identity
 from auditor.run import execute_run
 from auditor.settings import Settings
 from auditor.spend import estimate_run, minimum_seconds
@@ -47,6 +48,7 @@ from connectors.twitter.connector import (
     reconciliation_due,
 )
 from models.db import init_db, make_engine, session
+from models.snapshot import Identity
 from models.tables import RegisteredAccount
 
 AS_OF = datetime(2026, 11, 15, 6, 0, tzinfo=UTC)
@@ -157,14 +159,16 @@ def reconciled_tonight(accounts: list[RegisteredAccount], policy: Policy, listed
     }
 
 
-def compare_with_platform(world: FakeX, accounts: list[RegisteredAccount], engine: Engine) -> str:
-    """How the store's follower lists differ from the platform's, account by account."""
+def compare_with_platform(world: FakeX, accounts: list[RegisteredAccount], engine: Engine, key: bytes) -> str:
+    """How the store's follower lists differ from the platform's, account by account (the store keeps
+    people outside the directory, here everyone, as keyed hashes: the platform's ids are hashed alike)."""
     missing = stale = exact = 0
     with session(engine) as db:
         for account in accounts:
             stored = latest_participants(db, account.key)
             held = {p.id for p in stored.identities} if stored else set()
-            truth = set(world.accounts[account.platform_id or ""].followers)
+            followers = world.accounts[account.platform_id or ""].followers
+            truth = {keyed_identity(key, Identity(platform="twitter", id=f)).id for f in followers}
             missing += len(truth - held)
             stale += len(held - truth)
             exact += held == truth
@@ -236,7 +240,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             full_seconds = time.perf_counter() - started
             full_made = Counter(server.requests)
             server.reset()
-            after_full = compare_with_platform(world, division.accounts, engine)
+            after_full = compare_with_platform(world, division.accounts, engine, hmac_key(settings))
 
             nightly_at = AS_OF + timedelta(days=1)
             before = {a.id: set(a.followers) for a in world.accounts.values()}
@@ -252,10 +256,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             nightly = execute_run(division, settings, full=False, as_of=nightly_at, engine=engine)
             nightly_seconds = time.perf_counter() - started
             nightly_made = Counter(server.requests)
-            after_nightly = compare_with_platform(world, division.accounts, engine)
+            after_nightly = compare_with_platform(world, division.accounts, engine, hmac_key(settings))
             # `auditor run --full` the next night: every list is read again, departures included.
             execute_run(division, settings, full=True, as_of=nightly_at + timedelta(days=1), engine=engine)
-            after_reconciliation = compare_with_platform(world, division.accounts, engine)
+            after_reconciliation = compare_with_platform(world, division.accounts, engine, hmac_key(settings))
         finally:
             undo()
 

@@ -15,6 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("auditor.connectors")
 
 T = TypeVar("T")
+# What parsing a response of the wrong shape raises (pydantic's ValidationError is a ValueError).
+RESPONSE_SHAPE_ERRORS = (KeyError, IndexError, TypeError, ValueError, AttributeError)
 ENTRY_POINT_GROUP = "auditor.connectors"
 
 
@@ -140,6 +143,26 @@ class Estimate:
             self.billable[item] = self.billable.get(item, 0) + count
 
 
+class CredentialState(StrEnum):
+    OK = "ok"
+    WARNING = "warning"  # works, but needs attention (expires soon, a scope is missing)
+    FAILED = "failed"  # the platform refused it
+    MISSING = "missing"  # not configured
+    NOT_CHECKED = "not-checked"  # the connector has no way to check it without a collection
+
+
+@dataclass
+class CredentialCheck:
+    """What `auditor doctor` shows for one credential. `detail` is free of secrets."""
+
+    connector: str
+    credential: str  # the variable that holds it, e.g. X_BEARER_TOKEN, so the user knows what to fix
+    state: CredentialState
+    detail: str
+    expires_at: datetime | None = None
+    scopes: list[str] = field(default_factory=list)
+
+
 class SnapshotBuilder:
     """Accumulates a snapshot and the outcome of each collection."""
 
@@ -149,17 +172,40 @@ class SnapshotBuilder:
 
     @contextlib.contextmanager
     def collect(self, collection: Capability | str) -> Iterator[None]:
-        """Run one collection; a PlatformError inside it becomes that collection's status."""
+        """Run one collection; a PlatformError inside it becomes that collection's status.
+
+        A rate limit or quota hit after this collection read some items leaves it `partial` (what
+        was read is kept); before any item, it is `failed`. A response
+        of an unexpected shape (missing field, wrong type) fails this collection as `malformed`
+        instead of the whole account.
+        """
         name = str(collection)
         self.snapshot.collections[name] = CollectionStatus(state=CollectionState.COMPLETE)
+        items_before = self._items(name)
         try:
             yield
         except PlatformError as error:
-            self.record_error(name, error)
+            self.record_error(name, error, got_some=self._items(name) > items_before)
+        except RESPONSE_SHAPE_ERRORS as exc:
+            log.debug("%s %s: unexpected response shape", self.snapshot.account_key, name, exc_info=True)
+            detail = f"unexpected response: {type(exc).__name__}: {exc}"
+            self.record_error(name, PlatformError(ErrorKind.MALFORMED, detail[:300]))
 
-    def record_error(self, collection: str, error: PlatformError) -> None:
+    def _items(self, collection: str) -> int:
+        """How many items the snapshot holds for this collection."""
+        snapshot = self.snapshot
+        sizes = {
+            Capability.PROFILE.value: int(snapshot.profile is not None),
+            Capability.ADMINS.value: len(snapshot.admins),
+            Capability.PARTICIPANTS.value: len(snapshot.participants),
+            Capability.POSTS.value: len(snapshot.posts),
+            Capability.INTERACTIONS.value: len(snapshot.interactions),
+        }
+        return sizes.get(collection, 0)
+
+    def record_error(self, collection: str, error: PlatformError, *, got_some: bool = False) -> None:
         current = self.snapshot.collections.get(collection)
-        got_some = current is not None and current.state == CollectionState.PARTIAL
+        got_some = got_some or (current is not None and current.state == CollectionState.PARTIAL)
         if error.kind in (ErrorKind.RATE_LIMITED, ErrorKind.QUOTA) and got_some:
             state = CollectionState.PARTIAL
         elif error.kind == ErrorKind.PERMISSION:
@@ -243,6 +289,12 @@ class Connector(ABC):
             {},
             "no previous pull: one request per collection; billable items unknown",
         )
+
+    def check_credentials(self, accounts: list[RegisteredAccount]) -> list[CredentialCheck]:
+        """Check this connector's credentials for these accounts, cheaply (e.g. X `get_me`,
+        Graph `debug_token`, a Google token refresh). Optional: the default says "not checked"."""
+        detail = f"the {self.name} connector has no credential check"
+        return [CredentialCheck(self.name, "-", CredentialState.NOT_CHECKED, detail)]
 
     # --- shared machinery -------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ log = logging.getLogger("auditor.resilience")
 T = TypeVar("T")
 
 RETRY_KINDS = frozenset({ErrorKind.RETRYABLE, ErrorKind.RATE_LIMITED})
-MAX_RATE_LIMIT_WAIT = 15 * 60  # never sleep longer than one X window in one go
+MAX_RATE_LIMIT_WAIT = 16 * 60  # one X window (15 min) plus clock skew; a longer ask is not waited for
 
 
 class PlatformError(Exception):
@@ -84,16 +84,33 @@ class RetryPolicy:
 
 
 def wait_seconds(error: PlatformError, attempt: int, policy: RetryPolicy, now: datetime | None = None) -> float:
-    """How long to wait before retrying `error` (attempt counts from 1)."""
+    """How long to wait before retrying `error` (attempt counts from 1).
+
+    A rate limit with a reset time waits until the reset (at least 1 s); the caller decides whether
+    that wait is acceptable (`give_up_reason`). Anything else backs off exponentially, clamped.
+    """
     if error.retry_at is not None:
         now = now or datetime.now(UTC)
         # +1 s: X's reset is the second the window reopens; clock skew makes "exactly" too early.
         wait = (error.retry_at - now).total_seconds() + 1.0
-        if wait < 0:
+        if wait < 1.0:
             log.warning("rate-limit reset time is in the past (clock skew?); retrying after 1 s")
             wait = 1.0
-        return min(wait, policy.max_rate_limit_wait)
+        return wait
     return min(policy.base_backoff * (2 ** (attempt - 1)), policy.max_backoff)
+
+
+def give_up_reason(seconds: float, deadline: Deadline, policy: RetryPolicy) -> str | None:
+    """Why a wait of `seconds` is not taken, or None when it is acceptable."""
+    if seconds > policy.max_rate_limit_wait:
+        # Waiting less than the platform asked cannot succeed: give up now instead of sleeping.
+        return (
+            f"the platform asks to wait {seconds:.0f} s, "
+            f"more than the longest wait ({policy.max_rate_limit_wait:.0f} s)"
+        )
+    if not deadline.fits(seconds):
+        return f"waiting {seconds:.0f} s would pass the deadline ({max(deadline.remaining(), 0):.0f} s left)"
+    return None
 
 
 def call_with_retry(
@@ -125,9 +142,16 @@ def call_with_retry(
     def wait(state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
         assert isinstance(error, PlatformError)
+        if state.attempt_number >= policy.max_attempts:
+            # tenacity asks for the wait before it checks `stop`: this attempt was the last one.
+            log.warning("giving up on %s after %d attempts: %s", endpoint, state.attempt_number, error.describe())
+            return 0.0
         seconds = wait_seconds(error, state.attempt_number, policy)
-        if not deadline.fits(seconds):
-            # The wait does not fit: stop now and let the connector record a partial collection.
+        reason = give_up_reason(seconds, deadline, policy)
+        if reason is not None:
+            # Raised inside tenacity's wait callback, this propagates out of `retrying(...)` as is
+            # (tests/connectors/test_resilience.py proves it); the connector records the collection.
+            log.warning("not retrying %s after %s: %s", endpoint, error.describe(), reason)
             raise error
         log.info(
             "retrying %s in %.0f s after %s (attempt %d of %d)",

@@ -77,24 +77,47 @@ def scrub_data(value: Any) -> Any:
     return value
 
 
+def _scrub_record(record: logging.LogRecord) -> None:
+    try:
+        message = record.getMessage()
+    except Exception:  # a broken format string must not stop the run
+        message = str(record.msg)
+    record.msg = scrub(message)
+    record.args = None
+    if record.exc_info and record.exc_info[1] is not None:
+        record.exc_text = scrub(logging.Formatter().formatException(record.exc_info))
+        record.exc_info = None
+
+
 class ScrubbingFilter(logging.Filter):
     """Logging filter: libraries (tweepy at DEBUG, urllib3, googleapiclient) log URLs and headers."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken format string must not stop the run
-            message = str(record.msg)
-        record.msg = scrub(message)
-        record.args = None
-        if record.exc_info and record.exc_info[1] is not None:
-            record.exc_text = scrub(logging.Formatter().formatException(record.exc_info))
-            record.exc_info = None
+        _scrub_record(record)
         return True
 
 
+_factory_installed = False
+
+
 def install_log_scrubbing() -> None:
-    """Attach the scrubbing filter to every handler of the root logger (and future ones)."""
+    """Scrub every log record as it is made, whoever handles it, and filter the root handlers.
+
+    The record factory covers handlers added later (a log file, pytest's capture, a library's own
+    handler); the filters stay as a second line for handlers that format records themselves.
+    """
+    global _factory_installed
+    with _lock:
+        if not _factory_installed:
+            make_record = logging.getLogRecordFactory()
+
+            def scrubbed_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+                record = make_record(*args, **kwargs)
+                _scrub_record(record)
+                return record
+
+            logging.setLogRecordFactory(scrubbed_record)
+            _factory_installed = True
     root = logging.getLogger()
     for handler in root.handlers:
         if not any(isinstance(f, ScrubbingFilter) for f in handler.filters):

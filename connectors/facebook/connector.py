@@ -33,7 +33,7 @@ from facebook_business.adobjects.user import User
 from facebook_business.api import FacebookAdsApi
 from facebook_business.session import FacebookSession
 
-from connectors.base import Connector, SnapshotBuilder
+from connectors.base import Connector, CredentialCheck, SnapshotBuilder
 from connectors.facebook.errors import PASSWORD_CHANGED, classify_graph_error
 from connectors.facebook.paging import GraphCursor
 from connectors.resilience import PlatformError
@@ -131,6 +131,12 @@ class FacebookConnector(Connector):
 
     def classify_error(self, error: BaseException) -> PlatformError:
         return classify_graph_error(error, getattr(self, "_token_variable", f"ACCOUNT_<KEY>_{PAGE_TOKEN}"))
+
+    def check_credentials(self, accounts: list[RegisteredAccount]) -> list[CredentialCheck]:
+        """`auditor doctor`: see connectors/facebook/doctor.py."""
+        from connectors.facebook.doctor import check_facebook
+
+        return check_facebook(self, accounts)
 
     # --- session --------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import tweepy
 
-from connectors.base import Connector, Estimate, KnownParticipants, SnapshotBuilder
+from connectors.base import Connector, CredentialCheck, Estimate, KnownParticipants, SnapshotBuilder
 from connectors.resilience import PlatformError
 from connectors.twitter import parse
 from connectors.twitter.auth import (
@@ -119,6 +119,12 @@ class TwitterConnector(Connector):
 
     def classify_error(self, error: BaseException) -> PlatformError:
         return classify(error)
+
+    def check_credentials(self, accounts: list[RegisteredAccount]) -> list[CredentialCheck]:
+        """`auditor doctor`: see connectors/twitter/doctor.py."""
+        from connectors.twitter.doctor import check_x
+
+        return check_x(self, accounts)
 
     def pull(self, account: RegisteredAccount, cursor: dict[str, str]) -> AccountSnapshot:
         builder = self.new_builder(account)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from connectors.base import Connector, ConnectorContext, SnapshotBuilder, UnitBudget
+from connectors.base import Connector, ConnectorContext, CredentialCheck, SnapshotBuilder, UnitBudget
 from connectors.resilience import PlatformError
 from connectors.youtube import parse
 from connectors.youtube.client import (
@@ -75,6 +75,12 @@ class YouTubeConnector(Connector):
             # The project's quota is gone for the day: no later call of this run may spend a unit.
             self.context.budget.close(classified.detail)
         return classified
+
+    def check_credentials(self, accounts: list[RegisteredAccount]) -> list[CredentialCheck]:
+        """`auditor doctor`: see connectors/youtube/doctor.py."""
+        from connectors.youtube.doctor import check_youtube
+
+        return check_youtube(self, accounts)
 
     def pull(self, account: RegisteredAccount, cursor: dict[str, str]) -> AccountSnapshot:
         builder = self.new_builder(account)
