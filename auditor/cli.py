@@ -125,8 +125,7 @@ def _summarise(outcome: RunOutcome) -> None:
     if outcome.incomplete_accounts:
         console.print(f"Not fully audited: {', '.join(outcome.incomplete_accounts)}", markup=False)
     if outcome.requests:
-        spent = "; ".join(f"{p}: {sum(e.values())} requests" for p, e in sorted(outcome.requests.items()))
-        console.print(f"API spend: {spent}", markup=False)
+        console.print(f"API spend: {_spend_line(outcome.spend or {'requests': outcome.requests})}", markup=False)
     for failure in outcome.failed_notifications:
         console.print(f"Notification failed: {failure}", markup=False)
     if outcome.report_folder:
@@ -136,13 +135,84 @@ def _summarise(outcome: RunOutcome) -> None:
     console.print(f"Exit code: {outcome.exit_code}", markup=False)
 
 
+def _spend_line(spend: dict) -> str:  # type: ignore[type-arg]
+    """`twitter: 12 requests, $0.45; youtube: 30 requests, 30 units` and the total cost."""
+    requests: dict[str, dict[str, int]] = spend.get("requests") or {}
+    units: dict[str, int] = spend.get("units") or {}
+    costs: dict[str, float] = spend.get("estimated_cost_by_platform") or {}
+    parts = []
+    for platform in sorted(set(requests) | set(units) | set(costs)):
+        words = [f"{sum(requests.get(platform, {}).values())} requests"]
+        if units.get(platform):
+            words.append(f"{units[platform]} units")
+        if platform in costs:
+            words.append(f"${costs[platform]:,.2f}")
+        parts.append(f"{platform}: {', '.join(words)}")
+    line = "; ".join(parts)
+    if "estimated_cost" in spend:
+        line += f"; total estimated cost ${spend['estimated_cost']:,.2f} at the policy's prices"
+    return line
+
+
+def _dry_run(division_dir: Path, full: bool, as_of: datetime | None) -> None:
+    """Predict the run's spend per platform from the store; no platform is called, nothing is written."""
+    from auditor.run import _due_accounts
+    from auditor.spend import estimate_run
+    from connectors.base import available_connectors
+    from models.db import init_db, make_engine
+
+    division_inputs = _load(division_dir)
+    settings = Settings()
+    engine = make_engine(settings.database_url)
+    init_db(engine)
+    clock = _utc(as_of) or datetime.now(UTC)
+    accounts = _due_accounts(division_inputs, None)
+    estimate = estimate_run(accounts, available_connectors(), settings, division_inputs.policy, clock, full, engine)
+    table = Table(title=f"Predicted spend of a {'full' if full else 'nightly'} run (dry run)", show_header=True)
+    for column in ("platform", "requests", "units", "billed items", "estimated cost"):
+        table.add_column(column, justify="left" if column == "platform" else "right")
+    for platform, predicted in sorted(estimate.by_platform.items()):
+        if not (predicted.requests or predicted.units or predicted.billable):
+            continue
+        items = ", ".join(f"{count} {item}" for item, count in sorted(predicted.billable.items()))
+        table.add_row(
+            platform,
+            str(sum(predicted.requests.values())),
+            str(predicted.units),
+            items,
+            f"${estimate.cost.get(platform, 0.0):,.2f}",
+        )
+    console.print(table)
+    console.print(f"Estimated cost: ${estimate.total_cost:,.2f} (policy prices; nothing was called or written)")
+    deadline = division_inputs.policy.run_deadline_seconds
+    for platform, (seconds, endpoint) in sorted(estimate.duration.items()):
+        if endpoint is None:
+            continue
+        allowed, window = available_connectors()[platform].rate_limits[endpoint]
+        warning = " - longer than the policy's run_deadline_seconds" if seconds > deadline else ""
+        console.print(
+            f"{platform}: at least {seconds / 3600:.1f} h for {endpoint} ({allowed} requests per "
+            f"{window // 60} minutes){warning}",
+            markup=False,
+        )
+    if estimate.unpriced:
+        console.print(f"No price in the policy for: {', '.join(estimate.unpriced)}", markup=False)
+
+
 @app.command()
 def run(
     division: DivisionOption = Path("division"),
     full: Annotated[bool, typer.Option("--full", help="Full reconciliation: list every participant again.")] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Predict requests, quota units and cost per platform; call nothing."),
+    ] = False,
     as_of: AsOfOption = None,
 ) -> None:
     """Audit every active registered account (the nightly job)."""
+    if dry_run:
+        _dry_run(division, full, as_of)
+        raise typer.Exit(0)
     outcome = _execute(division, only=None, kind="run", full=full, as_of=as_of)
     _summarise(outcome)
     raise typer.Exit(outcome.exit_code)

@@ -28,15 +28,18 @@ from auditor.identity import IdentityResolver
 from auditor.inputs import Division
 from auditor.notify import send_notifications_for_folder
 from auditor.policy import Policy
-from auditor.privacy import hmac_key, pseudonymise_outsiders
+from auditor.privacy import hmac_key, keyed_identity, pseudonymise_outsiders
 from auditor.reconcile import Evaluated, reconcile
 from auditor.report.publish import publish_run
 from auditor.rules.base import DivisionContext, DivisionResult, RuleContext, load_rules
 from auditor.settings import Settings
+from auditor.spend import add_counts, spend_summary, will_prefetch
 from auditor.store import (
+    StoredParticipants,
     ever_resolved,
     latest_content,
     latest_cursor,
+    latest_participants,
     mark_crashed_runs,
     previous_division_findings,
     previous_findings,
@@ -44,12 +47,27 @@ from auditor.store import (
     save_snapshot,
     waivers_by_fingerprint,
 )
-from connectors.base import Connector, ConnectorContext, UnitBudget, available_connectors
+from connectors.base import (
+    Connector,
+    ConnectorContext,
+    KnownParticipants,
+    SnapshotBuilder,
+    UnitBudget,
+    available_connectors,
+)
 from connectors.recording import make_vcr
 from connectors.resilience import Deadline
 from connectors.scrub import scrub
 from models.db import init_db, make_engine, session
-from models.snapshot import AccountSnapshot, Capability, CollectionState, CollectionStatus, ErrorKind, Interaction
+from models.snapshot import (
+    AccountSnapshot,
+    Capability,
+    CollectionState,
+    CollectionStatus,
+    ErrorKind,
+    Identity,
+    Interaction,
+)
 from models.tables import AuditRun, FindingStatus, RegisteredAccount, Severity
 
 log = logging.getLogger("auditor.run")
@@ -72,6 +90,7 @@ class RunOutcome:
     findings_by_severity: dict[str, int] = field(default_factory=dict)
     incomplete_accounts: list[str] = field(default_factory=list)
     requests: dict[str, dict[str, int]] = field(default_factory=dict)
+    spend: dict[str, Any] = field(default_factory=dict)  # run.spend: requests, units, billable, estimated_cost
     failed_notifications: list[str] = field(default_factory=list)
 
 
@@ -253,7 +272,7 @@ def _execute_locked(
         stored.finished_at = datetime.now(UTC)
         stored.status = "incomplete" if incomplete else "complete"
         stored.exit_code = exit_code
-        spend = _spend(outcomes.values())
+        spend = _spend(outcomes.values(), division.policy.prices)
         stored.spend = spend
         db.add(stored)
         db.commit()
@@ -271,6 +290,7 @@ def _execute_locked(
         findings_by_severity=_count(f.severity for f in findings if f.status not in ("resolved", "waived")),
         incomplete_accounts=sorted(incomplete),
         requests=spend["requests"],
+        spend=spend,
         failed_notifications=[f"{o.kind} ({o.target}): {o.detail}" for o in failed_sinks],
     )
 
@@ -296,6 +316,7 @@ class AccountOutcome:
     units: int
     results: list[Evaluated]
     candidates: list[Candidate]  # accounts it mentions or hears from, for discovery
+    billable: dict[str, int] = field(default_factory=dict)  # items the platform bills (priced by the policy)
 
 
 def collect_all(
@@ -322,6 +343,7 @@ def collect_all(
     store_lock = threading.Lock()
     outsider_key = hmac_key(settings)
     outcomes: dict[str, AccountOutcome] = {}
+    prefetched = prefetch_all(accounts, connectors, settings, policy, as_of, full, run_deadline, outcomes)
 
     def audit_one(account: RegisteredAccount) -> None:
         with limits[account.connector]:
@@ -330,13 +352,23 @@ def collect_all(
                 cls = connectors.get(account.connector)
                 incremental = bool(cursor) and cls is not None and cls.incremental
                 previous = latest_content(db, account.key) if incremental else None
+            # The store keeps people outside the directory as keyed hashes: recognise them in that form.
+            earlier = PreviousParticipants(engine, account.key, lambda i: keyed_identity(outsider_key, i))
             deadline = Deadline(min(policy.account_deadline_seconds, max(run_deadline.remaining(), 0.0)))
             context = ConnectorContext(
-                settings=settings, policy=policy, as_of=as_of, deadline=deadline, full=full, budget=budget
+                settings=settings,
+                policy=policy,
+                as_of=as_of,
+                deadline=deadline,
+                full=full,
+                budget=budget,
+                known_participants=earlier.keys if incremental else None,
+                prefetched=prefetched.get(account.key),
             )
             snapshot = pull_account(account, connectors, context, cursor, settings.cassette_dir)
-        if previous is not None:
-            carry_forward(previous, snapshot, as_of - timedelta(days=policy.lookback_days))
+        carry_forward(previous, snapshot, as_of - timedelta(days=policy.lookback_days), earlier.load, earlier.stored_as)
+        earlier.forget()
+        mark_full_listing(snapshot)
         known: set[str] = set()
         results, rule_error = evaluator.evaluate(account, snapshot, known=known)
         # The rules have run: follower lists keep only keyed hashes of people outside the directory.
@@ -352,6 +384,7 @@ def collect_all(
             snapshot.units,
             results,
             gather_candidates(account, snapshot),
+            dict(snapshot.billable),
         )
         if progress:
             progress(account.key, "incomplete" if incomplete else "complete")
@@ -363,18 +396,130 @@ def collect_all(
     return outcomes
 
 
-def carry_forward(previous: AccountSnapshot, snapshot: AccountSnapshot, window_start: datetime) -> None:
-    """An incremental pull asks only for what is new since the cursor: add back what the previous
-    snapshot held that is still inside the look-back window, so rules see the whole window and a
-    finding about last week's post is not mistaken for resolved."""
-    if snapshot.usable(Capability.POSTS):
+def carry_forward(
+    previous: AccountSnapshot | None,
+    snapshot: AccountSnapshot,
+    window_start: datetime,
+    stored_participants: Callable[[], StoredParticipants | None] | None = None,
+    stored_as: Callable[[Identity], Identity] | None = None,
+) -> None:
+    """Complete an incremental pull with what the store already holds, so rules see the whole picture.
+
+    - Posts and interactions: the pull asked only for what is new since the cursor; the previous
+      snapshot's ones still inside the look-back window are added back, so a finding about last
+      week's post is not mistaken for resolved.
+    - Participants: a pull that listed only new participants (`participants_delta`) gets the previous
+      participant list added; who left is found at the connector's next full listing. `stored_as`
+      is how the store keeps an identity (keyed hash of an outsider), so nobody is held twice.
+    """
+    if previous is not None and snapshot.usable(Capability.POSTS):
         known = {p.id for p in snapshot.posts}
         snapshot.posts += [p for p in previous.posts if p.id not in known and _within(p.created_at, window_start)]
-    if snapshot.usable(Capability.INTERACTIONS):
+    if previous is not None and snapshot.usable(Capability.INTERACTIONS):
         seen = {_interaction_key(i) for i in snapshot.interactions}
         snapshot.interactions += [
             i for i in previous.interactions if _interaction_key(i) not in seen and _within(i.created_at, window_start)
         ]
+    if snapshot.participants_delta and snapshot.usable(Capability.PARTICIPANTS):
+        _merge_participants(snapshot, stored_participants() if stored_participants else None, stored_as)
+
+
+def _merge_participants(
+    snapshot: AccountSnapshot, stored: StoredParticipants | None, stored_as: Callable[[Identity], Identity] | None
+) -> None:
+    new = len(snapshot.participants)
+    if stored is None:
+        snapshot.collections[Capability.PARTICIPANTS.value] = CollectionStatus(
+            state=CollectionState.PARTIAL,
+            reason=f"only the {new} participant(s) new since the previous run: the previous list is not in the "
+            "store; run `auditor run --full` to list everyone",
+        )
+        return  # stays a delta: never used as the base of a later merge
+    listed = {p.key for p in snapshot.participants}
+    if stored_as is not None:
+        listed |= {stored_as(p).key for p in snapshot.participants}
+    snapshot.participants += [p for p in stored.identities if p.key not in listed]
+    snapshot.participants_delta = False
+    if stored.status.state == CollectionState.PARTIAL:
+        snapshot.collections[Capability.PARTICIPANTS.value] = CollectionStatus(
+            state=CollectionState.PARTIAL,
+            reason=f"{new} new participant(s) added to a list that was partial: {stored.status.reason}",
+        )
+
+
+FULL_LISTING_KEY = "full_reconciled_at"  # cursor key; the report's coverage[].last_full_reconciliation
+
+
+def mark_full_listing(snapshot: AccountSnapshot) -> None:
+    """A connector that lists every participant each run (YouTube subscribers, an ITS export) does not
+    keep a reconciliation date itself: its complete listing is one, dated this run."""
+    status = snapshot.status_of(Capability.PARTICIPANTS)
+    complete = status is not None and status.state == CollectionState.COMPLETE
+    if complete and not snapshot.participants_delta and FULL_LISTING_KEY not in snapshot.cursor:
+        snapshot.cursor[FULL_LISTING_KEY] = snapshot.taken_at.isoformat()
+
+
+class PreviousParticipants:
+    """The account's stored participant list, read at most once per pull and only when asked for."""
+
+    def __init__(
+        self, engine: Engine, account_key: str, stored_as: Callable[[Identity], Identity] | None = None
+    ) -> None:
+        self.engine = engine
+        self.account_key = account_key
+        self.stored_as = stored_as
+        self._loaded = False
+        self._stored: StoredParticipants | None = None
+
+    def load(self) -> StoredParticipants | None:
+        if not self._loaded:
+            with session(self.engine) as db:
+                self._stored = latest_participants(db, self.account_key)
+            self._loaded = True
+        return self._stored
+
+    def keys(self, account_key: str) -> KnownParticipants | None:
+        stored = self.load() if account_key == self.account_key else None
+        if stored is None:
+            return None
+        return KnownParticipants({p.key for p in stored.identities}, self.stored_as)
+
+    def forget(self) -> None:
+        self._stored = None  # memory stays bounded: one account's list at a time per worker
+
+
+def prefetch_all(
+    accounts: list[RegisteredAccount],
+    connectors: dict[str, type[Connector]],
+    settings: Settings,
+    policy: Policy,
+    as_of: datetime,
+    full: bool,
+    run_deadline: Deadline,
+    outcomes: dict[str, AccountOutcome],
+) -> dict[str, Any]:
+    """Counts before lists: each connector's batched lookup of its accounts (e.g. X profiles, 100 per
+    request). Its spend is recorded as an outcome of its own; a failure only means no hints."""
+    hints: dict[str, Any] = {}
+    groups: dict[str, list[RegisteredAccount]] = {}
+    for account in accounts:
+        groups.setdefault(account.connector, []).append(account)
+    for name, group in sorted(groups.items()):
+        cls = connectors.get(name)
+        if cls is None or not will_prefetch(cls, group, settings):
+            continue
+        builder = SnapshotBuilder(f"{cls.name}:batched-lookup", cls.name, as_of)
+        deadline = Deadline(min(policy.account_deadline_seconds, max(run_deadline.remaining(), 0.0)))
+        context = ConnectorContext(settings=settings, policy=policy, as_of=as_of, deadline=deadline, full=full)
+        try:
+            hints.update(cls(context).prefetch(group, builder))
+        except Exception as exc:  # the pulls then read their own profiles
+            log.error("%s: batched lookup crashed: %s", name, scrub(f"{type(exc).__name__}: {exc}"))
+        shot = builder.snapshot
+        outcomes[shot.account_key] = AccountOutcome(
+            shot.platform, False, dict(shot.requests), shot.units, [], [], dict(shot.billable)
+        )
+    return hints
 
 
 def _within(when: datetime | None, window_start: datetime) -> bool:
@@ -510,18 +655,18 @@ def _exit_code(findings: list, incomplete: set[str], policy: Policy) -> int:  # 
     return EXIT_CLEAN
 
 
-def _spend(outcomes: Iterable[AccountOutcome]) -> dict[str, Any]:
+def _spend(outcomes: Iterable[AccountOutcome], prices: dict[str, float]) -> dict[str, Any]:
     requests: dict[str, dict[str, int]] = {}
     units: dict[str, int] = {}
+    billable: dict[str, dict[str, int]] = {}
     for outcome in outcomes:
-        if not outcome.requests:
-            continue
-        per_platform = requests.setdefault(outcome.platform, {})
-        for endpoint, count in outcome.requests.items():
-            per_platform[endpoint] = per_platform.get(endpoint, 0) + count
+        if outcome.requests:
+            add_counts(requests, outcome.platform, outcome.requests.items())
         if outcome.units:
             units[outcome.platform] = units.get(outcome.platform, 0) + outcome.units
-    return json.loads(json.dumps({"requests": requests, "units": units}, sort_keys=True))
+        if outcome.billable:
+            add_counts(billable, outcome.platform, outcome.billable.items())
+    return json.loads(json.dumps(spend_summary(requests, units, billable, prices), sort_keys=True))
 
 
 def _count(values: object) -> dict[str, int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -10,7 +11,7 @@ from sqlalchemy import delete, func, insert
 from sqlmodel import Session, col, select
 
 from auditor.inputs import Division
-from models.snapshot import AccountSnapshot, CollectionState, Identity
+from models.snapshot import AccountSnapshot, Capability, CollectionState, CollectionStatus, Identity
 from models.tables import (
     Activity,
     AuditRun,
@@ -91,12 +92,52 @@ def save_snapshot(session: Session, run_id: str, snapshot: AccountSnapshot, acco
 
 def load_snapshot(session: Session, row: Snapshot) -> AccountSnapshot:
     data = {k: v for k, v in row.data.items() if k != "account"}
-    participants = session.exec(select(Participant).where(Participant.snapshot_id == row.id)).all()
-    data["participants"] = [
-        Identity(platform=row.platform, id=p.platform_id, handle=p.handle, display_name=p.display_name)
-        for p in participants
+    snapshot = AccountSnapshot.model_validate(data)
+    assert row.id is not None
+    snapshot.participants = participants_of(session, row.id, row.platform)
+    return snapshot
+
+
+def participants_of(session: Session, snapshot_id: int, platform: str) -> list[Identity]:
+    """A snapshot's participants, read as plain rows (no ORM objects: there may be 100,000s)."""
+    rows = session.execute(
+        select(Participant.platform_id, Participant.handle, Participant.display_name).where(
+            Participant.snapshot_id == snapshot_id
+        )
+    ).all()
+    return [
+        Identity(platform=platform, id=platform_id, handle=handle, display_name=name)
+        for platform_id, handle, name in rows
     ]
-    return AccountSnapshot.model_validate(data)
+
+
+@dataclass
+class StoredParticipants:
+    """The participant list of an account's newest snapshot that has one, and how it was collected."""
+
+    identities: list[Identity]
+    status: CollectionStatus
+    taken_at: datetime
+
+
+def latest_participants(session: Session, account_key: str, search: int = 30) -> StoredParticipants | None:
+    """The newest participant list collected (completely or partly) among the account's last `search`
+    snapshots; a run whose listing failed stored none, so it is skipped."""
+    rows = session.exec(
+        select(Snapshot)
+        .where(Snapshot.account_key == account_key, Snapshot.state != "failed")
+        .order_by(col(Snapshot.id).desc())
+        .limit(search)
+    )
+    for row in rows:  # fetched one at a time: usually the newest one has the list
+        raw = (row.data.get("collections") or {}).get(Capability.PARTICIPANTS.value)
+        if raw is None:
+            continue
+        status = CollectionStatus.model_validate(raw)
+        if status.usable and not row.data.get("participants_delta"):
+            assert row.id is not None
+            return StoredParticipants(participants_of(session, row.id, row.platform), status, row.taken_at)
+    return None
 
 
 def latest_content(session: Session, account_key: str) -> AccountSnapshot | None:

@@ -27,6 +27,7 @@ from models.snapshot import (
     CollectionState,
     CollectionStatus,
     ErrorKind,
+    Identity,
 )
 
 if TYPE_CHECKING:
@@ -95,8 +96,51 @@ class ConnectorContext:
     full: bool = False  # full reconciliation: ignore cursors, list everything
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     sleep: Callable[[float], None] | None = None  # tests inject a fake clock
+    # Who the account's previous snapshot held, read from the store on demand (account key -> known).
+    # None: nothing to compare with, so participants are listed in full.
+    known_participants: Callable[[str], KnownParticipants | None] | None = None
+    # What the connector's `prefetch` returned for this account (e.g. X: its profile from one batched
+    # lookup of every account), or None.
+    prefetched: Any = None
     # Metered quota (YouTube units) shared by the whole run; None = the connector makes its own.
     budget: UnitBudget | None = None
+
+
+class KnownParticipants:
+    """The participants an account's previous snapshot held: `identity in known` for an incremental
+    listing. `stored_as` is how the store keeps an identity when that differs from what the platform
+    returns (e.g. a keyed hash of people outside the directory), so both forms are recognised."""
+
+    def __init__(self, keys: set[str], stored_as: Callable[[Identity], Identity] | None = None) -> None:
+        self.keys = keys
+        self.stored_as = stored_as
+
+    def __contains__(self, identity: object) -> bool:
+        if not isinstance(identity, Identity):
+            return False
+        if identity.key in self.keys:
+            return True
+        return self.stored_as is not None and self.stored_as(identity).key in self.keys
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+
+@dataclass
+class Estimate:
+    """What a pull is expected to spend, predicted without calling the platform (`auditor run --dry-run`)."""
+
+    requests: dict[str, int] = field(default_factory=dict)  # endpoint -> requests
+    units: int = 0
+    billable: dict[str, int] = field(default_factory=dict)  # item -> count, priced with the policy's `prices`
+    basis: str = ""  # what the prediction rests on, in words
+
+    def add(self, other: Estimate) -> None:
+        for endpoint, count in other.requests.items():
+            self.requests[endpoint] = self.requests.get(endpoint, 0) + count
+        self.units += other.units
+        for item, count in other.billable.items():
+            self.billable[item] = self.billable.get(item, 0) + count
 
 
 class CredentialState(StrEnum):
@@ -122,8 +166,9 @@ class CredentialCheck:
 class SnapshotBuilder:
     """Accumulates a snapshot and the outcome of each collection."""
 
-    def __init__(self, account: RegisteredAccount, platform: str, as_of: datetime) -> None:
-        self.snapshot = AccountSnapshot(account_key=account.key, platform=platform, taken_at=as_of)
+    def __init__(self, account: RegisteredAccount | str, platform: str, as_of: datetime) -> None:
+        key = account if isinstance(account, str) else account.key
+        self.snapshot = AccountSnapshot(account_key=key, platform=platform, taken_at=as_of)
 
     @contextlib.contextmanager
     def collect(self, collection: Capability | str) -> Iterator[None]:
@@ -185,6 +230,11 @@ class SnapshotBuilder:
         self.snapshot.requests[endpoint] = self.snapshot.requests.get(endpoint, 0) + 1
         self.snapshot.units += units
 
+    def bill(self, item: str, count: int) -> None:
+        """`count` items the platform bills (X: users, followers, posts returned)."""
+        if count:
+            self.snapshot.billable[item] = self.snapshot.billable.get(item, 0) + count
+
 
 class Connector(ABC):
     """Base class of every platform connector."""
@@ -194,6 +244,9 @@ class Connector(ABC):
     capabilities: ClassVar[frozenset[Capability]]
     # Why a capability is missing, in words a user can act on (shown in coverage).
     limitations: ClassVar[dict[Capability, str]] = {}
+    # Endpoint -> (requests, per seconds) the platform allows: the dry run says how long a run must
+    # take at least (X: 15 follower requests per 15 minutes).
+    rate_limits: ClassVar[dict[str, tuple[int, int]]] = {}
     # True when `pull` with a cursor returns only what is new: the run then carries the previous
     # snapshot's posts and interactions that are still inside the look-back window forward.
     incremental: ClassVar[bool] = False
@@ -210,6 +263,32 @@ class Connector(ABC):
     @abstractmethod
     def classify_error(self, error: BaseException) -> PlatformError:
         """Map this SDK's exception to a classified PlatformError (no secrets in `detail`)."""
+
+    def prefetch(self, accounts: list[RegisteredAccount], builder: SnapshotBuilder) -> dict[str, Any]:
+        """Optional: one batched look-up for all of a run's accounts before their pulls (counts before
+        lists). Returns what each account's pull finds in `context.prefetched`, by account key.
+        Must not raise for platform errors: a pull without a hint reads its account itself."""
+        return {}
+
+    def estimate_prefetch(self, accounts: list[RegisteredAccount]) -> Estimate:
+        """What `prefetch` would spend for these accounts."""
+        return Estimate()
+
+    def estimate(
+        self, account: RegisteredAccount, cursor: dict[str, str], previous: AccountSnapshot | None
+    ) -> Estimate:
+        """Predict one pull's spend without calling the platform. The default is conservative: what
+        the previous pull spent, or one request per collection (cost unknown) for a first pull."""
+        if previous is not None and previous.requests:
+            return Estimate(
+                dict(previous.requests), previous.units, dict(previous.billable), "what the previous pull spent"
+            )
+        return Estimate(
+            {str(c): 1 for c in sorted(self.capabilities)},
+            0,
+            {},
+            "no previous pull: one request per collection; billable items unknown",
+        )
 
     def check_credentials(self, accounts: list[RegisteredAccount]) -> list[CredentialCheck]:
         """Check this connector's credentials for these accounts, cheaply (e.g. X `get_me`,

@@ -21,7 +21,7 @@ import re
 from datetime import datetime
 from pathlib import Path
 
-from connectors.base import Connector, SnapshotBuilder
+from connectors.base import Connector, Estimate, SnapshotBuilder
 from connectors.resilience import PlatformError
 from models.snapshot import (
     AccountSnapshot,
@@ -69,6 +69,11 @@ class ManualConnector(Connector):
         self._fill(builder, account, rows)
         builder.snapshot.notes.append(f"observed by ITS export {Path(account.export or '').name}")
         return builder.snapshot
+
+    def estimate(
+        self, account: RegisteredAccount, cursor: dict[str, str], previous: AccountSnapshot | None
+    ) -> Estimate:
+        return Estimate(basis="reads an ITS export file: no platform request")
 
     def classify_error(self, error: BaseException) -> PlatformError:
         if isinstance(error, FileNotFoundError):

@@ -129,12 +129,18 @@ class AccountSnapshot(BaseModel):
     profile: Profile | None = None
     admins: list[AdminRole] = Field(default_factory=list)
     participants: list[Identity] = Field(default_factory=list)
+    # True: `participants` holds only who is new since the previous snapshot (an incremental
+    # listing); the run adds the previous snapshot's participants before rules see it.
+    participants_delta: bool = False
     posts: list[Post] = Field(default_factory=list)
     interactions: list[Interaction] = Field(default_factory=list)
     collections: dict[str, CollectionStatus] = Field(default_factory=dict)
     cursor: dict[str, str] = Field(default_factory=dict)  # what the next incremental pull starts from
     requests: dict[str, int] = Field(default_factory=dict)  # endpoint -> requests spent
     units: int = 0  # platform quota units spent (YouTube)
+    # Items the platform bills, as it counts them (X: each returned user, follower, post): the run
+    # prices them with the policy's `prices` ("<platform>:<item>").
+    billable: dict[str, int] = Field(default_factory=dict)
     notes: list[str] = Field(default_factory=list)  # facts rules may use, e.g. "token died: password changed"
     password_changed_at: datetime | None = None  # observed evidence (Facebook 190/460)
 

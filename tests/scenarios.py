@@ -53,11 +53,28 @@ class Scenario:
     env: dict[str, str] = field(default_factory=dict)  # per-account credentials (canaries too)
     unset: tuple[str, ...] = ()  # credentials this scenario runs without
     public: dict[str, str] = field(default_factory=dict)  # per-account settings that are not secret
+    # A nightly (incremental) scenario: the previous run's cursor and the participant keys it stored.
+    cursor: dict[str, str] = field(default_factory=dict)
+    known: frozenset[str] = frozenset()
 
 
 PHRD = account("phrd-x", "twitter", "@PrairieHillsSD", "2931447021")
+# followers_multipage.yaml's five followers, and the cursor its run left, three days before the nightly ones.
+PHRD_FOLLOWERS = frozenset(
+    f"twitter:id:{i}"
+    for i in ("1501184455321219073", "1287744519283040256", "883209174", "1622310298847555584", "1398401122766041089")
+)
+PHRD_NIGHTLY = {
+    "full_reconciled_at": "2026-11-12T06:00:00+00:00",
+    "followers_count": "5",
+    "tweet_count": "1873",
+    "since_id": "2121120875934646272",
+    "mentions_since_id": "2121483263800246272",
+}
 SCENARIOS = [
     Scenario("twitter", "followers_multipage.yaml", PHRD),
+    Scenario("twitter", "followers_incremental.yaml", PHRD, cursor=PHRD_NIGHTLY, known=PHRD_FOLLOWERS),
+    Scenario("twitter", "followers_incremental_busy.yaml", PHRD, cursor=PHRD_NIGHTLY, known=PHRD_FOLLOWERS),
     Scenario("twitter", "followers_forbidden.yaml", PHRD),
     Scenario("twitter", "rate_limited.yaml", PHRD),
     Scenario("twitter", "server_error.yaml", PHRD),

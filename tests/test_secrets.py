@@ -20,7 +20,7 @@ import pytest
 
 from auditor.policy import Policy
 from auditor.settings import Settings
-from connectors.base import ConnectorContext, available_connectors
+from connectors.base import ConnectorContext, KnownParticipants, available_connectors
 from connectors.recording import make_vcr
 from connectors.resilience import Deadline
 from connectors.scrub import forget_secrets, install_log_scrubbing
@@ -91,11 +91,18 @@ def test_connector_scenarios_at_debug_leak_no_canary(
     _debug_everything(caplog)
     cls = available_connectors()[scenario.platform]
     sleeps: list[float] = []
+    known = KnownParticipants(set(scenario.known))
     context = ConnectorContext(
-        settings=Settings(), policy=Policy(), as_of=AS_OF, deadline=Deadline(3600), full=True, sleep=sleeps.append
+        settings=Settings(),
+        policy=Policy(),
+        as_of=AS_OF,
+        deadline=Deadline(3600),
+        full=not scenario.cursor,  # a nightly scenario starts from the previous run's cursor and followers
+        sleep=sleeps.append,
+        known_participants=(lambda _key: known) if scenario.cursor else None,
     )
     with make_vcr(CASSETTES / scenario.platform).use_cassette(scenario.cassette) as cassette:
-        snapshot = cls(context).pull(scenario.account, {})
+        snapshot = cls(context).pull(scenario.account, dict(scenario.cursor))
     assert cassette.all_played, "the scenario did not replay its whole cassette: the test would prove less"
 
     secrets = _secret_values(scenario.env)

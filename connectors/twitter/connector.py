@@ -9,16 +9,25 @@ goes through `Connector.call` (retries, rate-limit waits within the deadline, re
 from __future__ import annotations
 
 import functools
+import hashlib
+import logging
+import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 import tweepy
 
-from connectors.base import Connector, CredentialCheck, SnapshotBuilder
+from connectors.base import Connector, CredentialCheck, Estimate, KnownParticipants, SnapshotBuilder
 from connectors.resilience import PlatformError
 from connectors.twitter import parse
-from connectors.twitter.auth import XCredentials, credentials_for, guard_library_logs, owner_token_hint
+from connectors.twitter.auth import (
+    XCredentials,
+    build_client,
+    credentials_for,
+    guard_library_logs,
+    owner_token_hint,
+)
 from connectors.twitter.errors import classify, partial_error
 from models.snapshot import (
     AccountSnapshot,
@@ -32,6 +41,7 @@ from models.snapshot import (
 from models.tables import RegisteredAccount
 
 JSON = Mapping[str, Any]
+log = logging.getLogger("auditor.connectors.twitter")
 
 PROFILE_FIELDS = ["created_at", "description", "protected", "public_metrics"]
 TWEET_FIELDS = [
@@ -51,6 +61,11 @@ TWEET_EXPANSIONS = [
 ]
 
 FOLLOWERS_PAGE = 1000
+# An incremental listing starts with a small page (X bills every follower a page returns, also those
+# past the first already-known one): twice the change of the follower count, at least this; each
+# further page is twice as large.
+NEW_FOLLOWERS_PAGE_MIN = 20
+LOOKUP_BATCH = 100  # users per batched profile lookup (GET /2/users?ids=...)
 TIMELINE_PAGES = 32  # X serves only the newest 3,200 posts of a timeline (100 per page)
 MENTION_PAGES = 8  # ... and the newest 800 mentions
 SEARCH_PAGES = 10  # per query: 1,000 replies per batch of conversations
@@ -61,19 +76,35 @@ CURSOR_SINCE_ID = "since_id"  # newest own post read
 CURSOR_MENTIONS_SINCE_ID = "mentions_since_id"  # newest mention read
 CURSOR_REPLIES_SINCE_ID = "replies_since_id"  # newest reply read by conversation search
 CURSOR_CONVERSATIONS = "conversations"  # "<conversation id>:<YYYY-MM-DD of the post>" ... still in the window
+CURSOR_FOLLOWERS = "followers_count"  # X's follower count when the stored follower list was last brought up to date
+CURSOR_TWEETS = "tweet_count"  # X's post count when the timeline was last read completely
+CURSOR_FULL = "full_reconciled_at"  # when every follower was last listed (the report's last_full_reconciliation)
 
 EP_USER = "GET /2/users/:id"
 EP_USER_BY_NAME = "GET /2/users/by/username/:username"
+EP_USERS = "GET /2/users"  # batched lookup by ids
+EP_USERS_BY_NAME = "GET /2/users/by"  # batched lookup by usernames
 EP_FOLLOWERS = "GET /2/users/:id/followers"
 EP_TWEETS = "GET /2/users/:id/tweets"
 EP_MENTIONS = "GET /2/users/:id/mentions"
 EP_SEARCH = "GET /2/tweets/search/recent"
+
+# What X bills for the primary `data` of each endpoint (the policy prices "twitter:<item>").
+BILLED_AS = {EP_FOLLOWERS: "follower", EP_USER: "user", EP_USER_BY_NAME: "user", EP_USERS: "user"}
+BILLED_AS[EP_USERS_BY_NAME] = "user"
 
 
 class TwitterConnector(Connector):
     name = "twitter"
     aliases = ("x",)
     incremental = True  # posts, mentions and replies are asked for since the previous snapshot's ids
+    # Per app (bearer token), X API v2 (2025-26); the slowest endpoints a run uses.
+    rate_limits: ClassVar[dict[str, tuple[int, int]]] = {
+        EP_FOLLOWERS: (15, 900),
+        EP_MENTIONS: (450, 900),
+        EP_TWEETS: (1500, 900),
+        EP_SEARCH: (450, 900),
+    }
     capabilities = frozenset({Capability.PROFILE, Capability.PARTICIPANTS, Capability.POSTS, Capability.INTERACTIONS})
     limitations: ClassVar[dict[Capability, str]] = {
         Capability.ADMINS: (
@@ -110,6 +141,62 @@ class TwitterConnector(Connector):
         AccountPull(self, builder, account, credentials, {} if self.context.full else dict(cursor)).run()
         return builder.snapshot
 
+    # --- counts before lists: one lookup for every account ------------------------------------
+
+    def prefetch(self, accounts: list[RegisteredAccount], builder: SnapshotBuilder) -> dict[str, Any]:
+        """Profiles (protected flag, follower and post counts) of all accounts in batches of 100, with
+        the app's bearer token: each pull then compares counts instead of asking for its profile."""
+        token = self.context.settings.x_bearer_token
+        if token is None:
+            return {}
+        client = build_client(bearer_token=token.get_secret_value())
+        by_id = {a.platform_id: a.key for a in accounts if a.platform_id}
+        by_name = {(a.handle or "").lstrip("@").lower(): a.key for a in accounts if not a.platform_id and a.handle}
+        found: dict[str, Any] = {}
+        try:
+            for chunk in _chunks(sorted(by_id), LOOKUP_BATCH):
+                body = self.call(builder, EP_USERS, client.get_users, ids=chunk, user_fields=PROFILE_FIELDS)
+                for user in _users(body, builder):
+                    if str(user.get("id")) in by_id:
+                        found[by_id[str(user["id"])]] = user
+            for chunk in _chunks(sorted(by_name), LOOKUP_BATCH):
+                body = self.call(
+                    builder, EP_USERS_BY_NAME, client.get_users, usernames=chunk, user_fields=PROFILE_FIELDS
+                )
+                for user in _users(body, builder):
+                    key = by_name.get(str(user.get("username", "")).lower())
+                    if key:
+                        found[key] = user
+        except PlatformError as error:  # each pull then reads its own profile and reports the error
+            log.warning("batched X profile lookup stopped: %s", error.describe())
+        return found
+
+    def estimate_prefetch(self, accounts: list[RegisteredAccount]) -> Estimate:
+        with_id = sum(1 for a in accounts if a.platform_id)
+        requests = {EP_USERS: math.ceil(with_id / LOOKUP_BATCH)}
+        requests[EP_USERS_BY_NAME] = math.ceil((len(accounts) - with_id) / LOOKUP_BATCH)
+        return Estimate(
+            {k: v for k, v in requests.items() if v}, 0, {"user": len(accounts)}, "one batched profile lookup"
+        )
+
+    def estimate(
+        self, account: RegisteredAccount, cursor: dict[str, str], previous: AccountSnapshot | None
+    ) -> Estimate:
+        """Requests and billed items of one pull, from the previous snapshot's counts and cursor."""
+        return PullEstimate(self, account, dict(cursor), previous).estimate()
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _users(body: Any, builder: SnapshotBuilder) -> list[JSON]:
+    data = body.get("data") if isinstance(body, dict) else None
+    users: list[JSON] = [u for u in data or [] if isinstance(u, dict) and "id" in u]
+    builder.bill("user", len(users))
+    return users
+
 
 class AccountPull:
     """The state of one account's pull (a connector may serve several accounts at once)."""
@@ -138,6 +225,10 @@ class AccountPull:
         self.me: Identity | None = None
         self.conversations: dict[str, str] = self._open_conversations()
         self.next_cursor: dict[str, str] = {}
+        self.full = context.full
+        self.reconcile_days = context.policy.full_reconcile_days
+        self.known_participants = context.known_participants
+        self.prefetched = context.prefetched if isinstance(context.prefetched, Mapping) else None
 
     # --- orchestration ------------------------------------------------------------------------
 
@@ -190,9 +281,20 @@ class AccountPull:
 
         @functools.wraps(method)
         def through_call(*args: Any, **kwargs: Any) -> JSON:
-            return self.connector.call(self.builder, endpoint, self._request, method, *args, **kwargs)
+            body = self.connector.call(self.builder, endpoint, self._request, method, *args, **kwargs)
+            self._bill(endpoint, body)
+            return body
 
         return through_call
+
+    def _bill(self, endpoint: str, body: JSON) -> None:
+        """X bills every resource a response returns: its `data` and the users and posts it includes."""
+        data = body.get("data")
+        count = len(data) if isinstance(data, list) else int(data is not None)
+        self.builder.bill(BILLED_AS.get(endpoint, "post"), count)
+        includes = body.get("includes") or {}
+        self.builder.bill("user", len(includes.get("users") or []))
+        self.builder.bill("post", len(includes.get("tweets") or []))
 
     def _request(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> JSON:
         if self.credentials.user_auth:
@@ -230,12 +332,15 @@ class AccountPull:
     # --- collections ---------------------------------------------------------------------------
 
     def read_profile(self) -> None:
-        if self.account.platform_id:
+        if self.prefetched is not None:
+            user: JSON = self.prefetched  # from the run's batched lookup: no request of its own
+        elif self.account.platform_id:
             body = self.api(EP_USER, self.client.get_user)(id=self.account.platform_id, user_fields=PROFILE_FIELDS)
+            user = body["data"]
         else:
             handle = (self.account.handle or "").lstrip("@")
             body = self.api(EP_USER_BY_NAME, self.client.get_user)(username=handle, user_fields=PROFILE_FIELDS)
-        user = body["data"]
+            user = body["data"]
         self.me = parse.identity_of(user)
         self.users.add(self.me)
         metrics = user.get("public_metrics") or {}
@@ -268,6 +373,25 @@ class AccountPull:
             )
 
     def read_followers(self, user_id: str) -> None:
+        """Every follower at a full reconciliation; otherwise only who is new since the last run."""
+        reason = self._reconciliation_due()
+        known = self.known_participants(self.account.key) if self.known_participants else None
+        if reason is None and known is None:
+            reason = "the previous follower list is not in the store"
+        if reason is not None:
+            self._read_all_followers(user_id, known, reason)
+        elif self._count("followers") == _int(self.cursor.get(CURSOR_FOLLOWERS)):
+            self.snapshot.participants_delta = True  # nothing new: the run keeps the previous list
+            self._note_incremental(0, "follower count unchanged, list not read")
+            self._complete(Capability.PARTICIPANTS)
+        else:
+            assert known is not None
+            self._read_new_followers(user_id, known)
+
+    def _reconciliation_due(self) -> str | None:
+        return reconciliation_due(self.account.key, self.cursor, self.as_of, self.reconcile_days, full=self.full)
+
+    def _read_all_followers(self, user_id: str, known: KnownParticipants | None, reason: str) -> None:
         count = 0
         pages = self.pages(
             EP_FOLLOWERS,
@@ -288,10 +412,89 @@ class AccountPull:
                 f"read {count} of {total} followers: the policy's x_page_cap allows {self.page_cap} pages of "
                 f"{FOLLOWERS_PAGE} per run (raise x_page_cap to read more; each follower read is billed)",
             )
-        else:
-            self._complete(Capability.PARTICIPANTS)
+            return
+        self._complete(Capability.PARTICIPANTS)
+        self.next_cursor[CURSOR_FULL] = self.as_of.isoformat()
+        self.next_cursor[CURSOR_FOLLOWERS] = str(self._count("followers") or count)
+        message = f"followers: full listing ({reason}): {count} followers"
+        if known is not None:
+            still_there = sum(1 for p in self.snapshot.participants if p in known)
+            message += f", {count - still_there} new and {len(known) - still_there} left since the previous snapshot"
+        self.snapshot.notes.append(message)
+
+    def _read_new_followers(self, user_id: str, known: KnownParticipants) -> None:
+        """X lists followers newest first: read pages until the first follower already known."""
+        self.snapshot.participants_delta = True
+        reached_known, capped = False, False
+        for body, more in self._growing_follower_pages(user_id):
+            for follower in parse.users_in(body):
+                if follower in known:
+                    reached_known = True
+                    break
+                self.snapshot.participants.append(follower)
+            if reached_known:
+                break  # no further page is requested
+            capped = more
+            self.builder.mark_partial(Capability.PARTICIPANTS, f"stopped after {len(self.snapshot.participants)} new")
+        if not reached_known and capped:
+            self.builder.mark_partial(
+                Capability.PARTICIPANTS,
+                f"{len(self.snapshot.participants)} new followers read without reaching a known one: the "
+                f"policy's x_page_cap allows {self.page_cap} pages per run",
+            )
+            return
+        if not reached_known:
+            # Not one known follower is left: the whole list was read, which is a full listing.
+            self.snapshot.participants_delta = False
+            self.next_cursor[CURSOR_FULL] = self.as_of.isoformat()
+            self.snapshot.notes.append(f"followers: all {len(known)} previously known followers left")
+        self._complete(Capability.PARTICIPANTS)
+        self.next_cursor[CURSOR_FOLLOWERS] = str(self._count("followers"))
+        self._note_incremental(len(self.snapshot.participants), "newest first, stopped at the first known follower")
+
+    def _growing_follower_pages(self, user_id: str) -> Iterator[tuple[JSON, bool]]:
+        """Follower pages whose size doubles: the first one small, because X bills every follower a
+        page returns, also those after the first known one; then larger, so an account that gained
+        many followers (X allows 15 follower requests per 15 minutes) needs few requests.
+
+        (tweepy's Paginator keeps one page size, hence this loop: X's pagination token does not
+        depend on `max_results`.) Yields each page and whether X has more after it."""
+        change = abs((self._count("followers") or 0) - (_int(self.cursor.get(CURSOR_FOLLOWERS)) or 0))
+        size = min(FOLLOWERS_PAGE, max(NEW_FOLLOWERS_PAGE_MIN, 2 * change))
+        token: str | None = None
+        read_followers = self.api(EP_FOLLOWERS, self.client.get_users_followers)
+        for _ in range(self.page_cap):
+            page_args: dict[str, Any] = {"max_results": size}
+            if token:
+                page_args["pagination_token"] = token
+            body = read_followers(user_id, **page_args)
+            token = (body.get("meta") or {}).get("next_token")
+            yield body, token is not None
+            if token is None:
+                return
+            size = min(FOLLOWERS_PAGE, size * 2)
+
+    def _note_incremental(self, new: int, how: str) -> None:
+        last = parse.parse_time(self.cursor.get(CURSOR_FULL))
+        due = f"{last + timedelta(days=self.reconcile_days):%Y-%m-%d}" if last else "the next run"
+        self.snapshot.notes.append(
+            f"followers: {new} new since the previous run ({how}); followers who left are found at the next "
+            f"full listing ({due}, every {self.reconcile_days} days, or `auditor run --full`)"
+        )
+
+    def _count(self, name: str) -> int | None:
+        return self.snapshot.profile.counts.get(name) if self.snapshot.profile else None
 
     def read_posts(self, user_id: str) -> None:
+        posts_count = self._count("tweet")
+        if (
+            CURSOR_SINCE_ID in self.cursor
+            and posts_count is not None
+            and posts_count == _int(self.cursor.get(CURSOR_TWEETS))
+        ):
+            # The post count has not moved: nothing new on the timeline (the run keeps the window's posts).
+            self._complete(Capability.POSTS)
+            return
         window = self._window(CURSOR_SINCE_ID)
         newest: list[str] = []
         assert self.me is not None
@@ -311,6 +514,8 @@ class AccountPull:
             )
             return
         self._advance(CURSOR_SINCE_ID, newest)
+        if posts_count is not None:
+            self.next_cursor[CURSOR_TWEETS] = str(posts_count)
         self._complete(Capability.POSTS)
 
     def read_interactions(self, user_id: str) -> None:
@@ -409,6 +614,112 @@ class AccountPull:
         if self.conversations:
             cursor[CURSOR_CONVERSATIONS] = " ".join(f"{c}:{d}" for c, d in sorted(self.conversations.items()))
         self.snapshot.cursor = cursor
+
+
+def reconciliation_due(
+    account_key: str, cursor: Mapping[str, str], as_of: datetime, days: int, *, full: bool
+) -> str | None:
+    """Why every follower must be listed this run, or None when new ones suffice.
+
+    At least every `days` days (policy full_reconcile_days). To spread the listings over the cycle
+    (X allows 15 follower requests per 15 minutes), each account also has a slot day in the cycle,
+    from its key, on which it is listed: about 1/`days` of the accounts each night instead of all of
+    them on one night. (In the first cycle after the first run each account is thus listed once more,
+    on its slot day, sooner than `days`.)
+    """
+    if full:
+        return "full run"
+    last = parse.parse_time(cursor.get(CURSOR_FULL))
+    if last is None or CURSOR_FOLLOWERS not in cursor:
+        return "no earlier full listing"
+    age = as_of - last
+    if age >= timedelta(days=days):
+        return f"last full listing {last:%Y-%m-%d}, policy full_reconcile_days {days}"
+    slot = int(hashlib.sha256(account_key.encode("utf-8")).hexdigest(), 16) % days
+    if as_of.date().toordinal() % days == slot and age >= timedelta(days=1):
+        return f"last full listing {last:%Y-%m-%d}; this account's day in the {days}-day cycle"
+    return None
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value is not None and value.isdigit() else None
+
+
+class PullEstimate:
+    """What `AccountPull` would ask for, predicted from the previous snapshot's counts and cursor (a full
+    run ignores the cursor's ids but reads the same window, so its conversations still count)."""
+
+    def __init__(
+        self,
+        connector: TwitterConnector,
+        account: RegisteredAccount,
+        cursor: dict[str, str],
+        previous: AccountSnapshot | None,
+    ) -> None:
+        context = connector.context
+        self.context = context
+        self.account = account
+        self.cursor = cursor
+        self.counts = previous.profile.counts if previous is not None and previous.profile else {}
+        self.previous_posts = len(previous.posts) if previous is not None else 0
+        interactions = previous.interactions if previous is not None else []
+        # Mentions and replies the previous run returned, and the users X included with them.
+        self.previous_talk = len({i.post_id for i in interactions if i.post_id})
+        self.previous_people = len(
+            {i.actor.key for i in interactions} | {i.target.key for i in interactions if i.target}
+        )
+        self.estimate_ = Estimate()
+        self.basis: list[str] = []
+
+    def add(self, endpoint: str, requests: int, item: str | None = None, billed: int = 0) -> None:
+        if requests:
+            self.estimate_.requests[endpoint] = self.estimate_.requests.get(endpoint, 0) + requests
+        if item and billed:
+            self.estimate_.billable[item] = self.estimate_.billable.get(item, 0) + billed
+
+    def estimate(self) -> Estimate:
+        if self.context.prefetched is None:
+            self.add(EP_USER if self.account.platform_id else EP_USER_BY_NAME, 1, "user", 1)
+        self.followers()
+        self.posts()
+        window_start = self.context.as_of - timedelta(days=self.context.policy.lookback_days)
+        if self.context.full or CURSOR_MENTIONS_SINCE_ID not in self.cursor:
+            self.add(EP_MENTIONS, 1, "post", self.previous_talk)  # the whole window again, as last time
+            self.add(EP_MENTIONS, 0, "user", self.previous_people)
+        else:
+            self.add(EP_MENTIONS, 1)
+        conversations = [
+            c
+            for c, _, day in (e.partition(":") for e in self.cursor.get(CURSOR_CONVERSATIONS, "").split())
+            if day >= window_start.date().isoformat()
+        ]
+        self.add(EP_SEARCH, len(conversation_queries(sorted(conversations))))
+        self.estimate_.basis = "; ".join(self.basis)
+        return self.estimate_
+
+    def followers(self) -> None:
+        cap = self.context.policy.x_page_cap
+        followers = self.counts.get("followers") or _int(self.cursor.get(CURSOR_FOLLOWERS))
+        policy = self.context.policy
+        due = reconciliation_due(
+            self.account.key, self.cursor, self.context.as_of, policy.full_reconcile_days, full=self.context.full
+        )
+        if due is None:
+            # Only new followers: one small page when the count moved (unknown before the run).
+            self.add(EP_FOLLOWERS, 1, "follower", NEW_FOLLOWERS_PAGE_MIN)
+            self.basis.append("followers: new ones only (one small page)")
+        elif followers is None:
+            self.add(EP_FOLLOWERS, 1, "follower", FOLLOWERS_PAGE)
+            self.basis.append("followers: count unknown (first run), one page assumed")
+        else:
+            pages = min(cap, max(1, math.ceil(followers / FOLLOWERS_PAGE)))
+            self.add(EP_FOLLOWERS, pages, "follower", min(followers, cap * FOLLOWERS_PAGE))
+            self.basis.append(f"followers: full listing of {followers}")
+
+    def posts(self) -> None:
+        # Posts in the window: the previous snapshot's number for a full read, a page of new ones otherwise.
+        incremental = not self.context.full and CURSOR_SINCE_ID in self.cursor
+        self.add(EP_TWEETS, 1, "post", 0 if incremental else self.previous_posts)
 
 
 class Pages:

@@ -382,7 +382,12 @@ def test_nightly_run_asks_only_for_what_is_new() -> None:
 
     recorder = make_vcr(CASSETTES, match_on=("method", "path", "spy"))
     recorder.register_matcher("spy", spy)
-    cursor = dict(first.cursor, replies_since_id=parse.min_snowflake(datetime(2026, 11, 1, tzinfo=UTC)))
+    # The account posted since (its post count moved), so the timeline is asked for what is new.
+    cursor = dict(
+        first.cursor,
+        tweet_count="1872",
+        replies_since_id=parse.min_snowflake(datetime(2026, 11, 1, tzinfo=UTC)),
+    )
     context = ConnectorContext(
         settings=Settings(X_BEARER_TOKEN=BEARER),  # type: ignore[call-arg]
         policy=Policy(),
