@@ -19,6 +19,7 @@ from models.db import make_engine
 
 POSTGRES_ENV = "AUDITOR_TEST_POSTGRES_URL"
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+SERVER: dict[str, str] = {}  # what the PostgreSQL leg ran against, for pytest's summary
 
 
 def postgres_url_or_skip() -> str:
@@ -39,6 +40,7 @@ def database_url(backend: str, tmp_path: Path) -> Iterator[str]:
     admin = make_engine(server)
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        SERVER.setdefault("postgresql", f"PostgreSQL {connection.execute(text('SHOW server_version')).scalar_one()}")
     separator = "&" if "?" in server else "?"
     try:
         # Every connection of the test sees only its own schema: tests never see each other's rows.
