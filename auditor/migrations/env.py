@@ -8,7 +8,6 @@ written once also runs on SQLite (which cannot ALTER most things) as well as on 
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
@@ -34,8 +33,12 @@ def run_online() -> None:
     if connection is not None:
         run_migrations(connection)
         return
-    # Plain `alembic` command line: the URL comes from sqlalchemy.url (alembic.ini or -x).
-    engine = create_engine(config.get_main_option("sqlalchemy.url") or "sqlite:///var/auditor.db")
+    # Plain `alembic` command line (a config whose script_location is this folder): the database is
+    # the auditor's (DATABASE_URL / .env) unless sqlalchemy.url says otherwise.
+    from auditor.settings import Settings
+    from models.db import make_engine
+
+    engine = make_engine(config.get_main_option("sqlalchemy.url") or Settings().database_url)
     with engine.begin() as connection:
         run_migrations(connection)
 
