@@ -21,6 +21,9 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Connection, Engine
 
 log = logging.getLogger("auditor.db")
+# Alembic announces its dialect at INFO each time the revision is read (every command): our own
+# "schema upgraded from .. to .." line is the one worth keeping in the run log.
+logging.getLogger("alembic").setLevel(logging.WARNING)
 
 MIGRATIONS = Path(str(resources.files("auditor") / "migrations"))
 # The schema of the last release without migrations: a database without `alembic_version` that has
