@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -61,7 +63,7 @@ def current_revision(connection: Connection) -> str | None:
 
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
     """Migrate to `revision`; returns (revision before, revision after). None = not versioned yet."""
-    with engine.begin() as connection:
+    with engine.connect() as connection, sqlite_foreign_keys_off(connection), connection.begin():
         _serialise(connection)
         before = current_revision(connection)
         if revision == "head" and before is not None and before == head_revision():
@@ -69,10 +71,36 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | N
         if before is None:
             _adopt_unversioned(connection)
         command.upgrade(alembic_config(connection), revision)
+        _check_foreign_keys(connection)
         after = current_revision(connection)
     if before != after:
         log.info("database schema upgraded from %s to %s", before or "unversioned", after)
     return before, after
+
+
+@contextmanager
+def sqlite_foreign_keys_off(connection: Connection) -> Iterator[None]:
+    """SQLite batch migrations rebuild a table (copy, drop, rename): with foreign keys enforced,
+    dropping a table that other rows reference fails. Off for the migration (it can only change
+    outside a transaction), checked before commit, back on before the connection returns to the pool."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    connection.commit()
+    try:
+        yield
+    finally:
+        connection.rollback()  # (nothing pending after a normal exit: the migration committed)
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        connection.commit()
+
+
+def _check_foreign_keys(connection: Connection) -> None:
+    if connection.dialect.name == "sqlite":
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"the migration left {len(broken)} row(s) with a dangling reference, e.g. {broken[0]}")
 
 
 def _serialise(connection: Connection) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
@@ -23,7 +24,7 @@ from models import migrate
 from models.db import init_db, session
 from models.snapshot import AccountSnapshot, Identity
 from models.tables import AuditRun, Finding, RegisteredAccount, Waiver
-from tests.databases import database_url
+from tests.databases import database_url, empty_engine
 
 RUN_AT = datetime(2026, 10, 1, 6, tzinfo=UTC)
 ACCOUNT = RegisteredAccount(
@@ -184,3 +185,24 @@ def test_db_upgrade_and_current_commands(backend: str, tmp_path: Path, monkeypat
         again = runner.invoke(app, ["db", "upgrade"])
         assert again.exit_code == 0 and "already at revision" in again.output
         assert runner.invoke(app, ["db", "current"]).exit_code == 0
+
+
+def test_a_batch_migration_can_rebuild_a_referenced_table_on_sqlite(tmp_path: Path) -> None:
+    """What a future migration altering audit_run does on SQLite (copy, drop, rename) while findings
+    reference it: the upgrade turns foreign-key enforcement off for the rebuild, and back on after.
+    (PostgreSQL alters tables in place.)"""
+    with empty_engine("sqlite", tmp_path) as bare_engine:
+        _rebuild_audit_run(bare_engine)
+
+
+def _rebuild_audit_run(bare_engine: Engine) -> None:
+    _pre_migration_release(bare_engine)
+    init_db(bare_engine)
+    with bare_engine.connect() as connection, migrate.sqlite_foreign_keys_off(connection), connection.begin():
+        operations = Operations(MigrationContext.configure(connection, opts={"render_as_batch": True}))
+        with operations.batch_alter_table("audit_run", recreate="always") as batch:
+            batch.alter_column("division", new_column_name="division_name")
+    with session(bare_engine) as db:
+        assert db.execute(text("SELECT division_name FROM audit_run")).scalar_one() == "Prairie Sky"
+        assert db.execute(text("SELECT count(*) FROM finding")).scalar_one() == 2
+        assert db.execute(text("PRAGMA foreign_keys")).scalar_one() == 1  # enforced again
