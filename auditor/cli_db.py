@@ -15,7 +15,7 @@ from models.db import make_engine
 db_app = typer.Typer(no_args_is_help=True, help="Database schema: upgrade after an update, show the revision.")
 console = Console()
 err = Console(stderr=True)
-EXIT_OUTDATED, EXIT_BAD_INPUT = 1, 2
+EXIT_OUTDATED, EXIT_BAD_INPUT, EXIT_LOCKED = 1, 2, 75
 
 
 def _label(url: str) -> str:
@@ -32,6 +32,9 @@ def upgrade() -> None:
     except migrate.UnknownSchema as exc:
         err.print(f"Cannot upgrade {_label(settings.database_url)}: {exc}", markup=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
+    except migrate.SchemaBusy as exc:
+        err.print(f"Not upgraded: {exc}", markup=False)
+        raise typer.Exit(EXIT_LOCKED) from None
     if before == after:
         console.print(f"{_label(settings.database_url)}: schema already at revision {after}.", markup=False)
     else:

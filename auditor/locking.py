@@ -16,6 +16,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from models import pglocks
+
 log = logging.getLogger("auditor.run")
 
 
@@ -55,9 +57,6 @@ def file_lock(lock_file: Path) -> Iterator[None]:
         lock.release()
 
 
-# (class id, hash of the schema): two divisions in two schemas of one database never block each other.
-RUN_LOCK_CLASS = 0x41554400  # "AUD\x00"
-_RUN_LOCK_KEY = "(CAST(:cls AS integer), hashtext(current_schema()))"
 LOCK_SESSION_KEEPALIVES = {"tcp_keepalives_idle": "60", "tcp_keepalives_interval": "10", "tcp_keepalives_count": "6"}
 
 
@@ -77,11 +76,8 @@ def advisory_lock(engine: Engine) -> Iterator[None]:
         # minutes (instead of the OS default of two hours) and frees the lock.
         for setting, value in LOCK_SESSION_KEEPALIVES.items():
             connection.execute(text("SELECT set_config(:setting, :value, false)"), {"setting": setting, "value": value})
-        acquired = connection.execute(
-            text(f"SELECT pg_try_advisory_lock{_RUN_LOCK_KEY}"), {"cls": RUN_LOCK_CLASS}
-        ).scalar_one()
-        if not acquired:
-            raise RunLocked(_advisory_holder(connection))
+        if not pglocks.try_lock(connection, pglocks.RUN):
+            raise RunLocked(pglocks.holder(connection, pglocks.RUN))
         try:
             yield
         finally:
@@ -92,29 +88,10 @@ def advisory_lock(engine: Engine) -> Iterator[None]:
 
 def _advisory_unlock(connection: Connection) -> None:
     try:
-        connection.execute(text(f"SELECT pg_advisory_unlock{_RUN_LOCK_KEY}"), {"cls": RUN_LOCK_CLASS})
+        connection.execute(text(f"SELECT pg_advisory_unlock{pglocks.KEY}"), {"cls": pglocks.RUN})
     except DBAPIError as exc:
         # The session ended under us (server restart, network): PostgreSQL already released the lock.
         log.warning("the run lock's database session was lost before the end of the run: %s", type(exc.orig).__name__)
-
-
-def _advisory_holder(connection: Connection) -> str:
-    row = connection.execute(
-        text(
-            "SELECT a.application_name, a.client_addr, a.pid FROM pg_locks l "
-            "JOIN pg_stat_activity a ON a.pid = l.pid "
-            "WHERE l.locktype = 'advisory' AND l.granted AND l.database = "
-            "(SELECT oid FROM pg_database WHERE datname = current_database()) "
-            "AND l.classid = CAST(:cls AS integer)::oid AND l.objid = hashtext(current_schema())::oid "
-            "AND l.objsubid = 2"
-        ),
-        {"cls": RUN_LOCK_CLASS},
-    ).first()
-    if row is None:
-        return "unknown holder (it may just have finished)"
-    name, address, pid = row
-    where = f" from {address}" if address else ""
-    return f"{name or 'a PostgreSQL session'} (server pid {pid}{where})"
 
 
 def _now() -> str:

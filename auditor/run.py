@@ -20,7 +20,7 @@ from auditor.directory import Directory, Match
 from auditor.discovery import Candidate, gather_candidates
 from auditor.identity import IdentityResolver
 from auditor.inputs import Division
-from auditor.locking import RunLocked, run_lock  # noqa: F401  (RunLocked: callers import it from here)
+from auditor.locking import RunLocked, run_lock
 from auditor.notify import send_notifications_for_folder
 from auditor.policy import Policy
 from auditor.privacy import hmac_key, keyed_identity, pseudonymise_outsiders
@@ -54,6 +54,7 @@ from connectors.recording import make_vcr
 from connectors.resilience import Deadline
 from connectors.scrub import scrub
 from models.db import init_db, make_engine, session
+from models.migrate import SchemaBusy
 from models.snapshot import (
     AccountSnapshot,
     Capability,
@@ -103,7 +104,10 @@ def execute_run(
 ) -> RunOutcome:
     """Audit the division's active accounts (or `only` these keys) and write the reports."""
     engine = engine or make_engine(settings.database_url)
-    init_db(engine)
+    try:
+        init_db(engine)
+    except SchemaBusy as exc:  # another host's run: this one would have waited its turn anyway
+        raise RunLocked(exc.holder) from None
     with run_lock(settings.lock_file, engine):
         return _execute_locked(division, settings, engine, only, kind, full, as_of, progress)
 

@@ -22,6 +22,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Connection, Engine
 
+from models import pglocks
+
 log = logging.getLogger("auditor.db")
 # Alembic announces its dialect at INFO each time the revision is read (every command): our own
 # "schema upgraded from .. to .." line is the one worth keeping in the run log.
@@ -31,13 +33,18 @@ MIGRATIONS = Path(str(resources.files("auditor") / "migrations"))
 # The schema of the last release without migrations: a database without `alembic_version` that has
 # exactly these tables and columns is stamped with it.
 BASELINE = "0001"
-# PostgreSQL advisory-lock class ids (the object id is a hash of the schema, so that two schemas in
-# one database never block each other).
-MIGRATION_LOCK_CLASS = 0x41554401  # "AUD\x01"
 
 
 class UnknownSchema(RuntimeError):
     """The database holds some of the auditor's tables, but not a schema any revision knows."""
+
+
+class SchemaBusy(RuntimeError):
+    """An audit run (on another host) is using the database: its schema cannot change under it."""
+
+    def __init__(self, holder: str) -> None:
+        self.holder = holder
+        super().__init__(f"an audit run is in progress ({holder}): upgrade the schema when it has finished")
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -68,6 +75,7 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | N
         before = current_revision(connection)
         if revision == "head" and before is not None and before == head_revision():
             return before, before  # the usual case, every run: nothing to do, nothing loaded
+        _refuse_during_a_run(connection)
         if before is None:
             _adopt_unversioned(connection)
         command.upgrade(alembic_config(connection), revision)
@@ -106,10 +114,14 @@ def _check_foreign_keys(connection: Connection) -> None:
 def _serialise(connection: Connection) -> None:
     """Two hosts starting at once on an empty PostgreSQL database: the second waits, then finds it done."""
     if connection.dialect.name == "postgresql":
-        connection.execute(
-            text("SELECT pg_advisory_xact_lock(CAST(:cls AS integer), hashtext(current_schema()))"),
-            {"cls": MIGRATION_LOCK_CLASS},
-        )
+        connection.execute(text(f"SELECT pg_advisory_xact_lock{pglocks.KEY}"), {"cls": pglocks.MIGRATION})
+
+
+def _refuse_during_a_run(connection: Connection) -> None:
+    """A host with a newer release must not change the tables under another host's run; holding the
+    run lock until commit also keeps a run from starting on a half-migrated schema."""
+    if connection.dialect.name == "postgresql" and not pglocks.try_lock(connection, pglocks.RUN, transaction=True):
+        raise SchemaBusy(pglocks.holder(connection, pglocks.RUN))
 
 
 def _adopt_unversioned(connection: Connection) -> None:

@@ -206,3 +206,28 @@ def _rebuild_audit_run(bare_engine: Engine) -> None:
         assert db.execute(text("SELECT division_name FROM audit_run")).scalar_one() == "Prairie Sky"
         assert db.execute(text("SELECT count(*) FROM finding")).scalar_one() == 2
         assert db.execute(text("PRAGMA foreign_keys")).scalar_one() == 1  # enforced again
+
+
+@pytest.mark.postgres
+def test_no_schema_upgrade_under_another_hosts_run(
+    tmp_path: Path, division_dir: Path, auditor_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Host A audits with the old release; host B, already updated, must not migrate under it."""
+    from auditor.locking import run_lock
+    from models.db import make_engine
+
+    with database_url("postgresql", tmp_path) as url:
+        host_a, host_b = make_engine(url), make_engine(url)
+        monkeypatch.setenv("DATABASE_URL", url)
+        with run_lock(tmp_path / "a.lock", host_a):
+            with pytest.raises(migrate.SchemaBusy, match=r"auditor pid \d+"):
+                init_db(host_b)
+            refused = CliRunner().invoke(app, ["db", "upgrade"])
+            assert refused.exit_code == 75 and "Not upgraded: an audit run is in progress" in refused.output
+            waiting = CliRunner().invoke(app, ["run", "--division", str(division_dir)])
+            assert waiting.exit_code == 75 and "Another audit run is in progress" in waiting.output
+            assert inspect(host_b).get_table_names() == []
+        init_db(host_b)  # the run is over
+        assert "audit_run" in inspect(host_b).get_table_names()
+        host_a.dispose()
+        host_b.dispose()
