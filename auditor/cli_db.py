@@ -63,8 +63,5 @@ def revision(
     rev_id: Annotated[str | None, typer.Option("--rev-id", help="Revision id (default: next number).")] = None,
 ) -> None:
     """For developers: write a migration for what models/tables.py changed (see docs/database.md)."""
-    revisions = [r.revision for r in migrate._scripts().walk_revisions()]
-    numbers = [int(r) for r in revisions if r.isdigit()]
-    rev_id = rev_id or f"{max(numbers, default=0) + 1:04d}"
-    for path in migrate.new_revision(message, rev_id):
+    for path in migrate.new_revision(message, rev_id or migrate.next_revision_id()):
         console.print(f"Wrote {path}: review it, then run the tests (tests/models/test_migrations.py).", markup=False)

@@ -64,6 +64,12 @@ def head_revision() -> str | None:
     return _scripts().get_current_head()
 
 
+def next_revision_id() -> str:
+    """Revisions are numbered 0001, 0002, ...: the order is plain to read in versions/."""
+    numbers = [int(script.revision) for script in _scripts().walk_revisions() if script.revision.isdigit()]
+    return f"{max(numbers, default=0) + 1:04d}"
+
+
 def current_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
