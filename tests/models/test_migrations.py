@@ -7,35 +7,34 @@ import stat
 import threading
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import MetaData, inspect, text
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 from typer.testing import CliRunner
 
 from auditor.cli import app
-from auditor.store import latest_run, previous_findings, run_findings, save_snapshot, waivers_by_fingerprint
+from auditor.store import (
+    latest_run,
+    load_snapshot,
+    previous_findings,
+    run_findings,
+    run_snapshots,
+    waivers_by_fingerprint,
+)
 from models import migrate
 from models.db import init_db, session
-from models.snapshot import AccountSnapshot, Identity
-from models.tables import AuditRun, Finding, RegisteredAccount, Waiver
+from models.snapshot import AccountSnapshot
 from tests.databases import database_url, empty_engine
 
 RUN_AT = datetime(2026, 10, 1, 6, tzinfo=UTC)
-ACCOUNT = RegisteredAccount(
-    key="hhs-news",
-    platform="facebook",
-    connector="manual",
-    school="Hillside",
-    purpose="news",
-    kind="joint",
-    audience="public",
-)
+RUN_ID = "20261001T060000Z-aaaaaa"
 
 
 def test_migrations_build_exactly_the_models_schema(engine: Engine) -> None:
@@ -55,64 +54,79 @@ def test_sqlite_database_file_is_private(tmp_path: Path) -> None:
     assert "audit_run" in inspect(make_engine(f"sqlite:///{path}")).get_table_names()
 
 
+def _legacy_rows() -> dict[str, list[dict[str, Any]]]:
+    """Rows as the release before migrations wrote them: only that schema's columns, so that this stays
+    the old data however the models grow."""
+    snapshot = AccountSnapshot(account_key="hhs-news", platform="facebook", taken_at=RUN_AT)
+    finding = {
+        "run_id": RUN_ID, "rule_id": "departed-staff-admin", "account_key": "hhs-news", "severity": "high",
+        "confidence": "certain", "section": "Departures", "title": "Departed staff still admin", "status": "new",
+        "regressed": False, "platform": "facebook", "school": "Hillside", "handle": "HillsideNews", "url": None,
+        "clause": "", "remediation": "Remove the admin.", "first_seen_run": RUN_ID, "first_seen_at": RUN_AT,
+        "last_seen_run": RUN_ID,
+    }  # fmt: skip
+    return {
+        "audit_run": [
+            {
+                "id": RUN_ID,
+                "started_at": RUN_AT,
+                "finished_at": RUN_AT,
+                "as_of": RUN_AT,
+                "kind": "run",
+                "status": "complete",
+                "accounts": ["hhs-news"],
+                "exit_code": 1,
+                "policy_digest": "sha256:0",
+                "division": "Prairie Sky",
+                "fail_threshold": "high",
+                "spend": {},
+            }
+        ],
+        "snapshot": [
+            {
+                "id": 1,
+                "run_id": RUN_ID,
+                "account_key": "hhs-news",
+                "platform": "facebook",
+                "taken_at": RUN_AT,
+                "state": "complete",
+                "data": snapshot.model_dump(mode="json", exclude={"participants"}),
+            }
+        ],
+        "participant": [{"snapshot_id": 1, "platform_id": str(n), "handle": f"member{n}"} for n in range(50)],
+        "finding": [
+            {
+                **finding,
+                "fingerprint": f"fp-{who}",
+                "subject": who,
+                "message": f"{who} left but is still an admin",
+                "evidence": {"person": who},
+            }
+            for who in ("E1011", "E1012")
+        ],
+        "waiver": [
+            {
+                "fingerprint": "fp-E1012",
+                "reason": "parent volunteer",
+                "approver": "Director of ITS",
+                "expires_on": date(2027, 6, 30),
+                "created_at": RUN_AT,
+                "revoked": False,
+            }
+        ],
+    }
+
+
 def _pre_migration_release(engine: Engine) -> None:
     """The database the release before migrations left: its tables (the baseline revision is the schema
     its SQLModel create_all made) with history in them, and no alembic_version table."""
     with engine.begin() as connection:
         command.upgrade(migrate.alembic_config(connection), migrate.BASELINE)
         connection.execute(text("DROP TABLE alembic_version"))
-    with session(engine) as db:
-        db.add(
-            AuditRun(
-                id="20261001T060000Z-aaaaaa",
-                started_at=RUN_AT,
-                as_of=RUN_AT,
-                status="complete",
-                accounts=["hhs-news"],
-                exit_code=1,
-                division="Prairie Sky",
-            )
-        )
-        db.flush()
-        snapshot = AccountSnapshot(
-            account_key="hhs-news",
-            platform="facebook",
-            taken_at=RUN_AT,
-            participants=[Identity(platform="facebook", id=str(n), handle=f"member{n}") for n in range(50)],
-        )
-        save_snapshot(db, "20261001T060000Z-aaaaaa", snapshot, ACCOUNT)
-        for subject in ("E1011", "E1012"):
-            db.add(_finding(subject))
-        db.add(
-            Waiver(
-                fingerprint="fp-E1012",
-                reason="parent volunteer",
-                approver="Director of ITS",
-                expires_on=date(2027, 6, 30),
-                created_at=RUN_AT,
-            )
-        )
-        db.commit()
-
-
-def _finding(subject: str) -> Finding:
-    return Finding(
-        run_id="20261001T060000Z-aaaaaa",
-        fingerprint=f"fp-{subject}",
-        rule_id="departed-staff-admin",
-        account_key="hhs-news",
-        subject=subject,
-        severity="high",
-        confidence="certain",
-        section="Departures",
-        title="Departed staff still admin",
-        message=f"{subject} left but is still an admin",
-        evidence={"person": subject},
-        status="new",
-        first_seen_run="20261001T060000Z-aaaaaa",
-        first_seen_at=RUN_AT,
-        last_seen_run="20261001T060000Z-aaaaaa",
-    )
+        old_schema = MetaData()
+        old_schema.reflect(connection)
+        for table, rows in _legacy_rows().items():
+            connection.execute(old_schema.tables[table].insert(), rows)
 
 
 def test_upgrading_a_pre_migration_database_keeps_its_history(bare_engine: Engine) -> None:
@@ -122,12 +136,13 @@ def test_upgrading_a_pre_migration_database_keeps_its_history(bare_engine: Engin
         assert migrate.current_revision(connection) == migrate.head_revision()
     with session(bare_engine) as db:
         run = latest_run(db)
-        assert run is not None and run.id == "20261001T060000Z-aaaaaa" and run.as_of == RUN_AT
+        assert run is not None and run.id == RUN_ID and run.as_of == RUN_AT
         assert sorted(f.subject for f in run_findings(db, run.id)) == ["E1011", "E1012"]
         # The next run reconciles against them: they are its previous findings.
         assert len(previous_findings(db, "hhs-news", datetime(2026, 11, 1, tzinfo=UTC))) == 2
         assert waivers_by_fingerprint(db)["fp-E1012"].approver == "Director of ITS"
-        assert db.execute(text("SELECT count(*) FROM participant")).scalar_one() == 50
+        snapshot = run_snapshots(db, RUN_ID)[0]
+        assert len(load_snapshot(db, snapshot).participants) == 50 and snapshot.taken_at == RUN_AT
 
 
 def test_an_unversioned_database_of_unknown_shape_is_refused(bare_engine: Engine) -> None:
