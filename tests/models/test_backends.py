@@ -31,6 +31,7 @@ from auditor.store import (
     save_snapshot,
     waivers_by_fingerprint,
 )
+from models import pglocks
 from models.db import init_db, make_engine, session
 from models.snapshot import AccountSnapshot, CollectionState, CollectionStatus, Identity
 from models.tables import AuditRun, Person, PersonIdentity, RegisteredAccount, Severity, Snapshot
@@ -192,17 +193,12 @@ def test_postgresql_lock_is_freed_when_the_holding_session_dies(tmp_path: Path) 
         other_host = make_engine(_url(first))
         with run_lock(tmp_path / "a.lock", first):
             with other_host.connect() as admin:
-                holders = (
-                    admin.execute(
-                        text(
-                            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = 1096107008"
-                        )
-                    )
-                    .scalars()
-                    .all()
-                )
+                holders = admin.execute(
+                    text("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = :cls"),
+                    {"cls": pglocks.RUN},
+                ).all()
                 assert len(holders) == 1
-                admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": holders[0]})
+                admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": holders[0].pid})
             with run_lock(tmp_path / "b.lock", other_host):
                 pass  # acquired although the first holder never released it
             first.dispose()  # its dead connection
@@ -242,12 +238,15 @@ def test_locked_run_exits_75_naming_the_holder(
 
 @pytest.mark.postgres
 def test_postgresql_runs_report_what_sqlite_reports(tmp_path: Path, division_dir: Path, auditor_env: Path) -> None:
-    def essentials(findings: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
-        return sorted((f["rule"], f["account"], f["subject"], f["status"], f["severity"]) for f in findings)
-
-    with empty_engine("postgresql", tmp_path) as postgres, empty_engine("sqlite", tmp_path) as sqlite:
-        init_db(postgres)
-        init_db(sqlite)
-        on_postgres = _run_twice(postgres, division_dir)[2]
-        on_sqlite = _run_twice(sqlite, division_dir)[2]
-    assert on_postgres and essentials(on_postgres) == essentials(on_sqlite)
+    """The same two runs, one store on each database: the same report, apart from run ids and wall-clock times."""
+    reports = {}
+    for backend in ("postgresql", "sqlite"):
+        with empty_engine(backend, tmp_path) as engine:
+            init_db(engine)
+            first, second, _ = _run_twice(engine, division_dir)
+            text_ = (second.report_folder / "report.json").read_text(encoding="utf-8")
+            report = json.loads(text_.replace(first.run_id, "RUN-1").replace(second.run_id, "RUN-2"))
+            report["run"]["started_at"] = report["run"]["finished_at"] = "(wall clock)"
+            reports[backend] = report
+    assert {f["status"] for f in reports["sqlite"]["findings"]} == {"persisting"}
+    assert reports["postgresql"] == reports["sqlite"]
