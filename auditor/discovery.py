@@ -210,16 +210,20 @@ class SchoolLikeness:
         name = " ".join(filter(None, [identity.handle, identity.display_name, profile.name if profile else None]))
         described = words(profile.description or "") if profile else []
         score, reasons = 0.0, []
+        named = words(name)
         for label, school, distinctive, initials in self.names:
-            found = self._name_hit(words(name), distinctive, initials, "name") or self._name_hit(
-                described, distinctive, "", "description"
+            # Strongest evidence first: the school's own word in the name, then in the description.
+            found = (
+                _distinctive_hit(named, distinctive, "name contains")
+                or _distinctive_hit(described, distinctive, "description mentions", within_words=False)
+                or _initials_hit(named, initials)
             )
             if found:
                 points, reason = found
                 score += points
                 reasons.append(f"{reason} ({label})")
                 candidate.school = candidate.school or school
-        for source, tokens in (("name", words(name)), ("description", described)):
+        for source, tokens in (("name", named), ("description", described)):
             activity = self._activity_hit(tokens, source)
             if activity:
                 points, reason, school = activity
@@ -227,7 +231,7 @@ class SchoolLikeness:
                 reasons.append(reason)
                 candidate.school = candidate.school or school
                 break
-        school_words = sorted({t for t in words(name) + described if t in self.school_words})
+        school_words = sorted({t for t in named + described if t in self.school_words})
         if school_words:
             score += min(30, 15 * len(school_words))
             reasons.append(f"school words: {', '.join(school_words)}")
@@ -243,17 +247,6 @@ class SchoolLikeness:
         candidate.score = max(0.0, min(100.0, score))
         candidate.reasons = reasons
 
-    @staticmethod
-    def _name_hit(tokens: list[str], distinctive: set[str], initials: str, source: str) -> tuple[float, str] | None:
-        joined = "".join(tokens)
-        hit = sorted(t for t in distinctive if t in tokens or (len(t) >= 6 and t in joined))
-        if hit:
-            what = "name contains" if source == "name" else "description mentions"
-            return 45, f"{what} {', '.join(hit)}"
-        if len(initials) >= 3 and any(t == initials or t.startswith(initials) for t in tokens):
-            return 35, f"{source} uses the initials {initials.upper()}"
-        return None
-
     def _activity_hit(self, tokens: list[str], source: str) -> tuple[float, str, str] | None:
         text = " ".join(tokens)
         for name, school, normalised in self.activities:
@@ -266,6 +259,21 @@ class SchoolLikeness:
                 verb = "name resembles" if source == "name" else "description mentions"
                 return 30, f"{verb} the activity {name} ({similarity:.0f}%)", school
         return None
+
+
+def _distinctive_hit(
+    tokens: list[str], distinctive: set[str], what: str, *, within_words: bool = True
+) -> tuple[float, str] | None:
+    """A school's distinctive word among the tokens; in a handle also inside a word (`hillsidehawks`)."""
+    joined = "".join(tokens) if within_words else ""
+    hit = sorted(t for t in distinctive if t in tokens or (len(t) >= 6 and t in joined))
+    return (45, f"{what} {', '.join(hit)}") if hit else None
+
+
+def _initials_hit(tokens: list[str], initials: str) -> tuple[float, str] | None:
+    if len(initials) >= 3 and any(t == initials or t.startswith(initials) for t in tokens):
+        return 35, f"name uses the initials {initials.upper()}"
+    return None
 
 
 def personal_markers(description: str | None) -> list[str]:

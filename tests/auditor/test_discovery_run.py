@@ -1,0 +1,137 @@
+"""Discovery through the real pipeline: a division whose X account is replayed from a cassette, and the
+batched X user lookup of the handles it named, replayed from another (cassettes/twitter/discovery_*.yaml)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from auditor.inputs import load_division
+from auditor.run import RunOutcome, execute_run
+from auditor.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+CASSETTES = REPO / "cassettes" / "twitter"
+AS_OF = datetime(2026, 11, 15, 6, 0, tzinfo=UTC)
+LOOKUP = "GET /2/users/by"
+
+REGISTRY = """\
+accounts:
+  - key: hhs-news-x
+    platform: x
+    handle: "@HillsideHigh_News"
+    school: Hillside High School
+    purpose: School news and announcements
+    kind: joint
+    audience: public
+    holders: [E1001, E1002]
+    admins: [E1001, E1002]
+    its_admin: "@phrd_its"
+    reviewed_by: Director of ITS
+    reviewed_on: 2026-09-10
+    password_reset_on: 2026-08-25
+    status: active
+ignore:
+  - platform: x
+    handle: "@HHS_Boosters"
+    reason: parents' booster society, not run by the school (checked by ITS 2026-09-14)
+"""
+STAFF = """\
+person_id,role,school,first_name,last_name,preferred_name,status,departure_date,handles
+E1001,administrator,Hillside High School,Margaret,Chen,,active,,
+E1002,staff,Hillside High School,David,Okafor,,active,,
+"""
+
+
+@pytest.fixture
+def division_folder(tmp_path: Path, auditor_env: Path) -> Path:
+    folder = tmp_path / "division"
+    (folder / "registry").mkdir(parents=True)
+    (folder / "directory").mkdir()
+    (folder / "policy.yaml").write_text("division: Prairie Hills Regional Division\n", encoding="utf-8")
+    (folder / "registry" / "twitter.yaml").write_text(REGISTRY, encoding="utf-8")
+    (folder / "directory" / "staff.csv").write_text(STAFF, encoding="utf-8")
+    return folder
+
+
+def replay(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, with_lookup: bool) -> Path:
+    """A cassette folder as the run reads it: one recording per account key, and `discovery-twitter.yaml`."""
+    folder = tmp_path / "cassettes"
+    folder.mkdir()
+    shutil.copy(CASSETTES / "discovery_school_account.yaml", folder / "hhs-news-x.yaml")
+    if with_lookup:
+        shutil.copy(CASSETTES / "discovery_lookup.yaml", folder / "discovery-twitter.yaml")
+    monkeypatch.setenv("AUDITOR_CASSETTE_DIR", str(folder))
+    monkeypatch.setenv("X_BEARER_TOKEN", "test-placeholder-token")
+    return folder
+
+
+def unregistered(outcome: RunOutcome) -> dict[str, dict[str, Any]]:
+    assert outcome.report_folder is not None
+    report = json.loads((outcome.report_folder / "report.json").read_text(encoding="utf-8"))
+    return {f["subject"]: f for f in report["findings"] if f["rule"] == "account-unregistered"}
+
+
+def test_named_accounts_are_looked_up_once_and_the_club_and_impostor_reported(
+    division_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    replay(tmp_path, monkeypatch, with_lookup=True)
+    outcome = execute_run(load_division(division_folder), Settings(), as_of=AS_OF)
+
+    # One batched request for the three handles worth it; the recording answers only that exact list,
+    # so a lookup of the parent or of the ignored booster club would find no recording.
+    assert outcome.requests["twitter"][LOOKUP] == 1
+    assert outcome.spend["billable"]["twitter"]["user"] >= 2
+    found = unregistered(outcome)
+
+    club = found["twitter:hawkschess"]
+    reasons = club["evidence"]["why_it_looks_like_a_school_account"]
+    assert "description mentions hillside (Hillside High School)" in reasons
+    assert club["evidence"]["profile"]["name"] == "Hawks Chess"
+    assert {s["how"] for s in club["evidence"]["found"]} == {"mentioned"}
+
+    impostor = found["twitter:hillsidehighhq"]
+    assert impostor["evidence"]["url"] == "https://x.com/HillsideHighHQ"
+    assert impostor["evidence"]["found"][0]["how"] == "interacted"
+    assert "Official updates" in impostor["evidence"]["profile"]["description"]
+
+    assert "twitter:sandra_m_1975" not in found  # a parent who merely replies
+    assert "twitter:hhs_boosters" not in found  # on the registry's ignore list
+    assert "twitter:hhs_spirit_old" not in found  # X says it is suspended: nothing to register
+    assert outcome.exit_code == 1
+
+
+def test_without_the_lookup_the_club_page_is_only_a_weak_candidate(
+    division_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Replaying without a lookup recording asks X nothing more: the club's handle alone (HHS initials)
+    stays under the threshold, the impostor's name alone does not."""
+    replay(tmp_path, monkeypatch, with_lookup=False)
+    outcome = execute_run(load_division(division_folder), Settings(), as_of=AS_OF)
+
+    assert LOOKUP not in outcome.requests["twitter"]
+    found = unregistered(outcome)
+    assert "twitter:hawkschess" not in found
+    assert found["twitter:hillsidehighhq"]["evidence"]["profile"] is None
+    assert "twitter:hhs_spirit_old" not in found
+
+
+def test_a_refused_lookup_leaves_the_run_complete(
+    division_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Discovery's lookups are extra detail: X refusing them (here 401) is logged, the audit stays complete."""
+    folder = replay(tmp_path, monkeypatch, with_lookup=True)
+    recording = (folder / "discovery-twitter.yaml").read_text(encoding="utf-8")
+    refused = recording.replace("code: 200\n      message: OK", "code: 401\n      message: Unauthorized")
+    (folder / "discovery-twitter.yaml").write_text(refused, encoding="utf-8")
+
+    outcome = execute_run(load_division(division_folder), Settings(), as_of=AS_OF)
+
+    assert outcome.requests["twitter"][LOOKUP] == 1
+    assert outcome.incomplete_accounts == []
+    assert "twitter:hillsidehighhq" in unregistered(outcome)
