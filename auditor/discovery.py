@@ -363,7 +363,7 @@ def search_candidates(platform: str, query: str, profiles: Iterable[Profile]) ->
     return [
         Candidate(
             Identity(platform=platform, id=p.id, handle=p.handle, display_name=p.name, url=p.url),
-            [Sighting(f"{platform} search", "search", None)],
+            [Sighting(f"{platform} search: {query}", "search", None)],
             profile=p,
         )
         for p in profiles

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from auditor.inputs import load_division
 from auditor.run import RunOutcome, execute_run
@@ -126,12 +127,58 @@ def test_a_refused_lookup_leaves_the_run_complete(
 ) -> None:
     """Discovery's lookups are extra detail: X refusing them (here 401) is logged, the audit stays complete."""
     folder = replay(tmp_path, monkeypatch, with_lookup=True)
-    recording = (folder / "discovery-twitter.yaml").read_text(encoding="utf-8")
-    refused = recording.replace("code: 200\n      message: OK", "code: 401\n      message: Unauthorized")
-    (folder / "discovery-twitter.yaml").write_text(refused, encoding="utf-8")
+    lookup = yaml.safe_load((folder / "discovery-twitter.yaml").read_text(encoding="utf-8"))
+    refusal = yaml.safe_load((CASSETTES / "unauthorized.yaml").read_text(encoding="utf-8"))
+    lookup["interactions"][0]["response"] = refusal["interactions"][0]["response"]
+    (folder / "discovery-twitter.yaml").write_text(yaml.safe_dump(lookup), encoding="utf-8")
 
     outcome = execute_run(load_division(division_folder), Settings(), as_of=AS_OF)
 
     assert outcome.requests["twitter"][LOOKUP] == 1
     assert outcome.incomplete_accounts == []
     assert "twitter:hillsidehighhq" in unregistered(outcome)
+
+
+MEDIA_CHANNEL = """\
+  - key: hhs-media-yt
+    platform: youtube
+    platform_id: UChhsMediaClass0000000M1
+    school: Hillside High School
+    purpose: Media class videos
+    kind: joint
+    audience: public
+    holders: [E1001, E1002]
+    admins: [E1001, E1002]
+    status: disabled
+"""
+
+
+@pytest.mark.parametrize("opted_in", [True, False])
+def test_youtube_channel_search_by_school_name_only_when_the_policy_asks(
+    division_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, opted_in: bool
+) -> None:
+    folder = replay(tmp_path, monkeypatch, with_lookup=True)
+    shutil.copy(REPO / "cassettes" / "youtube" / "discovery-search.yaml", folder / "discovery-youtube.yaml")
+    monkeypatch.setenv("YOUTUBE_API_KEY", "test-placeholder-key")
+    registry = division_folder / "registry" / "twitter.yaml"
+    registry.write_text(REGISTRY.replace("ignore:", MEDIA_CHANNEL + "ignore:"), encoding="utf-8")
+    policy = f"division: Prairie Hills Regional Division\ndiscovery_youtube_search: {str(opted_in).lower()}\n"
+    (division_folder / "policy.yaml").write_text(policy, encoding="utf-8")
+
+    outcome = execute_run(load_division(division_folder), Settings(), as_of=AS_OF)
+
+    found = unregistered(outcome)
+    if not opted_in:
+        assert "youtube" not in outcome.requests
+        assert not any(key.startswith("youtube:") for key in found)
+        return
+    # One search for the one school's name, 100 quota units of the run's YouTube budget.
+    assert outcome.requests["youtube"] == {"search.list": 1}
+    assert outcome.spend["units"]["youtube"] == 100
+    band = found["youtube:ucqhillsidehawksband0000"]
+    search = {"account": "youtube search: Hillside High School", "how": "search", "url": None}
+    assert band["evidence"]["found"] == [search]
+    reasons = band["evidence"]["why_it_looks_like_a_school_account"]
+    assert "name contains hillside (Hillside High School)" in reasons
+    assert "mentioned or linked by a registered school account" not in reasons  # found by search only
+    assert "youtube:uchhsmediaclass0000000m1" not in found  # registered (even though disabled)
