@@ -241,7 +241,7 @@ def _spend_view(spend: dict[str, Any]) -> list[str]:
             phrase += f", {units[platform]} quota units"
         phrases.append(phrase)
     if spend.get("estimated_cost"):
-        phrases.append(f"estimated cost {spend['estimated_cost']:.2f}")
+        phrases.append(f"estimated cost ${spend['estimated_cost']:.2f}")
     return phrases
 
 
