@@ -189,8 +189,8 @@ class SchoolLikeness:
     """Scores how much an identity looks like an account of a school, the Division or an activity."""
 
     def __init__(self, schools: Iterable[str], policy: Policy, activities: Iterable[Activity]) -> None:
-        generic = {w for phrase in policy.school_words for w in words(phrase)} | {"of", "the", "and", "st"}
-        self.school_words = generic
+        self.school_words = {w for phrase in policy.school_words for w in words(phrase)}
+        generic = self.school_words | {"of", "the", "and", "st"}  # never a school's distinctive word
         self.names: list[tuple[str, str, set[str], str]] = []  # (label, school, distinctive words, initials)
         for school in sorted(set(schools)):
             self._add(school, school, generic)
