@@ -554,6 +554,9 @@ class AccountEvaluator:
 # --- discovery's optional requests -------------------------------------------------------------
 
 
+DISCOVERY_RULE = "account-unregistered"
+
+
 def enrich_candidates(
     division: Division,
     candidates: list[Candidate],
@@ -567,11 +570,15 @@ def enrich_candidates(
     search by each school's name returns (opt-in) are returned as new candidates. The requests are
     counted as an outcome of their own (`<platform>:discovery`); a refusal only means fewer details."""
     policy = division.policy
+    if DISCOVERY_RULE in policy.disabled_rules:
+        return []  # nobody reads the answers: ask nothing
     scored = discover(candidates, division.accounts, division.directory(), policy, division.ignored)
     found: list[Candidate] = []
     for platform, group in sorted(to_look_up(scored, policy).items()):
         cls = connectors.get(platform)
         if cls is None or cls.lookup_accounts is Connector.lookup_accounts:
+            why = cls.discovery_notes if cls else "no connector installed"
+            log.info("%s: %d candidate(s) scored on what posts showed (%s)", platform, len(group), why)
             continue
         with DiscoveryRequests(cls, settings, policy, as_of, outcomes) as requests:
             if requests.connector is None:

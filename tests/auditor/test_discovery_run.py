@@ -182,3 +182,16 @@ def test_youtube_channel_search_by_school_name_only_when_the_policy_asks(
     assert "name contains hillside (Hillside High School)" in reasons
     assert "mentioned or linked by a registered school account" not in reasons  # found by search only
     assert "youtube:uchhsmediaclass0000000m1" not in found  # registered (even though disabled)
+
+
+def test_no_discovery_request_when_the_rule_is_disabled(
+    division_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    replay(tmp_path, monkeypatch, with_lookup=True)
+    policy = "division: Prairie Hills Regional Division\ndisabled_rules: [account-unregistered]\n"
+    (division_folder / "policy.yaml").write_text(policy, encoding="utf-8")
+
+    outcome = execute_run(load_division(division_folder), Settings(), as_of=AS_OF)
+
+    assert LOOKUP not in outcome.requests["twitter"]
+    assert unregistered(outcome) == {}
