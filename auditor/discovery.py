@@ -1,10 +1,13 @@
-"""Discovery of unregistered school accounts, from data the audit already has (no extra requests).
+"""Discovery of unregistered school accounts, from data the audit already has, plus optional lookups.
 
 Candidates are accounts mentioned, tagged, replied to or linked from registered accounts' posts
-and profiles, and accounts that interact with registered accounts. Each is scored for looking
-like a school account: its name or handle resembles a school, the Division or a registered
-activity, or uses school words. Registered accounts, people the directory declares (a person's
-own account is not a school account) and the registry's `ignore:` list are never candidates.
+and profiles, and accounts that interact with registered accounts. Where a platform allows it, the
+run looks their profiles up (X: batched user lookup) or searches by school name (YouTube, opt-in):
+see `auditor.run.enrich_candidates`. Each is scored for looking like a school account: its name,
+handle or profile description resembles a school, the Division or a registered activity, or uses
+school words; a description that reads like a person's own account lowers the score. Registered
+accounts, people the directory declares (a person's own account is not a school account) and the
+registry's `ignore:` list are never candidates.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from unidecode import unidecode
 
 from auditor.directory import Directory, normalise_handle
 from auditor.policy import Policy
-from models.snapshot import AccountSnapshot, Identity
+from models.snapshot import AccountSnapshot, Identity, Profile
 from models.tables import Activity, RegisteredAccount
 
 MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_][A-Za-z0-9_.]{1,49})")
@@ -47,10 +50,16 @@ PROFILE_LINK = {
 }
 
 
+# A description with these words reads like a person's own account (a parent, a fan), not a school's.
+PERSONAL_WORDS = ("mom", "dad", "mum", "mother", "father", "grandma", "grandpa", "wife", "husband", "personal")
+PERSONAL_PHRASES = ("views are my own", "opinions are my own", "views my own", "opinions my own", "parent of")
+HOW_NAMED = ("mentioned", "linked", "replied-to")  # a registered account itself points at the candidate
+
+
 @dataclass
 class Sighting:
-    account: str  # the registered account where the candidate was seen
-    how: str  # mentioned | linked | replied-to | interacted
+    account: str  # the registered account where the candidate was seen, or "<platform> search"
+    how: str  # mentioned | linked | replied-to | interacted | search
     url: str | None = None
 
 
@@ -61,6 +70,12 @@ class Candidate:
     score: float = 0.0
     reasons: list[str] = field(default_factory=list)
     school: str | None = None
+    profile: Profile | None = None  # what a lookup or search found (name, description, protected)
+    missing: str | None = None  # the platform says the account does not exist or is suspended
+
+    @property
+    def named_by_registered(self) -> bool:
+        return any(s.how in HOW_NAMED for s in self.sightings)
 
     @property
     def key(self) -> str:
@@ -174,8 +189,8 @@ class SchoolLikeness:
     """Scores how much an identity looks like an account of a school, the Division or an activity."""
 
     def __init__(self, schools: Iterable[str], policy: Policy, activities: Iterable[Activity]) -> None:
-        generic = {w for phrase in policy.school_words for w in words(phrase)} | {"of", "the", "and", "st"}
-        self.school_words = generic
+        self.school_words = {w for phrase in policy.school_words for w in words(phrase)}
+        generic = self.school_words | {"of", "the", "and", "st"}  # never a school's distinctive word
         self.names: list[tuple[str, str, set[str], str]] = []  # (label, school, distinctive words, initials)
         for school in sorted(set(schools)):
             self._add(school, school, generic)
@@ -190,37 +205,86 @@ class SchoolLikeness:
         self.names.append((label, school, distinctive, initials))
 
     def score(self, candidate: Candidate) -> None:
-        identity = candidate.identity
-        tokens = words(" ".join(filter(None, [identity.handle, identity.display_name])))
-        joined = "".join(tokens)
+        """Name and description count alike (each school or activity once), with the evidence in words."""
+        identity, profile = candidate.identity, candidate.profile
+        name = " ".join(filter(None, [identity.handle, identity.display_name, profile.name if profile else None]))
+        described = words(profile.description or "") if profile else []
         score, reasons = 0.0, []
+        named = words(name)
         for label, school, distinctive, initials in self.names:
-            hit = sorted(t for t in distinctive if t in tokens or (len(t) >= 6 and t in joined))
-            if hit:
-                score += 45
-                reasons.append(f"name contains {', '.join(hit)!s} ({label})")
+            # Strongest evidence first: the school's own word in the name, then in the description.
+            found = (
+                _distinctive_hit(named, distinctive, "name contains")
+                or _distinctive_hit(described, distinctive, "description mentions", within_words=False)
+                or _initials_hit(named, initials)
+            )
+            if found:
+                points, reason = found
+                score += points
+                reasons.append(f"{reason} ({label})")
                 candidate.school = candidate.school or school
-            elif len(initials) >= 3 and any(t == initials or t.startswith(initials) for t in tokens):
-                score += 35
-                reasons.append(f"name uses the initials {initials.upper()} ({label})")
-                candidate.school = candidate.school or school
-        text = " ".join(tokens)
-        for name, school, normalised in self.activities:
-            similarity = fuzz.token_set_ratio(normalised, text)
-            if similarity >= 80:
-                score += 30
-                reasons.append(f"name resembles the activity {name} ({similarity:.0f}%)")
+        for source, tokens in (("name", named), ("description", described)):
+            activity = self._activity_hit(tokens, source)
+            if activity:
+                points, reason, school = activity
+                score += points
+                reasons.append(reason)
                 candidate.school = candidate.school or school
                 break
-        school_words = sorted({t for t in tokens if t in self.school_words})
+        school_words = sorted({t for t in named + described if t in self.school_words})
         if school_words:
             score += min(30, 15 * len(school_words))
             reasons.append(f"school words: {', '.join(school_words)}")
-        if score and any(s.how in ("mentioned", "linked", "replied-to") for s in candidate.sightings):
+        if score and candidate.named_by_registered:
             score += 10
             reasons.append("mentioned or linked by a registered school account")
-        candidate.score = min(100.0, score)
+        personal = personal_markers(profile.description if profile else None)
+        if score and personal:
+            score -= 30
+            reasons.append(f"description reads like a person's own account ({', '.join(personal)}): lowered")
+        if profile and profile.closed:
+            reasons.append("protected: the platform shows its posts only to approved followers")
+        candidate.score = max(0.0, min(100.0, score))
         candidate.reasons = reasons
+
+    def _activity_hit(self, tokens: list[str], source: str) -> tuple[float, str, str] | None:
+        text = " ".join(tokens)
+        for name, school, normalised in self.activities:
+            if source == "description":
+                # A description is long: the activity's whole name must appear in it.
+                similarity = 100.0 if f" {normalised} " in f" {text} " else 0.0
+            else:
+                similarity = fuzz.token_set_ratio(normalised, text)
+            if similarity >= 80:
+                verb = "name resembles" if source == "name" else "description mentions"
+                return 30, f"{verb} the activity {name} ({similarity:.0f}%)", school
+        return None
+
+
+def _distinctive_hit(
+    tokens: list[str], distinctive: set[str], what: str, *, within_words: bool = True
+) -> tuple[float, str] | None:
+    """A school's distinctive word among the tokens; in a handle also inside a word (`hillsidehawks`)."""
+    joined = "".join(tokens) if within_words else ""
+    hit = sorted(t for t in distinctive if t in tokens or (len(t) >= 6 and t in joined))
+    return (45, f"{what} {', '.join(hit)}") if hit else None
+
+
+def _initials_hit(tokens: list[str], initials: str) -> tuple[float, str] | None:
+    if len(initials) >= 3 and any(t == initials or t.startswith(initials) for t in tokens):
+        return 35, f"name uses the initials {initials.upper()}"
+    return None
+
+
+def personal_markers(description: str | None) -> list[str]:
+    """The words of a description that make it read like a person's own account."""
+    if not description:
+        return []
+    tokens = words(description)
+    text = " ".join(tokens)
+    found = [w for w in PERSONAL_WORDS if w in tokens]
+    found += [p for p in PERSONAL_PHRASES if f" {p} " in f" {text} "]
+    return found
 
 
 def discover(
@@ -239,8 +303,69 @@ def discover(
         existing = merged.setdefault(candidate.key, candidate)
         if existing is not candidate:
             existing.sightings += [s for s in candidate.sightings if s not in existing.sightings]
+            existing.profile = existing.profile or candidate.profile
+            existing.missing = existing.missing or candidate.missing
+    # Nothing to register: the platform says the account does not exist (a typo) or is suspended.
+    merged = {key: c for key, c in merged.items() if c.missing is None}
     schools = {a.school for a in accounts} | {p.school for p in directory.people.values() if p.school}
     likeness = SchoolLikeness(schools, policy, directory.activities.values())
     for candidate in merged.values():
         likeness.score(candidate)
     return sorted(merged.values(), key=lambda c: (-c.score, c.key))
+
+
+# --- lookups and searches (the run asks the connectors; these only choose and apply) -----------
+
+
+def to_look_up(scored: Iterable[Candidate], policy: Policy) -> dict[str, list[Candidate]]:
+    """Per platform, the candidates worth a profile lookup, most school-like first: those a registered
+    account names itself, and those whose name alone scores at least the floor. A person who merely
+    replies, with an ordinary name, is never looked up (nor billed)."""
+    chosen: dict[str, list[Candidate]] = {}
+    for candidate in sorted(scored, key=lambda c: (-c.score, c.key)):
+        if not candidate.identity.handle or candidate.profile is not None:
+            continue
+        if candidate.named_by_registered or candidate.score >= policy.discovery_lookup_floor:
+            group = chosen.setdefault(candidate.identity.platform, [])
+            if len(group) < policy.discovery_max_lookups:
+                group.append(candidate)
+    return chosen
+
+
+def apply_lookup(candidates: Iterable[Candidate], platform: str, found: Iterable[Any]) -> int:
+    """Attach what a lookup returned (connectors.base.FoundAccount) to every candidate of that handle.
+    Returns how many candidates were updated."""
+    by_handle = {normalise_handle(f.handle): f for f in found}
+    updated = 0
+    for candidate in candidates:
+        if candidate.identity.platform != platform or not candidate.identity.handle:
+            continue
+        result = by_handle.get(normalise_handle(candidate.identity.handle))
+        if result is None:
+            continue
+        updated += 1
+        if result.profile is None:
+            candidate.missing = result.problem or "not found"
+            continue
+        candidate.profile = result.profile
+        candidate.identity = candidate.identity.model_copy(
+            update={
+                "id": candidate.identity.id or result.profile.id,
+                "display_name": candidate.identity.display_name or result.profile.name,
+                "url": candidate.identity.url or result.profile.url,
+            }
+        )
+    return updated
+
+
+def search_candidates(platform: str, query: str, profiles: Iterable[Profile]) -> list[Candidate]:
+    """Accounts a platform's search by a school's name returned, as candidates with their profiles."""
+    return [
+        Candidate(
+            Identity(platform=platform, id=p.id, handle=p.handle, display_name=p.name, url=p.url),
+            [Sighting(f"{platform} search: {query}", "search", None)],
+            profile=p,
+        )
+        for p in profiles
+        if p.id or p.handle
+    ]

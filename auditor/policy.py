@@ -64,6 +64,13 @@ class Policy(BaseModel):
     # Discovery: a candidate account scoring this much (0-100) for looking like a school account
     # becomes an account-unregistered finding.
     discovery_threshold: float = Field(50.0, ge=0, le=100)
+    # Profile lookups of candidates (X: one request per 100 handles, billed per user): those a registered
+    # account mentions, links or replies to, and others scoring at least the floor on their name alone;
+    # at most `discovery_max_lookups` per platform and run (0: no lookups).
+    discovery_lookup_floor: float = Field(20.0, ge=0, le=100)
+    discovery_max_lookups: int = Field(200, ge=0)
+    # YouTube channel search by each school's name: 100 quota units a search, a small daily allowance.
+    discovery_youtube_search: bool = False
     # Words that make a name look like a school's (besides the schools' and activities' own names).
     school_words: list[str] = Field(
         default_factory=lambda: [

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from auditor.directory import Directory, Match
-from auditor.discovery import Candidate, gather_candidates
+from auditor.discovery import Candidate, apply_lookup, discover, gather_candidates, search_candidates, to_look_up
 from auditor.identity import IdentityResolver
 from auditor.inputs import Division
 from auditor.locking import RunLocked, run_lock
@@ -51,7 +51,7 @@ from connectors.base import (
     available_connectors,
 )
 from connectors.recording import make_vcr
-from connectors.resilience import Deadline
+from connectors.resilience import Deadline, PlatformError
 from connectors.scrub import scrub
 from models.db import init_db, make_engine, session
 from models.migrate import SchemaBusy
@@ -152,6 +152,7 @@ def _execute_locked(
     division_wide = only is None  # `check KEY` audits one account: division rules need them all
     if division_wide:
         candidates = [c for outcome in outcomes.values() for c in outcome.candidates]
+        candidates += enrich_candidates(division, candidates, connectors, settings, clock, outcomes)
         results += evaluate_division(division, candidates, clock)
     with session(engine) as db:
         previous = {a.key: previous_findings(db, a.key, started) for a in accounts}
@@ -523,6 +524,106 @@ class AccountEvaluator:
                 crashed = True
                 log.error("%s: rule %s crashed: %s", account.key, rule.meta.id, scrub(traceback.format_exc()))
         return results, crashed
+
+
+# --- discovery's optional requests -------------------------------------------------------------
+
+
+DISCOVERY_RULE = "account-unregistered"
+
+
+def enrich_candidates(
+    division: Division,
+    candidates: list[Candidate],
+    connectors: dict[str, type[Connector]],
+    settings: Settings,
+    as_of: datetime,
+    outcomes: dict[str, AccountOutcome],
+) -> list[Candidate]:
+    """Where a platform allows it, ask about the candidates before they are scored: profile lookups
+    (X: one request per 100 handles) update `candidates` in place; the accounts a YouTube channel
+    search by each school's name returns (opt-in) are returned as new candidates. The requests are
+    counted as an outcome of their own (`<platform>:discovery`); a refusal only means fewer details."""
+    policy = division.policy
+    if DISCOVERY_RULE in policy.disabled_rules:
+        return []  # nobody reads the answers: ask nothing
+    scored = discover(candidates, division.accounts, division.directory(), policy, division.ignored)
+    found: list[Candidate] = []
+    for platform, group in sorted(to_look_up(scored, policy).items()):
+        cls = connectors.get(platform)
+        if cls is None or cls.lookup_accounts is Connector.lookup_accounts:
+            why = cls.discovery_notes if cls else "no connector installed"
+            log.info("%s: %d candidate(s) scored on what posts showed (%s)", platform, len(group), why)
+            continue
+        with DiscoveryRequests(cls, settings, policy, as_of, outcomes) as requests:
+            if requests.connector is None:
+                continue
+            batch = max(1, cls.lookup_batch)
+            handles = [c.identity.handle or "" for c in group]
+            for start in range(0, len(handles), batch):
+                answer = requests.connector.lookup_accounts(handles[start : start + batch], requests.builder)
+                apply_lookup(candidates, platform, answer)
+    youtube = connectors.get("youtube")
+    if policy.discovery_youtube_search and youtube is not None:
+        with DiscoveryRequests(youtube, settings, policy, as_of, outcomes) as requests:
+            for school in sorted({a.school for a in division.accounts if a.school}):
+                if requests.connector is None:
+                    break
+                profiles = requests.connector.search_accounts(school, requests.builder)
+                found += search_candidates(youtube.name, school, profiles)
+    return found
+
+
+class DiscoveryRequests:
+    """One platform's discovery requests: a connector and a builder that counts them, the recording
+    `discovery-<platform>.yaml` when replaying (none: no requests), and a refusal logged, not raised."""
+
+    def __init__(
+        self,
+        cls: type[Connector],
+        settings: Settings,
+        policy: Policy,
+        as_of: datetime,
+        outcomes: dict[str, AccountOutcome],
+    ) -> None:
+        self.cls = cls
+        self.outcomes = outcomes
+        self.builder = SnapshotBuilder(f"{cls.name}:discovery", cls.name, as_of)
+        self.cassette: Any = None
+        self.connector: Connector | None = None
+        if settings.cassette_dir is not None:
+            name = f"discovery-{cls.name}.yaml"
+            if not (settings.cassette_dir / name).exists():
+                log.info("%s: replaying without %s: discovery asks the platform nothing", cls.name, name)
+                return
+            self.cassette = make_vcr(settings.cassette_dir).use_cassette(name)
+        # What earlier collections of the run spent counts: YouTube's quota is one budget per project.
+        spent = sum(o.units for o in outcomes.values() if o.platform == cls.name)
+        budget = UnitBudget(max(0, policy.youtube_daily_units - spent), "YouTube quota units left for discovery")
+        deadline = Deadline(policy.account_deadline_seconds)
+        context = ConnectorContext(settings=settings, policy=policy, as_of=as_of, deadline=deadline, budget=budget)
+        self.connector = cls(context)
+
+    def __enter__(self) -> DiscoveryRequests:
+        if self.cassette is not None:
+            self.cassette.__enter__()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: Any) -> bool:
+        if self.cassette is not None:
+            self.cassette.__exit__(kind, error, tb)
+        shot = self.builder.snapshot
+        if shot.requests:
+            self.outcomes[shot.account_key] = AccountOutcome(
+                shot.platform, False, dict(shot.requests), shot.units, [], [], dict(shot.billable)
+            )
+        if isinstance(error, PlatformError):
+            log.warning("%s: discovery requests stopped: %s", self.cls.name, error.describe())
+            return True
+        if isinstance(error, Exception):  # candidates are then scored on what the posts showed
+            log.error("%s: discovery requests crashed: %s", self.cls.name, scrub(f"{type(error).__name__}: {error}"))
+            return True
+        return False
 
 
 def evaluate_division(division: Division, candidates: list[Candidate], as_of: datetime) -> list[Evaluated]:

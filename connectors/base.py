@@ -28,6 +28,7 @@ from models.snapshot import (
     CollectionStatus,
     ErrorKind,
     Identity,
+    Profile,
 )
 
 if TYPE_CHECKING:
@@ -143,6 +144,15 @@ class Estimate:
             self.billable[item] = self.billable.get(item, 0) + count
 
 
+@dataclass
+class FoundAccount:
+    """What a platform says about an account that discovery found named in content (`lookup_accounts`)."""
+
+    handle: str  # as asked
+    profile: Profile | None  # None: the platform says it does not exist or is suspended
+    problem: str | None = None  # the platform's own words when there is no profile
+
+
 class CredentialState(StrEnum):
     OK = "ok"
     WARNING = "warning"  # works, but needs attention (expires soon, a scope is missing)
@@ -251,6 +261,11 @@ class Connector(ABC):
     # snapshot's posts and interactions that are still inside the look-back window forward.
     incremental: ClassVar[bool] = False
 
+    # Discovery of unregistered accounts: how many handles one `lookup_accounts` request takes, and what
+    # the platform lets discovery ask, in words (docs/discovery.md, the run log).
+    lookup_batch: ClassVar[int] = 100
+    discovery_notes: ClassVar[str] = "no lookup or search for discovery: candidates are scored on what posts show"
+
     def __init__(self, context: ConnectorContext) -> None:
         self.context = context
 
@@ -269,6 +284,16 @@ class Connector(ABC):
         lists). Returns what each account's pull finds in `context.prefetched`, by account key.
         Must not raise for platform errors: a pull without a hint reads its account itself."""
         return {}
+
+    def lookup_accounts(self, handles: list[str], builder: SnapshotBuilder) -> list[FoundAccount]:
+        """Optional, for discovery: the public profiles of up to `lookup_batch` handles found in content, in
+        one request. Raises PlatformError when the platform refuses; the default looks nothing up."""
+        return []
+
+    def search_accounts(self, query: str, builder: SnapshotBuilder) -> list[Profile]:
+        """Optional, for discovery: accounts whose name matches `query` (a school's name), one request.
+        Raises PlatformError when the platform refuses; the default searches nothing."""
+        return []
 
     def estimate_prefetch(self, accounts: list[RegisteredAccount]) -> Estimate:
         """What `prefetch` would spend for these accounts."""

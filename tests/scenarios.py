@@ -56,6 +56,10 @@ class Scenario:
     # A nightly (incremental) scenario: the previous run's cursor and the participant keys it stored.
     cursor: dict[str, str] = field(default_factory=dict)
     known: frozenset[str] = frozenset()
+    # A discovery scenario replays the connector's lookup of these handles, or its search for this query,
+    # instead of a pull.
+    lookup: tuple[str, ...] = ()
+    search: str | None = None
 
 
 PHRD = account("phrd-x", "twitter", "@PrairieHillsSD", "2931447021")
@@ -82,6 +86,13 @@ SCENARIOS = [
     Scenario("twitter", "usage_capped.yaml", PHRD),
     Scenario("twitter", "protected_no_token.yaml", account("hhs-band-x", "twitter", "@HHSBand")),
     Scenario("twitter", "suspended_account.yaml", account("hhs-spirit-x", "twitter", "@HHS_Spirit_Old")),
+    Scenario("twitter", "discovery_school_account.yaml", account("hhs-news-x", "twitter", "@HillsideHigh_News")),
+    Scenario(
+        "twitter",
+        "discovery_lookup.yaml",
+        account("hhs-news-x", "twitter", "@HillsideHigh_News"),
+        lookup=("HHS_Spirit_Old", "HawksChess", "HillsideHighHQ"),
+    ),
     Scenario(
         "twitter",
         "protected_account.yaml",
@@ -123,4 +134,5 @@ SCENARIOS = [
             ("channel-not-found.yaml", "UCdeletedChannel00000000", False, True),
         ]
     ],
+    Scenario("youtube", "discovery-search.yaml", account("hhs-media-yt", "youtube", ""), search="Hillside High School"),
 ]

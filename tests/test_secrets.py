@@ -20,10 +20,11 @@ import pytest
 
 from auditor.policy import Policy
 from auditor.settings import Settings
-from connectors.base import ConnectorContext, KnownParticipants, available_connectors
+from connectors.base import Connector, ConnectorContext, KnownParticipants, SnapshotBuilder, available_connectors
 from connectors.recording import make_vcr
 from connectors.resilience import Deadline
 from connectors.scrub import forget_secrets, install_log_scrubbing
+from models.snapshot import AccountSnapshot
 from tests.scenarios import CANARIES, NOT_SECRET, SCENARIOS, Scenario
 
 NOISY_LOGGERS = (
@@ -102,7 +103,7 @@ def test_connector_scenarios_at_debug_leak_no_canary(
         known_participants=(lambda _key: known) if scenario.cursor else None,
     )
     with make_vcr(CASSETTES / scenario.platform).use_cassette(scenario.cassette) as cassette:
-        snapshot = cls(context).pull(scenario.account, dict(scenario.cursor))
+        snapshot = _replay(cls(context), scenario)
     assert cassette.all_played, "the scenario did not replay its whole cassette: the test would prove less"
 
     secrets = _secret_values(scenario.env)
@@ -111,6 +112,20 @@ def test_connector_scenarios_at_debug_leak_no_canary(
     _assert_clean(out + err, "stdout/stderr", secrets)
     _assert_clean(snapshot.model_dump_json(), "the snapshot (reasons, notes, urls)", secrets)
     assert caplog.records, "the scenario logged nothing at DEBUG: the test would prove nothing"
+
+
+def _replay(connector: Connector, scenario: Scenario) -> AccountSnapshot:
+    """A pull, or discovery's lookup or search (its results kept in the snapshot's notes to be checked too)."""
+    if not (scenario.lookup or scenario.search):
+        return connector.pull(scenario.account, dict(scenario.cursor))
+    builder = SnapshotBuilder(f"{connector.name}:discovery", connector.name, AS_OF)
+    if scenario.lookup:
+        found = connector.lookup_accounts(list(scenario.lookup), builder)
+        builder.snapshot.notes += [f"{f.handle}: {f.profile} {f.problem}" for f in found]
+    if scenario.search:
+        builder.snapshot.notes += [str(p) for p in connector.search_accounts(scenario.search, builder)]
+    assert builder.snapshot.notes, "the discovery scenario found nothing: the test would prove less"
+    return builder.snapshot
 
 
 def test_every_connector_cassette_is_a_canary_scenario() -> None:

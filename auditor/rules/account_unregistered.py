@@ -33,6 +33,19 @@ def check(ctx: DivisionContext) -> Iterator[DivisionResult]:
             yield _result(candidate)
 
 
+def _profile(candidate: Candidate) -> dict[str, object] | None:
+    """What a lookup or search showed of the account (None: only what posts showed)."""
+    profile = candidate.profile
+    if profile is None:
+        return None
+    return {
+        "name": profile.name,
+        "description": (profile.description or "")[:280] or None,
+        "protected": profile.closed,
+        "followers": profile.counts.get("followers"),
+    }
+
+
 def _result(candidate: Candidate) -> DivisionResult:
     identity = candidate.identity
     label = f"@{identity.handle.lstrip('@')}" if identity.handle else identity.id or "?"
@@ -61,6 +74,7 @@ def _result(candidate: Candidate) -> DivisionResult:
             "score": candidate.score,
             "why_it_looks_like_a_school_account": candidate.reasons,
             "found": [{"account": s.account, "how": s.how, "url": s.url} for s in candidate.sightings],
+            "profile": _profile(candidate),
         },
         confidence="likely",
         account=account,

@@ -81,6 +81,14 @@ class FacebookConnector(Connector):
     incremental = True  # posts (and their comments) are asked for since the previous snapshot's clock
     capabilities = frozenset({Capability.PROFILE, Capability.ADMINS, Capability.POSTS, Capability.INTERACTIONS})
     limitations = {Capability.PARTICIPANTS: PARTICIPANTS_LIMITATION}
+    # No `lookup_accounts` / `search_accounts`: reading a Page the Division does not manage (by name or by
+    # search, `/pages/search`) needs Meta's Page Public Content Access feature, granted only after App
+    # Review to apps with a public-content use case; a Division's Page tokens do not carry it.
+    discovery_notes = (
+        "no lookup or search: Page search and reading Pages the Division does not manage need Page Public "
+        "Content Access (Meta App Review), which the Division's app does not have; Facebook candidates are "
+        "scored on their handle and the posts that name them"
+    )
 
     # --- entry points ---------------------------------------------------------------------
 

@@ -12,13 +12,21 @@ import functools
 import hashlib
 import logging
 import math
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 import tweepy
 
-from connectors.base import Connector, CredentialCheck, Estimate, KnownParticipants, SnapshotBuilder
+from connectors.base import (
+    Connector,
+    CredentialCheck,
+    Estimate,
+    FoundAccount,
+    KnownParticipants,
+    SnapshotBuilder,
+)
 from connectors.resilience import PlatformError
 from connectors.twitter import parse
 from connectors.twitter.auth import (
@@ -70,6 +78,8 @@ TIMELINE_PAGES = 32  # X serves only the newest 3,200 posts of a timeline (100 p
 MENTION_PAGES = 8  # ... and the newest 800 mentions
 SEARCH_PAGES = 10  # per query: 1,000 replies per batch of conversations
 SEARCH_QUERY_LIMIT = 512  # characters X accepts in a recent-search query
+# What X accepts as a username: one invalid name makes X refuse the whole batched lookup (400).
+X_USERNAME = re.compile(r"[A-Za-z0-9_]{1,15}")
 
 # Cursor keys (what the next nightly run starts from).
 CURSOR_SINCE_ID = "since_id"  # newest own post read
@@ -169,6 +179,37 @@ class TwitterConnector(Connector):
                         found[key] = user
         except PlatformError as error:  # each pull then reads its own profile and reports the error
             log.warning("batched X profile lookup stopped: %s", error.describe())
+        return found
+
+    # --- discovery: who are the accounts the registered ones mention? ---------------------------
+
+    lookup_batch = LOOKUP_BATCH
+    discovery_notes = (
+        "user lookup of the handles found in content: one GET /2/users/by request per 100 handles, "
+        "billed per user returned (policy prices twitter:user); X has no account search in API v2"
+    )
+
+    def lookup_accounts(self, handles: list[str], builder: SnapshotBuilder) -> list[FoundAccount]:
+        """Profiles of up to 100 usernames in one request (app bearer token). A suspended or unknown
+        username comes back in the 200 answer's `errors` (resource-not-found): no profile, X's words."""
+        token = self.context.settings.x_bearer_token
+        if token is None:
+            raise PlatformError(ErrorKind.AUTH, "no X credentials configured", fix="set X_BEARER_TOKEN")
+        asked = {h.lstrip("@").lower(): h.lstrip("@") for h in handles if X_USERNAME.fullmatch(h.lstrip("@"))}
+        if not asked:
+            return []
+        client = build_client(bearer_token=token.get_secret_value())
+        body = self.call(
+            builder, EP_USERS_BY_NAME, client.get_users, usernames=sorted(asked.values()), user_fields=PROFILE_FIELDS
+        )
+        if not isinstance(body, dict):
+            raise PlatformError(ErrorKind.MALFORMED, "X sent a response that is not a JSON object")
+        found = [FoundAccount(str(user["username"]), parse.profile_of(user)) for user in _users(body, builder)]
+        for problem in body.get("errors") or []:
+            name = str(problem.get("value") or problem.get("resource_id") or "") if isinstance(problem, dict) else ""
+            if name.lower() in asked:
+                words = str(problem.get("detail") or problem.get("title") or "not found")
+                found.append(FoundAccount(asked[name.lower()], None, words))
         return found
 
     def estimate_prefetch(self, accounts: list[RegisteredAccount]) -> Estimate:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from models.snapshot import Identity, Interaction, Post
+from models.snapshot import Identity, Interaction, Post, Profile
 
 PLATFORM = "twitter"
 # X ids are "snowflakes": milliseconds since this epoch, shifted left by 22 bits.
@@ -30,6 +30,21 @@ def identity_of(user: JSON) -> Identity:
         handle=username,
         display_name=user.get("name"),
         url=f"https://x.com/{username}" if username else None,
+    )
+
+
+def profile_of(user: JSON) -> Profile:
+    """A user object of a lookup (user.fields description, protected, public_metrics) as a Profile."""
+    me = identity_of(user)
+    metrics = user.get("public_metrics") or {}
+    return Profile(
+        id=me.id,
+        handle=me.handle,
+        name=me.display_name,
+        url=me.url,
+        closed=user.get("protected"),
+        description=user.get("description"),
+        counts={name.removesuffix("_count"): int(value) for name, value in metrics.items() if isinstance(value, int)},
     )
 
 

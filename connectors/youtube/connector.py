@@ -25,10 +25,15 @@ from connectors.youtube.client import (
     scrub_library_logs,
 )
 from connectors.youtube.errors import QUOTA_EXCEEDED, classify, is_comments_disabled, next_quota_reset
-from models.snapshot import AccountSnapshot, Capability, CollectionState, ErrorKind, Identity
+from models.snapshot import AccountSnapshot, Capability, CollectionState, ErrorKind, Identity, Profile
 from models.tables import RegisteredAccount
 
 LIST_COST = 1  # quota units of every list method the connector uses
+# search.list is metered apart from the list methods: 100 units a call in the Data API's cost table,
+# and Google now also allows it only about 100 times a day per project. Discovery's channel search
+# is therefore opt-in (policy discovery_youtube_search) and counted against the run's budget.
+SEARCH_COST = 100
+SEARCH_RESULTS = 10  # channels per search (one request whatever the number)
 CHANNEL_PARTS = "snippet,statistics,status,contentDetails"
 COLLECTIONS_AFTER_PROFILE = (Capability.POSTS, Capability.INTERACTIONS, Capability.PARTICIPANTS)
 
@@ -54,6 +59,11 @@ class YouTubeConnector(Connector):
             "Account managers): the admin and password rules use the registry's declared admins"
         ),
     }
+
+    discovery_notes = (
+        f"channel search by each school's name (search.list type=channel, {SEARCH_COST} quota units a call, "
+        "a small daily allowance of its own): only with policy discovery_youtube_search: true"
+    )
 
     def __init__(self, context: ConnectorContext) -> None:
         super().__init__(context)
@@ -107,6 +117,16 @@ class YouTubeConnector(Connector):
             self._comments(builder, public, channel, owner, progress)
         self._subscribers(builder, channel, owner_token)
         return builder.snapshot
+
+    def search_accounts(self, query: str, builder: SnapshotBuilder) -> list[Profile]:
+        """Channels whose name or description matches `query` (search.list with the API key)."""
+        api_key = self.context.settings.youtube_api_key
+        if api_key is None:
+            raise PlatformError(ErrorKind.AUTH, "no YouTube API key", fix="set YOUTUBE_API_KEY")
+        client = api_key_client(api_key.get_secret_value())
+        request = client.search().list(part="snippet", type="channel", q=query, maxResults=SEARCH_RESULTS)
+        response: JSON = self.call(builder, "search.list", request.execute, units=SEARCH_COST)
+        return [parse.search_result_profile(item) for item in response.get("items") or [] if parse.is_channel(item)]
 
     # --- credentials ------------------------------------------------------------------------
 

@@ -49,6 +49,24 @@ def channel_identity(channel: JSON) -> Identity:
     )
 
 
+def is_channel(item: JSON) -> bool:
+    """A search.list result that is a channel (kind youtube#searchResult, id.kind youtube#channel)."""
+    ident = item.get("id") or {}
+    return ident.get("kind") == "youtube#channel" and bool(ident.get("channelId"))
+
+
+def search_result_profile(item: JSON) -> Profile:
+    """A channel search result: id, title and description (search results carry no handle or counts)."""
+    snippet = item.get("snippet", {})
+    channel_id = item["id"]["channelId"]
+    return Profile(
+        id=channel_id,
+        name=snippet.get("title") or snippet.get("channelTitle"),
+        url=channel_url(channel_id),
+        description=snippet.get("description"),
+    )
+
+
 def channel_profile(channel: JSON) -> Profile:
     snippet = channel.get("snippet", {})
     statistics = channel.get("statistics", {})

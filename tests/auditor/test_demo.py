@@ -73,6 +73,7 @@ PLANTED = {
 def test_demo_reports_exactly_the_planted_findings(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("X_", "FACEBOOK_", "YOUTUBE_", "ACCOUNT_"))}
     env.pop("DATABASE_URL", None)
+    env["PYTHONPATH"] = str(REPO)  # this checkout's code, not whichever one the venv has installed
     done = subprocess.run(
         [sys.executable, "-m", "auditor", "demo", "--output", str(tmp_path / "out")],
         cwd=tmp_path,
@@ -101,4 +102,10 @@ def test_demo_reports_exactly_the_planted_findings(tmp_path: Path) -> None:
     assert (tiktok["severity"], tiktok["confidence"]) == ("medium", "likely")  # name-only matches
     masked = by_key[("confidential-content", "hhs-athletics-tiktok")]["evidence"]["excerpt"]
     assert "300100014" not in masked and "555-0142" not in masked
+    # Discovery looked the mentioned club page up on X (cassettes/demo/discovery-twitter.yaml): its profile
+    # description is the strongest evidence.
+    club = by_key[("account-unregistered", "unregistered:twitter:hhs_historyclub")]["evidence"]
+    assert "description mentions hillside (Hillside High School)" in club["why_it_looks_like_a_school_account"]
+    assert club["profile"]["name"] == "HHS History Club"
+    assert report["run"]["spend"]["requests"]["twitter"]["GET /2/users/by"] == 1
     assert "Report:" in done.stdout

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from auditor.directory import Directory
-from auditor.discovery import discover, gather_candidates
+from auditor.discovery import Candidate, Sighting, apply_lookup, discover, gather_candidates, to_look_up
 from auditor.policy import Policy
 from auditor.rules.account_unregistered import check
 from auditor.rules.base import DivisionContext
+from connectors.base import FoundAccount
 from models.snapshot import AccountSnapshot, Identity, Interaction, Post, Profile
 from models.tables import Activity, Person, PersonIdentity, RegisteredAccount
 
@@ -133,3 +134,39 @@ def test_rule_reports_evidence_and_respects_ignore_list() -> None:
     ]
     assert impostor.evidence["why_it_looks_like_a_school_account"]
     assert "twitter:sandra_m_1975" not in results
+
+
+def _scored(policy: Policy, *extra: Candidate) -> dict[str, Candidate]:
+    candidates = gather_candidates(NEWS, _snapshot()) + list(extra)
+    return {c.key: c for c in discover(candidates, [NEWS, ROBOTICS], DIRECTORY, policy, [])}
+
+
+def test_a_description_that_reads_like_a_persons_own_account_lowers_the_score() -> None:
+    fan = Identity(platform="twitter", id="950", handle="HillsideHighFan", display_name="Hawks Fan")
+    seen = [Sighting("hhs-news-x", "interacted", None)]
+    policy = Policy(division="Prairie Hills Regional Division")
+    before = _scored(policy, Candidate(fan, list(seen)))["twitter:hillsidehighfan"].score
+    profile = Profile(id="950", name="Hawks Fan", description="Hockey mom of two. Views are my own.")
+    after = _scored(policy, Candidate(fan, list(seen), profile=profile))["twitter:hillsidehighfan"]
+    assert before >= policy.discovery_threshold > after.score
+    assert any("person's own account" in r and "mom" in r for r in after.reasons)
+
+
+def test_lookups_go_to_named_or_school_like_candidates_never_to_a_parent_who_replies() -> None:
+    policy = Policy(division="Prairie Hills Regional Division", discovery_lookup_floor=20)
+    chosen = [c.key for c in to_look_up(_scored(policy).values(), policy)["twitter"]]
+    assert "twitter:hhs_chessclub" in chosen  # mentioned by the school account
+    assert "twitter:hillsidehighsch00l" in chosen  # replies, but its name alone scores above the floor
+    assert "twitter:sandra_m_1975" not in chosen and "twitter:rivervalleygazette" not in chosen
+    assert chosen == sorted(chosen, key=lambda k: -_scored(policy)[k].score)  # most school-like first
+    capped = Policy(division="Prairie Hills Regional Division", discovery_max_lookups=1)
+    assert len(to_look_up(_scored(capped).values(), capped)["twitter"]) == 1
+
+
+def test_a_handle_the_platform_says_is_suspended_is_no_longer_a_candidate() -> None:
+    policy = Policy(division="Prairie Hills Regional Division")
+    candidates = gather_candidates(NEWS, _snapshot())
+    updated = apply_lookup(candidates, "twitter", [FoundAccount("HHS_ChessClub", None, "User has been suspended")])
+    assert updated == 1
+    scored = {c.key for c in discover(candidates, [NEWS, ROBOTICS], DIRECTORY, policy, [])}
+    assert "twitter:hhs_chessclub" not in scored and "twitter:hillsidehighsch00l" in scored
