@@ -257,4 +257,4 @@ def test_footer_reports_what_the_run_spent() -> None:
     }
     validate(report)
     html = render_html(report)
-    assert "API use: twitter: 7 requests; youtube: 2 requests, 7 quota units; estimated cost 0.07." in html
+    assert "API use: twitter: 7 requests; youtube: 2 requests, 7 quota units; estimated cost $0.07." in html
