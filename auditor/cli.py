@@ -18,8 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from auditor.cli_db import db_app
-from auditor.cli_ops import register_ops, settings_or_exit
-from auditor.inputs import InputError, load_division
+from auditor.cli_ops import division_or_exit, register_ops, settings_or_exit
 from auditor.logs import attach_log_file, private_by_default
 from auditor.run import EXIT_BAD_INPUT, EXIT_LOCKED, RunLocked, RunOutcome, execute_run
 from auditor.settings import Settings
@@ -65,16 +64,6 @@ def main_callback(
     _setup_logging(verbose)
 
 
-def _load(division_dir: Path):  # type: ignore[no-untyped-def]
-    try:
-        return load_division(division_dir)
-    except InputError as exc:
-        err.print(f"[bold red]Input error[/] ({len(exc.problems)} problem(s); nothing was written):", highlight=False)
-        for problem in exc.problems:
-            err.print(f"  {problem}", highlight=False, markup=False)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
-
-
 def _utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
@@ -84,7 +73,7 @@ def _utc(value: datetime | None) -> datetime | None:
 def _execute(
     division_dir: Path, *, only: list[str] | None, kind: str, full: bool, as_of: datetime | None
 ) -> RunOutcome:
-    division = _load(division_dir)
+    division = division_or_exit(division_dir)
     if only:
         known = {a.key for a in division.accounts}
         for key in only:
@@ -161,7 +150,7 @@ def _dry_run(division_dir: Path, full: bool, as_of: datetime | None) -> None:
     from connectors.base import available_connectors
     from models.db import init_db, make_engine
 
-    division_inputs = _load(division_dir)
+    division_inputs = division_or_exit(division_dir)
     settings = Settings()
     engine = make_engine(settings.database_url)
     init_db(engine)

@@ -75,11 +75,12 @@ def register_ops(app: typer.Typer) -> None:
     app.command()(purge)
 
 
-def _division(folder: Path) -> Division:
+def division_or_exit(folder: Path) -> Division:
+    """The validated division, or every input problem on stderr and exit code 2 (nothing written)."""
     try:
         return load_division(folder)
     except InputError as exc:
-        err.print(f"Input error ({len(exc.problems)} problem(s)):", markup=False)
+        err.print(f"Input error ({len(exc.problems)} problem(s); nothing was written):", markup=False)
         for problem in exc.problems:
             err.print(f"  {problem}", markup=False, highlight=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
@@ -118,7 +119,7 @@ def record(
     if mode not in ("once", "new_episodes"):
         err.print("--mode must be once or new_episodes", markup=False)
         raise typer.Exit(EXIT_BAD_INPUT)
-    loaded = _division(division)
+    loaded = division_or_exit(division)
     account = next((a for a in loaded.accounts if a.key == key), None)
     if account is None:
         err.print(f"No registered account {key!r}.", markup=False)
@@ -372,7 +373,7 @@ def purge(
     """Delete snapshots (and their participants) older than the retention period; findings are kept."""
     from auditor.store import purge_snapshots
 
-    keep_days = days or _division(division).policy.snapshot_retention_days
+    keep_days = days or division_or_exit(division).policy.snapshot_retention_days
     settings = Settings()
     engine = make_engine(settings.database_url)
     init_db(engine)

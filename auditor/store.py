@@ -140,14 +140,19 @@ def latest_participants(session: Session, account_key: str, search: int = 30) ->
     return None
 
 
-def latest_content(session: Session, account_key: str) -> AccountSnapshot | None:
-    """The newest usable snapshot's posts and interactions (participants are not loaded)."""
-    row = session.exec(
+def _latest_usable_row(session: Session, account_key: str) -> Snapshot | None:
+    """The account's newest snapshot that was not a failure."""
+    return session.exec(
         select(Snapshot)
         .where(Snapshot.account_key == account_key, Snapshot.state != "failed")
         .order_by(col(Snapshot.id).desc())
         .limit(1)
     ).first()
+
+
+def latest_content(session: Session, account_key: str) -> AccountSnapshot | None:
+    """The newest usable snapshot's posts and interactions (participants are not loaded)."""
+    row = _latest_usable_row(session, account_key)
     if row is None:
         return None
     return AccountSnapshot.model_validate({k: v for k, v in row.data.items() if k != "account"})
@@ -155,12 +160,7 @@ def latest_content(session: Session, account_key: str) -> AccountSnapshot | None
 
 def latest_cursor(session: Session, account_key: str) -> dict[str, str]:
     """Where the next incremental pull starts: the newest snapshot that was not a failure."""
-    row = session.exec(
-        select(Snapshot)
-        .where(Snapshot.account_key == account_key, Snapshot.state != "failed")
-        .order_by(col(Snapshot.id).desc())
-        .limit(1)
-    ).first()
+    row = _latest_usable_row(session, account_key)
     return dict(row.data.get("cursor") or {}) if row else {}
 
 
