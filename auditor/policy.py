@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -52,6 +53,11 @@ class Policy(BaseModel):
     concurrency: dict[str, int] = Field(default_factory=lambda: {"default": 4})
     youtube_daily_units: int = Field(10_000, ge=0)
     x_page_cap: int = Field(50, ge=1)  # follower pages per account per run (1,000 each)
+    # When a public X account's followers are read. Its followers are not a participant list the school
+    # controls (non-school-participant reports only a count), so by default they are listed only at the
+    # account's full reconciliation; "nightly" also reads its new followers every run, as for a protected
+    # account (X bills each follower and allows 15 follower requests per 15 minutes).
+    x_public_follower_lists: Literal["reconciliation", "nightly"] = "reconciliation"
     prices: dict[str, float] = Field(
         default_factory=lambda: {"twitter:user": 0.010, "twitter:post": 0.005, "twitter:follower": 0.010}
     )

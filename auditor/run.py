@@ -246,7 +246,7 @@ def collect_all(
     store_lock = threading.Lock()
     outsider_key = hmac_key(settings)
     outcomes: dict[str, AccountOutcome] = {}
-    prefetched = prefetch_all(accounts, connectors, settings, policy, as_of, full, run_deadline, outcomes)
+    prefetched = prefetch_all(accounts, connectors, settings, policy, as_of, full, run_deadline, outcomes, engine)
 
     def audit_one(account: RegisteredAccount) -> None:
         with limits[account.connector]:
@@ -400,9 +400,11 @@ def prefetch_all(
     full: bool,
     run_deadline: Deadline,
     outcomes: dict[str, AccountOutcome],
+    engine: Engine,
 ) -> dict[str, Any]:
     """Counts before lists: each connector's batched lookup of its accounts (e.g. X profiles, 100 per
-    request). Its spend is recorded as an outcome of its own; a failure only means no hints."""
+    request; on a nightly run X mentions too). Its spend is recorded as an outcome of its own; a
+    failure only means no hints."""
     hints: dict[str, Any] = {}
     groups: dict[str, list[RegisteredAccount]] = {}
     for account in accounts:
@@ -415,7 +417,7 @@ def prefetch_all(
         deadline = Deadline(min(policy.account_deadline_seconds, max(run_deadline.remaining(), 0.0)))
         context = ConnectorContext(settings=settings, policy=policy, as_of=as_of, deadline=deadline, full=full)
         try:
-            hints.update(cls(context).prefetch(group, builder))
+            hints.update(cls(context).prefetch(group, builder, {} if full else _cursors(engine, group)))
         except Exception as exc:  # the pulls then read their own profiles
             log.error("%s: batched lookup crashed: %s", name, scrub(f"{type(exc).__name__}: {exc}"))
         shot = builder.snapshot
@@ -423,6 +425,11 @@ def prefetch_all(
             shot.platform, False, dict(shot.requests), shot.units, [], [], dict(shot.billable)
         )
     return hints
+
+
+def _cursors(engine: Engine, accounts: list[RegisteredAccount]) -> dict[str, dict[str, str]]:
+    with session(engine) as db:
+        return {account.key: latest_cursor(db, account.key) for account in accounts}
 
 
 def _within(when: datetime | None, window_start: datetime) -> bool:

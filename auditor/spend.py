@@ -110,10 +110,11 @@ def estimate_run(
             )
             connector = cls(context)
             platform = result.by_platform.setdefault(cls.name, Estimate())
+            cursors = {account.key: latest_cursor(db, account.key) for account in group}
             if prefetching:
-                platform.add(connector.estimate_prefetch(group))
+                platform.add(connector.estimate_prefetch(group, {} if full else cursors))
             for account in group:
-                predicted = connector.estimate(account, latest_cursor(db, account.key), latest_content(db, account.key))
+                predicted = connector.estimate(account, cursors[account.key], latest_content(db, account.key))
                 result.by_account[account.key] = predicted
                 platform.add(predicted)
             result.duration[cls.name] = minimum_seconds(cls, platform)

@@ -7,9 +7,10 @@ sending. Nothing else is patched: pagination, retries, classification and counti
 
 The server answers the endpoints the connector uses, in X's shapes (`data` / `includes` / `meta` with
 `next_token`, newest first): batched user lookup, user by id, followers, user timeline, mentions,
-recent search by `conversation_id`. It counts requests per endpoint, refuses (HTTP 429 usage-capped)
-past `max_requests`, and never rate-limits otherwise (X's 15 follower requests per 15 minutes would
-make a full benchmark take hours; the resilience layer's waits are tested elsewhere).
+recent search by `conversation_id` and by `@username` (mentions). It counts requests per
+endpoint, refuses (HTTP 429 usage-capped) past `max_requests`, and never rate-limits otherwise
+(X's 15 follower requests per 15 minutes would make a full benchmark take hours; the resilience
+layer's waits are tested elsewhere).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from connectors.twitter import auth, connector, parse
 
 X_HOST = "https://api.twitter.com"
 CONVERSATION_TERM = re.compile(r"conversation_id:(\d+)")
+MENTION_TERM = re.compile(r"(?<![\w:])@(\w{1,15})")
 
 JSON = dict[str, Any]
 
@@ -109,7 +111,7 @@ class FakeX:
     def add_account(self, index: int, followers: int) -> FakeAccount:
         account = FakeAccount(
             id=str(1_800_000_000_000_000_000 + index),
-            username=f"school_account_{index:04d}",
+            username=f"sch{index:04d}_news",  # X allows 15 characters
             followers=[self.new_user() for _ in range(followers)],
         )
         self.users[account.id] = (account.username, f"School account {index}")
@@ -181,7 +183,7 @@ class FakeX:
         selected = [
             t for t in tweets if (since_id is None or t.id > since_id) and (start is None or t.created_at >= start)
         ]
-        offset = int(query.get("pagination_token", "0"))
+        offset = int(query.get("pagination_token") or query.get("next_token") or "0")  # search: next_token
         page = selected[offset : offset + page_size]
         meta: JSON = {"result_count": len(page)}
         if not page:
@@ -287,9 +289,13 @@ class FakeXServer:
         if endpoint == "GET /2/users/:id/mentions":
             assert account is not None
             return world.tweets_body(account.mentions, query, size)
-        conversations = [int(c) for c in CONVERSATION_TERM.findall(query.get("query", ""))]
-        found = sorted((r for c in conversations for r in world.replies.get(c, [])), key=lambda t: -t.id)
-        return world.tweets_body(found, query, size)
+        words = query.get("query", "")
+        conversations = [int(c) for c in CONVERSATION_TERM.findall(words)]
+        found = {r.id: r for c in conversations for r in world.replies.get(c, [])}
+        by_name = {a.username.lower(): a for a in world.accounts.values()}
+        named = [by_name[n.lower()] for n in MENTION_TERM.findall(words) if n.lower() in by_name]
+        found.update({t.id: t for a in named for t in a.mentions})
+        return world.tweets_body(sorted(found.values(), key=lambda t: -t.id), query, size)
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self

@@ -12,7 +12,7 @@ import contextlib
 import logging
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -279,9 +279,15 @@ class Connector(ABC):
     def classify_error(self, error: BaseException) -> PlatformError:
         """Map this SDK's exception to a classified PlatformError (no secrets in `detail`)."""
 
-    def prefetch(self, accounts: list[RegisteredAccount], builder: SnapshotBuilder) -> dict[str, Any]:
+    def prefetch(
+        self,
+        accounts: list[RegisteredAccount],
+        builder: SnapshotBuilder,
+        cursors: Mapping[str, Mapping[str, str]],
+    ) -> dict[str, Any]:
         """Optional: one batched look-up for all of a run's accounts before their pulls (counts before
-        lists). Returns what each account's pull finds in `context.prefetched`, by account key.
+        lists), given each account's cursor (empty on a full run). Returns what each account's pull
+        finds in `context.prefetched`, by account key.
         Must not raise for platform errors: a pull without a hint reads its account itself."""
         return {}
 
@@ -295,7 +301,9 @@ class Connector(ABC):
         Raises PlatformError when the platform refuses; the default searches nothing."""
         return []
 
-    def estimate_prefetch(self, accounts: list[RegisteredAccount]) -> Estimate:
+    def estimate_prefetch(
+        self, accounts: list[RegisteredAccount], cursors: Mapping[str, Mapping[str, str]]
+    ) -> Estimate:
         """What `prefetch` would spend for these accounts."""
         return Estimate()
 

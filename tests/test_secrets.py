@@ -95,7 +95,7 @@ def test_connector_scenarios_at_debug_leak_no_canary(
     known = KnownParticipants(set(scenario.known))
     context = ConnectorContext(
         settings=Settings(),
-        policy=Policy(),
+        policy=Policy(x_public_follower_lists="nightly"),  # nightly scenarios read new followers
         as_of=AS_OF,
         deadline=Deadline(3600),
         full=not scenario.cursor,  # a nightly scenario starts from the previous run's cursor and followers

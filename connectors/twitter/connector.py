@@ -14,6 +14,7 @@ import logging
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -28,7 +29,7 @@ from connectors.base import (
     SnapshotBuilder,
 )
 from connectors.resilience import PlatformError
-from connectors.twitter import parse
+from connectors.twitter import mentions, parse
 from connectors.twitter.auth import (
     XCredentials,
     build_client,
@@ -37,6 +38,7 @@ from connectors.twitter.auth import (
     owner_token_hint,
 )
 from connectors.twitter.errors import classify, partial_error
+from connectors.twitter.mentions import CHECK_MARGIN, CURSOR_MENTIONS_CHECKED
 from models.snapshot import (
     AccountSnapshot,
     Capability,
@@ -104,6 +106,24 @@ BILLED_AS = {EP_FOLLOWERS: "follower", EP_USER: "user", EP_USER_BY_NAME: "user",
 BILLED_AS[EP_USERS_BY_NAME] = "user"
 
 
+@dataclass
+class XPrefetch:
+    """What the run's batched requests found for one account before its pull."""
+
+    user: JSON  # its profile, from the lookup of every account (100 per request)
+    mentions: mentions.FoundMentions | None = None  # its mentions, from a search shared with other accounts
+
+
+def bill_body(builder: SnapshotBuilder, endpoint: str, body: JSON) -> None:
+    """X bills every resource a response returns: its `data` and the users and posts it includes."""
+    data = body.get("data")
+    count = len(data) if isinstance(data, list) else int(data is not None)
+    builder.bill(BILLED_AS.get(endpoint, "post"), count)
+    includes = body.get("includes") or {}
+    builder.bill("user", len(includes.get("users") or []))
+    builder.bill("post", len(includes.get("tweets") or []))
+
+
 class TwitterConnector(Connector):
     name = "twitter"
     aliases = ("x",)
@@ -153,13 +173,27 @@ class TwitterConnector(Connector):
 
     # --- counts before lists: one lookup for every account ------------------------------------
 
-    def prefetch(self, accounts: list[RegisteredAccount], builder: SnapshotBuilder) -> dict[str, Any]:
+    def prefetch(
+        self,
+        accounts: list[RegisteredAccount],
+        builder: SnapshotBuilder,
+        cursors: Mapping[str, Mapping[str, str]],
+    ) -> dict[str, Any]:
         """Profiles (protected flag, follower and post counts) of all accounts in batches of 100, with
-        the app's bearer token: each pull then compares counts instead of asking for its profile."""
+        the app's bearer token: each pull then compares counts instead of asking for its profile. On a
+        nightly run, also the accounts' mentions, about 25 accounts per recent search."""
         token = self.context.settings.x_bearer_token
         if token is None:
             return {}
         client = build_client(bearer_token=token.get_secret_value())
+        found = {key: XPrefetch(user) for key, user in self._lookup_profiles(client, accounts, builder).items()}
+        if not self.context.full:
+            self._search_mentions(client, found, cursors, builder)
+        return found
+
+    def _lookup_profiles(
+        self, client: tweepy.Client, accounts: list[RegisteredAccount], builder: SnapshotBuilder
+    ) -> dict[str, JSON]:
         by_id = {a.platform_id: a.key for a in accounts if a.platform_id}
         by_name = {(a.handle or "").lstrip("@").lower(): a.key for a in accounts if not a.platform_id and a.handle}
         found: dict[str, Any] = {}
@@ -180,6 +214,75 @@ class TwitterConnector(Connector):
         except PlatformError as error:  # each pull then reads its own profile and reports the error
             log.warning("batched X profile lookup stopped: %s", error.describe())
         return found
+
+    def _search_mentions(
+        self,
+        client: tweepy.Client,
+        found: dict[str, XPrefetch],
+        cursors: Mapping[str, Mapping[str, str]],
+        builder: SnapshotBuilder,
+    ) -> None:
+        """Each batch's mentions go to its accounts' pulls; a batch X stops or caps leaves its accounts
+        to read their own mentions timelines."""
+        searchable = [
+            account
+            for key, hint in found.items()
+            if (account := self._searchable(key, hint.user, cursors.get(key) or {})) is not None
+        ]
+        for batch in mentions.batches(searchable):
+            try:
+                bodies = self._search_batch(client, batch, builder)
+            except PlatformError as error:
+                log.warning("batched X mention search stopped: %s", error.describe())
+                return
+            if bodies is None:
+                log.info("batched X mention search: more than %d pages, accounts read their own", SEARCH_PAGES)
+                continue
+            for key, share in mentions.distribute(batch, bodies).items():
+                found[key].mentions = share
+
+    def _searchable(self, key: str, user: JSON, cursor: Mapping[str, str]) -> mentions.Searchable | None:
+        username, user_id = str(user.get("username") or ""), str(user.get("id") or "")
+        if user.get("protected") is not False or not X_USERNAME.fullmatch(username) or not user_id:
+            return None  # a protected account's owner token may see mentions the app's does not
+        since = self._mentions_since(cursor)
+        return mentions.Searchable(key, username, user_id, since) if since is not None else None
+
+    def _mentions_since(self, cursor: Mapping[str, str]) -> datetime | None:
+        window_start = self.context.as_of - timedelta(days=self.context.policy.lookback_days)
+        return mentions.search_since(
+            cursor.get(CURSOR_MENTIONS_SINCE_ID), cursor.get(CURSOR_MENTIONS_CHECKED), self.context.as_of, window_start
+        )
+
+    def _search_batch(
+        self, client: tweepy.Client, batch: mentions.Batch, builder: SnapshotBuilder
+    ) -> list[JSON] | None:
+        """The batch's pages, or None when X had more than the pages allowed."""
+
+        @functools.wraps(client.search_recent_tweets)
+        def search(*args: Any, **kwargs: Any) -> JSON:
+            body = self.call(builder, EP_SEARCH, client.search_recent_tweets, *args, **kwargs)
+            if not isinstance(body, dict):
+                raise PlatformError(ErrorKind.MALFORMED, "X sent a response that is not a JSON object")
+            problem = partial_error(body, protected_fix="")
+            if problem is not None:
+                raise problem
+            bill_body(builder, EP_SEARCH, body)
+            return body
+
+        pages = Pages(
+            tweepy.Paginator(
+                search,
+                batch.query,
+                limit=mentions.BATCH_PAGES,
+                max_results=100,
+                start_time=max(batch.start_time, parse.recent_window_start(self.context.as_of)),
+                tweet_fields=TWEET_FIELDS,
+                expansions=TWEET_EXPANSIONS,
+            )
+        )
+        bodies = list(pages)
+        return None if pages.capped else bodies
 
     # --- discovery: who are the accounts the registered ones mention? ---------------------------
 
@@ -212,19 +315,41 @@ class TwitterConnector(Connector):
                 found.append(FoundAccount(asked[name.lower()], None, words))
         return found
 
-    def estimate_prefetch(self, accounts: list[RegisteredAccount]) -> Estimate:
+    def estimate_prefetch(
+        self, accounts: list[RegisteredAccount], cursors: Mapping[str, Mapping[str, str]]
+    ) -> Estimate:
         with_id = sum(1 for a in accounts if a.platform_id)
         requests = {EP_USERS: math.ceil(with_id / LOOKUP_BATCH)}
         requests[EP_USERS_BY_NAME] = math.ceil((len(accounts) - with_id) / LOOKUP_BATCH)
-        return Estimate(
-            {k: v for k, v in requests.items() if v}, 0, {"user": len(accounts)}, "one batched profile lookup"
-        )
+        basis = "one batched profile lookup"
+        if not self.context.full:
+            searchable = [
+                searchable
+                for account in accounts
+                if (
+                    searchable := self._searchable(
+                        account.key, _registered_profile(account), cursors.get(account.key) or {}
+                    )
+                )
+            ]
+            requests[EP_SEARCH] = len(mentions.batches(searchable))
+            basis += f"; mentions of {len(searchable)} accounts by shared recent search (at least one page each)"
+        return Estimate({k: v for k, v in requests.items() if v}, 0, {"user": len(accounts)}, basis)
 
     def estimate(
         self, account: RegisteredAccount, cursor: dict[str, str], previous: AccountSnapshot | None
     ) -> Estimate:
         """Requests and billed items of one pull, from the previous snapshot's counts and cursor."""
         return PullEstimate(self, account, dict(cursor), previous).estimate()
+
+
+def _registered_profile(account: RegisteredAccount) -> JSON:
+    """What an estimate knows of a profile before any request: the registration."""
+    return {
+        "id": account.platform_id or "?",
+        "username": (account.handle or "").lstrip("@"),
+        "protected": (account.audience or "").lower() == "closed",
+    }
 
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
@@ -269,7 +394,7 @@ class AccountPull:
         self.full = context.full
         self.reconcile_days = context.policy.full_reconcile_days
         self.known_participants = context.known_participants
-        self.prefetched = context.prefetched if isinstance(context.prefetched, Mapping) else None
+        self.prefetched = context.prefetched if isinstance(context.prefetched, XPrefetch) else None
 
     # --- orchestration ------------------------------------------------------------------------
 
@@ -323,19 +448,10 @@ class AccountPull:
         @functools.wraps(method)
         def through_call(*args: Any, **kwargs: Any) -> JSON:
             body = self.connector.call(self.builder, endpoint, self._request, method, *args, **kwargs)
-            self._bill(endpoint, body)
+            bill_body(self.builder, endpoint, body)
             return body
 
         return through_call
-
-    def _bill(self, endpoint: str, body: JSON) -> None:
-        """X bills every resource a response returns: its `data` and the users and posts it includes."""
-        data = body.get("data")
-        count = len(data) if isinstance(data, list) else int(data is not None)
-        self.builder.bill(BILLED_AS.get(endpoint, "post"), count)
-        includes = body.get("includes") or {}
-        self.builder.bill("user", len(includes.get("users") or []))
-        self.builder.bill("post", len(includes.get("tweets") or []))
 
     def _request(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> JSON:
         if self.credentials.user_auth:
@@ -374,7 +490,7 @@ class AccountPull:
 
     def read_profile(self) -> None:
         if self.prefetched is not None:
-            user: JSON = self.prefetched  # from the run's batched lookup: no request of its own
+            user: JSON = self.prefetched.user  # from the run's batched lookup: no request of its own
         elif self.account.platform_id:
             body = self.api(EP_USER, self.client.get_user)(id=self.account.platform_id, user_fields=PROFILE_FIELDS)
             user = body["data"]
@@ -421,6 +537,8 @@ class AccountPull:
             reason = "the previous follower list is not in the store"
         if reason is not None:
             self._read_all_followers(user_id, known, reason)
+        elif not self._closed() and self.connector.context.policy.x_public_follower_lists == "reconciliation":
+            self._keep_public_followers()
         elif self._count("followers") == _int(self.cursor.get(CURSOR_FOLLOWERS)):
             self.snapshot.participants_delta = True  # nothing new: the run keeps the previous list
             self._note_incremental(0, "follower count unchanged, list not read")
@@ -428,6 +546,27 @@ class AccountPull:
         else:
             assert known is not None
             self._read_new_followers(user_id, known)
+
+    def _closed(self) -> bool:
+        """Protected as X shows it; as registered when X does not say."""
+        observed = self.snapshot.profile.closed if self.snapshot.profile else None
+        return observed if observed is not None else (self.account.audience or "").lower() == "closed"
+
+    def _keep_public_followers(self) -> None:
+        """A public account's followers between its full listings: not read (policy x_public_follower_lists).
+        Anyone may follow a public account, so its followers are no participant list the school controls:
+        the rule reports only a count, which the full listing every `full_reconcile_days` keeps current."""
+        self.snapshot.participants_delta = True  # the run keeps the previous list
+        last = parse.parse_time(self.cursor.get(CURSOR_FULL))
+        listed = f"{last:%Y-%m-%d}" if last else "an earlier run"
+        due = f"{last + timedelta(days=self.reconcile_days):%Y-%m-%d}" if last else "the next run"
+        self.snapshot.notes.append(
+            f"followers: public account, list kept from its last full listing ({listed}: "
+            f"{self.cursor.get(CURSOR_FOLLOWERS, '?')} followers; X now reports {self._count('followers')}); "
+            f"listed again by {due} (every {self.reconcile_days} days, or `auditor run --full`; policy "
+            "x_public_follower_lists: nightly reads new followers every run)"
+        )
+        self._complete(Capability.PARTICIPANTS)
 
     def _reconciliation_due(self) -> str | None:
         return reconciliation_due(self.account.key, self.cursor, self.as_of, self.reconcile_days, full=self.full)
@@ -562,14 +701,25 @@ class AccountPull:
     def read_interactions(self, user_id: str) -> None:
         tweets: dict[str, JSON] = {}
         mention_ids: list[str] = []
-        window = self._window(CURSOR_MENTIONS_SINCE_ID)
-        pages = self.tweet_pages(EP_MENTIONS, self.client.get_users_mentions, user_id, MENTION_PAGES, window)
-        for body in pages:
+        batched = self.prefetched.mentions if self.prefetched is not None else None
+        pages: Pages | None = None
+        if batched is not None:
+            bodies: Iterable[JSON] = [batched.body()]
+            self.users.add_body(batched.body())
+            self.snapshot.notes.append(
+                f"mentions: since {batched.since:%Y-%m-%d %H:%M} UTC, read by a recent search shared with "
+                "other registered accounts"
+            )
+        else:
+            window = self._window(CURSOR_MENTIONS_SINCE_ID)
+            pages = self.tweet_pages(EP_MENTIONS, self.client.get_users_mentions, user_id, MENTION_PAGES, window)
+            bodies = pages
+        for body in bodies:
             for tweet in parse.tweets_in(body):
                 mention_ids.append(str(tweet["id"]))
                 if parse.within(tweet, self.window_start):
                     tweets[str(tweet["id"])] = tweet
-        mentions_capped = pages.capped
+        mentions_capped = pages.capped if pages is not None else False
         self._add_interactions(tweets.values())
         self.builder.mark_partial(Capability.INTERACTIONS, f"read {len(tweets)} mentions; replies not read yet")
 
@@ -581,6 +731,7 @@ class AccountPull:
             self.builder.mark_partial(Capability.INTERACTIONS, "; ".join(limits))
             return
         self._advance(CURSOR_MENTIONS_SINCE_ID, mention_ids)
+        self.next_cursor[CURSOR_MENTIONS_CHECKED] = (self.as_of - CHECK_MARGIN).isoformat()
         self._advance(CURSOR_REPLIES_SINCE_ID, reply_ids)
         self._complete(Capability.INTERACTIONS)
 
@@ -702,6 +853,8 @@ class PullEstimate:
         self.account = account
         self.cursor = cursor
         self.counts = previous.profile.counts if previous is not None and previous.profile else {}
+        observed = previous.profile.closed if previous is not None and previous.profile else None
+        self.closed = observed if observed is not None else (account.audience or "").lower() == "closed"
         self.previous_posts = len(previous.posts) if previous is not None else 0
         interactions = previous.interactions if previous is not None else []
         # Mentions and replies the previous run returned, and the users X included with them.
@@ -727,6 +880,8 @@ class PullEstimate:
         if self.context.full or CURSOR_MENTIONS_SINCE_ID not in self.cursor:
             self.add(EP_MENTIONS, 1, "post", self.previous_talk)  # the whole window again, as last time
             self.add(EP_MENTIONS, 0, "user", self.previous_people)
+        elif self.batched_mentions():
+            self.basis.append("mentions: by the shared recent search")
         else:
             self.add(EP_MENTIONS, 1)
         conversations = [
@@ -738,6 +893,19 @@ class PullEstimate:
         self.estimate_.basis = "; ".join(self.basis)
         return self.estimate_
 
+    def batched_mentions(self) -> bool:
+        """Whether the run's shared mention search serves this account (see TwitterConnector._searchable)."""
+        if self.context.prefetched is None or self.closed:
+            return False
+        window_start = self.context.as_of - timedelta(days=self.context.policy.lookback_days)
+        since = mentions.search_since(
+            self.cursor.get(CURSOR_MENTIONS_SINCE_ID),
+            self.cursor.get(CURSOR_MENTIONS_CHECKED),
+            self.context.as_of,
+            window_start,
+        )
+        return since is not None
+
     def followers(self) -> None:
         cap = self.context.policy.x_page_cap
         followers = self.counts.get("followers") or _int(self.cursor.get(CURSOR_FOLLOWERS))
@@ -745,7 +913,9 @@ class PullEstimate:
         due = reconciliation_due(
             self.account.key, self.cursor, self.context.as_of, policy.full_reconcile_days, full=self.context.full
         )
-        if due is None:
+        if due is None and not self.closed and policy.x_public_follower_lists == "reconciliation":
+            self.basis.append("followers: public account, kept until its full listing")
+        elif due is None:
             # Only new followers: one small page when the count moved (unknown before the run).
             self.add(EP_FOLLOWERS, 1, "follower", NEW_FOLLOWERS_PAGE_MIN)
             self.basis.append("followers: new ones only (one small page)")

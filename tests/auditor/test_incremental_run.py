@@ -64,7 +64,8 @@ def test_nightly_run_reads_only_new_followers_and_the_reconciliation_finds_depar
 ) -> None:
     world, server = fake_x
     growing, swapped, quiet = world.accounts.values()
-    division = Division(Path("."), registry(world), [], [], [], Policy(approved_platforms=["twitter"]))
+    policy = Policy(approved_platforms=["twitter"], x_public_follower_lists="nightly")
+    division = Division(Path("."), registry(world), [], [], [], policy)
     engine = make_engine(Settings().database_url)
     init_db(engine)
 
@@ -89,3 +90,25 @@ def test_nightly_run_reads_only_new_followers_and_the_reconciliation_finds_depar
     execute_run(division, Settings(), full=True, as_of=AS_OF + timedelta(days=1), engine=engine)
 
     assert stored_ids("acct-0001") == as_stored(*swapped.followers)  # departure and hidden newcomer both found
+
+
+def test_by_default_a_public_accounts_new_followers_wait_for_its_full_listing(
+    fake_x: tuple[FakeX, FakeXServer],
+) -> None:
+    world, server = fake_x
+    growing = world.accounts[next(iter(world.accounts))]
+    division = Division(Path("."), registry(world), [], [], [], Policy(approved_platforms=["twitter"]))
+    engine = make_engine(Settings().database_url)
+    init_db(engine)
+    execute_run(division, Settings(), full=True, as_of=AS_OF, engine=engine)
+    before = stored_ids("acct-0000")
+
+    growing.followers[:0] = [world.new_user(), world.new_user()]
+    server.reset()
+    execute_run(division, Settings(), full=False, as_of=AS_OF + timedelta(hours=12), engine=engine)
+
+    assert server.requests[FOLLOWERS] == 0  # public accounts: no follower page between full listings
+    assert stored_ids("acct-0000") == before  # the stored list is kept, not emptied
+
+    execute_run(division, Settings(), full=True, as_of=AS_OF + timedelta(days=1), engine=engine)
+    assert stored_ids("acct-0000") == as_stored(*growing.followers)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
+from unittest.mock import patch
 
 from auditor.policy import Policy
 from auditor.run import carry_forward
@@ -19,6 +21,7 @@ from connectors.twitter.connector import (
     EP_TWEETS,
     EP_USER,
     EP_USERS,
+    XPrefetch,
     reconciliation_due,
 )
 from models.snapshot import AccountSnapshot, Capability, CollectionState, CollectionStatus, Identity, Profile
@@ -38,18 +41,27 @@ def known_identities(extra: dict[str, str] | None = None) -> list[Identity]:
     return [Identity(platform="twitter", id=i, handle=h) for i, h in {**KNOWN, **(extra or {})}.items()]
 
 
+# The delta tests read a public account's new followers every night, as policy "nightly" asks.
+NIGHTLY = Policy(x_public_follower_lists="nightly")
+
+
 def context(
-    *, full: bool = False, known: list[Identity] | None = None, policy: Policy | None = None
+    *,
+    full: bool = False,
+    known: list[Identity] | None = None,
+    policy: Policy | None = None,
+    prefetched: XPrefetch | None = None,
 ) -> ConnectorContext:
     keys = KnownParticipants({p.key for p in known}) if known is not None else None
     return ConnectorContext(
         settings=Settings(X_BEARER_TOKEN=BEARER),  # type: ignore[call-arg]
-        policy=policy or Policy(),
+        policy=policy or NIGHTLY,
         as_of=AS_OF,
         deadline=Deadline(60),
         full=full,
         sleep=_no_sleep,
         known_participants=(lambda key: keys) if known is not None else None,
+        prefetched=prefetched,
     )
 
 
@@ -86,6 +98,45 @@ def test_nightly_run_lists_followers_newest_first_and_stops_at_the_first_known_o
     assert len(snapshot.participants) == 7 and snapshot.participants_delta is False
 
 
+def test_a_public_accounts_followers_wait_for_its_full_listing_by_default() -> None:
+    # Anyone may follow a public account: the rule reports only a count, so between full listings the
+    # default policy reads no follower page, even though X reports two more followers than last time.
+    with make_vcr(CASSETTES).use_cassette("followers_incremental.yaml", allow_playback_repeats=True):
+        snapshot = TwitterConnector(context(known=known_identities(), policy=Policy())).pull(
+            division_account(), nightly_cursor()
+        )
+
+    assert EP_FOLLOWERS not in snapshot.requests and "follower" not in snapshot.billable
+    assert snapshot.participants == [] and snapshot.participants_delta is True  # the run keeps the stored list
+    assert snapshot.status_of(Capability.PARTICIPANTS).state == CollectionState.COMPLETE  # type: ignore[union-attr]
+    assert snapshot.cursor["followers_count"] == "5"  # still the count of the stored list
+    note = next(n for n in snapshot.notes if n.startswith("followers: public account"))
+    listed = AS_OF - timedelta(days=3)
+    assert f"({listed:%Y-%m-%d}: 5 followers; X now reports 7)" in note
+    assert f"listed again by {listed + timedelta(days=30):%Y-%m-%d}" in note
+
+
+def test_a_protected_account_gets_its_new_followers_every_night_by_default() -> None:
+    # X shows the account protected (its owner's token reads it): its followers are a participant list the
+    # school controls, so new ones are read every night whatever x_public_follower_lists says.
+    profile = {
+        "id": "2931447021",
+        "username": "PrairieHillsSD",
+        "name": "Prairie Hills School Division",
+        "protected": True,
+        "public_metrics": {"followers_count": 7, "following_count": 210, "tweet_count": 1873, "listed_count": 12},
+    }
+    owner = {"ACCOUNT_PHRD_X_X_USER_TOKEN": "owner-user-token-placeholder"}
+    pulling = TwitterConnector(context(known=known_identities(), policy=Policy(), prefetched=XPrefetch(profile)))
+    replaying = make_vcr(CASSETTES).use_cassette("followers_incremental.yaml", allow_playback_repeats=True)
+    with replaying, patch.dict(os.environ, owner):
+        snapshot = pulling.pull(division_account("closed"), nightly_cursor())
+
+    assert [p.handle for p in snapshot.participants] == ["priya_r_hhs", "hhs_boosters"]
+    assert snapshot.requests == {EP_FOLLOWERS: 1, EP_MENTIONS: 1}
+    assert snapshot.cursor["followers_count"] == "7"
+
+
 def test_unchanged_counts_read_no_list_at_all() -> None:
     # Only the profile and the mentions since the cursor: a cassette with followers or timeline would be unused.
     cursor = nightly_cursor(followers_count="7")
@@ -110,7 +161,7 @@ def test_merging_a_delta_without_a_stored_list_is_partial_not_complete() -> None
 
 def test_full_reconciliation_after_n_days_finds_departures() -> None:
     departed = {"1600000000000000001": "moved_away_mia"}
-    policy = Policy(full_reconcile_days=30)
+    policy = Policy(full_reconcile_days=30, x_public_follower_lists="nightly")
     cursor = nightly_cursor(full_reconciled_at=(AS_OF - timedelta(days=30)).isoformat(), followers_count="5")
     cursor.pop("since_id"), cursor.pop("mentions_since_id")  # the recordings ask for the whole window
     with make_vcr(CASSETTES).use_cassette("followers_multipage.yaml"):
@@ -130,9 +181,8 @@ def test_full_reconciliation_after_n_days_finds_departures() -> None:
 def test_a_reconciliation_not_yet_due_lists_only_new_followers() -> None:
     cursor = nightly_cursor(full_reconciled_at=(AS_OF - timedelta(days=29)).isoformat())
     with make_vcr(CASSETTES).use_cassette("followers_incremental.yaml"):
-        snapshot = TwitterConnector(context(known=known_identities(), policy=Policy(full_reconcile_days=30))).pull(
-            division_account(), cursor
-        )
+        policy = Policy(full_reconcile_days=30, x_public_follower_lists="nightly")
+        snapshot = TwitterConnector(context(known=known_identities(), policy=policy)).pull(division_account(), cursor)
 
     assert snapshot.participants_delta is True and snapshot.requests[EP_FOLLOWERS] == 1
 
@@ -141,7 +191,7 @@ def test_batched_lookup_reads_every_profile_in_one_request_per_hundred() -> None
     connector = TwitterConnector(context())
     accounts = [division_account()] * 150
 
-    estimate = connector.estimate_prefetch(accounts)
+    estimate = connector.estimate_prefetch(accounts, {})
 
     assert estimate.requests == {EP_USERS: 2}
 

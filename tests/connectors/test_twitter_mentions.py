@@ -1,0 +1,193 @@
+"""X mentions of many accounts in one recent search (nightly runs): batching, sharing out, fallbacks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from auditor.inputs import Division
+from auditor.policy import Policy
+from auditor.run import execute_run
+from auditor.settings import Settings
+from auditor.spend import estimate_run
+from auditor.store import latest_content, latest_cursor
+from bench.collection_bench import registry
+from bench.fake_x import FakeX, FakeXServer, route_x_to
+from connectors.base import available_connectors
+from connectors.twitter import mentions, parse
+from connectors.twitter.connector import EP_MENTIONS, EP_SEARCH
+from models.db import init_db, make_engine, session
+
+AS_OF = datetime(2026, 11, 15, 6, 0, tzinfo=UTC)
+NIGHT = AS_OF + timedelta(days=1)
+
+
+def searchable(index: int, since: datetime = AS_OF, name: str | None = None) -> mentions.Searchable:
+    return mentions.Searchable(f"acct-{index}", name or f"sch{index:04d}_news", str(1000 + index), since)
+
+
+# --- batching and sharing out ------------------------------------------------------------------
+
+
+def test_batches_fit_xs_query_limit_and_hold_every_account_once() -> None:
+    accounts = [searchable(i, AS_OF - timedelta(minutes=i)) for i in range(300)]
+
+    found = mentions.batches(accounts)
+
+    assert all(len(batch.query) <= mentions.QUERY_LIMIT for batch in found)
+    assert sorted(a.key for b in found for a in b.accounts) == sorted(a.key for a in accounts)
+    assert len(found) == 10  # " OR @sch0000_news" is 17 characters: 30 handles a query, not 300 requests
+    assert found[0].query.startswith("@sch0299_news OR @sch0298_news")  # those read up to earliest first
+
+
+def test_a_batch_starts_at_its_earliest_account_less_the_index_margin() -> None:
+    batch = mentions.Batch([searchable(1, AS_OF), searchable(2, AS_OF - timedelta(hours=3))])
+
+    assert batch.start_time == AS_OF - timedelta(hours=3) - mentions.CHECK_MARGIN
+
+
+def tweet(tweet_id: int, author: str, named: list[tuple[str, str]], **extra: object) -> dict[str, object]:
+    """A post as recent search returns it (X API v2 field names)."""
+    return {
+        "id": str(tweet_id),
+        "text": " ".join(f"@{name}" for name, _ in named) + " see you at the game",
+        "author_id": author,
+        "created_at": parse.snowflake_time(str(tweet_id)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        "conversation_id": str(tweet_id),
+        "entities": {
+            "mentions": [{"start": 0, "end": len(name) + 1, "username": name, "id": user_id} for name, user_id in named]
+        },
+        **extra,
+    }
+
+
+def test_each_account_gets_the_posts_that_name_it_and_only_their_users() -> None:
+    hills, valley = searchable(1, name="HillsHigh"), searchable(2, name="ValleyElem")
+    new = int(parse.min_snowflake(AS_OF + timedelta(hours=2)))
+    old = int(parse.min_snowflake(AS_OF - timedelta(hours=2)))
+    body = {
+        "data": [
+            tweet(new + 3, "501", [("hillshigh", "1001")]),  # handle case differs: X usernames are case-blind
+            tweet(new + 2, "502", [("ValleyElem", "1002"), ("HillsHigh", "1001")]),
+            tweet(old, "503", [("ValleyElem", "1002")]),  # before what valley had read (less the margin)
+        ],
+        "includes": {
+            "users": [
+                {"id": "501", "name": "Sam Smith", "username": "sam_s"},
+                {"id": "502", "name": "Ava Chen", "username": "ava_c"},
+                {"id": "503", "name": "Omar Patel", "username": "omar_p"},
+            ]
+        },
+        "meta": {"result_count": 3, "newest_id": str(new + 3), "oldest_id": str(old)},
+    }
+
+    shares = mentions.distribute(mentions.Batch([hills, valley]), [body])
+
+    assert [t["id"] for t in shares["acct-1"].data] == [str(new + 3), str(new + 2)]
+    assert [t["id"] for t in shares["acct-2"].data] == [str(new + 2)]
+    assert set(shares["acct-1"].users) == {"501", "502"}
+    assert set(shares["acct-2"].users) == {"502"}  # Omar's post was not shared out, nor is Omar
+
+
+def test_a_shared_search_serves_only_accounts_read_within_its_seven_days() -> None:
+    window_start = AS_OF - timedelta(days=30)
+    yesterday = parse.min_snowflake(AS_OF - timedelta(days=1))
+    eight_days = parse.min_snowflake(AS_OF - timedelta(days=8))
+
+    assert mentions.search_since(yesterday, None, AS_OF, window_start) == parse.snowflake_time(yesterday)
+    assert mentions.search_since(eight_days, None, AS_OF, window_start) is None  # its own timeline instead
+    checked = (AS_OF - timedelta(hours=20)).isoformat()  # nobody mentioned it for 8 days, but it was read
+    assert mentions.search_since(eight_days, checked, AS_OF, window_start) == AS_OF - timedelta(hours=20)
+    assert mentions.search_since(None, None, AS_OF, window_start) is None
+
+
+# --- end to end: the real pipeline against the fake X on loopback ---------------------------------
+
+
+@pytest.fixture
+def fake_x(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeX, FakeXServer]]:
+    world = FakeX(seed=5)
+    for index in range(4):
+        account = world.add_account(index, 30)
+        world.post(account, AS_OF - timedelta(days=2), replies=1)
+        world.mention(account, AS_OF - timedelta(days=3))
+    for name, value in {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'auditor.db'}",
+        "AUDITOR_REPORT_DIR": str(tmp_path / "reports"),
+        "AUDITOR_LOCK_FILE": str(tmp_path / "auditor.lock"),
+        "X_BEARER_TOKEN": "test-placeholder-token",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AUDITOR_CASSETTE_DIR", raising=False)
+    with FakeXServer(world, max_requests=500) as server:
+        undo = route_x_to(server.base_url)
+        try:
+            yield world, server
+        finally:
+            undo()
+
+
+def mentioned_posts(key: str) -> set[str]:
+    with session(make_engine(Settings().database_url)) as db:
+        content = latest_content(db, key)
+    assert content is not None
+    return {i.post_id or "" for i in content.interactions if i.kind == "mention"}
+
+
+def test_a_nightly_run_reads_every_accounts_mentions_in_one_search(fake_x: tuple[FakeX, FakeXServer]) -> None:
+    world, server = fake_x
+    first, second, third, fourth = world.accounts.values()
+    division = Division(Path("."), registry(world), [], [], [], Policy(approved_platforms=["twitter"]))
+    engine = make_engine(Settings().database_url)
+    init_db(engine)
+    execute_run(division, Settings(), full=True, as_of=AS_OF, engine=engine)
+    assert server.requests[EP_MENTIONS] == 4  # a full run reads each account's 30-day window itself
+
+    tonight = [world.mention(first, NIGHT - timedelta(hours=3)), world.mention(third, NIGHT - timedelta(hours=2))]
+    server.reset()
+    predicted = estimate_run(
+        division.accounts, available_connectors(), Settings(), division.policy, NIGHT, False, engine
+    ).by_platform["twitter"]
+    execute_run(division, Settings(), full=False, as_of=NIGHT, engine=engine)
+
+    assert server.requests[EP_MENTIONS] == 0
+    conversation_searches = 4  # one per account: each has one post in the window
+    assert server.requests[EP_SEARCH] == conversation_searches + 1
+    assert predicted.requests.get(EP_MENTIONS, 0) == 0 and predicted.requests[EP_SEARCH] == 5
+    assert str(tonight[0].id) in mentioned_posts("acct-0000")
+    assert str(tonight[1].id) in mentioned_posts("acct-0002")
+    assert str(tonight[0].id) not in mentioned_posts("acct-0002")
+    assert {str(t.id) for t in second.mentions + fourth.mentions} <= mentioned_posts("acct-0001") | mentioned_posts(
+        "acct-0003"
+    )  # earlier mentions are carried forward, not lost
+    with session(engine) as db:
+        cursor = latest_cursor(db, "acct-0001")
+    assert cursor[mentions.CURSOR_MENTIONS_CHECKED] == (NIGHT - mentions.CHECK_MARGIN).isoformat()
+
+
+def test_accounts_a_search_cannot_serve_read_their_own_timelines(
+    fake_x: tuple[FakeX, FakeXServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world, server = fake_x
+    first = next(iter(world.accounts.values()))
+    division = Division(Path("."), registry(world), [], [], [], Policy(approved_platforms=["twitter"]))
+    engine = make_engine(Settings().database_url)
+    init_db(engine)
+    execute_run(division, Settings(), full=True, as_of=AS_OF, engine=engine)
+
+    # A busy night: more mentions than the batch's pages hold. The search is dropped, nothing is lost.
+    monkeypatch.setattr(mentions, "BATCH_PAGES", 1)
+    busy = [world.mention(first, NIGHT - timedelta(minutes=m + 1)) for m in reversed(range(120))]
+    server.reset()
+    execute_run(division, Settings(), full=False, as_of=NIGHT, engine=engine)
+
+    assert server.requests[EP_MENTIONS] == 5  # every account of the capped batch read its own (the busy one: 2 pages)
+    assert {str(t.id) for t in busy} <= mentioned_posts("acct-0000")
+
+    # A week later nobody's mentions were read within the search's reach: each reads its own timeline.
+    server.reset()
+    execute_run(division, Settings(), full=False, as_of=NIGHT + timedelta(days=8), engine=engine)
+    assert server.requests[EP_MENTIONS] == 4
