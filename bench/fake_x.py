@@ -15,6 +15,7 @@ layer's waits are tested elsewhere).
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import json
 import random
@@ -53,6 +54,7 @@ class Tweet:
     created_at: datetime
     in_reply_to_user_id: str | None = None
     mentions: list[str] = field(default_factory=list)  # user ids
+    replied_to: int | None = None  # the post it answers (default: the conversation's first post)
 
     def json(self, users: dict[str, tuple[str, str]]) -> JSON:
         body: JSON = {
@@ -65,7 +67,7 @@ class Tweet:
         }
         if self.in_reply_to_user_id:
             body["in_reply_to_user_id"] = self.in_reply_to_user_id
-            body["referenced_tweets"] = [{"type": "replied_to", "id": str(self.conversation_id)}]
+            body["referenced_tweets"] = [{"type": "replied_to", "id": str(self.replied_to or self.conversation_id)}]
         if self.mentions:
             body["entities"] = {
                 "mentions": [
@@ -127,16 +129,34 @@ class FakeX:
         return tweet
 
     def reply(self, account: FakeAccount, post: Tweet, at: datetime) -> Tweet:
+        """A reply to the account's post. As on X, it names the author it replies to (X does not let a
+        reply drop the author of the post it answers), so the account's mentions hold it too."""
         author = self.rng.choice(account.followers) if account.followers else self.new_user()
-        reply = Tweet(self.tweet_id(at), author, "Great news!", post.conversation_id, at, account.id)
-        self.replies.setdefault(post.conversation_id, []).insert(0, reply)
+        text = f"@{account.username} Great news!"
+        reply = Tweet(self.tweet_id(at), author, text, post.conversation_id, at, account.id, mentions=[account.id])
+        _newest_first(self.replies.setdefault(post.conversation_id, []), reply)
+        _newest_first(account.mentions, reply)
+        return reply
+
+    def reply_to_reply(self, parent: Tweet, at: datetime, *, tag: list[str]) -> Tweet:
+        """A reply under someone's reply: it names the parent's author, and whom else the replier kept
+        (`tag`: X lets a replier drop the others, e.g. the account that started the conversation)."""
+        author = self.new_user()
+        names = [parent.author_id, *tag]
+        text = " ".join(f"@{self.users[u][0]}" for u in names) + " agreed"
+        reply = Tweet(
+            self.tweet_id(at), author, text, parent.conversation_id, at, parent.author_id, names, replied_to=parent.id
+        )
+        _newest_first(self.replies.setdefault(parent.conversation_id, []), reply)
+        for account in (self.accounts[u] for u in names if u in self.accounts):
+            _newest_first(account.mentions, reply)
         return reply
 
     def mention(self, account: FakeAccount, at: datetime) -> Tweet:
         author = self.rng.choice(account.followers) if account.followers else self.new_user()
         tweet_id = self.tweet_id(at)
         tweet = Tweet(tweet_id, author, f"@{account.username} see you there", tweet_id, at, mentions=[account.id])
-        account.mentions.insert(0, tweet)
+        _newest_first(account.mentions, tweet)
         return tweet
 
     def churn(self, share: float) -> Counter[str]:
@@ -199,6 +219,10 @@ class FakeX:
         }
 
 
+def _newest_first(tweets: list[Tweet], tweet: Tweet) -> None:
+    bisect.insort(tweets, tweet, key=lambda t: -t.id)
+
+
 def _time(value: str | None) -> datetime | None:
     return parse.parse_time(value) if value else None
 
@@ -223,6 +247,7 @@ class FakeXServer:
         self.world = world
         self.max_requests = max_requests
         self.requests: Counter[str] = Counter()
+        self.searches: list[str] = []  # the recent-search queries asked, in order
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -246,6 +271,7 @@ class FakeXServer:
 
     def reset(self) -> None:
         self.requests.clear()
+        self.searches.clear()
 
     def answer(self, path: str, query: dict[str, str]) -> tuple[int, JSON]:
         for pattern, endpoint in ROUTES:
@@ -290,6 +316,7 @@ class FakeXServer:
             assert account is not None
             return world.tweets_body(account.mentions, query, size)
         words = query.get("query", "")
+        self.searches.append(words)
         conversations = [int(c) for c in CONVERSATION_TERM.findall(words)]
         found = {r.id: r for c in conversations for r in world.replies.get(c, [])}
         by_name = {a.username.lower(): a for a in world.accounts.values()}

@@ -88,6 +88,9 @@ CURSOR_SINCE_ID = "since_id"  # newest own post read
 CURSOR_MENTIONS_SINCE_ID = "mentions_since_id"  # newest mention read
 CURSOR_REPLIES_SINCE_ID = "replies_since_id"  # newest reply read by conversation search
 CURSOR_CONVERSATIONS = "conversations"  # "<conversation id>:<YYYY-MM-DD of the post>" ... still in the window
+# Those of the conversations someone has replied to ("<id> <id> ..."): only they can hold a reply that does
+# not name the account (see AccountPull.conversations_to_search).
+CURSOR_ANSWERED = "answered_conversations"
 CURSOR_FOLLOWERS = "followers_count"  # X's follower count when the stored follower list was last brought up to date
 CURSOR_TWEETS = "tweet_count"  # X's post count when the timeline was last read completely
 CURSOR_FULL = "full_reconciled_at"  # when every follower was last listed (the report's last_full_reconciliation)
@@ -390,6 +393,7 @@ class AccountPull:
         self.users = parse.UserIndex()
         self.me: Identity | None = None
         self.conversations: dict[str, str] = self._open_conversations()
+        self.answered: set[str] | None = self._answered_conversations()
         self.next_cursor: dict[str, str] = {}
         self.full = context.full
         self.reconcile_days = context.policy.full_reconcile_days
@@ -723,7 +727,7 @@ class AccountPull:
         self._add_interactions(tweets.values())
         self.builder.mark_partial(Capability.INTERACTIONS, f"read {len(tweets)} mentions; replies not read yet")
 
-        reply_ids, replies_capped = self.read_replies(tweets)
+        reply_ids, replies_capped = self.read_replies(tweets, mentions_complete=not mentions_capped)
         self._add_interactions(t for t in tweets.values() if str(t["id"]) in reply_ids)
         if mentions_capped or replies_capped:
             limits = [f"X serves only the newest {MENTION_PAGES * 100} mentions of an account"] * mentions_capped
@@ -735,21 +739,27 @@ class AccountPull:
         self._advance(CURSOR_REPLIES_SINCE_ID, reply_ids)
         self._complete(Capability.INTERACTIONS)
 
-    def read_replies(self, tweets: dict[str, JSON]) -> tuple[list[str], bool]:
+    def read_replies(self, tweets: dict[str, JSON], *, mentions_complete: bool) -> tuple[list[str], bool]:
         """Replies in the account's conversations (recent search: the last 7 days only), and if any were left."""
         search_start = parse.recent_window_start(self.as_of)
+        searched = self.conversations_to_search(tweets.values(), mentions_complete=mentions_complete)
         self.snapshot.notes.append(
             f"replies: X recent search reaches back 7 days (to {search_start:%Y-%m-%d %H:%M} UTC); replies "
             f"older than that to the {len(self.conversations)} conversation(s) in the "
             f"{(self.as_of - self.window_start).days}-day window are not visible"
         )
+        if len(searched) < len(self.conversations):
+            self.snapshot.notes.append(
+                f"replies: searched the {len(searched)} of {len(self.conversations)} conversation(s) someone has "
+                "replied to; a reply to the account's own post always names it and came with its mentions"
+            )
         window: dict[str, Any] = {}
         since = self.cursor.get(CURSOR_REPLIES_SINCE_ID)
         if since and parse.snowflake_time(since) > search_start:
             window["since_id"] = since  # X refuses a since_id older than the 7-day window
         found: list[str] = []
         capped = False
-        for query in conversation_queries(sorted(self.conversations)):
+        for query in conversation_queries(searched):
             pages = self.tweet_pages(EP_SEARCH, self.client.search_recent_tweets, query, SEARCH_PAGES, window)
             for body in pages:
                 for tweet in parse.tweets_in(body):
@@ -758,7 +768,37 @@ class AccountPull:
                     if tweet_id not in tweets:
                         tweets[tweet_id] = tweet
             capped = capped or pages.capped
+        if self.answered is not None or not capped:
+            self.answered = (self.answered or set()) | self._replied_in(tweets.values())
         return found, capped
+
+    def conversations_to_search(self, mentions: Iterable[JSON], *, mentions_complete: bool) -> list[str]:
+        """The conversations that may hold replies the mentions did not bring.
+
+        X does not let a reply drop the author of the post it answers, so a reply to the account's own
+        post always names the account and is among its mentions. Only a reply under someone else's reply
+        can leave the account out, and such a reply needs a conversation someone has already replied to.
+        So a nightly run that read its mentions completely searches only the conversations with replies:
+        those an earlier run found, and those among tonight's mentions. A full or first run searches
+        every conversation (and so learns which have replies), as does a run whose mentions were cut
+        short or whose earlier run did not record them.
+        """
+        if self.full or self.answered is None or not mentions_complete:
+            return sorted(self.conversations)
+        return sorted((self.answered | self._replied_in(mentions)) & self.conversations.keys())
+
+    def _replied_in(self, tweets: Iterable[JSON]) -> set[str]:
+        """The account's conversations these posts reply in."""
+        assert self.me is not None
+        found = set()
+        for tweet in tweets:
+            conversation = str(tweet.get("conversation_id") or "")
+            replying = any(
+                isinstance(r, dict) and r.get("type") == "replied_to" for r in tweet.get("referenced_tweets") or []
+            )
+            if replying and conversation in self.conversations and str(tweet.get("author_id")) != self.me.id:
+                found.add(conversation)
+        return found
 
     def _add_interactions(self, tweets: Iterable[JSON]) -> None:
         assert self.me is not None and self.me.id is not None
@@ -800,11 +840,21 @@ class AccountPull:
                 found[conversation] = day
         return found
 
+    def _answered_conversations(self) -> set[str] | None:
+        """Conversations of earlier runs someone replied to; None when no earlier run recorded them."""
+        if CURSOR_ANSWERED not in self.cursor:
+            return None
+        return set(self.cursor[CURSOR_ANSWERED].split()) & self.conversations.keys()
+
     def _save_cursor(self) -> None:
-        cursor = {k: v for k, v in self.cursor.items() if k != CURSOR_CONVERSATIONS}
+        cursor = {k: v for k, v in self.cursor.items() if k not in (CURSOR_CONVERSATIONS, CURSOR_ANSWERED)}
         cursor.update(self.next_cursor)
         if self.conversations:
             cursor[CURSOR_CONVERSATIONS] = " ".join(f"{c}:{d}" for c, d in sorted(self.conversations.items()))
+        if self.answered is not None and self.snapshot.status_of(Capability.INTERACTIONS) is not None:
+            status = self.snapshot.status_of(Capability.INTERACTIONS)
+            if status is not None and status.state == CollectionState.COMPLETE:
+                cursor[CURSOR_ANSWERED] = " ".join(sorted(self.answered & self.conversations.keys()))
         self.snapshot.cursor = cursor
 
 
@@ -889,6 +939,9 @@ class PullEstimate:
             for c, _, day in (e.partition(":") for e in self.cursor.get(CURSOR_CONVERSATIONS, "").split())
             if day >= window_start.date().isoformat()
         ]
+        if not self.context.full and CURSOR_ANSWERED in self.cursor:
+            # Only the conversations someone replied to (tonight's first replies are not known yet).
+            conversations = sorted(set(conversations) & set(self.cursor[CURSOR_ANSWERED].split()))
         self.add(EP_SEARCH, len(conversation_queries(sorted(conversations))))
         self.estimate_.basis = "; ".join(self.basis)
         return self.estimate_

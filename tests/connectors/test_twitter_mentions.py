@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -134,7 +135,7 @@ def mentioned_posts(key: str) -> set[str]:
     with session(make_engine(Settings().database_url)) as db:
         content = latest_content(db, key)
     assert content is not None
-    return {i.post_id or "" for i in content.interactions if i.kind == "mention"}
+    return {i.post_id or "" for i in content.interactions}  # mentions, and replies (which name the account)
 
 
 def test_a_nightly_run_reads_every_accounts_mentions_in_one_search(fake_x: tuple[FakeX, FakeXServer]) -> None:
@@ -191,3 +192,33 @@ def test_accounts_a_search_cannot_serve_read_their_own_timelines(
     server.reset()
     execute_run(division, Settings(), full=False, as_of=NIGHT + timedelta(days=8), engine=engine)
     assert server.requests[EP_MENTIONS] == 4
+
+
+def test_only_conversations_someone_replied_to_are_searched_and_no_reply_is_missed(
+    fake_x: tuple[FakeX, FakeXServer],
+) -> None:
+    world, server = fake_x
+    account = next(iter(world.accounts.values()))
+    answered = account.posts[0]  # the fixture's post, with one reply
+    quiet = world.post(account, AS_OF - timedelta(days=1))
+    division = Division(Path("."), registry(world), [], [], [], Policy(approved_platforms=["twitter"]))
+    engine = make_engine(Settings().database_url)
+    init_db(engine)
+    execute_run(division, Settings(), full=True, as_of=AS_OF, engine=engine)
+
+    # Tonight: under the earlier reply, a reply that drops the account's name; on the quiet post, a first
+    # reply (which names the account) and under it another that drops it.
+    earlier_reply = world.replies[answered.id][0]
+    hidden = world.reply_to_reply(earlier_reply, NIGHT - timedelta(hours=4), tag=[])
+    first = world.reply(account, quiet, NIGHT - timedelta(hours=3))
+    hidden_too = world.reply_to_reply(first, NIGHT - timedelta(hours=2), tag=[])
+    untouched = world.post(account, AS_OF - timedelta(hours=20))  # nobody replies to it
+    account.posts.sort(key=lambda t: -t.id)
+    server.reset()
+    execute_run(division, Settings(), full=False, as_of=NIGHT, engine=engine)
+
+    own = [q for q in server.searches if "conversation_id:" in q]
+    assert len(own) == 4  # one conversation search for each of the four accounts
+    searched = set(re.findall(r"conversation_id:(\d+)", " ".join(own)))
+    assert {str(answered.id), str(quiet.id)} <= searched and str(untouched.id) not in searched
+    assert {str(hidden.id), str(first.id), str(hidden_too.id)} <= mentioned_posts("acct-0000")
