@@ -3,11 +3,17 @@
     python -m bench.collection_bench [--accounts 300] [--followers 600000] [--churn 0.01]
 
 The real pipeline (`auditor.run.execute_run`: batched lookup, the X connector, the store, rules,
-reports) runs against a fake X on 127.0.0.1 (`bench/fake_x.py`) serving a generated division.
-The lower bound is what an oracle needs with the same endpoints: one lookup per 100 accounts,
-⌈followers / 1000⌉ follower pages, one timeline and one mentions page per account (more past 100),
-and one recent search per 13 conversations; for the nightly run, follower pages only for accounts
-that gained followers and a timeline page only for accounts that posted.
+reports) runs against a fake X on 127.0.0.1 (`bench/fake_x.py`) serving a generated division: one
+account in ten is protected (a class or club account, read with its owner's token), the rest public.
+The lower bound is what an oracle needs with the same endpoints, knowing the platform's state but
+not the future: one lookup per 100 accounts, ⌈followers / 1000⌉ follower pages, one timeline and one
+mentions page per account (more past 100), and one recent search per 13 conversations of the
+window, packed across accounts. For the nightly run: follower pages for the accounts listed in full
+that night (their day in the reconciliation cycle) and for protected accounts that gained followers
+(public accounts' followers wait for their full listing, policy x_public_follower_lists), a
+timeline page for accounts that posted, a mentions page for each protected account and one shared
+search per 25 or so public ones, and one recent search per 13 conversations someone has replied to
+(only they can hold a reply that does not name the account; see docs/connectors-twitter.md).
 """
 
 from __future__ import annotations
@@ -34,7 +40,8 @@ from auditor.store import latest_participants
 from bench.fake_x import FakeAccount, FakeX, FakeXServer, route_x_to
 from bench.identity_bench import cpu_model, peak_rss_mb, verdict
 from connectors.base import Estimate, available_connectors
-from connectors.twitter import TwitterConnector
+from connectors.twitter import TwitterConnector, mentions
+from connectors.twitter.auth import USER_TOKEN
 from connectors.twitter.connector import (
     CURSOR_FOLLOWERS,
     CURSOR_FULL,
@@ -53,7 +60,9 @@ from models.tables import RegisteredAccount
 
 AS_OF = datetime(2026, 11, 15, 6, 0, tzinfo=UTC)
 LOOKBACK_DAYS = 30
+LOOKBACK = timedelta(days=LOOKBACK_DAYS)
 CONVERSATIONS_PER_QUERY = 13  # conversation_id terms that fit X's 512-character query
+PROTECTED_EVERY = 10  # one account in ten is protected
 TARGET_FULL_RATIO = 1.1
 TARGET_NIGHTLY_SHARE = 0.10
 ENDPOINTS = [EP_USERS, EP_FOLLOWERS, EP_TWEETS, EP_MENTIONS, EP_SEARCH]
@@ -67,10 +76,16 @@ def follower_counts(accounts: int, total: int, exponent: float = 0.6) -> list[in
 
 
 def build_world(accounts: int, followers: int, seed: int) -> FakeX:
+    """Public accounts share `followers` like a Zipf law; one account in ten is a protected class or club
+    account whose members follow it (20-60 followers, on top)."""
     world = FakeX(seed)
     rng = world.rng
-    for index, count in enumerate(follower_counts(accounts, followers)):
+    protected = {i for i in range(accounts) if i % PROTECTED_EVERY == PROTECTED_EVERY - 1}
+    public_counts = iter(follower_counts(accounts - len(protected), followers))
+    for index in range(accounts):
+        count = rng.randint(20, 60) if index in protected else next(public_counts)
         account = world.add_account(index, count)
+        account.protected = index in protected
         for _ in range(rng.randint(10, 40)):  # posts in the 30-day window, a few replies each
             world.post(account, AS_OF - timedelta(hours=rng.uniform(1, 24 * LOOKBACK_DAYS - 1)), rng.randint(0, 3))
         for _ in range(rng.randint(0, 10)):
@@ -108,15 +123,29 @@ def registry(world: FakeX) -> list[RegisteredAccount]:
             school=f"School {index % 60}",
             purpose="School news",
             kind="individual",
-            audience="public",
+            audience="closed" if account.protected else "public",
         )
         for index, account in enumerate(world.accounts.values())
     ]
 
 
+def owner_tokens(accounts: list[RegisteredAccount], world: FakeX) -> dict[str, str]:
+    """The protected accounts' own user tokens, as ITS configures them (placeholders: the fake X
+    does not check tokens)."""
+    return {
+        Settings.account_variable(a.key, USER_TOKEN): f"bench-owner-token-{a.key}"
+        for a in accounts
+        if world.accounts[a.platform_id or ""].protected
+    }
+
+
 def in_window(tweets: list, now: datetime) -> int:  # type: ignore[type-arg]
     start = now - timedelta(days=LOOKBACK_DAYS)
     return sum(1 for t in tweets if t.created_at >= start)
+
+
+def conversation_searches(conversations: int) -> int:
+    return math.ceil(conversations / CONVERSATIONS_PER_QUERY)
 
 
 def lower_bound_full(world: FakeX, now: datetime) -> Counter[str]:
@@ -125,10 +154,9 @@ def lower_bound_full(world: FakeX, now: datetime) -> Counter[str]:
     bound[EP_USERS] = math.ceil(len(accounts) / LOOKUP_BATCH)
     for account in accounts:
         bound[EP_FOLLOWERS] += max(1, math.ceil(len(account.followers) / FOLLOWERS_PAGE))
-        posts = in_window(account.posts, now)
-        bound[EP_TWEETS] += max(1, math.ceil(posts / 100))
+        bound[EP_TWEETS] += max(1, math.ceil(in_window(account.posts, now) / 100))
         bound[EP_MENTIONS] += max(1, math.ceil(in_window(account.mentions, now) / 100))
-        bound[EP_SEARCH] += math.ceil(posts / CONVERSATIONS_PER_QUERY)
+    bound[EP_SEARCH] = conversation_searches(sum(in_window(a.posts, now) for a in accounts))
     return bound
 
 
@@ -138,14 +166,19 @@ def lower_bound_nightly(
     bound: Counter[str] = Counter()
     accounts = list(world.accounts.values())
     bound[EP_USERS] = math.ceil(len(accounts) / LOOKUP_BATCH)
+    public: list[mentions.Searchable] = []
     for account in accounts:
         if account.id in relisted:  # the policy's full reconciliation falls on this night
             bound[EP_FOLLOWERS] += max(1, math.ceil(len(account.followers) / FOLLOWERS_PAGE))
-        elif joined.get(account.id):
+        elif account.protected and joined.get(account.id):
             bound[EP_FOLLOWERS] += math.ceil(joined[account.id] / FOLLOWERS_PAGE)
         bound[EP_TWEETS] += account.id in posted
-        bound[EP_MENTIONS] += 1  # nothing tells whether an account was mentioned without asking
-        bound[EP_SEARCH] += math.ceil(in_window(account.posts, now) / CONVERSATIONS_PER_QUERY)
+        if account.protected:
+            bound[EP_MENTIONS] += 1  # nothing tells whether an account was mentioned without asking
+        else:
+            public.append(mentions.Searchable(account.id, account.username, account.id, now))
+    answered = sum(1 for a in accounts for t in a.posts if t.created_at >= now - LOOKBACK and world.replies.get(t.id))
+    bound[EP_SEARCH] = len(mentions.batches(public)) + conversation_searches(answered)
     return bound
 
 
@@ -228,6 +261,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         undo = route_x_to(server.base_url)
         try:
             settings = environment(Path(tmp))
+            os.environ.update(owner_tokens(registry(world), world))
             engine = make_engine(settings.database_url)
             init_db(engine)
             division = Division(Path(tmp), registry(world), [], [], [], policy)

@@ -84,6 +84,7 @@ class FakeAccount:
     followers: list[str]  # user ids, newest follower first (the order X lists them in)
     posts: list[Tweet] = field(default_factory=list)  # newest first
     mentions: list[Tweet] = field(default_factory=list)  # newest first
+    protected: bool = False  # followers approved one by one (the owner's token reads it)
 
 
 class FakeX:
@@ -184,7 +185,7 @@ class FakeX:
         account = self.accounts.get(user_id)
         if account is not None:
             body.update(
-                protected=False,
+                protected=account.protected,
                 created_at="2015-08-31T15:00:00.000Z",
                 description="School news",
                 public_metrics={
