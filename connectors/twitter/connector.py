@@ -29,7 +29,7 @@ from connectors.base import (
     SnapshotBuilder,
 )
 from connectors.resilience import PlatformError
-from connectors.twitter import mentions, parse
+from connectors.twitter import mentions, parse, replies
 from connectors.twitter.auth import (
     XCredentials,
     build_client,
@@ -38,7 +38,17 @@ from connectors.twitter.auth import (
     owner_token_hint,
 )
 from connectors.twitter.errors import classify, partial_error
-from connectors.twitter.mentions import CHECK_MARGIN, CURSOR_MENTIONS_CHECKED
+from connectors.twitter.mentions import CHECK_MARGIN, CURSOR_MENTIONS_CHECKED, SharedPosts
+from connectors.twitter.replies import (
+    CURSOR_ANSWERED,
+    CURSOR_CONVERSATIONS,
+    CURSOR_REPLIES_SINCE_ID,
+    answered_before,
+    answering_new_posts,
+    open_conversations,
+    replied_in,
+)
+from connectors.twitter.replies import queries as conversation_queries
 from models.snapshot import (
     AccountSnapshot,
     Capability,
@@ -78,19 +88,13 @@ NEW_FOLLOWERS_PAGE_MIN = 20
 LOOKUP_BATCH = 100  # users per batched profile lookup (GET /2/users?ids=...)
 TIMELINE_PAGES = 32  # X serves only the newest 3,200 posts of a timeline (100 per page)
 MENTION_PAGES = 8  # ... and the newest 800 mentions
-SEARCH_PAGES = 10  # per query: 1,000 replies per batch of conversations
-SEARCH_QUERY_LIMIT = 512  # characters X accepts in a recent-search query
+SEARCH_PAGES = replies.BATCH_PAGES  # per query: 1,000 replies per batch of conversations
 # What X accepts as a username: one invalid name makes X refuse the whole batched lookup (400).
 X_USERNAME = re.compile(r"[A-Za-z0-9_]{1,15}")
 
 # Cursor keys (what the next nightly run starts from).
 CURSOR_SINCE_ID = "since_id"  # newest own post read
 CURSOR_MENTIONS_SINCE_ID = "mentions_since_id"  # newest mention read
-CURSOR_REPLIES_SINCE_ID = "replies_since_id"  # newest reply read by conversation search
-CURSOR_CONVERSATIONS = "conversations"  # "<conversation id>:<YYYY-MM-DD of the post>" ... still in the window
-# Those of the conversations someone has replied to ("<id> <id> ..."): only they can hold a reply that does
-# not name the account (see AccountPull.conversations_to_search).
-CURSOR_ANSWERED = "answered_conversations"
 CURSOR_FOLLOWERS = "followers_count"  # X's follower count when the stored follower list was last brought up to date
 CURSOR_TWEETS = "tweet_count"  # X's post count when the timeline was last read completely
 CURSOR_FULL = "full_reconciled_at"  # when every follower was last listed (the report's last_full_reconciliation)
@@ -114,7 +118,9 @@ class XPrefetch:
     """What the run's batched requests found for one account before its pull."""
 
     user: JSON  # its profile, from the lookup of every account (100 per request)
-    mentions: mentions.FoundMentions | None = None  # its mentions, from a search shared with other accounts
+    mentions: SharedPosts | None = None  # its mentions, from a search shared with other accounts
+    replies: SharedPosts | None = None  # replies in its conversations, from shared searches ...
+    replies_searched: frozenset[str] = frozenset()  # ... of these conversations
 
 
 def bill_body(builder: SnapshotBuilder, endpoint: str, body: JSON) -> None:
@@ -192,6 +198,7 @@ class TwitterConnector(Connector):
         found = {key: XPrefetch(user) for key, user in self._lookup_profiles(client, accounts, builder).items()}
         if not self.context.full:
             self._search_mentions(client, found, cursors, builder)
+            self._search_replies(client, found, cursors, builder)
         return found
 
     def _lookup_profiles(
@@ -234,15 +241,63 @@ class TwitterConnector(Connector):
         ]
         for batch in mentions.batches(searchable):
             try:
-                bodies = self._search_batch(client, batch, builder)
+                bodies = self._search_batch(client, batch.query, batch.start_time, mentions.BATCH_PAGES, builder)
             except PlatformError as error:
                 log.warning("batched X mention search stopped: %s", error.describe())
                 return
             if bodies is None:
-                log.info("batched X mention search: more than %d pages, accounts read their own", SEARCH_PAGES)
+                log.info("batched X mention search: more than %d pages, accounts read their own", mentions.BATCH_PAGES)
                 continue
             for key, share in mentions.distribute(batch, bodies).items():
                 found[key].mentions = share
+
+    def _search_replies(
+        self,
+        client: tweepy.Client,
+        found: dict[str, XPrefetch],
+        cursors: Mapping[str, Mapping[str, str]],
+        builder: SnapshotBuilder,
+    ) -> None:
+        """Replies in the conversations someone replied to, of the accounts whose mentions a shared
+        search read, 13 conversations of any accounts per query. A batch X stops or caps leaves its
+        accounts to search their own."""
+        watched = [w for key, hint in found.items() for w in self._watched(key, hint, cursors.get(key) or {})]
+        for batch in replies.batches(watched):
+            try:
+                bodies = self._search_batch(client, batch.query, batch.start_time, replies.BATCH_PAGES, builder)
+            except PlatformError as error:
+                log.warning("batched X reply search stopped: %s", error.describe())
+                return
+            if bodies is None:
+                log.info("batched X reply search: more than %d pages, accounts search their own", replies.BATCH_PAGES)
+                continue
+            shares = replies.distribute(batch, bodies)
+            for key in {w.key for w in batch.conversations}:
+                hint = found[key]
+                searched = {w.conversation for w in batch.conversations if w.key == key}
+                share = shares[key]
+                if hint.replies is not None:
+                    share.data = hint.replies.data + share.data
+                    share.users.update(hint.replies.users)
+                    share.tweets.update(hint.replies.tweets)
+                hint.replies, hint.replies_searched = share, hint.replies_searched | searched
+
+    def _watched(self, key: str, hint: XPrefetch, cursor: Mapping[str, str]) -> list[replies.Watched]:
+        """The conversations of this account a shared search should cover tonight (see replies.py)."""
+        if hint.mentions is None:
+            return []  # its own pull reads its mentions, and so knows best what to search
+        window_start = self.context.as_of - timedelta(days=self.context.policy.lookback_days)
+        conversations = open_conversations(cursor, window_start)
+        answered = answered_before(cursor, conversations)
+        if answered is None:
+            return []
+        user_id = str(hint.user.get("id"))
+        tonight = hint.mentions.data
+        wanted = answered | replied_in(tonight, conversations, user_id) | answering_new_posts(tonight, user_id)
+        since_id = cursor.get(CURSOR_REPLIES_SINCE_ID)
+        reach = parse.recent_window_start(self.context.as_of)
+        since = max(parse.snowflake_time(since_id), reach) if since_id and since_id.isdigit() else reach
+        return [replies.Watched(key, c, since_id, since) for c in sorted(wanted)]
 
     def _searchable(self, key: str, user: JSON, cursor: Mapping[str, str]) -> mentions.Searchable | None:
         username, user_id = str(user.get("username") or ""), str(user.get("id") or "")
@@ -258,7 +313,7 @@ class TwitterConnector(Connector):
         )
 
     def _search_batch(
-        self, client: tweepy.Client, batch: mentions.Batch, builder: SnapshotBuilder
+        self, client: tweepy.Client, query: str, start_time: datetime, limit: int, builder: SnapshotBuilder
     ) -> list[JSON] | None:
         """The batch's pages, or None when X had more than the pages allowed."""
 
@@ -276,10 +331,10 @@ class TwitterConnector(Connector):
         pages = Pages(
             tweepy.Paginator(
                 search,
-                batch.query,
-                limit=mentions.BATCH_PAGES,
+                query,
+                limit=limit,
                 max_results=100,
-                start_time=max(batch.start_time, parse.recent_window_start(self.context.as_of)),
+                start_time=max(start_time, parse.recent_window_start(self.context.as_of)),
                 tweet_fields=TWEET_FIELDS,
                 expansions=TWEET_EXPANSIONS,
             )
@@ -335,9 +390,20 @@ class TwitterConnector(Connector):
                     )
                 )
             ]
-            requests[EP_SEARCH] = len(mentions.batches(searchable))
-            basis += f"; mentions of {len(searchable)} accounts by shared recent search (at least one page each)"
+            watched = [w for a in searchable for w in self._watched_before(a.key, cursors.get(a.key) or {})]
+            requests[EP_SEARCH] = len(mentions.batches(searchable)) + len(replies.batches(watched))
+            basis += (
+                f"; mentions of {len(searchable)} accounts and replies in {len(watched)} of their conversations by "
+                "shared recent searches (at least one page each)"
+            )
         return Estimate({k: v for k, v in requests.items() if v}, 0, {"user": len(accounts)}, basis)
+
+    def _watched_before(self, key: str, cursor: Mapping[str, str]) -> list[replies.Watched]:
+        """For an estimate: the conversations someone replied to by the previous run (tonight's first
+        replies are not known before the run)."""
+        window_start = self.context.as_of - timedelta(days=self.context.policy.lookback_days)
+        answered = answered_before(cursor, open_conversations(cursor, window_start))
+        return [replies.Watched(key, c, None, self.context.as_of) for c in sorted(answered or ())]
 
     def estimate(
         self, account: RegisteredAccount, cursor: dict[str, str], previous: AccountSnapshot | None
@@ -392,8 +458,8 @@ class AccountPull:
         self.protected_fix = owner_token_hint(context.settings, account.key)
         self.users = parse.UserIndex()
         self.me: Identity | None = None
-        self.conversations: dict[str, str] = self._open_conversations()
-        self.answered: set[str] | None = self._answered_conversations()
+        self.conversations: dict[str, str] = open_conversations(cursor, self.window_start)
+        self.answered: set[str] | None = answered_before(cursor, self.conversations)
         self.next_cursor: dict[str, str] = {}
         self.full = context.full
         self.reconcile_days = context.policy.full_reconcile_days
@@ -742,15 +808,18 @@ class AccountPull:
     def read_replies(self, tweets: dict[str, JSON], *, mentions_complete: bool) -> tuple[list[str], bool]:
         """Replies in the account's conversations (recent search: the last 7 days only), and if any were left."""
         search_start = parse.recent_window_start(self.as_of)
-        searched = self.conversations_to_search(tweets.values(), mentions_complete=mentions_complete)
+        wanted = self.conversations_to_search(tweets.values(), mentions_complete=mentions_complete)
+        shared = self.prefetched.replies if self.prefetched is not None else None
+        already = self.prefetched.replies_searched if self.prefetched is not None else frozenset()
+        searched = [c for c in wanted if c not in already]  # the rest were searched with other accounts'
         self.snapshot.notes.append(
             f"replies: X recent search reaches back 7 days (to {search_start:%Y-%m-%d %H:%M} UTC); replies "
             f"older than that to the {len(self.conversations)} conversation(s) in the "
             f"{(self.as_of - self.window_start).days}-day window are not visible"
         )
-        if len(searched) < len(self.conversations):
+        if len(wanted) < len(self.conversations):
             self.snapshot.notes.append(
-                f"replies: searched the {len(searched)} of {len(self.conversations)} conversation(s) someone has "
+                f"replies: searched the {len(wanted)} of {len(self.conversations)} conversation(s) someone has "
                 "replied to; a reply to the account's own post always names it and came with its mentions"
             )
         window: dict[str, Any] = {}
@@ -758,6 +827,11 @@ class AccountPull:
         if since and parse.snowflake_time(since) > search_start:
             window["since_id"] = since  # X refuses a since_id older than the 7-day window
         found: list[str] = []
+        if shared is not None:
+            self.users.add_body(shared.body())
+            for tweet in shared.data:
+                found.append(str(tweet["id"]))
+                tweets.setdefault(str(tweet["id"]), tweet)
         capped = False
         for query in conversation_queries(searched):
             pages = self.tweet_pages(EP_SEARCH, self.client.search_recent_tweets, query, SEARCH_PAGES, window)
@@ -769,8 +843,12 @@ class AccountPull:
                         tweets[tweet_id] = tweet
             capped = capped or pages.capped
         if self.answered is not None or not capped:
-            self.answered = (self.answered or set()) | self._replied_in(tweets.values())
+            self.answered = (self.answered or set()) | replied_in(tweets.values(), self.conversations, self._my_id())
         return found, capped
+
+    def _my_id(self) -> str:
+        assert self.me is not None and self.me.id is not None
+        return self.me.id
 
     def conversations_to_search(self, mentions: Iterable[JSON], *, mentions_complete: bool) -> list[str]:
         """The conversations that may hold replies the mentions did not bring.
@@ -785,20 +863,9 @@ class AccountPull:
         """
         if self.full or self.answered is None or not mentions_complete:
             return sorted(self.conversations)
-        return sorted((self.answered | self._replied_in(mentions)) & self.conversations.keys())
-
-    def _replied_in(self, tweets: Iterable[JSON]) -> set[str]:
-        """The account's conversations these posts reply in."""
-        assert self.me is not None
-        found = set()
-        for tweet in tweets:
-            conversation = str(tweet.get("conversation_id") or "")
-            replying = any(
-                isinstance(r, dict) and r.get("type") == "replied_to" for r in tweet.get("referenced_tweets") or []
-            )
-            if replying and conversation in self.conversations and str(tweet.get("author_id")) != self.me.id:
-                found.add(conversation)
-        return found
+        return sorted(
+            (self.answered | replied_in(mentions, self.conversations, self._my_id())) & self.conversations.keys()
+        )
 
     def _add_interactions(self, tweets: Iterable[JSON]) -> None:
         assert self.me is not None and self.me.id is not None
@@ -829,22 +896,6 @@ class AccountPull:
         newest = parse.newest_id(ids, self.cursor.get(cursor_key))
         if newest:
             self.next_cursor[cursor_key] = newest
-
-    def _open_conversations(self) -> dict[str, str]:
-        """Conversations of earlier runs whose post is still inside the look-back window."""
-        cutoff = self.window_start.date().isoformat()
-        found: dict[str, str] = {}
-        for entry in self.cursor.get(CURSOR_CONVERSATIONS, "").split():
-            conversation, _, day = entry.partition(":")
-            if conversation.isdigit() and day >= cutoff:
-                found[conversation] = day
-        return found
-
-    def _answered_conversations(self) -> set[str] | None:
-        """Conversations of earlier runs someone replied to; None when no earlier run recorded them."""
-        if CURSOR_ANSWERED not in self.cursor:
-            return None
-        return set(self.cursor[CURSOR_ANSWERED].split()) & self.conversations.keys()
 
     def _save_cursor(self) -> None:
         cursor = {k: v for k, v in self.cursor.items() if k not in (CURSOR_CONVERSATIONS, CURSOR_ANSWERED)}
@@ -934,15 +985,13 @@ class PullEstimate:
             self.basis.append("mentions: by the shared recent search")
         else:
             self.add(EP_MENTIONS, 1)
-        conversations = [
-            c
-            for c, _, day in (e.partition(":") for e in self.cursor.get(CURSOR_CONVERSATIONS, "").split())
-            if day >= window_start.date().isoformat()
-        ]
+        conversations = sorted(open_conversations(self.cursor, window_start))
         if not self.context.full and CURSOR_ANSWERED in self.cursor:
-            # Only the conversations someone replied to (tonight's first replies are not known yet).
-            conversations = sorted(set(conversations) & set(self.cursor[CURSOR_ANSWERED].split()))
-        self.add(EP_SEARCH, len(conversation_queries(sorted(conversations))))
+            # Only the conversations someone replied to (tonight's first replies are not known yet); none
+            # when the shared search covers them (estimate_prefetch counts that).
+            answered = answered_before(self.cursor, conversations) or set()
+            conversations = [] if self.batched_mentions() else sorted(answered)
+        self.add(EP_SEARCH, len(conversation_queries(conversations)))
         self.estimate_.basis = "; ".join(self.basis)
         return self.estimate_
 
@@ -997,19 +1046,3 @@ class Pages:
         iterator = iter(self.paginator)
         yield from iterator
         self.capped = iterator.next_token is not None
-
-
-def conversation_queries(conversation_ids: list[str]) -> list[str]:
-    """`conversation_id:1 OR conversation_id:2 ...`, each query within X's length limit."""
-    queries: list[str] = []
-    current = ""
-    for conversation in conversation_ids:
-        term = f"conversation_id:{conversation}"
-        candidate = f"{current} OR {term}" if current else term
-        if len(candidate) > SEARCH_QUERY_LIMIT and current:
-            queries.append(current)
-            candidate = term
-        current = candidate
-    if current:
-        queries.append(current)
-    return queries

@@ -57,13 +57,22 @@ class Batch:
 
 
 @dataclass
-class FoundMentions:
+class SharedPosts:
     """One account's share of a batch's pages, shaped as one X answer (`data` and `includes`)."""
 
     since: datetime
     data: list[JSON] = field(default_factory=list)
     users: dict[str, JSON] = field(default_factory=dict)
     tweets: dict[str, JSON] = field(default_factory=dict)
+
+    def add(self, tweet: JSON, users: Mapping[str, JSON], tweets: Mapping[str, JSON]) -> None:
+        """A post of a page, with the users and posts the page included for it (only those: the page
+        also holds other accounts' posts and the people in them)."""
+        self.data.append(tweet)
+        quoted = {r: tweets[r] for r in _referenced_posts(tweet) if r in tweets}
+        self.tweets.update(quoted)
+        people = _people_in(tweet) | {str(t.get("author_id")) for t in quoted.values()}
+        self.users.update({u: users[u] for u in people if u in users})
 
     def body(self) -> dict[str, Any]:
         return {
@@ -108,28 +117,30 @@ def batches(accounts: Iterable[Searchable]) -> list[Batch]:
     return found
 
 
-def distribute(batch: Batch, bodies: Iterable[JSON]) -> dict[str, FoundMentions]:
+def distribute(batch: Batch, bodies: Iterable[JSON]) -> dict[str, SharedPosts]:
     """Each account's mentions among a batch's pages: the posts naming it (by id or handle) that are
     newer than what it had read, with the users and posts X included for them."""
     by_name = {a.username.lower(): a for a in batch.accounts}
     by_id = {a.user_id: a for a in batch.accounts}
-    shares = {a.key: FoundMentions(a.since) for a in batch.accounts}
+    shares = {a.key: SharedPosts(a.since) for a in batch.accounts}
     for body in bodies:
-        includes = body.get("includes") or {}
-        users = {str(u["id"]): u for u in includes.get("users") or [] if isinstance(u, dict) and "id" in u}
-        tweets = {str(t["id"]): t for t in includes.get("tweets") or [] if isinstance(t, dict) and "id" in t}
+        users, tweets = included(body)
         for tweet in parse.tweets_in(body):
             when = parse.parse_time(tweet.get("created_at")) or parse.snowflake_time(str(tweet["id"]))
             for account in _named_in(tweet, by_name, by_id):
-                if when < account.since - CHECK_MARGIN:
-                    continue
-                share = shares[account.key]
-                share.data.append(tweet)
-                quoted = {r: tweets[r] for r in _referenced_posts(tweet) if r in tweets}
-                share.tweets.update(quoted)
-                people = _people_in(tweet) | {str(t.get("author_id")) for t in quoted.values()}
-                share.users.update({u: users[u] for u in people if u in users})
+                if when >= account.since - CHECK_MARGIN:
+                    shares[account.key].add(tweet, users, tweets)
     return shares
+
+
+def included(body: JSON) -> tuple[dict[str, JSON], dict[str, JSON]]:
+    """The users and posts an answer includes, by id."""
+    includes = body.get("includes") or {}
+    users: dict[str, JSON] = {str(u["id"]): u for u in includes.get("users") or [] if isinstance(u, dict) and "id" in u}
+    tweets: dict[str, JSON] = {
+        str(t["id"]): t for t in includes.get("tweets") or [] if isinstance(t, dict) and "id" in t
+    }
+    return users, tweets
 
 
 def _referenced_posts(tweet: JSON) -> set[str]:

@@ -18,7 +18,7 @@ from auditor.store import latest_content, latest_cursor
 from bench.collection_bench import registry
 from bench.fake_x import FakeX, FakeXServer, route_x_to
 from connectors.base import available_connectors
-from connectors.twitter import mentions, parse
+from connectors.twitter import mentions, parse, replies
 from connectors.twitter.connector import EP_MENTIONS, EP_SEARCH
 from models.db import init_db, make_engine, session
 
@@ -155,9 +155,9 @@ def test_a_nightly_run_reads_every_accounts_mentions_in_one_search(fake_x: tuple
     execute_run(division, Settings(), full=False, as_of=NIGHT, engine=engine)
 
     assert server.requests[EP_MENTIONS] == 0
-    conversation_searches = 4  # one per account: each has one post in the window
-    assert server.requests[EP_SEARCH] == conversation_searches + 1
-    assert predicted.requests.get(EP_MENTIONS, 0) == 0 and predicted.requests[EP_SEARCH] == 5
+    # One search for the four accounts' mentions, one for the replies in their four conversations.
+    assert server.requests[EP_SEARCH] == 2
+    assert predicted.requests.get(EP_MENTIONS, 0) == 0 and predicted.requests[EP_SEARCH] == 2
     assert str(tonight[0].id) in mentioned_posts("acct-0000")
     assert str(tonight[1].id) in mentioned_posts("acct-0002")
     assert str(tonight[0].id) not in mentioned_posts("acct-0002")
@@ -218,7 +218,30 @@ def test_only_conversations_someone_replied_to_are_searched_and_no_reply_is_miss
     execute_run(division, Settings(), full=False, as_of=NIGHT, engine=engine)
 
     own = [q for q in server.searches if "conversation_id:" in q]
-    assert len(own) == 4  # one conversation search for each of the four accounts
+    assert len(own) == 1  # the four accounts' conversations with replies share one query
     searched = set(re.findall(r"conversation_id:(\d+)", " ".join(own)))
     assert {str(answered.id), str(quiet.id)} <= searched and str(untouched.id) not in searched
     assert {str(hidden.id), str(first.id), str(hidden_too.id)} <= mentioned_posts("acct-0000")
+
+
+def test_accounts_of_a_capped_reply_search_search_their_own_conversations(
+    fake_x: tuple[FakeX, FakeXServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world, server = fake_x
+    account = next(iter(world.accounts.values()))
+    busy = account.posts[0]
+    division = Division(Path("."), registry(world), [], [], [], Policy(approved_platforms=["twitter"]))
+    engine = make_engine(Settings().database_url)
+    init_db(engine)
+    execute_run(division, Settings(), full=True, as_of=AS_OF, engine=engine)
+
+    # More replies tonight than the shared search's pages hold: its accounts search on their own.
+    monkeypatch.setattr(replies, "BATCH_PAGES", 1)
+    earlier = world.replies[busy.id][0]
+    hidden = [world.reply_to_reply(earlier, NIGHT - timedelta(minutes=m + 1), tag=[]) for m in reversed(range(120))]
+    server.reset()
+    execute_run(division, Settings(), full=False, as_of=NIGHT, engine=engine)
+
+    own = [q for q in server.searches if "conversation_id:" in q]
+    assert len(own) == 1 + 4 + 1  # the capped shared search, then each account its own (the busy one 2 pages)
+    assert {str(t.id) for t in hidden} <= mentioned_posts("acct-0000")
