@@ -290,6 +290,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             nightly = execute_run(division, settings, full=False, as_of=nightly_at, engine=engine)
             nightly_seconds = time.perf_counter() - started
             nightly_made = Counter(server.requests)
+            nightly_searches = Counter("replies" if "conversation_id:" in q else "mentions" for q in server.searches)
             after_nightly = compare_with_platform(world, division.accounts, engine, hmac_key(settings))
             # `auditor run --full` the next night: every list is read again, departures included.
             execute_run(division, settings, full=True, as_of=nightly_at + timedelta(days=1), engine=engine)
@@ -309,6 +310,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"  estimated cost: ${nightly.spend['estimated_cost']:,.2f}  billed items: "
         f"{nightly.spend['billable'].get('twitter', {})}"
     )
+    print(f"  recent searches: {nightly_searches['mentions']} for mentions, {nightly_searches['replies']} for replies")
     print(f"  with real X: {rate_limited_hours(nightly_made)}")
     print(f"  store after the run: {after_nightly}")
     print(f"\nfull reconciliation (`auditor run --full`) the next night: {after_reconciliation}")
