@@ -42,6 +42,7 @@ from connectors.twitter.mentions import CHECK_MARGIN, CURSOR_MENTIONS_CHECKED, S
 from connectors.twitter.replies import (
     CURSOR_ANSWERED,
     CURSOR_CONVERSATIONS,
+    CURSOR_REPLIES_CHECKED,
     CURSOR_REPLIES_SINCE_ID,
     answered_before,
     answering_new_posts,
@@ -296,7 +297,7 @@ class TwitterConnector(Connector):
         wanted = answered | replied_in(tonight, conversations, user_id) | answering_new_posts(tonight, user_id)
         since_id = cursor.get(CURSOR_REPLIES_SINCE_ID)
         reach = parse.recent_window_start(self.context.as_of)
-        since = max(parse.snowflake_time(since_id), reach) if since_id and since_id.isdigit() else reach
+        since = max(mentions.read_up_to(since_id, cursor.get(CURSOR_REPLIES_CHECKED)) or reach, reach)
         return [replies.Watched(key, c, since_id, since) for c in sorted(wanted)]
 
     def _searchable(self, key: str, user: JSON, cursor: Mapping[str, str]) -> mentions.Searchable | None:
@@ -802,6 +803,7 @@ class AccountPull:
             return
         self._advance(CURSOR_MENTIONS_SINCE_ID, mention_ids)
         self.next_cursor[CURSOR_MENTIONS_CHECKED] = (self.as_of - CHECK_MARGIN).isoformat()
+        self.next_cursor[CURSOR_REPLIES_CHECKED] = (self.as_of - CHECK_MARGIN).isoformat()
         self._advance(CURSOR_REPLIES_SINCE_ID, reply_ids)
         self._complete(Capability.INTERACTIONS)
 
@@ -824,7 +826,11 @@ class AccountPull:
             )
         window: dict[str, Any] = {}
         since = self.cursor.get(CURSOR_REPLIES_SINCE_ID)
-        if since and parse.snowflake_time(since) > search_start:
+        checked = parse.parse_time(self.cursor.get(CURSOR_REPLIES_CHECKED))
+        since_time = parse.snowflake_time(since) if since else None
+        if checked is not None and checked - CHECK_MARGIN > max(search_start, since_time or search_start):
+            window["start_time"] = checked - CHECK_MARGIN  # read up to the last run, replies or not
+        elif since_time is not None and since_time > search_start:
             window["since_id"] = since  # X refuses a since_id older than the 7-day window
         found: list[str] = []
         if shared is not None:

@@ -28,6 +28,9 @@ JSON = Mapping[str, Any]
 CURSOR_CONVERSATIONS = "conversations"  # "<conversation id>:<YYYY-MM-DD of the post>" ... still in the window
 CURSOR_ANSWERED = "answered_conversations"  # those someone has replied to: "<id> <id> ..."
 CURSOR_REPLIES_SINCE_ID = "replies_since_id"  # newest reply read by conversation search
+# Replies were read completely up to this time (a quiet account's since_id stays old; without this
+# each night would read its last 7 days again, and X bills every post it returns).
+CURSOR_REPLIES_CHECKED = "replies_checked_at"
 QUERY_LIMIT = 512  # characters X accepts in a recent-search query
 BATCH_PAGES = 10  # per query: 1,000 replies per batch of conversations
 
