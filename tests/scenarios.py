@@ -86,11 +86,11 @@ SCENARIOS = [
     Scenario("twitter", "usage_capped.yaml", PHRD),
     Scenario("twitter", "protected_no_token.yaml", account("hhs-band-x", "twitter", "@HHSBand")),
     Scenario("twitter", "suspended_account.yaml", account("hhs-spirit-x", "twitter", "@HHS_Spirit_Old")),
-    Scenario("twitter", "discovery_school_account.yaml", account("hhs-news-x", "twitter", "@HillsideHigh_News")),
+    Scenario("twitter", "discovery_school_account.yaml", account("hhs-news-x", "twitter", "@HillsideHS_News")),
     Scenario(
         "twitter",
         "discovery_lookup.yaml",
-        account("hhs-news-x", "twitter", "@HillsideHigh_News"),
+        account("hhs-news-x", "twitter", "@HillsideHS_News"),
         lookup=("HHS_Spirit_Old", "HawksChess", "HillsideHighHQ"),
     ),
     Scenario(

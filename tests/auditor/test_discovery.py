@@ -18,7 +18,7 @@ NEWS = RegisteredAccount(
     key="hhs-news-x",
     platform="twitter",
     connector="twitter",
-    handle="@HillsideHigh_News",
+    handle="@HillsideHS_News",
     platform_id="100",
     school="Hillside High School",
     purpose="news",
@@ -42,7 +42,7 @@ DIRECTORY = Directory(
     identities=[PersonIdentity(person_id="P1", platform="twitter", value="lindak_mom")],
     activities={"drama": Activity(activity_id="drama", school="Hillside High School", name="Hillside Drama Society")},
 )
-ME = Identity(platform="twitter", id="100", handle="HillsideHigh_News", display_name="Hillside High News")
+ME = Identity(platform="twitter", id="100", handle="HillsideHS_News", display_name="Hillside High News")
 
 
 def _snapshot() -> AccountSnapshot:
@@ -53,14 +53,12 @@ def _snapshot() -> AccountSnapshot:
         account_key="hhs-news-x",
         platform="twitter",
         taken_at=AS_OF,
-        profile=Profile(
-            id="100", handle="HillsideHigh_News", description="News from Hillside High. Clubs: @HHSRobotics"
-        ),
+        profile=Profile(id="100", handle="HillsideHS_News", description="News from Hillside High. Clubs: @HHSRobotics"),
         posts=[
             Post(
                 id="1",
                 author=ME,
-                url="https://x.com/HillsideHigh_News/status/1",
+                url="https://x.com/HillsideHS_News/status/1",
                 text="Congrats to @HHS_ChessClub on the win! Tickets: https://x.com/HillsideDramaSociety",
             )
         ],
@@ -88,7 +86,7 @@ def test_candidates_come_from_mentions_links_and_interactions() -> None:
     assert found["twitter:hillsidedramasociety"].sightings[0].how == "linked"
     assert found["twitter:hhsrobotics"].sightings[0].how == "mentioned"  # from the profile description
     assert found["twitter:hillsidehighsch00l"].sightings[0].how == "interacted"
-    assert "twitter:hillsidehigh_news" not in found  # the account itself
+    assert "twitter:hillsidehs_news" not in found  # the account itself
 
 
 def test_scores_flag_club_and_impostor_not_parent_or_registered() -> None:

@@ -25,7 +25,7 @@ REGISTRY = """\
 accounts:
   - key: hhs-news-x
     platform: x
-    handle: "@HillsideHigh_News"
+    handle: "@HillsideHS_News"
     school: Hillside High School
     purpose: School news and announcements
     kind: joint
