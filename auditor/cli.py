@@ -145,7 +145,7 @@ def _spend_line(spend: dict) -> str:  # type: ignore[type-arg]
 
 def _dry_run(division_dir: Path, full: bool, as_of: datetime | None) -> None:
     """Predict the run's spend per platform from the store; no platform is called, nothing is written."""
-    from auditor.run import _due_accounts
+    from auditor.run import DISCOVERY_RULE, _due_accounts
     from auditor.spend import estimate_run
     from connectors.base import available_connectors
     from models.db import init_db, make_engine
@@ -156,7 +156,11 @@ def _dry_run(division_dir: Path, full: bool, as_of: datetime | None) -> None:
     init_db(engine)
     clock = _utc(as_of) or datetime.now(UTC)
     accounts = _due_accounts(division_inputs, None)
-    estimate = estimate_run(accounts, available_connectors(), settings, division_inputs.policy, clock, full, engine)
+    policy = division_inputs.policy
+    discovering = DISCOVERY_RULE not in policy.disabled_rules
+    estimate = estimate_run(
+        accounts, available_connectors(), settings, policy, clock, full, engine, discovering=discovering
+    )
     table = Table(title=f"Predicted spend of a {'full' if full else 'nightly'} run (dry run)", show_header=True)
     for column in ("platform", "requests", "units", "billed items", "estimated cost"):
         table.add_column(column, justify="left" if column == "platform" else "right")
@@ -173,6 +177,12 @@ def _dry_run(division_dir: Path, full: bool, as_of: datetime | None) -> None:
         )
     console.print(table)
     console.print(f"Estimated cost: ${estimate.total_cost:,.2f} (policy prices; nothing was called or written)")
+    for platform, found in sorted(estimate.discovery.items()):
+        console.print(
+            f"{platform}: includes at most {sum(found.requests.values())} request(s), {found.units} unit(s) for "
+            f"{found.basis}",
+            markup=False,
+        )
     deadline = division_inputs.policy.run_deadline_seconds
     for platform, (seconds, endpoint) in sorted(estimate.duration.items()):
         if endpoint is None:

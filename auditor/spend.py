@@ -70,6 +70,8 @@ class RunEstimate:
 
     by_platform: dict[str, Estimate] = field(default_factory=dict)
     by_account: dict[str, Estimate] = field(default_factory=dict)
+    # platform -> the most discovery could add after the pulls (included in by_platform)
+    discovery: dict[str, Estimate] = field(default_factory=dict)
     # platform -> (seconds the rate limits require at least, the endpoint that sets them)
     duration: dict[str, tuple[float, str | None]] = field(default_factory=dict)
     cost: dict[str, float] = field(default_factory=dict)
@@ -88,8 +90,11 @@ def estimate_run(
     as_of: datetime,
     full: bool,
     engine: Engine,
+    *,
+    discovering: bool = False,
 ) -> RunEstimate:
-    """What `execute_run` would spend on these accounts, from the store's previous snapshots only."""
+    """What `execute_run` would spend on these accounts, from the store's previous snapshots only.
+    With `discovering` (a division-wide run), the most discovery could add is included."""
     result = RunEstimate()
     by_connector: dict[str, list[RegisteredAccount]] = {}
     for account in accounts:
@@ -117,6 +122,11 @@ def estimate_run(
                 predicted = connector.estimate(account, cursors[account.key], latest_content(db, account.key))
                 result.by_account[account.key] = predicted
                 platform.add(predicted)
+            if discovering:
+                found = connector.estimate_discovery(sorted({a.school for a in accounts if a.school}))
+                if found.requests or found.units:
+                    result.discovery[cls.name] = found
+                    platform.add(found)
             result.duration[cls.name] = minimum_seconds(cls, platform)
     billable = {name: estimate.billable for name, estimate in result.by_platform.items()}
     result.cost = estimated_cost(billable, policy.prices)

@@ -1,6 +1,6 @@
 """Requests of a full run and of a nightly run after 1 % follower churn, against the lower bound.
 
-    python -m bench.collection_bench [--accounts 300] [--followers 600000] [--churn 0.01]
+    python -m bench.collection_bench [--accounts 300] [--followers 600000] [--churn 0.01] [--replied 0.75]
 
 The real pipeline (`auditor.run.execute_run`: batched lookup, the X connector, the store, rules,
 reports) runs against a fake X on 127.0.0.1 (`bench/fake_x.py`) serving a generated division: one
@@ -75,7 +75,7 @@ def follower_counts(accounts: int, total: int, exponent: float = 0.6) -> list[in
     return [max(20, round(w * scale)) for w in weights]
 
 
-def build_world(accounts: int, followers: int, seed: int) -> FakeX:
+def build_world(accounts: int, followers: int, seed: int, replied: float = 0.75) -> FakeX:
     """Public accounts share `followers` like a Zipf law; one account in ten is a protected class or club
     account whose members follow it (20-60 followers, on top)."""
     world = FakeX(seed)
@@ -87,7 +87,8 @@ def build_world(accounts: int, followers: int, seed: int) -> FakeX:
         account = world.add_account(index, count)
         account.protected = index in protected
         for _ in range(rng.randint(10, 40)):  # posts in the 30-day window, a few replies each
-            world.post(account, AS_OF - timedelta(hours=rng.uniform(1, 24 * LOOKBACK_DAYS - 1)), rng.randint(0, 3))
+            at = AS_OF - timedelta(hours=rng.uniform(1, 24 * LOOKBACK_DAYS - 1))
+            world.post(account, at, rng.randint(1, 3) if rng.random() < replied else 0)
         for _ in range(rng.randint(0, 10)):
             world.mention(account, AS_OF - timedelta(hours=rng.uniform(1, 24 * LOOKBACK_DAYS - 1)))
         account.posts.sort(key=lambda t: -t.id)
@@ -245,12 +246,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--accounts", type=int, default=300)
     parser.add_argument("--followers", type=int, default=600_000, help="followers of all accounts together")
     parser.add_argument("--churn", type=float, default=0.01)
+    parser.add_argument(
+        "--replied",
+        type=float,
+        default=0.75,
+        help="share of posts with replies (1-3 each); nightly reply searches follow it",
+    )
     parser.add_argument("--seed", type=int, default=8)
     args = parser.parse_args(argv)
     print(f"machine: {cpu_model()}, nproc={os.cpu_count()}")
 
     started = time.perf_counter()
-    world = build_world(args.accounts, args.followers, args.seed)
+    world = build_world(args.accounts, args.followers, args.seed, args.replied)
     policy = Policy(x_page_cap=200, lookback_days=LOOKBACK_DAYS, approved_platforms=["twitter"])
     total_followers = sum(len(a.followers) for a in world.accounts.values())
     print(
@@ -268,7 +275,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             connectors = available_connectors()
 
             full_bound = lower_bound_full(world, AS_OF)
-            predicted_full = estimate_run(division.accounts, connectors, settings, policy, AS_OF, True, engine)
+            predicted_full = estimate_run(
+                division.accounts, connectors, settings, policy, AS_OF, True, engine, discovering=True
+            )
             started = time.perf_counter()
             full = execute_run(division, settings, full=True, as_of=AS_OF, engine=engine)
             full_seconds = time.perf_counter() - started
@@ -285,7 +294,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             relisted = reconciled_tonight(division.accounts, policy, AS_OF, nightly_at)
             nightly_bound = lower_bound_nightly(world, nightly_at, joined, posted, relisted)
             changes["accounts re-listed in full (their day in the cycle)"] = len(relisted)
-            predicted = estimate_run(division.accounts, connectors, settings, policy, nightly_at, False, engine)
+            predicted = estimate_run(
+                division.accounts, connectors, settings, policy, nightly_at, False, engine, discovering=True
+            )
             started = time.perf_counter()
             nightly = execute_run(division, settings, full=False, as_of=nightly_at, engine=engine)
             nightly_seconds = time.perf_counter() - started

@@ -307,6 +307,11 @@ class Connector(ABC):
         """What `prefetch` would spend for these accounts."""
         return Estimate()
 
+    def estimate_discovery(self, schools: list[str]) -> Estimate:
+        """The most discovery could spend after the pulls (`lookup_accounts`, `search_accounts`): how many
+        candidates content will show is not known before the run, so this is an upper bound."""
+        return Estimate()
+
     def estimate(
         self, account: RegisteredAccount, cursor: dict[str, str], previous: AccountSnapshot | None
     ) -> Estimate:

@@ -438,3 +438,25 @@ def outsider_rule() -> Iterator[None]:
         yield
     finally:
         REGISTRY.pop(OUTSIDER_RULE, None)
+
+
+@contextmanager
+def serving_fake_x(world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """`bench.fake_x.FakeX` served on 127.0.0.1 with tweepy routed to it, and a run's environment in
+    `tmp_path` (store, reports, lock, a placeholder bearer token): yields the server."""
+    from bench.fake_x import FakeXServer, route_x_to
+
+    for name, value in {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'auditor.db'}",
+        "AUDITOR_REPORT_DIR": str(tmp_path / "reports"),
+        "AUDITOR_LOCK_FILE": str(tmp_path / "auditor.lock"),
+        "X_BEARER_TOKEN": "test-placeholder-token",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AUDITOR_CASSETTE_DIR", raising=False)
+    with FakeXServer(world, max_requests=500) as server:
+        undo = route_x_to(server.base_url)
+        try:
+            yield server
+        finally:
+            undo()

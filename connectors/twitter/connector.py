@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import tweepy
 
@@ -62,6 +62,7 @@ from models.snapshot import (
 from models.tables import RegisteredAccount
 
 JSON = Mapping[str, Any]
+T = TypeVar("T")
 log = logging.getLogger("auditor.connectors.twitter")
 
 PROFILE_FIELDS = ["created_at", "description", "protected", "public_metrics"]
@@ -233,22 +234,14 @@ class TwitterConnector(Connector):
         cursors: Mapping[str, Mapping[str, str]],
         builder: SnapshotBuilder,
     ) -> None:
-        """Each batch's mentions go to its accounts' pulls; a batch X stops or caps leaves its accounts
-        to read their own mentions timelines."""
+        """Each batch's mentions go to its accounts' pulls."""
         searchable = [
             account
             for key, hint in found.items()
             if (account := self._searchable(key, hint.user, cursors.get(key) or {})) is not None
         ]
-        for batch in mentions.batches(searchable):
-            try:
-                bodies = self._search_batch(client, batch.query, batch.start_time, mentions.BATCH_PAGES, builder)
-            except PlatformError as error:
-                log.warning("batched X mention search stopped: %s", error.describe())
-                return
-            if bodies is None:
-                log.info("batched X mention search: more than %d pages, accounts read their own", mentions.BATCH_PAGES)
-                continue
+        batches = [(b, b.query, b.start_time) for b in mentions.batches(searchable)]
+        for batch, bodies in self._shared_searches(client, batches, mentions.BATCH_PAGES, "mention", builder):
             for key, share in mentions.distribute(batch, bodies).items():
                 found[key].mentions = share
 
@@ -260,28 +253,36 @@ class TwitterConnector(Connector):
         builder: SnapshotBuilder,
     ) -> None:
         """Replies in the conversations someone replied to, of the accounts whose mentions a shared
-        search read, 13 conversations of any accounts per query. A batch X stops or caps leaves its
-        accounts to search their own."""
+        search read, 13 conversations of any accounts per query."""
         watched = [w for key, hint in found.items() for w in self._watched(key, hint, cursors.get(key) or {})]
-        for batch in replies.batches(watched):
-            try:
-                bodies = self._search_batch(client, batch.query, batch.start_time, replies.BATCH_PAGES, builder)
-            except PlatformError as error:
-                log.warning("batched X reply search stopped: %s", error.describe())
-                return
-            if bodies is None:
-                log.info("batched X reply search: more than %d pages, accounts search their own", replies.BATCH_PAGES)
-                continue
-            shares = replies.distribute(batch, bodies)
-            for key in {w.key for w in batch.conversations}:
+        batches = [(b, b.query, b.start_time) for b in replies.batches(watched)]
+        for batch, bodies in self._shared_searches(client, batches, replies.BATCH_PAGES, "reply", builder):
+            for key, share in replies.distribute(batch, bodies).items():
                 hint = found[key]
                 searched = {w.conversation for w in batch.conversations if w.key == key}
-                share = shares[key]
-                if hint.replies is not None:
-                    share.data = hint.replies.data + share.data
-                    share.users.update(hint.replies.users)
-                    share.tweets.update(hint.replies.tweets)
-                hint.replies, hint.replies_searched = share, hint.replies_searched | searched
+                hint.replies = share if hint.replies is None else hint.replies.merge(share)
+                hint.replies_searched = hint.replies_searched | searched
+
+    def _shared_searches(
+        self,
+        client: tweepy.Client,
+        batches: list[tuple[T, str, datetime]],
+        pages: int,
+        what: str,
+        builder: SnapshotBuilder,
+    ) -> Iterator[tuple[T, list[JSON]]]:
+        """Each batch with its pages. A batch X had more pages for is skipped, and a refusal stops the
+        rest: their accounts' pulls then ask for their own."""
+        for batch, query, start_time in batches:
+            try:
+                bodies = self._search_batch(client, query, start_time, pages, builder)
+            except PlatformError as error:
+                log.warning("batched X %s search stopped: %s", what, error.describe())
+                return
+            if bodies is None:
+                log.info("batched X %s search: more than %d pages, its accounts ask on their own", what, pages)
+                continue
+            yield batch, bodies
 
     def _watched(self, key: str, hint: XPrefetch, cursor: Mapping[str, str]) -> list[replies.Watched]:
         """The conversations of this account a shared search should cover tonight (see replies.py)."""
@@ -350,6 +351,15 @@ class TwitterConnector(Connector):
         "user lookup of the handles found in content: one GET /2/users/by request per 100 handles, "
         "billed per user returned (policy prices twitter:user); X has no account search in API v2"
     )
+
+    def estimate_discovery(self, schools: list[str]) -> Estimate:
+        most = self.context.policy.discovery_max_lookups
+        return Estimate(
+            {EP_USERS_BY_NAME: math.ceil(most / LOOKUP_BATCH)} if most else {},
+            0,
+            {"user": most} if most else {},
+            f"discovery: at most {most} profile lookups (policy discovery_max_lookups)",
+        )
 
     def lookup_accounts(self, handles: list[str], builder: SnapshotBuilder) -> list[FoundAccount]:
         """Profiles of up to 100 usernames in one request (app bearer token). A suspended or unknown

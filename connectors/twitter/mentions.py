@@ -74,6 +74,13 @@ class SharedPosts:
         people = _people_in(tweet) | {str(t.get("author_id")) for t in quoted.values()}
         self.users.update({u: users[u] for u in people if u in users})
 
+    def merge(self, other: SharedPosts) -> SharedPosts:
+        """This share and `other` (of another batch of the same account) as one."""
+        merged = SharedPosts(min(self.since, other.since), self.data + other.data)
+        merged.users = {**self.users, **other.users}
+        merged.tweets = {**self.tweets, **other.tweets}
+        return merged
+
     def body(self) -> dict[str, Any]:
         return {
             "data": self.data,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from connectors.base import Connector, ConnectorContext, CredentialCheck, SnapshotBuilder, UnitBudget
+from connectors.base import Connector, ConnectorContext, CredentialCheck, Estimate, SnapshotBuilder, UnitBudget
 from connectors.resilience import PlatformError
 from connectors.youtube import parse
 from connectors.youtube.client import (
@@ -117,6 +117,16 @@ class YouTubeConnector(Connector):
             self._comments(builder, public, channel, owner, progress)
         self._subscribers(builder, channel, owner_token)
         return builder.snapshot
+
+    def estimate_discovery(self, schools: list[str]) -> Estimate:
+        if not self.context.policy.discovery_youtube_search:
+            return Estimate()
+        return Estimate(
+            {"search.list": len(schools)},
+            SEARCH_COST * len(schools),
+            {},
+            f"discovery: one channel search per school ({len(schools)}, policy discovery_youtube_search)",
+        )
 
     def search_accounts(self, query: str, builder: SnapshotBuilder) -> list[Profile]:
         """Channels whose name or description matches `query` (search.list with the API key)."""

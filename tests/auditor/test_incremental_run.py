@@ -15,9 +15,10 @@ from auditor.run import execute_run
 from auditor.settings import Settings
 from auditor.store import latest_participants
 from bench.collection_bench import registry
-from bench.fake_x import FakeX, FakeXServer, route_x_to
+from bench.fake_x import FakeX, FakeXServer
 from models.db import init_db, make_engine, session
 from models.snapshot import Identity
+from tests.fakeplatform import serving_fake_x
 
 AS_OF = datetime(2026, 11, 15, 6, 0, tzinfo=UTC)
 FOLLOWERS = "GET /2/users/:id/followers"
@@ -29,20 +30,8 @@ def fake_x(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Fa
     for index, followers in enumerate([40, 30, 25]):
         account = world.add_account(index, followers)
         world.post(account, AS_OF - timedelta(days=2), replies=1)
-    for name, value in {
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'auditor.db'}",
-        "AUDITOR_REPORT_DIR": str(tmp_path / "reports"),
-        "AUDITOR_LOCK_FILE": str(tmp_path / "auditor.lock"),
-        "X_BEARER_TOKEN": "test-placeholder-token",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AUDITOR_CASSETTE_DIR", raising=False)
-    with FakeXServer(world, max_requests=500) as server:
-        undo = route_x_to(server.base_url)
-        try:
-            yield world, server
-        finally:
-            undo()
+    with serving_fake_x(world, tmp_path, monkeypatch) as server:
+        yield world, server
 
 
 def stored_ids(key: str) -> set[str]:

@@ -13,12 +13,13 @@ from typer.testing import CliRunner
 
 from auditor.cli import DEMO_AS_OF, app, demo_cassette_dir, demo_division_dir
 from auditor.inputs import load_division
+from auditor.policy import Policy
 from auditor.run import execute_run
 from auditor.settings import Settings
 from auditor.spend import estimate_run, minimum_seconds, spend_summary
 from connectors.base import Estimate, available_connectors
 from connectors.twitter import TwitterConnector
-from models.db import make_engine, session
+from models.db import init_db, make_engine, session
 from models.tables import AuditRun
 
 
@@ -91,20 +92,46 @@ def test_dry_run_calls_nothing_writes_no_run_and_predicts_the_demo_requests(
     engine = make_engine(settings.database_url)
     accounts = [a for a in division.accounts if a.status == "active"]
 
-    full = estimate_run(accounts, available_connectors(), settings, division.policy, DEMO_AS_OF, True, engine)
+    connectors = available_connectors()
+    full = estimate_run(accounts, connectors, settings, division.policy, DEMO_AS_OF, True, engine, discovering=True)
     result = CliRunner().invoke(app, ["run", "--dry-run", "--full", "-d", str(demo_division_dir())])
 
+    # Discovery: at most 200 profile lookups (policy discovery_max_lookups), 100 a request.
+    assert full.discovery["twitter"].requests == {"GET /2/users/by": 2}
+    assert full.discovery["twitter"].billable == {"user": 200}
     # Not replaying, a run would read both X profiles in one batched lookup instead of one request each.
     predicted = dict(full.by_platform["twitter"].requests)
-    assert predicted.pop("GET /2/users/by") == 1
+    assert predicted.pop("GET /2/users/by") == 1 + 2
     actual = dict(spent["twitter"])
     assert actual.pop("GET /2/users/by/username/:username") == 2
-    # Discovery's lookup of the club page a class export mentioned (docs/discovery.md): not predicted.
+    # Discovery's lookup of the club page a class export mentioned (docs/discovery.md): within the bound.
     assert actual.pop("GET /2/users/by") == 1
     assert predicted == actual
+    assert "twitter: includes at most 2 request(s), 0 unit(s) for discovery: at most 200 profile lookups" in (
+        " ".join(result.output.split())
+    )
     assert full.cost["twitter"] > 0
     assert result.exit_code == 0, result.output
     assert "twitter" in result.output and "Estimated cost: $" in result.output
     assert "(15 requests per 15 minutes)" not in result.output  # two follower requests: no wait
     with session(engine) as db:
         assert len(db.exec(select(AuditRun)).all()) == 1  # only the demo run
+
+
+def test_dry_run_counts_youtube_channel_searches_only_when_the_policy_asks(demo_env: Path) -> None:
+    division = load_division(demo_division_dir())
+    settings = Settings()
+    engine = make_engine(settings.database_url)
+    init_db(engine)
+    accounts = [a for a in division.accounts if a.status == "active"]
+    schools = {a.school for a in accounts if a.school}
+
+    def predicted(policy: Policy) -> dict[str, Any]:
+        estimate = estimate_run(
+            accounts, available_connectors(), settings, policy, DEMO_AS_OF, True, engine, discovering=True
+        )
+        return {p: (e.requests, e.units) for p, e in estimate.discovery.items()}
+
+    assert "youtube" not in predicted(division.policy)  # off by default: 100 units a search
+    searching = division.policy.model_copy(update={"discovery_youtube_search": True})
+    assert predicted(searching)["youtube"] == ({"search.list": len(schools)}, 100 * len(schools))

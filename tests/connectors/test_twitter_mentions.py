@@ -16,11 +16,12 @@ from auditor.settings import Settings
 from auditor.spend import estimate_run
 from auditor.store import latest_content, latest_cursor
 from bench.collection_bench import registry
-from bench.fake_x import FakeX, FakeXServer, route_x_to
+from bench.fake_x import FakeX, FakeXServer
 from connectors.base import available_connectors
 from connectors.twitter import mentions, parse, replies
 from connectors.twitter.connector import EP_MENTIONS, EP_SEARCH
 from models.db import init_db, make_engine, session
+from tests.fakeplatform import serving_fake_x
 
 AS_OF = datetime(2026, 11, 15, 6, 0, tzinfo=UTC)
 NIGHT = AS_OF + timedelta(days=1)
@@ -115,20 +116,8 @@ def fake_x(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Fa
         account = world.add_account(index, 30)
         world.post(account, AS_OF - timedelta(days=2), replies=1)
         world.mention(account, AS_OF - timedelta(days=3))
-    for name, value in {
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'auditor.db'}",
-        "AUDITOR_REPORT_DIR": str(tmp_path / "reports"),
-        "AUDITOR_LOCK_FILE": str(tmp_path / "auditor.lock"),
-        "X_BEARER_TOKEN": "test-placeholder-token",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AUDITOR_CASSETTE_DIR", raising=False)
-    with FakeXServer(world, max_requests=500) as server:
-        undo = route_x_to(server.base_url)
-        try:
-            yield world, server
-        finally:
-            undo()
+    with serving_fake_x(world, tmp_path, monkeypatch) as server:
+        yield world, server
 
 
 def mentioned_posts(key: str) -> set[str]:
