@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from connectors.base import CredentialCheck, CredentialState
 from connectors.resilience import call_with_retry
-from connectors.twitter.auth import credentials_for
+from connectors.twitter.auth import ACCESS_TOKEN, ACCESS_TOKEN_SECRET, credentials_for
 from connectors.twitter.errors import classify
 from models.tables import RegisteredAccount
 
@@ -56,6 +56,16 @@ def _check(connector: TwitterConnector, account: RegisteredAccount, credentials:
         return CredentialCheck(NAME, credentials.variable, CredentialState.OK, f"accepted (looked up @{username})")
     if handle and username.lower() != handle.lower():
         detail = f"acts as @{username}, not as the registered @{handle}: it cannot read that protected account"
+        return CredentialCheck(NAME, credentials.variable, CredentialState.WARNING, detail)
+    if not credentials.user_auth:
+        # An OAuth 2.0 user access token lasts 2 hours and the auditor does not refresh it.
+        settings = connector.context.settings
+        token, secret = (settings.account_variable(account.key, n) for n in (ACCESS_TOKEN, ACCESS_TOKEN_SECRET))
+        detail = (
+            f"acts as @{username}, but an OAuth 2.0 user token expires 2 hours after it was issued and is not "
+            f"refreshed: for the nightly job set {token} and {secret} with X_CONSUMER_KEY / X_CONSUMER_SECRET "
+            "(OAuth 1.0a, does not expire) instead"
+        )
         return CredentialCheck(NAME, credentials.variable, CredentialState.WARNING, detail)
     return CredentialCheck(NAME, credentials.variable, CredentialState.OK, f"acts as @{username}")
 
