@@ -295,7 +295,10 @@ class TwitterConnector(Connector):
             return []
         user_id = str(hint.user.get("id"))
         tonight = hint.mentions.data
-        wanted = answered | replied_in(tonight, conversations, user_id) | answering_new_posts(tonight, user_id)
+        new_posts = {
+            c for c in answering_new_posts(tonight, user_id) if c.isdigit() and parse.snowflake_time(c) >= window_start
+        }
+        wanted = answered | replied_in(tonight, conversations, user_id) | new_posts
         since_id = cursor.get(CURSOR_REPLIES_SINCE_ID)
         reach = parse.recent_window_start(self.context.as_of)
         since = max(mentions.read_up_to(since_id, cursor.get(CURSOR_REPLIES_CHECKED)) or reach, reach)
