@@ -969,6 +969,7 @@ class PullEstimate:
         previous: AccountSnapshot | None,
     ) -> None:
         context = connector.context
+        self.connector = connector
         self.context = context
         self.account = account
         self.cursor = cursor
@@ -1015,17 +1016,12 @@ class PullEstimate:
         return self.estimate_
 
     def batched_mentions(self) -> bool:
-        """Whether the run's shared mention search serves this account (see TwitterConnector._searchable)."""
-        if self.context.prefetched is None or self.closed:
+        """Whether the run's shared mention search serves this account: the same test as
+        `estimate_prefetch`, on the registration, so that the two halves of an estimate agree."""
+        if self.context.prefetched is None:
             return False
-        window_start = self.context.as_of - timedelta(days=self.context.policy.lookback_days)
-        since = mentions.search_since(
-            self.cursor.get(CURSOR_MENTIONS_SINCE_ID),
-            self.cursor.get(CURSOR_MENTIONS_CHECKED),
-            self.context.as_of,
-            window_start,
-        )
-        return since is not None
+        profile = _registered_profile(self.account)
+        return self.connector._searchable(self.account.key, profile, self.cursor) is not None
 
     def followers(self) -> None:
         cap = self.context.policy.x_page_cap

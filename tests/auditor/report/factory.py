@@ -14,6 +14,8 @@ from typing import Any
 
 import jsonschema
 
+from auditor.report.build import summarize
+
 SCHEMA_PATH = Path(__file__).resolve().parents[3] / "auditor" / "report" / "report.schema.json"
 SEVERITY_RANK = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
 AS_OF = datetime(2026, 11, 15, 6, 0, tzinfo=UTC)
@@ -212,28 +214,6 @@ def coverage_entry(school: str, key: str, platform: str, handle: str, state: str
         "audience_declared": "closed" if "group" in key else "public",
         "audience_observed": None if platform == "twitter" else ("closed" if "group" in key else "public"),
         "collections": collections,
-    }
-
-
-def summarize(findings: list[dict[str, Any]]) -> dict[str, Any]:
-    open_findings = [f for f in findings if f["status"] in ("new", "persisting", "unknown")]
-    by_severity: dict[str, int] = {}
-    by_rule: dict[str, int] = {}
-    by_status: dict[str, int] = {}
-    for f in open_findings:
-        by_severity[f["severity"]] = by_severity.get(f["severity"], 0) + 1
-        by_rule[f["rule"]] = by_rule.get(f["rule"], 0) + 1
-    for f in findings:
-        by_status[f["status"]] = by_status.get(f["status"], 0) + 1
-    return {
-        "by_severity": by_severity,
-        "by_rule": by_rule,
-        "by_status": by_status,
-        "changes": {
-            "new": by_status.get("new", 0),
-            "resolved": by_status.get("resolved", 0),
-            "regressed": sum(1 for f in findings if f.get("regressed")),
-        },
     }
 
 

@@ -5,23 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 from models.snapshot import Capability
+from tests.auditor.rules.test_rule_loader import EXPECTED
 from tests.auditor.rules.world import World
 
-ACCOUNT_RULES = [
-    "platform-not-approved",
-    "account-not-reviewed",
-    "its-admin-missing",
-    "too-few-staff-admins",
-    "admin-not-active-staff",
-    "password-reset-overdue",
-    "password-not-reset-after-departure",
-    "shared-individual-account",
-    "departed-staff-account-active",
-    "non-school-participant",
-    "staff-student-interaction",
-    "confidential-content",
-    "audit-incomplete",
-]
+# Every account-scoped rule, as the registry test lists them.
+ACCOUNT_RULES = sorted(EXPECTED)
 
 
 def test_clean_registry_and_no_snapshot_leaves_only_audit_incomplete(world: World) -> None:
