@@ -343,6 +343,8 @@ def demo(
             "AUDITOR_CASSETTE_DIR": str(demo_cassette_dir()),
         }
     )
+    # Fictional people, a throwaway store: its key stays with it rather than in the user's ~/.config.
+    os.environ.setdefault("AUDITOR_HMAC_KEY_FILE", str(output / "demo-hmac.key"))
     demo_tokens = (
         "X_BEARER_TOKEN",
         "FACEBOOK_ACCESS_TOKEN",

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import yaml
@@ -21,11 +21,12 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from auditor.directory import Directory
 from auditor.identity import IdentityResolver
 from auditor.inputs import Division, InputError, load_division
-from auditor.privacy import hmac_key
+from auditor.privacy import hmac_key, hmac_key_file, key_beside_data
 from auditor.run import EXIT_BAD_INPUT, EXIT_LOCKED, RunLocked, run_lock
 from auditor.settings import Settings
 from connectors.base import (
@@ -38,9 +39,12 @@ from connectors.base import (
 from connectors.recording import make_vcr
 from connectors.resilience import Deadline
 from connectors.scrub import scrub
-from models.db import init_db, make_engine, session
+from models.db import database_url, init_db, make_engine, session
 from models.snapshot import AccountSnapshot, Identity
 from models.tables import RegisteredAccount
+
+if TYPE_CHECKING:
+    from auditor.retention import Cutoffs
 
 console = Console(stderr=False)
 err = Console(stderr=True)
@@ -255,6 +259,7 @@ def doctor(division: DivisionOption = Path("division")) -> None:
         )
     checks += database_checks(settings)
     checks += folder_checks(settings)
+    checks += key_checks(settings)
     if loaded is not None:
         checks += credential_checks(settings, loaded, datetime.now(UTC))
     table = Table(show_header=True)
@@ -331,6 +336,31 @@ def _database_label(settings: Settings) -> str:
     return re.sub(r"//[^@/]*@", "//", settings.database_url)  # never show a password in the URL
 
 
+def data_folders(settings: Settings) -> list[Path]:
+    """Folders holding data about minors: the SQLite database's, the reports', the lock's, the logs'."""
+    folders = [settings.report_dir, settings.lock_file.parent]
+    if settings.log_dir is not None:
+        folders.append(settings.log_dir)
+    url = make_url(database_url(settings.database_url))
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        folders.append(Path(str(url.database)).parent)
+    return folders
+
+
+def key_checks(settings: Settings) -> list[Check]:
+    """The key that makes outsiders' keyed identities meaningful should not travel with the data."""
+    if settings.hmac_key is not None:
+        return [Check("privacy", "HMAC key", CredentialState.OK, "from AUDITOR_HMAC_KEY")]
+    beside = key_beside_data(settings, data_folders(settings))
+    if beside is not None:
+        detail = (
+            f"{beside} sits in a data folder: a copy of the data would carry its key. Move it outside "
+            "(e.g. ~/.config/school-social-auditor/hmac.key) and set AUDITOR_HMAC_KEY_FILE, or set AUDITOR_HMAC_KEY"
+        )
+        return [Check("privacy", "HMAC key", CredentialState.WARNING, detail)]
+    return [Check("privacy", "HMAC key", CredentialState.OK, f"{hmac_key_file(settings)}, outside the data folders")]
+
+
 def folder_checks(settings: Settings) -> list[Check]:
     folders = {"reports": settings.report_dir, "lock": settings.lock_file.parent}
     if settings.log_dir is not None:
@@ -367,26 +397,67 @@ def purge(
     division: DivisionOption = Path("division"),
     days: Annotated[
         int | None,
-        typer.Option("--days", min=1, help="Keep this many days (default: the policy's snapshot_retention_days)."),
+        typer.Option("--days", min=1, help="Keep this many days of snapshots (default: snapshot_retention_days)."),
     ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would go; change nothing.")] = False,
 ) -> None:
-    """Delete snapshots (and their participants) older than the retention period; findings are kept."""
-    from auditor.store import purge_snapshots
+    """Apply the policy's retention: old snapshots, resolved findings' evidence, report folders, logs."""
+    from auditor.retention import Cutoffs, apply_purge, plan_purge
 
-    keep_days = days or division_or_exit(division).policy.snapshot_retention_days
+    policy = division_or_exit(division).policy
     settings = Settings()
+    now = datetime.now(UTC)
+    cutoffs = Cutoffs.from_policy(policy, now, days)
+    if dry_run:
+        _print_purge_plan(settings, cutoffs)
+        return
     engine = make_engine(settings.database_url)
     init_db(engine)
-    cutoff = datetime.now(UTC) - timedelta(days=keep_days)
     try:
         with run_lock(settings.lock_file, engine), session(engine) as db:
-            snapshots, participants = purge_snapshots(db, cutoff)
+            plan = plan_purge(db, cutoffs, settings.report_dir, settings.log_dir)
+            result = apply_purge(db, plan, now)
             db.commit()
     except RunLocked as exc:
         err.print(f"An audit run is in progress ({exc.holder}); purge later.", markup=False)
         raise typer.Exit(EXIT_LOCKED) from None
     console.print(
-        f"Purged {snapshots} snapshot(s) and {participants} participant row(s) taken before "
-        f"{cutoff:%Y-%m-%d} ({keep_days} days kept; findings are kept).",
+        f"Purged {result.snapshots} snapshot(s) and {result.participants} participant row(s) taken before "
+        f"{cutoffs.snapshots:%Y-%m-%d}; the evidence of {result.evidence_rows} resolved finding row(s) "
+        f"resolved before {cutoffs.evidence:%Y-%m-%d}; {result.report_folders} report folder(s) from before "
+        f"{cutoffs.reports:%Y-%m-%d}; {result.log_files} log file(s) from before {cutoffs.logs:%Y-%m-%d}.",
         markup=False,
+        soft_wrap=True,  # one line for cron logs, whatever the terminal width
     )
+
+
+def _print_purge_plan(settings: Settings, cutoffs: Cutoffs) -> None:
+    """What `purge` would delete, read without creating or migrating anything."""
+    from auditor.retention import plan_purge
+
+    if _missing_sqlite_file(settings.database_url):
+        plan = plan_purge(None, cutoffs, settings.report_dir, settings.log_dir)
+    else:
+        with session(make_engine(settings.database_url)) as db:
+            plan = plan_purge(db, cutoffs, settings.report_dir, settings.log_dir)
+    lines = [
+        "Would purge (dry run, nothing changed):",
+        f"  {plan.snapshots} snapshot(s) taken before {cutoffs.snapshots:%Y-%m-%d} (each account's newest kept)",
+        f"  the evidence of {plan.evidence_rows} row(s) of {len(plan.evidence)} finding(s) resolved before "
+        f"{cutoffs.evidence:%Y-%m-%d} (fingerprint, rule, account and dates kept)",
+        f"  {len(plan.report_folders)} report folder(s) from before {cutoffs.reports:%Y-%m-%d}"
+        " (latest and waived findings' reports kept)",
+    ]
+    lines += [f"    {folder}" for folder in plan.report_folders]
+    lines.append(f"  {len(plan.log_files)} log file(s) from before {cutoffs.logs:%Y-%m-%d}")
+    lines += [f"    {log}" for log in plan.log_files]
+    for line in lines:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def _missing_sqlite_file(url: str) -> bool:
+    parsed = make_url(database_url(url))
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or database in (None, "", ":memory:"):
+        return False
+    return not Path(str(database)).exists()

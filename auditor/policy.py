@@ -65,6 +65,14 @@ class Policy(BaseModel):
     # E-mail domains of the Division and its schools: addresses there are not personal information.
     division_email_domains: list[str] = Field(default_factory=list)
     snapshot_retention_days: int = Field(90, ge=1)
+    # Protection of privacy: keep no longer than needed. `auditor purge` applies these.
+    # A resolved finding's evidence (names, message excerpts) this long after it was last seen;
+    # its fingerprint, rule, account and dates stay, so history and waivers still work.
+    evidence_retention_days: int = Field(365, ge=1)
+    # Report folders older than this (the one `latest` points at and any a waiver cites are kept).
+    report_retention_days: int = Field(365, ge=1)
+    # Rotated log files older than this, in AUDITOR_LOG_DIR.
+    log_retention_days: int = Field(90, ge=1)
     waiver_warning_days: int = Field(14, ge=0)
     sinks: list[SinkPolicy] = Field(default_factory=list)
     # Discovery: a candidate account scoring this much (0-100) for looking like a school account

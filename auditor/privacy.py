@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import os
 import secrets
+from pathlib import Path
 
 from auditor.settings import Settings
 from models.snapshot import AccountSnapshot, Identity
@@ -23,11 +24,37 @@ from models.snapshot import AccountSnapshot, Identity
 PREFIX = "hmac:"
 
 
+KEY_FILE_NAME = "hmac.key"
+
+
+def default_key_file() -> Path:
+    """Outside the data folder: a copy of the database (a backup, a stolen disk image) must not
+    carry the key that makes its keyed identities meaningful. `$XDG_CONFIG_HOME` or `~/.config`."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "school-social-auditor" / KEY_FILE_NAME
+
+
+def legacy_key_file(settings: Settings) -> Path:
+    """Where releases before 2026-12 kept the key: beside the lock file, in the data folder."""
+    return settings.lock_file.parent / KEY_FILE_NAME
+
+
+def hmac_key_file(settings: Settings) -> Path:
+    """The key file in use: AUDITOR_HMAC_KEY_FILE, else a key an earlier release already made beside
+    the data (kept, so identities keyed with it still compare; `doctor` says to move it), else the
+    default outside the data folder."""
+    if settings.hmac_key_file is not None:
+        return settings.hmac_key_file
+    legacy = legacy_key_file(settings)
+    default = default_key_file()
+    return legacy if legacy.exists() and not default.exists() else default
+
+
 def hmac_key(settings: Settings) -> bytes:
-    """AUDITOR_HMAC_KEY, or a random key kept (0600) beside the lock file, made on first use."""
+    """AUDITOR_HMAC_KEY, or a random key kept (0600) in the key file, made on first use."""
     if settings.hmac_key is not None:
         return settings.hmac_key.get_secret_value().encode("utf-8")
-    path = settings.lock_file.parent / "hmac.key"
+    path = hmac_key_file(settings)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:
@@ -38,6 +65,18 @@ def hmac_key(settings: Settings) -> bytes:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(secrets.token_hex(32))
     return path.read_text(encoding="utf-8").strip().encode("utf-8")
+
+
+def key_beside_data(settings: Settings, data_folders: list[Path]) -> Path | None:
+    """The key file, when it sits inside one of `data_folders` (None when the key is elsewhere or
+    comes from AUDITOR_HMAC_KEY)."""
+    if settings.hmac_key is not None:
+        return None
+    key = hmac_key_file(settings).resolve()
+    for folder in data_folders:
+        if key.parent == folder.resolve() or folder.resolve() in key.parents:
+            return key
+    return None
 
 
 def keyed_identity(key: bytes, identity: Identity) -> Identity:

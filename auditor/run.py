@@ -7,7 +7,7 @@ import logging
 import threading
 import traceback
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -175,7 +175,7 @@ def _execute_locked(
         stored.finished_at = datetime.now(UTC)
         stored.status = "incomplete" if incomplete else "complete"
         stored.exit_code = exit_code
-        spend = _spend(outcomes.values(), division.policy.prices)
+        spend = _spend(outcomes, division.policy.prices)
         stored.spend = spend
         db.add(stored)
         db.commit()
@@ -665,7 +665,21 @@ def _exit_code(findings: list, incomplete: set[str], policy: Policy) -> int:  # 
     return EXIT_CLEAN
 
 
-def _spend(outcomes: Iterable[AccountOutcome], prices: dict[str, float]) -> dict[str, Any]:
+def _spend(outcomes: Mapping[str, AccountOutcome], prices: dict[str, float]) -> dict[str, Any]:
+    """The run's spend, and each outcome's own (an account's, or a batch shared by many accounts,
+    keyed by its name), so that a school's report can show only what its accounts spent."""
+    summary = spend_summary(*_spend_counts(outcomes.values()), prices)
+    summary["by_account"] = {
+        key: {"platform": outcome.platform, **spend_summary(*_spend_counts([outcome]), prices)}
+        for key, outcome in sorted(outcomes.items())
+        if outcome.requests or outcome.units or outcome.billable
+    }
+    return json.loads(json.dumps(summary, sort_keys=True))
+
+
+def _spend_counts(
+    outcomes: Iterable[AccountOutcome],
+) -> tuple[dict[str, dict[str, int]], dict[str, int], dict[str, dict[str, int]]]:
     requests: dict[str, dict[str, int]] = {}
     units: dict[str, int] = {}
     billable: dict[str, dict[str, int]] = {}
@@ -676,7 +690,7 @@ def _spend(outcomes: Iterable[AccountOutcome], prices: dict[str, float]) -> dict
             units[outcome.platform] = units.get(outcome.platform, 0) + outcome.units
         if outcome.billable:
             add_counts(billable, outcome.platform, outcome.billable.items())
-    return json.loads(json.dumps(spend_summary(requests, units, billable, prices), sort_keys=True))
+    return requests, units, billable
 
 
 def _count(values: object) -> dict[str, int]:

@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     lock_file: Path = Field(Path("var/auditor.lock"), validation_alias="AUDITOR_LOCK_FILE")
     # Keyed hash for identities of people outside the directory once a run no longer needs names.
     hmac_key: SecretStr | None = Field(None, validation_alias="AUDITOR_HMAC_KEY")
+    # Or a file holding it, outside the data folder (default: ~/.config/school-social-auditor/hmac.key).
+    hmac_key_file: Path | None = Field(None, validation_alias="AUDITOR_HMAC_KEY_FILE")
     # Replay recorded traffic instead of calling platforms (demo, tests): a cassette folder.
     cassette_dir: Path | None = Field(None, validation_alias="AUDITOR_CASSETTE_DIR")
 

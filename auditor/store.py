@@ -281,14 +281,21 @@ def mark_crashed_runs(session: Session, now: datetime) -> list[str]:
     return [run.id for run in stale]
 
 
-def purge_snapshots(session: Session, older_than: datetime) -> tuple[int, int]:
-    """Delete snapshots (and their participants) taken before `older_than`. Findings are kept.
-
-    Each account's newest snapshot is kept whatever its age: reconciliation finds an account's
-    previous findings through it, and its cursor is where the next pull starts.
-    """
+def _purgeable_snapshots(older_than: datetime) -> Any:
+    """Snapshots taken before `older_than`, except each account's newest whatever its age:
+    reconciliation finds an account's previous findings through it, and its cursor is where the
+    next pull starts."""
     newest = select(func.max(Snapshot.id)).group_by(Snapshot.account_key)
-    doomed = select(Snapshot.id).where(Snapshot.taken_at < older_than, col(Snapshot.id).not_in(newest))
+    return select(Snapshot.id).where(Snapshot.taken_at < older_than, col(Snapshot.id).not_in(newest))
+
+
+def count_purgeable_snapshots(session: Session, older_than: datetime) -> int:
+    return int(session.exec(select(func.count()).select_from(_purgeable_snapshots(older_than).subquery())).one())
+
+
+def purge_snapshots(session: Session, older_than: datetime) -> tuple[int, int]:
+    """Delete snapshots (and their participants) taken before `older_than`. Findings are kept."""
+    doomed = _purgeable_snapshots(older_than)
     participants = session.execute(delete(Participant).where(col(Participant.snapshot_id).in_(doomed)))
     snapshots = session.execute(delete(Snapshot).where(col(Snapshot.id).in_(doomed)))
     return int(getattr(snapshots, "rowcount", 0) or 0), int(getattr(participants, "rowcount", 0) or 0)

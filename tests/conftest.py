@@ -34,5 +34,6 @@ def auditor_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("AUDITOR_REPORT_DIR", str(var / "reports"))
     monkeypatch.setenv("AUDITOR_LOCK_FILE", str(var / "auditor.lock"))
     monkeypatch.delenv("AUDITOR_CASSETTE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # the HMAC key's default home, not the user's
     monkeypatch.chdir(tmp_path)
     return var

@@ -398,6 +398,7 @@ def run_environment(monkeypatch: pytest.MonkeyPatch, root: Path) -> None:
     monkeypatch.setenv("AUDITOR_REPORT_DIR", str(root / "reports"))
     monkeypatch.setenv("AUDITOR_LOCK_FILE", str(root / "var" / "auditor.lock"))
     monkeypatch.delenv("AUDITOR_CASSETTE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(root / "config"))  # the HMAC key's default home, not the user's
     monkeypatch.setenv("ACCOUNT_FAKEPLAT_TOKEN", CANARY_TOKEN)
 
 

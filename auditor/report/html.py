@@ -242,6 +242,8 @@ def _spend_view(spend: dict[str, Any]) -> list[str]:
         phrases.append(phrase)
     if spend.get("estimated_cost"):
         phrases.append(f"estimated cost ${spend['estimated_cost']:.2f}")
+    if spend.get("shared_requests"):  # a school's report: searches shared with other schools' accounts
+        phrases.append(f"{spend['shared_requests']} requests shared across the division's accounts not counted")
     return phrases
 
 

@@ -39,6 +39,9 @@ def filter_report_for_school(report: dict[str, Any], school: str) -> dict[str, A
     run = copy.deepcopy(report["run"])
     run["school"] = name
     run["accounts_audited"] = len(coverage)
+    run["spend"] = school_spend(
+        run.get("spend") or {}, {c["account"] for c in coverage}, {c["account"] for c in report["coverage"]}
+    )
     return {
         **{k: copy.deepcopy(v) for k, v in report.items() if k not in ("run", "summary", "coverage", "findings")},
         "run": run,
@@ -46,3 +49,35 @@ def filter_report_for_school(report: dict[str, Any], school: str) -> dict[str, A
         "coverage": coverage,
         "findings": findings,
     }
+
+
+def school_spend(spend: dict[str, Any], mine: set[str], every_account: set[str]) -> dict[str, Any]:
+    """What the school's own accounts spent; requests shared by many accounts (batched lookups,
+    searches across accounts) are counted apart, never as the school's, and other schools' never.
+    A run stored before spend was kept per account gives nothing rather than the division's."""
+    by_account = spend.get("by_account") or {}
+    own = {key: value for key, value in by_account.items() if key in mine}
+    shared = [value for key, value in by_account.items() if key not in every_account]
+    requests: dict[str, dict[str, int]] = {}
+    units: dict[str, int] = {}
+    billable: dict[str, dict[str, int]] = {}
+    for value in own.values():
+        _add_nested(requests, value.get("requests") or {})
+        _add_nested(billable, value.get("billable") or {})
+        for platform, count in (value.get("units") or {}).items():
+            units[platform] = units.get(platform, 0) + count
+    return {
+        "requests": requests,
+        "units": units,
+        "billable": billable,
+        "estimated_cost": round(sum(v.get("estimated_cost", 0.0) for v in own.values()), 4),
+        "by_account": own,
+        "shared_requests": sum(sum(e.values()) for v in shared for e in (v.get("requests") or {}).values()),
+    }
+
+
+def _add_nested(total: dict[str, dict[str, int]], counts: dict[str, dict[str, int]]) -> None:
+    for platform, endpoints in counts.items():
+        into = total.setdefault(platform, {})
+        for endpoint, count in endpoints.items():
+            into[endpoint] = into.get(endpoint, 0) + count

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from auditor.cli import app
 from auditor.inputs import load_division
+from auditor.privacy import hmac_key
 from auditor.run import EXIT_BAD_INPUT, EXIT_LOCKED, execute_run, run_lock
 from auditor.settings import Settings
 from connectors.base import ConnectorContext
@@ -178,6 +179,42 @@ def test_doctor_flags_folders_others_can_read(site: Site) -> None:
     reports.chmod(0o755)
     code, output = site.cli("doctor", "--division", str(site.division))
     assert code == 1 and "chmod 700" in output
+
+
+def test_the_hmac_key_is_made_outside_the_data_folders(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AUDITOR_HMAC_KEY")
+    key = hmac_key(Settings())
+    made = site.root / "config" / "school-social-auditor" / "hmac.key"
+    assert made.read_text(encoding="utf-8").strip().encode() == key
+    assert oct(made.stat().st_mode & 0o777) == "0o600"
+    assert not list(site.root.glob("var/*.key")) and not list(site.root.glob("reports/**/*.key"))
+    _debug_token(site, 60)
+    code, output = site.cli("doctor", "--division", str(site.division))
+    assert code == 0 and "outside the data folders" in " ".join(output.replace("│", " ").split()), output
+
+
+def test_doctor_warns_when_the_hmac_key_sits_beside_the_data(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AUDITOR_HMAC_KEY")
+    monkeypatch.setenv("AUDITOR_HMAC_KEY_FILE", str(site.root / "var" / "hmac.key"))  # beside auditor.db
+    _debug_token(site, 60)
+    code, output = site.cli("doctor", "--division", str(site.division))
+    assert code == 1, output
+    text = " ".join(output.replace("│", " ").split())  # the table's wrapped cells, read as sentences
+    assert "sits in a data folder" in text and "AUDITOR_HMAC_KEY_FILE" in text
+
+
+def test_a_key_an_earlier_release_made_beside_the_data_is_still_used(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Moving the key silently would change every outsider's keyed identity; doctor asks to move it."""
+    monkeypatch.delenv("AUDITOR_HMAC_KEY")
+    legacy = site.root / "var" / "hmac.key"
+    legacy.parent.mkdir(parents=True, exist_ok=True)
+    legacy.write_text("ab" * 32, encoding="utf-8")
+    assert hmac_key(Settings()) == b"ab" * 32
+    _debug_token(site, 60)
+    code, output = site.cli("doctor", "--division", str(site.division))
+    assert code == 1 and "sits in a data folder" in " ".join(output.replace("│", " ").split()), output
 
 
 # --- purge ----------------------------------------------------------------------------------------

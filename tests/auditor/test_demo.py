@@ -109,3 +109,16 @@ def test_demo_reports_exactly_the_planted_findings(tmp_path: Path) -> None:
     assert club["profile"]["name"] == "HHS History Club"
     assert report["run"]["spend"]["requests"]["twitter"]["GET /2/users/by"] == 1
     assert "Report:" in done.stdout
+    # A principal's copy shows only what that school's accounts spent: Riverbend's are audited from
+    # ITS exports, so none of the division's X, Facebook or YouTube requests are its own.
+    out = tmp_path / "out"
+    env.update({"DATABASE_URL": f"sqlite:///{out / 'auditor.db'}", "AUDITOR_REPORT_DIR": str(out / "reports")})
+    principal = subprocess.run(
+        [sys.executable, "-m", "auditor", "report", "--school", "Riverbend Elementary School"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert principal.returncode == 0, principal.stdout + principal.stderr
+    (school_folder,) = (out / "reports").glob("*-riverbend-elementary-school")
+    school_spend = json.loads((school_folder / "report.json").read_text())["run"]["spend"]
+    assert school_spend["requests"] == {} and school_spend["units"] == {}
+    assert school_spend["shared_requests"] >= 1  # X's batched lookups serve every school's accounts

@@ -51,3 +51,34 @@ def test_a_school_with_no_findings_still_shows_its_coverage() -> None:
     assert "1 of 2 accounts were not fully audited." in html
     assert "No findings, but not every account was fully audited" in html
     assert "Hillside High School" not in html
+
+
+def test_a_school_sees_only_its_own_accounts_api_usage() -> None:
+    report = make_report(20)
+    report["run"]["spend"] = {
+        "requests": {"twitter": {"GET /2/users": 3, "GET /2/tweets/search/recent": 4}, "youtube": {"channels.list": 2}},
+        "units": {"youtube": 12},
+        "estimated_cost": 0.07,
+        "by_account": {
+            "rbe-news-fb": {"platform": "facebook", "requests": {"facebook": {"GET /posts": 5}}, "estimated_cost": 0.0},
+            "mrj-band-yt": {
+                "platform": "youtube", "requests": {"youtube": {"channels.list": 2}}, "units": {"youtube": 12}
+            },
+            "twitter:batched-lookup": {"platform": "twitter", "requests": {"twitter": {"GET /2/users": 3}}},
+        },
+    }
+    school = filter_report_for_school(report, "Riverbend Elementary")
+    validate(school)
+    spend = school["run"]["spend"]
+    assert spend["requests"] == {"facebook": {"GET /posts": 5}}  # not the division's twitter/youtube use
+    assert spend["units"] == {}
+    assert set(spend["by_account"]) == {"rbe-news-fb"}
+    assert spend["shared_requests"] == 3  # the batch serves every school: counted apart, not as this school's
+    html = render_html(school)
+    assert "API use: facebook: 5 requests; 3 requests shared across the division&#39;s accounts not counted." in html
+
+
+def test_a_run_without_per_account_spend_shows_the_school_nothing_rather_than_the_division() -> None:
+    report = make_report(20)  # spend as runs stored it before it was kept per account
+    school = filter_report_for_school(report, "Riverbend Elementary")
+    assert school["run"]["spend"]["requests"] == {} and school["run"]["spend"]["units"] == {}
