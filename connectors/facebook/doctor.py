@@ -10,7 +10,8 @@ import requests
 
 from connectors.base import CredentialCheck, CredentialState
 from connectors.facebook.connector import GRAPH_VERSION, PAGE_TOKEN, TIMEOUT_SECONDS
-from connectors.resilience import call_with_retry
+from connectors.facebook.errors import classify_graph_error
+from connectors.resilience import PlatformError, call_with_retry
 from models.tables import RegisteredAccount
 
 if TYPE_CHECKING:
@@ -20,6 +21,10 @@ NAME = "facebook"
 GRAPH = "https://graph.facebook.com"
 # What the audit reads (docs/connectors-facebook.md); a token without one of them audits less.
 NEEDED_SCOPES = ("pages_show_list", "pages_read_engagement", "pages_read_user_content")
+# debug_token is asked with the app's token: a token Graph refuses there is first the app's id or secret.
+APP_TOKEN_FIX = (
+    "check FACEBOOK_APP_ID and FACEBOOK_APP_SECRET (debug_token is asked with the app's token), then {variable}"
+)
 
 
 def check_facebook(connector: FacebookConnector, accounts: list[RegisteredAccount]) -> list[CredentialCheck]:
@@ -44,9 +49,8 @@ def _check(connector: FacebookConnector, variable: str, token: str, app_token: s
     if not token:
         return CredentialCheck(NAME, variable, CredentialState.MISSING, "not set (nor a Page token per account)")
     try:
-        body = _debug_token(connector, token, app_token)
-    except Exception as error:
-        failure = connector.classify_error(error)
+        body = _debug_token(connector, variable, token, app_token)
+    except PlatformError as failure:  # already classified by call_with_retry: shown as is
         return CredentialCheck(NAME, variable, CredentialState.FAILED, failure.describe())
     data = body.get("data") or {}
     scopes = [str(s) for s in data.get("scopes") or []]
@@ -66,7 +70,7 @@ def _check(connector: FacebookConnector, variable: str, token: str, app_token: s
     return CredentialCheck(NAME, variable, CredentialState.OK, f"valid {kind}{never}", expires, scopes)
 
 
-def _debug_token(connector: FacebookConnector, token: str, app_token: str) -> dict[str, Any]:
+def _debug_token(connector: FacebookConnector, variable: str, token: str, app_token: str) -> dict[str, Any]:
     def ask() -> dict[str, Any]:
         response = requests.get(
             f"{GRAPH}/{GRAPH_VERSION}/debug_token",
@@ -79,10 +83,13 @@ def _debug_token(connector: FacebookConnector, token: str, app_token: str) -> di
             raise ValueError("debug_token did not answer a JSON object")
         return body
 
+    def classify(error: BaseException) -> PlatformError:
+        return classify_graph_error(error, variable, auth_fix=APP_TOKEN_FIX.format(variable=variable))
+
     context = connector.context
     return call_with_retry(
         ask,
-        connector.classify_error,
+        classify,
         endpoint="debug_token",
         deadline=context.deadline,
         policy=context.retry,

@@ -4,13 +4,15 @@ Codes (Graph v26, platform-apis.md §2.8-2.9): throttling 4, 17, 32, 613 and the
 Use Case family; permissions 10 and 200-299 (and 100 when the message says a permission is
 missing); dead tokens 190 (subcode 460 = the password was changed, 463 = expired); outages 1, 2 or
 `is_transient`; unknown objects 803. The detail never quotes the SDK's exception text: it holds the
-request's parameters.
+request's parameters. The same rules read a raw `requests.HTTPError` (from `raise_for_status()`, as
+`auditor doctor`'s `debug_token` call raises) through the `{"error": ...}` envelope of its body.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +28,13 @@ THROTTLING_CODES = frozenset({4, 17, 32, 613})
 BUC_THROTTLING = range(80000, 80100)  # Business Use Case limits, one code per use case (80001 = Pages)
 PASSWORD_CHANGED, TOKEN_EXPIRED = 460, 463
 TOKEN_FIX = "issue a new Page or system-user token and set {variable}"
+# Page Public Content Access (and "Require App Secret") refuse a user or system-user token sent without
+# appsecret_proof, or with a proof made from another app's secret: a configuration problem, not our request.
+APP_SECRET_FIX = (
+    "set FACEBOOK_APP_SECRET to the secret of the app that issued the token (every call then carries "
+    "appsecret_proof), or give this Page its own token in {variable}"
+)
+APP_SECRET_PROOF = re.compile(r"(?i)app ?secret ?proof|appsecret_proof")
 
 # The permission an edge needs when Graph does not name it.
 EDGE_PERMISSION = {
@@ -43,10 +52,68 @@ MISSING_PERMISSION = re.compile(
 )
 
 
-def classify_graph_error(error: BaseException, token_variable: str, now: datetime | None = None) -> PlatformError:
-    """Map any exception raised while calling Graph to a PlatformError without secrets."""
+@dataclass(frozen=True)
+class GraphFailure:
+    """What Graph said about one failed request, whichever library raised it."""
+
+    status: int | None
+    code: int | None
+    subcode: int | None
+    message: str
+    transient: bool
+    headers: Any
+    edge: str | None
+
+    @classmethod
+    def from_sdk(cls, error: FacebookRequestError) -> GraphFailure:
+        context = error.request_context() or {}
+        return cls(
+            status=_as_int(error.http_status()),
+            code=_as_int(error.api_error_code()),
+            subcode=_as_int(error.api_error_subcode()),
+            message=str(error.api_error_message() or error.get_message() or ""),
+            transient=bool(error.api_transient_error()),
+            headers=error.http_headers(),
+            edge=_edge_of(str(context.get("path") or "")),
+        )
+
+    @classmethod
+    def from_http(cls, error: requests.HTTPError) -> GraphFailure:
+        """`raise_for_status()`'s error: the code and subcode are in the body's `error` envelope."""
+        response = error.response
+        if response is None:
+            return cls(None, None, None, "", False, None, None)
+        try:
+            body = response.json()
+        except ValueError:  # an HTML error page (a 502 from the edge) has no envelope
+            body = None
+        envelope = body.get("error") if isinstance(body, dict) else None
+        envelope = envelope if isinstance(envelope, dict) else {}
+        return cls(
+            status=response.status_code,
+            code=_as_int(envelope.get("code")),
+            subcode=_as_int(envelope.get("error_subcode")),
+            message=str(envelope.get("message") or ""),
+            transient=envelope.get("is_transient") is True,
+            headers=response.headers,
+            edge=_edge_of(response.url or ""),  # the path only: the query holds the token
+        )
+
+
+def classify_graph_error(
+    error: BaseException, token_variable: str, now: datetime | None = None, *, auth_fix: str | None = None
+) -> PlatformError:
+    """Map any exception raised while calling Graph to a PlatformError without secrets.
+
+    `auth_fix` replaces the advice for a refused token (190) when the request's token is not the
+    Page's (the doctor's `debug_token` is asked with the app's token)."""
+    if isinstance(error, PlatformError):
+        return error  # already classified (the resilience layer's own answer): never second-guess it
+    fix = auth_fix or TOKEN_FIX.format(variable=token_variable)
     if isinstance(error, FacebookRequestError):
-        return _classify_request_error(error, token_variable, now or datetime.now(UTC))
+        return _classify(GraphFailure.from_sdk(error), token_variable, fix, now or datetime.now(UTC))
+    if isinstance(error, requests.HTTPError):
+        return _classify(GraphFailure.from_http(error), token_variable, fix, now or datetime.now(UTC))
     if isinstance(error, requests.Timeout | requests.ConnectionError):
         return PlatformError(ErrorKind.RETRYABLE, f"network problem talking to Graph: {type(error).__name__}")
     if is_cassette_miss(error):
@@ -57,33 +124,43 @@ def classify_graph_error(error: BaseException, token_variable: str, now: datetim
     return PlatformError(ErrorKind.MALFORMED, f"{type(error).__name__} while calling Graph")
 
 
-def _classify_request_error(error: FacebookRequestError, token_variable: str, now: datetime) -> PlatformError:
-    code = _as_int(error.api_error_code())
-    subcode = _as_int(error.api_error_subcode())
-    status = _as_int(error.http_status())
-    message = str(error.api_error_message() or error.get_message() or "")
-    edge = _edge_of(error)
+def _classify(failure: GraphFailure, token_variable: str, token_fix: str, now: datetime) -> PlatformError:
+    code, subcode, status, message, edge = failure.code, failure.subcode, failure.status, failure.message, failure.edge
     label = f"#{code}" + (f"/{subcode}" if subcode else "") if code is not None else None
 
     def make(kind: ErrorKind, detail: str, **extra: Any) -> PlatformError:
         return PlatformError(kind, detail, status=status, code=label, **extra)
 
     if code in THROTTLING_CODES or (code is not None and code in BUC_THROTTLING):
-        wait = regain_access_minutes(error.http_headers())
+        wait = regain_access_minutes(failure.headers)
         retry_at = now + timedelta(minutes=wait) if wait else None
         when = f"; Graph estimates access returns in {wait} min" if wait else ""
         return make(ErrorKind.RATE_LIMITED, f"Graph throttled the {edge or 'request'} call{when}", retry_at=retry_at)
+    if code == 190 and subcode is None and MISSING_PERMISSION.search(message):
+        # "… permission(s) must be granted before impersonating a user's page": the token lives, this Page refuses it.
+        return make(ErrorKind.PERMISSION, _cannot_act_as_page(message), fix=token_fix)
     if code == 190:
-        return make(ErrorKind.AUTH, _token_problem(subcode), fix=TOKEN_FIX.format(variable=token_variable))
+        return make(ErrorKind.AUTH, _token_problem(subcode), fix=token_fix)
+    if code == 100 and APP_SECRET_PROOF.search(message):
+        detail = f"Graph refused the {edge or 'Page'} call: {_first_sentence(message)}"
+        return make(ErrorKind.PERMISSION, detail, fix=APP_SECRET_FIX.format(variable=token_variable))
     if code == 10 or (code is not None and 200 <= code <= 299) or (code == 100 and MISSING_PERMISSION.search(message)):
         return make(ErrorKind.PERMISSION, _missing_permission(message, edge))
-    if code in (1, 2) or error.api_transient_error() or (status is not None and status >= 500):
+    if code in (1, 2) or failure.transient or (status is not None and status >= 500):
         return make(ErrorKind.RETRYABLE, "Graph is temporarily unavailable")
     if code == 803 or (code == 100 and subcode == 33) or status == 404:
         return make(ErrorKind.NOT_FOUND, "the Page or object does not exist (check platform_id / handle)")
     if status is not None and 400 <= status < 500:
         return make(ErrorKind.BAD_REQUEST, f"Graph refused the {edge or 'request'} call: {_first_sentence(message)}")
     return make(ErrorKind.MALFORMED, f"unexpected Graph answer to the {edge or 'request'} call")
+
+
+def _cannot_act_as_page(message: str) -> str:
+    named = ", ".join(sorted(set(PERMISSION_NAME.findall(message)))) or "pages_read_engagement"
+    return (
+        "Graph will not act as this Page with the token (190 without subcode): the token's user needs a task "
+        f"on the Page, and the token one of {named}"
+    )
 
 
 def _token_problem(subcode: int | None) -> str:
@@ -134,10 +211,9 @@ def _header(headers: Any, name: str) -> str | None:
     return None
 
 
-def _edge_of(error: FacebookRequestError) -> str | None:
+def _edge_of(url: str) -> str | None:
     """The Graph edge the failed request asked for (`posts`, `comments`...), from its path."""
-    context = error.request_context() or {}
-    path = urlsplit(str(context.get("path") or "")).path.strip("/").split("/")
+    path = urlsplit(url).path.strip("/").split("/")
     if len(path) >= 3 and path[-1]:  # v26.0 / {id} / {edge}
         return path[-1]
     return None

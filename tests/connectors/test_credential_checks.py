@@ -24,6 +24,7 @@ from connectors.base import Connector, ConnectorContext, CredentialCheck, Creden
 from connectors.resilience import Deadline
 from connectors.scrub import forget_secrets
 from models.tables import RegisteredAccount
+from tests.connectors.test_facebook_real_traffic import REAL as REAL_FACEBOOK
 from tests.scenarios import account
 
 SECRET_VALUES = {
@@ -137,6 +138,13 @@ DEBUG = "https://graph.facebook.com/v26.0/debug_token"
 SCOPES = ["pages_show_list", "pages_read_engagement", "pages_read_user_content", "business_management"]
 
 
+def _recorded(name: str) -> Any:
+    """A real Graph body from shared/reference/real-traffic/facebook/ (read as recorded, never copied)."""
+    if not REAL_FACEBOOK.is_dir():
+        pytest.skip(f"the shared reference recordings are not available ({REAL_FACEBOOK})")
+    return json.loads((REAL_FACEBOOK / name).read_text(encoding="utf-8"))
+
+
 def _debug(**data: Any) -> dict[str, Any]:
     base = {
         "app_id": "100000000000042",
@@ -186,6 +194,106 @@ def test_facebook_without_app_secret_is_not_checked(tmp_path: Path, monkeypatch:
     monkeypatch.delenv("FACEBOOK_APP_SECRET")
     (result,) = check("facebook", [DRAMA], tmp_path, [])
     assert result.state == CredentialState.NOT_CHECKED and "FACEBOOK_APP_SECRET" in result.detail
+
+
+def _graph_error(code: int, message: str, **extra: Any) -> dict[str, Any]:
+    """Graph's error envelope (platform-apis.md 2.9): no `error_subcode` unless a test adds one."""
+    return {"error": {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "AbCdEfGh", **extra}}
+
+
+@pytest.mark.parametrize(
+    ("status", "answer"),
+    [
+        (503, _graph_error(2, "Service temporarily unavailable", is_transient=True)),
+        (500, _graph_error(1, "An unknown error occurred", is_transient=True)),
+        (400, _graph_error(17, "(#17) User request limit reached", is_transient=True, error_subcode=2446079)),
+        (400, _graph_error(32, "(#32) Page request limit reached")),
+        (400, _graph_error(613, "(#613) Calls to this api have exceeded the rate limit.")),
+        (400, _graph_error(80001, "(#80001) There have been too many calls to this Page account.")),
+    ],
+)
+def test_facebook_debug_token_outage_or_throttle_is_retried(tmp_path: Path, status: int, answer: Any) -> None:
+    """`raise_for_status()`'s HTTPError is read through its `{"error": ...}` body, so the retry rules apply."""
+    (result,) = check("facebook", [DRAMA], tmp_path, [("GET", DEBUG, status, answer), ("GET", DEBUG, 200, _debug())])
+    assert (result.state, result.detail) == (CredentialState.OK, "valid system user (does not expire)")
+
+
+def test_facebook_debug_token_recorded_rate_limit_is_retried(tmp_path: Path) -> None:
+    recorded = _recorded("error_4_app_rate_limit.json")
+    (result,) = check("facebook", [DRAMA], tmp_path, [("GET", DEBUG, 403, recorded), ("GET", DEBUG, 200, _debug())])
+    assert result.state == CredentialState.OK
+
+
+def test_facebook_debug_token_error_shows_its_code_and_subcode(tmp_path: Path) -> None:
+    recorded = _recorded("error_190_463_expired_token.json")
+    (result,) = check("facebook", [DRAMA], tmp_path, [("GET", DEBUG, 400, recorded)])
+    assert result.state == CredentialState.FAILED
+    assert result.detail.startswith("auth HTTP 400 #190/463: the token has expired")
+    assert "FACEBOOK_APP_ID and FACEBOOK_APP_SECRET" in result.detail  # debug_token is asked with the app's token
+
+
+def test_facebook_recorded_user_token_debug(tmp_path: Path) -> None:
+    """A real debug_token answer: a USER token without the Page permissions, whose data access ends first."""
+    recorded = _recorded("debug_token_user.json")
+    (result,) = check("facebook", [DRAMA], tmp_path, [("GET", DEBUG, 200, recorded)])
+    assert result.state == CredentialState.WARNING
+    assert result.detail == "valid user, but lacks pages_read_engagement, pages_read_user_content"
+    assert result.expires_at == datetime.fromtimestamp(recorded["data"]["expires_at"], UTC)
+    assert result.scopes == recorded["data"]["scopes"]
+
+
+def test_facebook_recorded_invalidated_token_debug(tmp_path: Path) -> None:
+    """A real debug_token answer for a logged-out token: HTTP 200, `is_valid: false`, the error nested in data."""
+    recorded = _recorded("debug_token_error_190_467.json")
+    (result,) = check("facebook", [DRAMA], tmp_path, [("GET", DEBUG, 200, recorded)])
+    assert result.state == CredentialState.FAILED
+    assert result.detail == f"invalid: {recorded['data']['error']['message']}"
+
+
+def test_doctor_shows_a_recorded_graph_error_as_graph_classified_it(tmp_path: Path) -> None:
+    """Through `auditor doctor`: the classified error is printed as is, never re-classified as malformed."""
+    from typer.testing import CliRunner
+
+    from auditor.cli import app
+    from tests.fakeplatform import write_division
+
+    division = write_division(tmp_path, with_fake=False)
+    registry = division / "registry" / "accounts.yaml"
+    registry.write_text(
+        registry.read_text(encoding="utf-8")
+        + "  - key: hhs-drama-fb\n    platform: facebook\n    platform_id: '108000000000202'\n"
+        "    school: Test School\n    purpose: Drama club news\n    kind: joint\n    audience: public\n"
+        "    holders: [E1, E2]\n    admins: [E1, E2]\n",
+        encoding="utf-8",
+    )
+    recorded = _recorded("error_190_463_expired_token.json")
+    answers = [("GET", DEBUG, 400, recorded)]
+    interactions = [
+        {
+            "request": {"method": method, "uri": uri, "body": None, "headers": {}},
+            "response": {
+                "status": {"code": status, "message": "answer"},
+                "headers": {"Content-Type": ["application/json; charset=UTF-8"]},
+                "body": {"string": json.dumps(body)},
+            },
+        }
+        for method, uri, status, body in answers
+    ]
+    (tmp_path / "doctor.yaml").write_text(yaml.safe_dump({"version": 1, "interactions": interactions}))
+    environment = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'var' / 'auditor.db'}",
+        "AUDITOR_REPORT_DIR": str(tmp_path / "reports"),
+        "AUDITOR_LOCK_FILE": str(tmp_path / "var" / "auditor.lock"),
+    }
+    recorder = vcr.VCR(cassette_library_dir=str(tmp_path), record_mode="none", match_on=("method", "host", "path"))
+    with recorder.use_cassette("doctor.yaml") as cassette:
+        result = CliRunner().invoke(app, ["doctor", "--division", str(division)], env=environment)
+    assert cassette.all_played
+    output = " ".join(result.output.split())  # the table wraps long details
+    assert result.exit_code == 2, output
+    assert "auth HTTP 400 #190/463" in output and "malformed" not in output
+    for name, value in SECRET_VALUES.items():
+        assert name == "FACEBOOK_APP_ID" or value not in result.output
 
 
 # --- YouTube --------------------------------------------------------------------------------------

@@ -22,14 +22,13 @@ from auditor.settings import Settings
 from connectors.base import ConnectorContext, available_connectors
 from connectors.facebook import FacebookConnector
 from connectors.recording import make_vcr
-from connectors.resilience import Deadline
+from connectors.resilience import Deadline, PlatformError
 from connectors.scrub import forget_secrets, install_log_scrubbing
 from models.snapshot import AccountSnapshot, Capability, CollectionState, ErrorKind
 from models.tables import RegisteredAccount
 
 REPO = Path(__file__).resolve().parents[2]
 CASSETTES = REPO / "cassettes" / "facebook"
-REAL_TRAFFIC = REPO / ".." / "shared" / "reference" / "real-traffic" / "facebook"
 AS_OF = datetime(2026, 11, 15, 6, 0, tzinfo=UTC)
 ITS_SYSTEM_USER = "122100000000001"
 
@@ -287,17 +286,56 @@ def test_expired_token_says_expired_and_names_the_variable() -> None:
     assert "expired" in classified.describe() and "ACCOUNT_X_FACEBOOK_PAGE_TOKEN" in classified.describe()
 
 
-def test_real_missing_permission_error_names_the_permission() -> None:
-    body = (
-        (REAL_TRAFFIC / "error_100_missing_permission.json").read_text(encoding="utf-8")
-        if REAL_TRAFFIC.exists()
-        else ""
-    )
-    if not body:
-        pytest.skip("shared reference traffic not available")
-    error = FacebookRequestError("Call was not successful", {"path": "/v26.0/1/posts"}, 400, {}, body)
-    classified = FacebookConnector(context()).classify_error(error)
-    assert classified.kind == ErrorKind.PERMISSION and "pages_read_engagement" in classified.detail
+# Graph's answer to a user or system-user token sent without appsecret_proof to an endpoint under Page
+# Public Content Access (as quoted in sns-sdks/python-facebook#22 and jpryda/facebook-multi-scraper#4).
+APP_SECRET_PROOF_MESSAGE = "(#100) Pages Public Content Access requires either app secret proof or an app token"
+
+
+def test_app_secret_proof_error_is_a_configuration_problem_with_its_fix() -> None:
+    connector = FacebookConnector(context())
+    connector._token_variable = "ACCOUNT_X_FACEBOOK_PAGE_TOKEN"
+    classified = connector.classify_error(graph_error(100, message=APP_SECRET_PROOF_MESSAGE))
+    assert classified.kind == ErrorKind.PERMISSION and classified.code == "#100"
+    assert classified.fix is not None
+    assert "FACEBOOK_APP_SECRET" in classified.fix and "ACCOUNT_X_FACEBOOK_PAGE_TOKEN" in classified.fix
+
+
+def test_app_secret_proof_error_leaves_the_page_unavailable_and_says_what_to_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("FACEBOOK_APP_SECRET")  # the operator never set it: no appsecret_proof is sent
+    error = {"message": APP_SECRET_PROOF_MESSAGE, "type": "OAuthException", "code": 100, "fbtrace_id": "AbCdEf"}
+    interaction = {
+        "request": {
+            "body": None,
+            "headers": {},
+            "method": "GET",
+            "uri": "https://graph.facebook.com/v26.0/108000000000202/",
+        },
+        "response": {
+            "status": {"code": 400, "message": "Bad Request"},
+            "headers": {
+                "Content-Type": ["application/json; charset=UTF-8"],
+                "WWW-Authenticate": [f'OAuth "Facebook Platform" "invalid_request" "{APP_SECRET_PROOF_MESSAGE}"'],
+            },
+            "body": {"string": json.dumps({"error": error})},
+        },
+    }
+    (tmp_path / "proof.yaml").write_text(yaml.safe_dump({"interactions": [interaction], "version": 1}))
+    with make_vcr(tmp_path, match_on=("method", "path")).use_cassette("proof.yaml") as recorded:
+        snapshot = FacebookConnector(context()).pull(page("hhs-drama-fb", "108000000000202"), {})
+    assert recorded.all_played and snapshot.requests == {"GET /{page-id}": 1}  # not retried
+    for name in ("profile", "admins", "posts", "interactions"):
+        status = snapshot.collections[name]
+        assert status.state == CollectionState.UNAVAILABLE and status.error == ErrorKind.PERMISSION
+        assert "FACEBOOK_APP_SECRET" in (status.reason or "")
+        assert "ACCOUNT_HHS_DRAMA_FB_FACEBOOK_PAGE_TOKEN" in (status.reason or "")
+
+
+def test_an_already_classified_error_is_kept_as_it_is() -> None:
+    """The resilience layer hands back PlatformErrors: classifying one again must not turn it into "malformed"."""
+    throttled = PlatformError(ErrorKind.RATE_LIMITED, "Graph throttled the debug_token call", status=400, code="#4")
+    assert FacebookConnector(context()).classify_error(throttled) is throttled
 
 
 def test_throttling_wait_comes_from_the_business_use_case_header() -> None:
@@ -372,70 +410,6 @@ def test_no_cassette_holds_a_token() -> None:
                 if parameter in line:
                     assert all(part.startswith("REDACTED") for part in line.split(parameter)[1:]), cassette.name
         assert "EAA" not in text and "Bearer " not in text, cassette.name
-
-
-# --- the real recorded traffic ------------------------------------------------------------------
-
-
-def _real(name: str) -> str:
-    return (REAL_TRAFFIC / name).read_text(encoding="utf-8")
-
-
-def _interaction(path: str, body: str, status: int = 200) -> dict[str, Any]:
-    return {
-        "request": {"body": None, "headers": {}, "method": "GET", "uri": f"https://graph.facebook.com{path}"},
-        "response": {
-            "status": {"code": status, "message": "OK" if status == 200 else "Bad Request"},
-            "headers": {"Content-Type": ["application/json; charset=UTF-8"]},
-            "body": {"string": body},
-        },
-    }
-
-
-@pytest.mark.skipif(not REAL_TRAFFIC.exists(), reason="shared/reference/real-traffic/facebook not available")
-@pytest.mark.parametrize("node_file", ["page_node_many_fields.json", "page_node_object_data.json"])
-def test_real_page_post_and_comment_recordings_parse(tmp_path: Path, node_file: str) -> None:
-    """Replay the real Graph bodies (matching on method and path) and check the counts against them."""
-    node = json.loads(_real(node_file))
-    posts_pages = [json.loads(_real(f"page_posts_p{n}.json")) for n in (1, 2)]
-    comment_pages = [json.loads(_real(f"post_comments_p{n}.json")) for n in (1, 2)]
-    post_ids = list(dict.fromkeys(p["id"] for body in posts_pages for p in body["data"]))
-    page_id = node["id"]
-    empty = json.dumps({"data": []})
-    interactions = [
-        _interaction(f"/v26.0/{page_id}/", _real(node_file)),
-        _interaction(f"/v26.0/{page_id}/roles", _real("error_100_missing_permission.json"), status=400),
-        _interaction(f"/v26.0/{page_id}/posts", _real("page_posts_p1.json")),
-        _interaction(f"/v26.0/{page_id}/posts", _real("page_posts_p2.json")),
-        _interaction(f"/v26.0/{page_id}/visitor_posts", empty),
-        _interaction(f"/v26.0/{page_id}/tagged", empty),
-        _interaction(f"/v26.0/{post_ids[0]}/comments", _real("post_comments_p1.json")),
-        _interaction(f"/v26.0/{post_ids[0]}/comments", _real("post_comments_p2.json")),
-        *[_interaction(f"/v26.0/{post_id}/comments", empty) for post_id in post_ids[1:]],
-    ]
-    (tmp_path / "real.yaml").write_text(yaml.safe_dump({"interactions": interactions, "version": 1}), encoding="utf-8")
-    newest = max(datetime.strptime(p["created_time"], "%Y-%m-%dT%H:%M:%S%z") for b in posts_pages for p in b["data"])
-    ctx = context(as_of=newest + timedelta(days=1), policy=Policy(lookback_days=60))
-
-    with make_vcr(tmp_path, match_on=("method", "path")).use_cassette("real.yaml") as cassette:
-        snapshot = FacebookConnector(ctx).pull(page("real-page", page_id), {})
-    assert cassette.all_played
-
-    assert snapshot.profile is not None and snapshot.profile.id == page_id and snapshot.profile.name == node["name"]
-    assert snapshot.profile.counts["fans"] == node["fan_count"]
-    assert snapshot.collections["admins"].state == CollectionState.UNAVAILABLE  # the real #100 error
-    assert "pages_read_engagement" in (snapshot.collections["admins"].reason or "")
-    assert [p.id for p in snapshot.posts] == post_ids  # both pages read, the repeated posts once
-    assert snapshot.posts[0].text == posts_pages[0]["data"][0]["message"]
-    assert snapshot.requests["GET /{page-id}/posts"] == 2
-    # These comments were read without a Page token: no `from`, so nobody to attribute them to.
-    comments = sum(len(body["data"]) for body in comment_pages)
-    assert snapshot.requests["GET /{post-id}/comments"] == 2 + len(post_ids) - 1
-    assert snapshot.interactions == [] and snapshot.participants == []
-    partial = snapshot.collections["interactions"]
-    assert partial.state == CollectionState.PARTIAL and f"{comments} comments came without their author" in (
-        partial.reason or ""
-    )
 
 
 def test_throttle_that_does_not_fit_the_deadline_fails_the_collection_with_its_reset_time() -> None:
