@@ -12,12 +12,18 @@ exports (or types) them into one CSV per account, named by the registry's `expor
     post_id, thread_id, created_at (ISO 8601), text, url, hashtags (space separated)
 
 The profile comes from the registry (the export is what ITS observed on the account).
+
+An export that shows less than the rules need is never a clean bill: an empty (0-byte) or header-only
+file makes every collection `unavailable`; no admin or participant rows, or a missing column a rule
+reads (`COLUMNS_NEEDED`), makes that collection `unavailable` (nothing usable) or `partial` (rows
+kept, a field missing). The account is then not fully audited and its earlier findings `unknown`.
 """
 
 from __future__ import annotations
 
 import csv
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -27,6 +33,7 @@ from models.snapshot import (
     AccountSnapshot,
     AdminRole,
     Capability,
+    CollectionState,
     ErrorKind,
     Identity,
     Interaction,
@@ -37,10 +44,51 @@ from models.tables import RegisteredAccount
 
 RECORD_KINDS = {"admin", "participant", "post", "interaction"}
 HASHTAG = re.compile(r"#\w+")
+IDENTITY = ("id", "handle", "name")
+TARGET = ("target_id", "target_handle", "target_name")
+# Per collection: (any one of these columns, what a missing one costs). A column group is present
+# when the header has at least one of its columns.
+COLUMNS_NEEDED: dict[Capability, list[tuple[tuple[str, ...], str]]] = {
+    Capability.ADMINS: [(IDENTITY, "who each admin is (admin-not-active-staff, too-few-staff-admins)")],
+    Capability.PARTICIPANTS: [(IDENTITY, "who each participant is (non-school-participant)")],
+    Capability.POSTS: [
+        (("text",), "what the posts say (confidential-content)"),
+        (("created_at",), "when the account last posted (departed-staff-account-active)"),
+    ],
+    Capability.INTERACTIONS: [
+        (IDENTITY, "who interacted (staff-student-interaction)"),
+        (TARGET, "who was replied to (staff-student-interaction)"),
+        (("text",), "what the replies say (confidential-content, staff-student-interaction)"),
+        (("created_at",), "when the account last replied (departed-staff-account-active)"),
+    ],
+}
+# Every account has admins and a participant list: an export without such rows did not export them.
+ROWS_NEEDED = {Capability.ADMINS: "admin", Capability.PARTICIPANTS: "participant"}
+RECORD_OF = {
+    "admin": Capability.ADMINS,
+    "participant": Capability.PARTICIPANTS,
+    "post": Capability.POSTS,
+    "interaction": Capability.INTERACTIONS,
+}
 
 
 class ExportError(Exception):
     pass
+
+
+@dataclass(frozen=True)
+class Export:
+    """The export's header (lower-cased column names) and its data rows with their line numbers."""
+
+    name: str
+    columns: frozenset[str]
+    rows: list[tuple[int, dict[str, str]]]
+
+
+@dataclass(frozen=True)
+class Gap:
+    state: CollectionState
+    reason: str
 
 
 class ManualConnector(Connector):
@@ -56,17 +104,30 @@ class ManualConnector(Connector):
             name=account.handle or account.key,
             closed=account.audience == "closed",
         )
+        export: Export | None = None
         with builder.collect(Capability.PROFILE):
-            rows = self._read_export(account)
-        if not builder.snapshot.usable(Capability.PROFILE):
+            export = self._read_export(account)
+        if export is None or not builder.snapshot.usable(Capability.PROFILE):
             reason = builder.snapshot.collections[Capability.PROFILE.value]
             for capability in (Capability.ADMINS, Capability.PARTICIPANTS, Capability.POSTS, Capability.INTERACTIONS):
                 builder.snapshot.collections[capability.value] = reason
             return builder.snapshot
+        if not export.rows:
+            empty = _empty_reason(export)
+            for capability in Capability:
+                builder.mark(capability, CollectionState.UNAVAILABLE, empty)
+            return builder.snapshot
         for capability in (Capability.ADMINS, Capability.PARTICIPANTS, Capability.POSTS, Capability.INTERACTIONS):
             with builder.collect(capability):
                 pass
-        self._fill(builder, account, rows)
+        gaps = coverage_gaps(export)
+        for capability, gap in gaps.items():
+            builder.mark(capability, gap.state, gap.reason)
+        # Rows of an unavailable collection are not kept: nameless admins or participants would
+        # read as strangers and make findings out of a broken export.
+        skip = {c for c, gap in gaps.items() if gap.state == CollectionState.UNAVAILABLE}
+        kept = [(number, row) for number, row in export.rows if RECORD_OF[row["record"].lower()] not in skip]
+        self._fill(builder, account, kept)
         builder.snapshot.notes.append(f"observed by ITS export {Path(account.export or '').name}")
         return builder.snapshot
 
@@ -80,17 +141,20 @@ class ManualConnector(Connector):
             return PlatformError(ErrorKind.NOT_FOUND, f"export file not found: {error.filename}")
         return PlatformError(ErrorKind.MALFORMED, str(error))
 
-    def _read_export(self, account: RegisteredAccount) -> list[tuple[int, dict[str, str]]]:
+    def _read_export(self, account: RegisteredAccount) -> Export:
         path = Path(account.export or "")
         try:
             with path.open(newline="", encoding="utf-8-sig") as handle:
                 reader = csv.DictReader(handle)
+                columns = frozenset(c.strip().lower() for c in reader.fieldnames or () if c and c.strip())
                 rows = [
                     (number, {k.strip().lower(): (v or "").strip() for k, v in row.items() if k})
                     for number, row in enumerate(reader, start=2)
                 ]
         except (OSError, UnicodeDecodeError, csv.Error) as exc:
             raise self.classify_error(exc) from None
+        if columns and "record" not in columns:
+            raise PlatformError(ErrorKind.MALFORMED, f"{path.name}: no 'record' column: each row must say what it is")
         for number, row in rows:
             if row.get("record", "").lower() not in RECORD_KINDS:
                 raise PlatformError(
@@ -106,7 +170,7 @@ class ManualConnector(Connector):
                         ErrorKind.MALFORMED,
                         f"{path.name}:{number}: field 'created_at' is not an ISO date-time: {row['created_at']!r}",
                     ) from None
-        return rows
+        return Export(path.name, columns, rows)
 
     def _fill(
         self, builder: SnapshotBuilder, account: RegisteredAccount, rows: list[tuple[int, dict[str, str]]]
@@ -153,6 +217,34 @@ class ManualConnector(Connector):
         return Identity(
             platform=platform, id=id_ or None, handle=(handle or "").lstrip("@") or None, display_name=name or None
         )
+
+
+def _empty_reason(export: Export) -> str:
+    what = "is empty (no header, no rows)" if not export.columns else "has a header but no rows"
+    return f"ITS export {export.name} {what}: nothing on this account could be audited; re-export it"
+
+
+def coverage_gaps(export: Export) -> dict[Capability, Gap]:
+    """Collections the export cannot fully show: no rows of a kind every account has, or a missing column."""
+    counts = {capability: 0 for capability in RECORD_OF.values()}
+    for _number, row in export.rows:
+        counts[RECORD_OF[row["record"].lower()]] += 1
+    gaps: dict[Capability, Gap] = {}
+    for capability, record in ROWS_NEEDED.items():
+        if not counts[capability]:
+            reason = f"ITS export {export.name} has no '{record}' rows: the {capability.value} list was not exported"
+            gaps[capability] = Gap(CollectionState.UNAVAILABLE, reason)
+    for capability, needs in COLUMNS_NEEDED.items():
+        if capability in gaps:
+            continue
+        missing = [(group, why) for group, why in needs if not export.columns.intersection(group)]
+        if not missing:
+            continue
+        lacks = "; ".join(f"no {' or '.join(repr(c) for c in group)} column, so not {why}" for group, why in missing)
+        unusable = not counts[capability] or any(group == IDENTITY for group, _ in missing)
+        state = CollectionState.UNAVAILABLE if unusable else CollectionState.PARTIAL
+        gaps[capability] = Gap(state, f"ITS export {export.name} has {lacks}")
+    return gaps
 
 
 def _when(value: str | None) -> datetime | None:

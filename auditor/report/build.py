@@ -46,12 +46,23 @@ def build_report(db: Session, run_id: str) -> dict[str, Any]:
             "fail_threshold": run.fail_threshold,
             "policy_digest": run.policy_digest,
             "school": None,
+            "scope": run_scope(run.kind, list(run.accounts or [])),
             "spend": run.spend or {},
         },
         "summary": summarize(findings),
         "coverage": coverage,
         "findings": findings,
     }
+
+
+def run_scope(kind: str, accounts: list[str]) -> str:
+    """In words, what the run audited: a reader must not take a one-account check for the division."""
+    if kind == "check":
+        return (
+            f"single-account check of {', '.join(accounts)} (auditor check), not the nightly run: "
+            "division-wide rules were not evaluated and reports/latest still shows the nightly run"
+        )
+    return "division: every active registered account (auditor run)"
 
 
 def _sort_key(finding: Finding) -> tuple[Any, ...]:

@@ -49,12 +49,16 @@ def _heading(report: dict[str, Any]) -> list[str]:
     scope = f" — {md_escape(run['school'])}" if run.get("school") else ""
     status = run["status"]
     state = "complete" if status == "complete" else f"**{status}** (not every account was fully audited)"
-    return [
+    lines = [
         f"# AP 80-06 social media audit: {md_escape(run['division'])}{scope}",
         "",
         f"Run `{run['id']}` as of {run['as_of'][:16].replace('T', ' ')} UTC, {state}; "
         f"{run['accounts_audited']} accounts audited.",
     ]
+    if run.get("kind") == "check":
+        scope = run.get("scope") or "single-account check (auditor check), not the nightly division run"
+        lines += ["", f"**Scope:** {md_escape(scope[:1].upper() + scope[1:])}."]
+    return lines
 
 
 def _changes(report: dict[str, Any]) -> list[str]:

@@ -1,4 +1,8 @@
-"""Write a run's reports into its own folder, atomically, and point `latest` at it."""
+"""Write a run's reports into its own folder, atomically, and point `latest` at it.
+
+`latest` is the nightly run's: ITS reads it. A single-account `auditor check` writes under
+`checks/<run>/` and leaves `latest` alone, so a check at noon never hides last night's division report.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,8 @@ from auditor.report.school import filter_report_for_school
 from models.db import session
 
 log = logging.getLogger("auditor.report")
+
+CHECKS_FOLDER = "checks"
 
 CSV_COLUMNS = [
     "fingerprint",
@@ -118,11 +124,23 @@ def report_for_run(engine: Engine, run_id: str, school: str | None = None) -> di
     return report if school is None else filter_report_for_school(report, school)
 
 
+def report_folder(report_root: Path, report: dict[str, Any], school: str | None = None) -> Path:
+    """`<root>/<run>` for a division run, `<root>/checks/<run>` for a single-account check."""
+    run = report["run"]
+    name = run["id"] if school is None else f"{run['id']}-{_slug(school)}"
+    if run["kind"] == "check":
+        return report_root / CHECKS_FOLDER / name
+    return report_root / name
+
+
 def publish_run(engine: Engine, run_id: str, report_root: Path, school: str | None = None) -> Path:
     report = report_for_run(engine, run_id, school)
-    folder = report_root / (run_id if school is None else f"{run_id}-{_slug(school)}")
+    folder = report_folder(report_root, report, school)
+    if folder.parent != report_root:
+        report_root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        folder.parent.mkdir(exist_ok=True, mode=0o700)  # reports hold data about minors
     write_report_files(report, folder)
-    if school is None:
+    if school is None and report["run"]["kind"] == "run":
         point_latest(report_root, folder)
     log.info("report written to %s", folder)
     return folder

@@ -72,12 +72,45 @@ def test_check_unknown_account_is_usage_error(division_dir: Path, auditor_env: P
     assert "No registered account 'no-such-account'" in result.output
 
 
-def test_check_audits_one_account(division_dir: Path, auditor_env: Path) -> None:
-    result = _invoke("check", "rbe-news-group", "--division", str(division_dir), "--as-of", "2026-11-15T06:00:00")
-    report = json.loads((auditor_env / "reports" / "latest" / "report.json").read_text())
+def test_check_audits_one_account_in_its_own_folder_and_leaves_latest_to_the_nightly_run(
+    division_dir: Path, auditor_env: Path
+) -> None:
+    reports = auditor_env / "reports"
+    assert _invoke("run", "--division", str(division_dir), "--as-of", "2026-11-15T06:00:00").exit_code == 1
+    nightly = (reports / "latest").resolve()
+
+    result = _invoke("check", "rbe-news-group", "--division", str(division_dir), "--as-of", "2026-11-15T09:00:00")
+
+    (folder,) = (reports / "checks").iterdir()
+    assert f"Report: {folder / 'report.json'}" in result.output.replace("\n", "")
+    assert (reports / "latest").resolve() == nightly  # ITS's nightly pointer is untouched
+    report = json.loads((folder / "report.json").read_text())
+    jsonschema.validate(report, SCHEMA)
     assert report["run"]["kind"] == "check"
+    assert report["run"]["scope"].startswith("single-account check of rbe-news-group")
     assert [c["account"] for c in report["coverage"]] == ["rbe-news-group"]
     assert result.exit_code == (1 if report["summary"]["by_severity"].get("high") else 0)
+    assert "Single-account check" in (folder / "summary.md").read_text()
+    assert "Single-account check" in (folder / "report.html").read_text()
+    nightly_report = json.loads((nightly / "report.json").read_text())
+    assert "single-account" not in nightly_report["run"]["scope"]
+
+
+def test_rerendering_a_check_keeps_it_out_of_latest(division_dir: Path, auditor_env: Path) -> None:
+    reports = auditor_env / "reports"
+    _invoke("run", "--division", str(division_dir), "--as-of", "2026-11-15T06:00:00")
+    nightly = (reports / "latest").resolve()
+    _invoke("check", "rbe-news-group", "--division", str(division_dir), "--as-of", "2026-11-15T09:00:00")
+    (folder,) = (reports / "checks").iterdir()
+    original = (folder / "report.json").read_bytes()
+    (folder / "report.json").unlink()
+
+    result = _invoke("report", folder.name)
+
+    assert result.exit_code == 0, result.output
+    assert (folder / "report.json").read_bytes() == original
+    assert (reports / "latest").resolve() == nightly
+    assert not (reports / folder.name).exists()
 
 
 def test_waive_validates_its_input(division_dir: Path, auditor_env: Path) -> None:
