@@ -134,3 +134,17 @@ def partial_error(body: Mapping[str, Any], *, protected_fix: str) -> PlatformErr
             fix="the account is suspended, deleted or renamed: check the registration's handle and id",
         )
     return PlatformError(ErrorKind.MALFORMED, detail, code=kind or None)
+
+
+def withheld(body: Mapping[str, Any]) -> list[str]:
+    """X's words for each resource an answer with `data` left out (`errors` beside `data`: a referenced
+    post or user that is protected, suspended or deleted), e.g. "Authorization Error (tweet)"."""
+    if body.get("data") is None:
+        return []
+    found = []
+    for problem in body.get("errors") or []:
+        if isinstance(problem, Mapping):
+            title = str(problem.get("title") or problem_type(problem) or "error")
+            kind = problem.get("resource_type")
+            found.append(f"{title} ({kind})" if kind else title)
+    return found

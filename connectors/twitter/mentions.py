@@ -72,7 +72,10 @@ class SharedPosts:
         quoted = {r: tweets[r] for r in _referenced_posts(tweet) if r in tweets}
         self.tweets.update(quoted)
         people = _people_in(tweet) | {str(t.get("author_id")) for t in quoted.values()}
-        self.users.update({u: users[u] for u in people if u in users})
+        names = {str(name).lower() for _, name in parse.mentioned(tweet) if name}  # a mention may lack its id
+        self.users.update(
+            {u: user for u, user in users.items() if u in people or str(user.get("username") or "").lower() in names}
+        )
 
     def merge(self, other: SharedPosts) -> SharedPosts:
         """This share and `other` (of another batch of the same account) as one."""
@@ -133,7 +136,7 @@ def distribute(batch: Batch, bodies: Iterable[JSON]) -> dict[str, SharedPosts]:
     for body in bodies:
         users, tweets = included(body)
         for tweet in parse.tweets_in(body):
-            when = parse.parse_time(tweet.get("created_at")) or parse.snowflake_time(str(tweet["id"]))
+            when = parse.posted_at(tweet)
             for account in _named_in(tweet, by_name, by_id):
                 if when >= account.since - CHECK_MARGIN:
                     shares[account.key].add(tweet, users, tweets)
@@ -158,17 +161,14 @@ def _people_in(tweet: JSON) -> set[str]:
     """The users a post names: its author, who it replies to, whom it mentions (only they are kept:
     the page also holds users of other accounts' mentions)."""
     people = {str(tweet.get("author_id")), str(tweet.get("in_reply_to_user_id"))}
-    mentions = (tweet.get("entities") or {}).get("mentions") or []
-    people |= {str(m.get("id")) for m in mentions if isinstance(m, dict)}
+    people |= {str(user_id) for user_id, _ in parse.mentioned(tweet)}
     return people
 
 
 def _named_in(tweet: JSON, by_name: dict[str, Searchable], by_id: dict[str, Searchable]) -> list[Searchable]:
     named: dict[str, Searchable] = {}
-    for mention in (tweet.get("entities") or {}).get("mentions") or []:
-        if not isinstance(mention, dict):
-            continue
-        account = by_id.get(str(mention.get("id"))) or by_name.get(str(mention.get("username") or "").lower())
+    for user_id, username in parse.mentioned(tweet):  # a search body's mention may lack its id
+        account = by_id.get(str(user_id)) or by_name.get(str(username or "").lower())
         if account is not None:
             named[account.key] = account
     return list(named.values())

@@ -8,6 +8,7 @@ and who-talked-to-whom for posts.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,8 @@ PLATFORM = "twitter"
 SNOWFLAKE_EPOCH_MS = 1288834974657
 
 JSON = Mapping[str, Any]
+# An @handle in a post's text (X usernames: 1-15 letters, digits, underscores; not inside an e-mail address).
+MENTION_IN_TEXT = re.compile(r"(?<![A-Za-z0-9_@])@([A-Za-z0-9_]{1,15})(?![A-Za-z0-9_])")
 
 
 def identity_of(user: JSON) -> Identity:
@@ -63,6 +66,23 @@ def snowflake_time(tweet_id: str) -> datetime:
     """When a post id was minted (X ids embed their creation time)."""
     ms = (int(tweet_id) >> 22) + SNOWFLAKE_EPOCH_MS
     return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def posted_at(tweet: JSON) -> datetime:
+    """When a post was made: its `created_at`, or the time its id was minted when X left the field out."""
+    return parse_time(tweet.get("created_at")) or snowflake_time(str(tweet["id"]))
+
+
+def mentioned(tweet: JSON) -> list[tuple[str | None, str | None]]:
+    """(user id, username) of everyone a post mentions. X sends `entities.mentions` only when the
+    field was asked for and answered, and a mention there may lack its `id` (search bodies); without
+    `entities` at all, the @handles of the text are what is left."""
+    entities = tweet.get("entities")
+    if not isinstance(entities, Mapping):
+        return [(None, name) for name in dict.fromkeys(MENTION_IN_TEXT.findall(str(tweet.get("text") or "")))]
+    return [
+        (_str(m.get("id")), _str(m.get("username"))) for m in entities.get("mentions") or [] if isinstance(m, Mapping)
+    ]
 
 
 def min_snowflake(at: datetime) -> str:
@@ -126,7 +146,7 @@ class UserIndex:
 def post_of(tweet: JSON, author: Identity) -> Post:
     return Post(
         id=str(tweet["id"]),
-        created_at=parse_time(tweet.get("created_at")),
+        created_at=posted_at(tweet),
         text=tweet.get("text", ""),
         url=status_url(author.handle, str(tweet["id"])),
         author=author,
@@ -137,7 +157,8 @@ def post_of(tweet: JSON, author: Identity) -> Post:
 def interactions_of(tweet: JSON, users: UserIndex, account_id: str) -> list[Interaction]:
     """Who this post talks to: the replied-to user, the quoted author, everyone it mentions.
 
-    A target equal to the audited account is stored as None ("the account itself").
+    A target equal to the audited account is stored as None ("the account itself"). A post without
+    `author_id` has no actor and gives none: the caller counts it (`unattributed`).
     """
     actor = users.user(_str(tweet.get("author_id")))
     if actor is None:
@@ -148,8 +169,8 @@ def interactions_of(tweet: JSON, users: UserIndex, account_id: str) -> list[Inte
         targets.append(("reply", users.user(_str(tweet.get("in_reply_to_user_id")))))
     if "quoted" in references:
         targets.append(("quote", users.user(users.tweet_authors.get(references["quoted"]))))
-    for mention in (tweet.get("entities") or {}).get("mentions") or []:
-        targets.append(("mention", users.user(_str(mention.get("id")), mention.get("username"))))
+    for user_id, username in mentioned(tweet):
+        targets.append(("mention", users.user(user_id, username)))
 
     found: list[Interaction] = []
     seen: set[str] = {actor.key}
@@ -165,7 +186,7 @@ def interactions_of(tweet: JSON, users: UserIndex, account_id: str) -> list[Inte
                 target=None if target.id == account_id else target,
                 post_id=str(tweet["id"]),
                 thread_id=_str(tweet.get("conversation_id")),
-                created_at=parse_time(tweet.get("created_at")),
+                created_at=posted_at(tweet),
                 text=tweet.get("text", ""),
                 url=status_url(actor.handle, str(tweet["id"])),
                 hashtags=hashtags_of(tweet),
@@ -175,8 +196,12 @@ def interactions_of(tweet: JSON, users: UserIndex, account_id: str) -> list[Inte
 
 
 def within(tweet: JSON, since: datetime) -> bool:
-    created = parse_time(tweet.get("created_at")) or snowflake_time(str(tweet["id"]))
-    return created >= since
+    return posted_at(tweet) >= since
+
+
+def unattributed(tweet: JSON) -> bool:
+    """X left out who wrote this post (`author_id` not sent): it cannot be audited."""
+    return tweet.get("author_id") in (None, "")
 
 
 def newest_id(ids: Iterable[str], current: str | None = None) -> str | None:

@@ -21,6 +21,7 @@ from connectors.base import available_connectors
 from connectors.twitter import mentions, parse, replies
 from connectors.twitter.connector import EP_MENTIONS, EP_SEARCH
 from models.db import init_db, make_engine, session
+from models.snapshot import Identity
 from tests.fakeplatform import serving_fake_x
 
 AS_OF = datetime(2026, 11, 15, 6, 0, tzinfo=UTC)
@@ -92,6 +93,37 @@ def test_each_account_gets_the_posts_that_name_it_and_only_their_users() -> None
     assert [t["id"] for t in shares["acct-2"].data] == [str(new + 2)]
     assert set(shares["acct-1"].users) == {"501", "502"}
     assert set(shares["acct-2"].users) == {"502"}  # Omar's post was not shared out, nor is Omar
+
+
+def test_search_posts_whose_mentions_lack_ids_or_entities_still_reach_their_account() -> None:
+    """Real search bodies: a mention in `entities` may carry only its username, and a body answered
+    without the `entities` field (tweepy's recording of a search) names people in its text only."""
+    hills = searchable(1, name="HillsHigh")
+    new = int(parse.min_snowflake(AS_OF + timedelta(hours=2)))
+    username_only = tweet(new + 2, "501", [("ValleyElem", "1002")])
+    username_only["entities"] = {"mentions": [{"start": 0, "end": 10, "username": "HillsHigh"}]}
+    text_only = {"id": str(new + 1), "text": "@hillshigh @ava_c great game", "author_id": "502"}
+    body = {
+        "data": [username_only, text_only],
+        "includes": {
+            "users": [
+                {"id": "501", "name": "Sam Smith", "username": "sam_s"},
+                {"id": "502", "name": "Omar Patel", "username": "omar_p"},
+                {"id": "503", "name": "Ava Chen", "username": "ava_c"},
+                {"id": "504", "name": "Not named", "username": "someone_else"},
+            ]
+        },
+    }
+
+    (share,) = mentions.distribute(mentions.Batch([hills]), [body]).values()
+
+    assert [t["id"] for t in share.data] == [str(new + 2), str(new + 1)]
+    assert set(share.users) == {"501", "502", "503"}  # Ava by her handle: her id came in `includes` only
+    index = parse.UserIndex()
+    index.add_body(share.body())
+    index.add(Identity(platform="twitter", id=hills.user_id, handle=hills.username))  # as a pull knows itself
+    found = parse.interactions_of(text_only, index, account_id=hills.user_id)
+    assert [(i.kind, i.target and i.target.id) for i in found] == [("mention", None), ("mention", "503")]
 
 
 def test_a_shared_search_serves_only_accounts_read_within_its_seven_days() -> None:
