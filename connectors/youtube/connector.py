@@ -24,7 +24,13 @@ from connectors.youtube.client import (
     owner_client,
     scrub_library_logs,
 )
-from connectors.youtube.errors import QUOTA_EXCEEDED, classify, is_comments_disabled, next_quota_reset
+from connectors.youtube.errors import (
+    PLAYLIST_NOT_FOUND,
+    QUOTA_EXCEEDED,
+    classify,
+    is_comments_disabled,
+    next_quota_reset,
+)
 from models.snapshot import AccountSnapshot, Capability, CollectionState, ErrorKind, Identity, Profile
 from models.tables import RegisteredAccount
 
@@ -265,9 +271,31 @@ class YouTubeConnector(Connector):
             playlistId=playlist,
             maxResults=50,
         )
-        for page in pages:
-            if not self._take_uploads(page, owner, known, since, builder, progress):
-                break
+        try:
+            for page in pages:
+                if not self._take_uploads(page, owner, known, since, builder, progress):
+                    break
+        except PlatformError as error:
+            if error.code != PLAYLIST_NOT_FOUND:
+                raise
+            videos = snapshot.profile.counts.get("videos") if snapshot.profile else None
+            if videos == 0 and not progress.items:
+                # YouTube answers so for the uploads playlist of a channel that never uploaded.
+                snapshot.notes.append(
+                    "the channel counts 0 videos and YouTube has no uploads playlist for it (404 playlistNotFound): "
+                    "no videos to audit"
+                )
+                return
+            # The channel exists (it was just read): say what was not found, not "check the channel id".
+            raise PlatformError(
+                ErrorKind.NOT_FOUND,
+                f"the channel's uploads playlist {playlist} was not found, so its videos could not be read"
+                + (f" (the channel counts {videos} videos)" if videos else ""),
+                status=error.status,
+                code=error.code,
+                fix="the videos stay unaudited until YouTube lists them; if this persists, check the channel in "
+                "YouTube Studio",
+            ) from error
         newest = max((p for p in snapshot.posts if p.created_at), key=lambda p: p.created_at or since, default=None)
         if newest is not None:
             snapshot.cursor.update(newest_video_id=newest.id, newest_video_at=f"{newest.created_at:%Y-%m-%dT%H:%M:%SZ}")

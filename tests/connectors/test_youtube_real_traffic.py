@@ -26,7 +26,13 @@ from connectors.youtube import YouTubeConnector
 from models.snapshot import AccountSnapshot, CollectionState, ErrorKind
 from models.tables import RegisteredAccount
 
-REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "real-traffic" / "youtube"
+# Beside the checkout (/work/main -> /work/shared), also from a worktree nested deeper (/work/wt/NAME):
+# the nearest ancestor that holds it, so a worktree's run reads the recordings instead of skipping.
+_RECORDINGS = Path("shared") / "reference" / "real-traffic" / "youtube"
+REAL = next(
+    (p / _RECORDINGS for p in Path(__file__).resolve().parents[2].parents if (p / _RECORDINGS).is_dir()),
+    Path(__file__).resolve().parents[2] / ".." / _RECORDINGS,
+)
 API = "https://youtube.googleapis.com/youtube/v3/"
 AS_OF = datetime(2020, 1, 1, tzinfo=UTC)  # the recordings are from 2019
 EVERYTHING = Policy(lookback_days=36500)
@@ -77,6 +83,14 @@ def replay(
     tmp_path: Path, channel_id: str, responses: list[tuple[str, str, int, JSON]]
 ) -> tuple[AccountSnapshot, bool, list[float]]:
     """Pull one channel against `responses` ((method, url, status, body), played in order per path)."""
+    snapshots, all_played, sleeps = replay_run(tmp_path, [channel_id], responses)
+    return snapshots[0], all_played, sleeps
+
+
+def replay_run(
+    tmp_path: Path, channel_ids: list[str], responses: list[tuple[str, str, int, JSON]]
+) -> tuple[list[AccountSnapshot], bool, list[float]]:
+    """Pull several channels in one run (one connector, one quota budget) against `responses`."""
     interactions = [
         {
             "request": {"body": None, "headers": {}, "method": method, "uri": url},
@@ -93,13 +107,23 @@ def replay(
     context = ConnectorContext(
         settings=Settings(), policy=EVERYTHING, as_of=AS_OF, deadline=Deadline(60), sleep=sleeps.append
     )
-    account = RegisteredAccount(
-        key="real", platform="youtube", connector="youtube", platform_id=channel_id, school="-", purpose="-",
-        kind="joint", audience="public",
-    )  # fmt: skip
+    accounts = [
+        RegisteredAccount(
+            key="real" if n == 0 else f"real{n}",
+            platform="youtube",
+            connector="youtube",
+            platform_id=channel_id,
+            school="-",
+            purpose="-",
+            kind="joint",
+            audience="public",
+        )
+        for n, channel_id in enumerate(channel_ids)
+    ]
     with make_vcr(tmp_path, match_on=("method", "path")).use_cassette("real.yaml") as recording:
-        snapshot = YouTubeConnector(context).pull(account, {})
-        return snapshot, recording.all_played, sleeps
+        connector = YouTubeConnector(context)
+        snapshots = [connector.pull(account, {}) for account in accounts]
+        return snapshots, recording.all_played, sleeps
 
 
 def get(resource: str, data: JSON, status: int = 200) -> tuple[str, str, int, JSON]:
@@ -180,25 +204,33 @@ def test_comment_thread_recordings(tmp_path: Path, names: tuple[str, ...]) -> No
     assert snapshot.collections["interactions"].state == CollectionState.COMPLETE
 
 
-def test_subscription_recording_is_not_mistaken_for_subscribers(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """subscriptions_by_channel lists channels that channel subscribes TO (no subscriberSnippet)."""
+def as_owner(monkeypatch: pytest.MonkeyPatch, subscriptions: list[tuple[str, str, int, JSON]]) -> list[Any]:
+    """The owner's token is set: the public collections (empty), the token refresh, the `mine` check,
+    then `subscriptions` (what subscriptions.list answers)."""
     monkeypatch.setenv("YOUTUBE_CLIENT_ID", "replay-client")
     monkeypatch.setenv("YOUTUBE_CLIENT_SECRET", "replay-client-secret")
     monkeypatch.setenv("ACCOUNT_REAL_YOUTUBE_REFRESH_TOKEN", "replay-refresh-token")
-    recorded = body("subscriptions_by_channel_p1.json")
     token = {"access_token": "REDACTED", "expires_in": 3599, "token_type": "Bearer"}
     mine = {"kind": "youtube#channelListResponse", "etag": "served-by-test", "items": [{"id": UPLOADS_CHANNEL["id"]}]}
-    responses = [
+    return [
         get("channels", channel_page(UPLOADS_CHANNEL)),
         get("playlistItems", empty("playlistItems")),
         get("commentThreads", empty("commentThreads")),
         ("POST", "https://oauth2.googleapis.com/token", 200, token),
         get("channels", mine),
-        get("subscriptions", recorded),
-        get("subscriptions", last_page("youtube#subscriptionListResponse")),
+        *subscriptions,
     ]
+
+
+def test_subscription_recording_is_not_mistaken_for_subscribers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """subscriptions_by_channel lists channels that channel subscribes TO (no subscriberSnippet)."""
+    recorded = body("subscriptions_by_channel_p1.json")
+    responses = as_owner(
+        monkeypatch,
+        [get("subscriptions", recorded), get("subscriptions", last_page("youtube#subscriptionListResponse"))],
+    )
     snapshot, all_played, _ = replay(tmp_path, UPLOADS_CHANNEL["id"], responses)
     assert all_played
     with_subscriber = [item for item in recorded["items"] if "subscriberSnippet" in item]
@@ -211,6 +243,9 @@ def test_subscription_recording_is_not_mistaken_for_subscribers(
     [
         ("error_400_keyInvalid.json", ErrorKind.AUTH, CollectionState.FAILED),
         ("error_403_permission_denied.json", ErrorKind.PERMISSION, CollectionState.UNAVAILABLE),
+        ("error_403_quotaExceeded.json", ErrorKind.QUOTA, CollectionState.FAILED),
+        ("error_403_forbidden_unregistered_caller.json", ErrorKind.AUTH, CollectionState.FAILED),
+        ("error_403_subscriptions_forbidden_youtube_common.json", ErrorKind.PERMISSION, CollectionState.UNAVAILABLE),
     ],
 )
 def test_error_recordings(tmp_path: Path, name: str, kind: ErrorKind, state: CollectionState) -> None:
@@ -222,6 +257,102 @@ def test_error_recordings(tmp_path: Path, name: str, kind: ErrorKind, state: Col
     profile = snapshot.collections["profile"]
     assert (profile.state, profile.error) == (state, kind)
     assert recorded["error"]["errors"][0]["reason"] in (profile.reason or "")
+
+
+def test_quota_exceeded_recording_stops_the_whole_run_without_retry(tmp_path: Path) -> None:
+    """The project's daily quota is gone: not retried, the collection says so and when it comes back,
+    and no later collection or channel of the run sends a request (each says why it has nothing)."""
+    second = body("channels_list_single.json")["items"][0]["id"]
+    responses = [
+        get("channels", channel_page(UPLOADS_CHANNEL)),
+        get("playlistItems", body("error_403_quotaExceeded.json"), 403),
+    ]
+    (first, other), all_played, sleeps = replay_run(tmp_path, [UPLOADS_CHANNEL["id"], second], responses)
+    assert all_played and sleeps == []
+    assert first.collections["profile"].state == CollectionState.COMPLETE
+    posts = first.collections["posts"]
+    assert (posts.state, posts.error) == (CollectionState.FAILED, ErrorKind.QUOTA)
+    reason = posts.reason or ""
+    assert "quotaExceeded" in reason and "midnight Pacific" in reason
+    assert "you have exceeded your quota." in reason and "<a" not in reason  # Google's HTML, as words
+    assert posts.retry_after is not None
+    assert first.requests == {"channels.list": 1, "playlistItems.list": 1}
+    interactions = first.collections["interactions"]
+    assert (interactions.state, interactions.error) == (CollectionState.FAILED, ErrorKind.QUOTA)
+    assert "you have exceeded your quota" in (interactions.reason or "")
+    assert other.requests == {} and other.profile is None
+    for name in ("profile", "posts", "interactions"):
+        status = other.collections[name]
+        assert (status.state, status.error) == (CollectionState.FAILED, ErrorKind.QUOTA)
+        assert "you have exceeded your quota" in (status.reason or "")
+
+
+def test_uploads_playlist_not_found_recording(tmp_path: Path) -> None:
+    """404 playlistNotFound on the uploads playlist of a channel that has videos: its posts could not
+    be read (not "no posts"), and the reason names the playlist rather than blaming the channel id."""
+    assert int(UPLOADS_CHANNEL["statistics"]["videoCount"]) > 0
+    responses = [
+        get("channels", channel_page(UPLOADS_CHANNEL)),
+        get("playlistItems", body("error_404_playlistNotFound.json"), 404),
+        get("commentThreads", empty("commentThreads")),
+    ]
+    snapshot, all_played, sleeps = replay(tmp_path, UPLOADS_CHANNEL["id"], responses)
+    assert all_played and sleeps == []
+    posts = snapshot.collections["posts"]
+    assert (posts.state, posts.error) == (CollectionState.FAILED, ErrorKind.NOT_FOUND)
+    reason = posts.reason or ""
+    playlist = UPLOADS_CHANNEL["contentDetails"]["relatedPlaylists"]["uploads"]
+    assert "playlistNotFound" in reason and f"uploads playlist {playlist}" in reason
+    assert "<code>" not in reason and "check the channel id" not in reason
+    assert snapshot.posts == []
+    assert snapshot.collections["profile"].state == CollectionState.COMPLETE
+    assert snapshot.collections["interactions"].state == CollectionState.COMPLETE
+
+
+def test_uploads_playlist_not_found_on_a_channel_without_videos_is_no_videos(tmp_path: Path) -> None:
+    """YouTube answers playlistNotFound for the uploads playlist of a channel that never uploaded: when
+    the channel itself counts 0 videos, there is nothing to audit and the collection is complete."""
+    empty_channel = json.loads(json.dumps(UPLOADS_CHANNEL))
+    empty_channel["statistics"]["videoCount"] = "0"
+    responses = [
+        get("channels", channel_page(empty_channel)),
+        get("playlistItems", body("error_404_playlistNotFound.json"), 404),
+        get("commentThreads", empty("commentThreads")),
+    ]
+    snapshot, all_played, _ = replay(tmp_path, UPLOADS_CHANNEL["id"], responses)
+    assert all_played
+    assert snapshot.collections["posts"].state == CollectionState.COMPLETE
+    assert any("0 videos" in note and "playlistNotFound" in note for note in snapshot.notes)
+
+
+def test_subscribers_forbidden_recording(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """403 youtube.common forbidden on listing the channel's subscribers: a permission gap, the
+    participants unavailable with the reason; the public collections are unaffected."""
+    recorded = body("error_403_subscriptions_forbidden_youtube_common.json")
+    responses = as_owner(monkeypatch, [get("subscriptions", recorded, 403)])
+    snapshot, all_played, sleeps = replay(tmp_path, UPLOADS_CHANNEL["id"], responses)
+    assert all_played and sleeps == []
+    participants = snapshot.collections["participants"]
+    assert (participants.state, participants.error) == (CollectionState.UNAVAILABLE, ErrorKind.PERMISSION)
+    assert "forbidden" in (participants.reason or "") and "Access forbidden" in (participants.reason or "")
+    assert snapshot.participants == []
+    assert all(snapshot.collections[c].state == CollectionState.COMPLETE for c in ("profile", "posts", "interactions"))
+
+
+def test_unregistered_caller_recording_is_a_credentials_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """403 "unregistered callers" (the request reached Google with no key or token) is not a permission
+    the channel withholds: it is the auditor's configuration, and the reason says what to check."""
+    recorded = body("error_403_forbidden_unregistered_caller.json")
+    responses = as_owner(monkeypatch, [get("subscriptions", recorded, 403)])
+    snapshot, all_played, sleeps = replay(tmp_path, UPLOADS_CHANNEL["id"], responses)
+    assert all_played and sleeps == []
+    participants = snapshot.collections["participants"]
+    assert (participants.state, participants.error) == (CollectionState.FAILED, ErrorKind.AUTH)
+    reason = participants.reason or ""
+    assert "unregistered callers" in reason
+    assert "YOUTUBE_API_KEY" in reason and "proxy" in reason
 
 
 def test_backend_error_recording_is_retried(tmp_path: Path) -> None:
@@ -251,5 +382,16 @@ CASES: list[tuple[str, tuple[str, ...]]] = [
         ),
     ),
     ("subscriptions", ("subscriptions_by_channel_p1.json",)),
-    ("errors", ("error_400_keyInvalid.json", "error_403_permission_denied.json", "google_error_503_backendError.json")),
+    (
+        "errors",
+        (
+            "error_400_keyInvalid.json",
+            "error_403_permission_denied.json",
+            "google_error_503_backendError.json",
+            "error_403_quotaExceeded.json",
+            "error_404_playlistNotFound.json",
+            "error_403_forbidden_unregistered_caller.json",
+            "error_403_subscriptions_forbidden_youtube_common.json",
+        ),
+    ),
 ]
