@@ -9,7 +9,7 @@ never recorded, the test serves an empty last page of the same kind.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ REAL = next(
 API = "https://youtube.googleapis.com/youtube/v3/"
 AS_OF = datetime(2020, 1, 1, tzinfo=UTC)  # the recordings are from 2019
 EVERYTHING = Policy(lookback_days=36500)
+TEN_DAYS = Policy(lookback_days=10)
 
 # Recordings of methods the connector never calls, and why.
 NOT_REQUESTED = {
@@ -80,15 +81,16 @@ def environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 def replay(
-    tmp_path: Path, channel_id: str, responses: list[tuple[str, str, int, JSON]]
+    tmp_path: Path, channel_id: str, responses: list[tuple[str, str, int, JSON]], as_of: datetime = AS_OF
 ) -> tuple[AccountSnapshot, bool, list[float]]:
-    """Pull one channel against `responses` ((method, url, status, body), played in order per path)."""
-    snapshots, all_played, sleeps = replay_run(tmp_path, [channel_id], responses)
+    """Pull one channel against `responses` ((method, url, status, body), played in order per path).
+    With `as_of`, the look-back window is the policy's 10 days before it instead of everything."""
+    snapshots, all_played, sleeps = replay_run(tmp_path, [channel_id], responses, as_of)
     return snapshots[0], all_played, sleeps
 
 
 def replay_run(
-    tmp_path: Path, channel_ids: list[str], responses: list[tuple[str, str, int, JSON]]
+    tmp_path: Path, channel_ids: list[str], responses: list[tuple[str, str, int, JSON]], as_of: datetime = AS_OF
 ) -> tuple[list[AccountSnapshot], bool, list[float]]:
     """Pull several channels in one run (one connector, one quota budget) against `responses`."""
     interactions = [
@@ -105,7 +107,11 @@ def replay_run(
     (tmp_path / "real.yaml").write_text(yaml.safe_dump({"interactions": interactions, "version": 1}))
     sleeps: list[float] = []
     context = ConnectorContext(
-        settings=Settings(), policy=EVERYTHING, as_of=AS_OF, deadline=Deadline(60), sleep=sleeps.append
+        settings=Settings(),
+        policy=EVERYTHING if as_of == AS_OF else TEN_DAYS,
+        as_of=as_of,
+        deadline=Deadline(60),
+        sleep=sleeps.append,
     )
     accounts = [
         RegisteredAccount(
@@ -177,6 +183,25 @@ def test_upload_recordings(tmp_path: Path, names: tuple[str, ...]) -> None:
     assert snapshot.collections["posts"].state == CollectionState.COMPLETE
 
 
+def needing_replies(threads: list[JSON]) -> list[JSON]:
+    """Threads whose replies were not all embedded: the connector lists them with comments.list."""
+    return [t for t in threads if t["snippet"]["totalReplyCount"] > len(t.get("replies", {}).get("comments", []))]
+
+
+def thread_responses(pages: list[JSON], since: str = "") -> list[tuple[str, str, int, JSON]]:
+    """The channel, no uploads, `pages` of comment threads, and for each thread (started at or after
+    `since`) needing its replies listed the recorded replies page, then the end."""
+    threads = [
+        t for page in pages for t in page["items"] if t["snippet"]["topLevelComment"]["snippet"]["publishedAt"] >= since
+    ]
+    responses = [get("channels", channel_page(UPLOADS_CHANNEL)), get("playlistItems", empty("playlistItems"))]
+    responses += [get("commentThreads", page) for page in pages]
+    for _ in needing_replies(threads):
+        replies = body("comments_replies_by_parent_p1.json")
+        responses += [get("comments", replies), get("comments", last_page("youtube#commentListResponse"))]
+    return responses
+
+
 @pytest.mark.parametrize(
     "names",
     [
@@ -188,19 +213,71 @@ def test_comment_thread_recordings(tmp_path: Path, names: tuple[str, ...]) -> No
     pages = [body(n) for n in names]
     threads = [thread for page in pages for thread in page["items"]]
     replies = body("comments_replies_by_parent_p1.json")
-    # Threads whose replies were not embedded are listed by comments.list: the recorded page, then the end.
-    needing = [t for t in threads if t["snippet"]["totalReplyCount"] > len(t.get("replies", {}).get("comments", []))]
-    responses = [get("channels", channel_page(UPLOADS_CHANNEL)), get("playlistItems", empty("playlistItems"))]
-    responses += [get("commentThreads", page) for page in pages]
-    for _ in needing:
-        responses += [get("comments", replies), get("comments", last_page("youtube#commentListResponse"))]
-    snapshot, all_played, _ = replay(tmp_path, UPLOADS_CHANNEL["id"], responses)
+    needing = needing_replies(threads)
+    snapshot, all_played, _ = replay(tmp_path, UPLOADS_CHANNEL["id"], thread_responses(pages))
     assert all_played
     kinds = [i.kind for i in snapshot.interactions]
     assert kinds.count("comment") == len(threads)
     assert kinds.count("reply") == len(needing) * len(replies["items"])
     authors = {t["snippet"]["topLevelComment"]["snippet"]["authorChannelId"]["value"] for t in threads}
     assert {i.actor.id for i in snapshot.interactions if i.kind == "comment"} == authors
+    assert snapshot.collections["interactions"].state == CollectionState.COMPLETE
+
+
+def test_channel_discussion_threads_get_a_thread_and_the_channel_url(tmp_path: Path) -> None:
+    """allThreadsRelatedToChannelId also returns threads on the channel itself (no videoId): their
+    comments and replies keep a conversation (the thread) and a link (the channel's page)."""
+    page = body("commentThreads_allThreadsRelatedToChannelId.json")
+    discussions = [t for t in page["items"] if "videoId" not in t["snippet"]]
+    assert discussions  # the recording holds channel-discussion threads
+    snapshot, all_played, _ = replay(tmp_path, UPLOADS_CHANNEL["id"], thread_responses([page]))
+    assert all_played
+    assert all(i.thread_id and i.url for i in snapshot.interactions)
+    on_channel = [i for i in snapshot.interactions if i.post_id is None]
+    replies = len(body("comments_replies_by_parent_p1.json")["items"])
+    assert len(on_channel) == len(discussions) + replies * len(needing_replies(discussions))
+    expected = {(t["id"], "https://www.youtube.com/channel/" + t["snippet"]["channelId"]) for t in discussions}
+    assert {(i.thread_id, i.url) for i in on_channel} == expected
+    on_video = [i for i in snapshot.interactions if i.post_id is not None]
+    assert {i.thread_id for i in on_video} == {t["snippet"]["videoId"] for t in page["items"] if t not in discussions}
+
+
+def test_commenters_named_only_by_channel_url_keep_their_channel_id(tmp_path: Path) -> None:
+    """Real comments show authors by plain display name with an authorChannelUrl of the /channel/UC...
+    form; when authorChannelId is absent (the recorded threads, that field left out), the id in the URL
+    still identifies them, so namesakes stay apart and a known channel is recognised."""
+    pages = [body("commentThreads_by_video_p1.json"), body("commentThreads_by_video_p2.json")]
+    authors = {}
+    for page in pages:
+        for thread in page["items"]:
+            comment = thread["snippet"]["topLevelComment"]["snippet"]
+            authors[comment["authorChannelUrl"]] = comment.pop("authorChannelId")["value"]
+            for reply in thread.get("replies", {}).get("comments", []):
+                reply["snippet"].pop("authorChannelId", None)
+    assert all(url.startswith("http://www.youtube.com/channel/UC") for url in authors)
+    snapshot, all_played, _ = replay(tmp_path, UPLOADS_CHANNEL["id"], thread_responses(pages))
+    assert all_played
+    comments = [i for i in snapshot.interactions if i.kind == "comment"]
+    assert comments and all(i.actor.url in authors for i in comments)
+    assert {i.actor.id for i in comments} == set(authors.values())
+    assert all(i.actor.handle is None and i.actor.display_name for i in comments)  # plain names, no "@"
+
+
+def test_millisecond_timestamps_cut_the_window_exactly(tmp_path: Path) -> None:
+    """Real times carry milliseconds (`.000Z`): a thread at the window's first instant is in, older ones
+    are out, and the listing stops at that page though it has a nextPageToken."""
+    page = body("commentThreads_by_video_p1.json")
+    assert page.get("nextPageToken")
+    times = [t["snippet"]["topLevelComment"]["snippet"]["publishedAt"] for t in page["items"]]
+    assert all(stamp.endswith(".000Z") for stamp in times)
+    start = times[2]  # the window opens exactly at the third thread (newest first)
+    since = datetime.fromisoformat(start.replace("Z", "+00:00"))
+    responses = thread_responses([page], since=start)
+    snapshot, all_played, _ = replay(tmp_path, UPLOADS_CHANNEL["id"], responses, as_of=since + timedelta(days=10))
+    assert all_played
+    assert snapshot.requests["commentThreads.list"] == 1
+    kept = sorted(f"{i.created_at:%Y-%m-%dT%H:%M:%S}.000Z" for i in snapshot.interactions if i.kind == "comment")
+    assert kept == sorted(stamp for stamp in times if stamp >= start) and len(kept) == 3
     assert snapshot.collections["interactions"].state == CollectionState.COMPLETE
 
 
