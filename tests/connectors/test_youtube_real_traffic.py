@@ -302,17 +302,54 @@ def as_owner(monkeypatch: pytest.MonkeyPatch, subscriptions: list[tuple[str, str
 def test_subscription_recording_is_not_mistaken_for_subscribers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """subscriptions_by_channel lists channels that channel subscribes TO (no subscriberSnippet)."""
+    """subscriptions_by_channel lists channels that channel subscribes TO (no subscriberSnippet).
+    Answered to mySubscribers while the channel counts subscribers, it names none of them: not a
+    complete listing of 0 subscribers but a malformed answer, and the reason says so."""
     recorded = body("subscriptions_by_channel_p1.json")
+    assert all("subscriberSnippet" not in item for item in recorded["items"])
     responses = as_owner(
         monkeypatch,
         [get("subscriptions", recorded), get("subscriptions", last_page("youtube#subscriptionListResponse"))],
     )
     snapshot, all_played, _ = replay(tmp_path, UPLOADS_CHANNEL["id"], responses)
     assert all_played
-    with_subscriber = [item for item in recorded["items"] if "subscriberSnippet" in item]
-    assert len(snapshot.participants) == len(with_subscriber)
-    assert snapshot.collections["participants"].state == CollectionState.COMPLETE
+    assert snapshot.participants == []
+    participants = snapshot.collections["participants"]
+    assert (participants.state, participants.error) == (CollectionState.FAILED, ErrorKind.MALFORMED)
+    count = len(recorded["items"])
+    subscribers = UPLOADS_CHANNEL["statistics"]["subscriberCount"]
+    assert f"{count} of {count} subscriptions.list items carry no subscriberSnippet" in (participants.reason or "")
+    assert f"the channel counts {subscribers} subscribers" in (participants.reason or "")
+    assert not any("0 listed" in note for note in snapshot.notes)
+
+
+def test_subscribers_page_with_some_items_lacking_subscriber_snippet_is_partial(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page mixing subscribers (subscriberSnippet, as the API documents it) with items that name none:
+    the subscribers read are kept, the listing is partial (malformed), never complete."""
+    recorded = body("subscriptions_by_channel_p1.json")
+    subscriber = {
+        "kind": "youtube#subscription",
+        "etag": "served-by-test",
+        "id": "served-by-test-subscription",
+        "subscriberSnippet": {
+            "title": "A Subscriber",
+            "description": "",
+            "channelId": "UCsubscriber000000000001",
+            "thumbnails": {"default": {"url": "https://yt3.ggpht.com/placeholder=s88-c-k-c0x00ffffff-no-rj"}},
+        },
+    }
+    mixed = {**recorded, "items": [subscriber, *recorded["items"]]}
+    responses = as_owner(
+        monkeypatch, [get("subscriptions", mixed), get("subscriptions", last_page("youtube#subscriptionListResponse"))]
+    )
+    snapshot, all_played, _ = replay(tmp_path, UPLOADS_CHANNEL["id"], responses)
+    assert all_played
+    assert [p.id for p in snapshot.participants] == ["UCsubscriber000000000001"]
+    participants = snapshot.collections["participants"]
+    assert (participants.state, participants.error) == (CollectionState.PARTIAL, ErrorKind.MALFORMED)
+    assert "subscriberSnippet" in (participants.reason or "") and "1 subscribers listed" in (participants.reason or "")
 
 
 @pytest.mark.parametrize(
