@@ -377,10 +377,9 @@ def test_quota_exceeded_recording_stops_the_whole_run_without_retry(tmp_path: Pa
     """The project's daily quota is gone: not retried, the collection says so and when it comes back,
     and no later collection or channel of the run sends a request (each says why it has nothing)."""
     second = body("channels_list_single.json")["items"][0]["id"]
-    responses = [
-        get("channels", channel_page(UPLOADS_CHANNEL)),
-        get("playlistItems", body("error_403_quotaExceeded.json"), 403),
-    ]
+    recorded = body("error_403_quotaExceeded.json")
+    assert "status" not in recorded["error"]  # the older envelope: reason and domain only
+    responses = [get("channels", channel_page(UPLOADS_CHANNEL)), get("playlistItems", recorded, 403)]
     (first, other), all_played, sleeps = replay_run(tmp_path, [UPLOADS_CHANNEL["id"], second], responses)
     assert all_played and sleeps == []
     assert first.collections["profile"].state == CollectionState.COMPLETE
@@ -405,9 +404,11 @@ def test_uploads_playlist_not_found_recording(tmp_path: Path) -> None:
     """404 playlistNotFound on the uploads playlist of a channel that has videos: its posts could not
     be read (not "no posts"), and the reason names the playlist rather than blaming the channel id."""
     assert int(UPLOADS_CHANNEL["statistics"]["videoCount"]) > 0
+    recorded = body("error_404_playlistNotFound.json")
+    assert "status" not in recorded["error"]
     responses = [
         get("channels", channel_page(UPLOADS_CHANNEL)),
-        get("playlistItems", body("error_404_playlistNotFound.json"), 404),
+        get("playlistItems", recorded, 404),
         get("commentThreads", empty("commentThreads")),
     ]
     snapshot, all_played, sleeps = replay(tmp_path, UPLOADS_CHANNEL["id"], responses)
