@@ -16,6 +16,7 @@ from typing import Any
 
 from connectors.base import Connector, ConnectorContext, CredentialCheck, Estimate, SnapshotBuilder, UnitBudget
 from connectors.resilience import PlatformError
+from connectors.scrub import scrub
 from connectors.youtube import parse
 from connectors.youtube.client import (
     REFRESH_TOKEN_NAME,
@@ -24,8 +25,22 @@ from connectors.youtube.client import (
     owner_client,
     scrub_library_logs,
 )
-from connectors.youtube.errors import QUOTA_EXCEEDED, classify, is_comments_disabled, next_quota_reset
-from models.snapshot import AccountSnapshot, Capability, CollectionState, ErrorKind, Identity, Profile
+from connectors.youtube.errors import (
+    PLAYLIST_NOT_FOUND,
+    QUOTA_EXCEEDED,
+    classify,
+    is_comments_disabled,
+    next_quota_reset,
+)
+from models.snapshot import (
+    AccountSnapshot,
+    Capability,
+    CollectionState,
+    CollectionStatus,
+    ErrorKind,
+    Identity,
+    Profile,
+)
 from models.tables import RegisteredAccount
 
 LIST_COST = 1  # quota units of every list method the connector uses
@@ -265,9 +280,31 @@ class YouTubeConnector(Connector):
             playlistId=playlist,
             maxResults=50,
         )
-        for page in pages:
-            if not self._take_uploads(page, owner, known, since, builder, progress):
-                break
+        try:
+            for page in pages:
+                if not self._take_uploads(page, owner, known, since, builder, progress):
+                    break
+        except PlatformError as error:
+            if error.code != PLAYLIST_NOT_FOUND:
+                raise
+            videos = snapshot.profile.counts.get("videos") if snapshot.profile else None
+            if videos == 0 and not progress.items:
+                # YouTube answers so for the uploads playlist of a channel that never uploaded.
+                snapshot.notes.append(
+                    "the channel counts 0 videos and YouTube has no uploads playlist for it (404 playlistNotFound): "
+                    "no videos to audit"
+                )
+                return
+            # The channel exists (it was just read): say what was not found, not "check the channel id".
+            raise PlatformError(
+                ErrorKind.NOT_FOUND,
+                f"the channel's uploads playlist {playlist} was not found, so its videos could not be read"
+                + (f" (the channel counts {videos} videos)" if videos else ""),
+                status=error.status,
+                code=error.code,
+                fix="the videos stay unaudited until YouTube lists them; if this persists, check the channel in "
+                "YouTube Studio",
+            ) from error
         newest = max((p for p in snapshot.posts if p.created_at), key=lambda p: p.created_at or since, default=None)
         if newest is not None:
             snapshot.cursor.update(newest_video_id=newest.id, newest_video_at=f"{newest.created_at:%Y-%m-%dT%H:%M:%SZ}")
@@ -381,13 +418,19 @@ class YouTubeConnector(Connector):
                 mySubscribers=True,
                 maxResults=50,
             )
+            unreadable = 0
             for page in pages:
                 for item in page.get("items", []):
                     identity = parse.subscriber_identity(item)
-                    if identity is not None:
-                        builder.snapshot.participants.append(identity)
-                        progress.items += 1
+                    if identity is None:
+                        unreadable += 1
+                        continue
+                    builder.snapshot.participants.append(identity)
+                    progress.items += 1
             total = builder.snapshot.profile.counts.get("subscribers") if builder.snapshot.profile else None
+            if unreadable:
+                self._unreadable_subscribers(builder, unreadable, progress.items, total)
+                return
             note = (
                 f"subscribers are a lower bound: {progress.items} listed"
                 + (f" of {total}" if total is not None else "")
@@ -395,6 +438,23 @@ class YouTubeConnector(Connector):
             )
             builder.snapshot.notes.append(note)
             builder.mark(Capability.PARTICIPANTS, CollectionState.COMPLETE, note)
+
+    @staticmethod
+    def _unreadable_subscribers(builder: SnapshotBuilder, unreadable: int, listed: int, total: int | None) -> None:
+        """Subscriptions without `subscriberSnippet` name no subscriber (e.g. a channel's own subscriptions
+        answered instead): the listing is not "complete, N listed", it is malformed, or partial if some were."""
+        detail = (
+            f"{unreadable} of {unreadable + listed} subscriptions.list items carry no subscriberSnippet "
+            "(asked for part=subscriberSnippet, mySubscribers): they name no subscriber"
+            + (f"; the channel counts {total} subscribers" if total is not None else "")
+        )
+        if not listed:
+            raise PlatformError(ErrorKind.MALFORMED, detail, code="noSubscriberSnippet")
+        builder.snapshot.collections[Capability.PARTICIPANTS.value] = CollectionStatus(
+            state=CollectionState.PARTIAL,
+            reason=scrub(f"malformed: {detail}; {listed} subscribers listed from the others"),
+            error=ErrorKind.MALFORMED,
+        )
 
     def _check_owner(self, builder: SnapshotBuilder, client: Any, channel_id: str, token: OwnerToken) -> None:
         """`mine=True` names the channels the token may act as: the audited one must be among them."""

@@ -7,8 +7,10 @@ classification reads only the status code and the Google error envelope
 
 from __future__ import annotations
 
+import html
 import http.client
 import json
+import re
 import socket
 from datetime import datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -24,6 +26,7 @@ from models.snapshot import ErrorKind
 
 COMMENTS_DISABLED = "commentsDisabled"
 QUOTA_EXCEEDED = "quotaExceeded"
+PLAYLIST_NOT_FOUND = "playlistNotFound"
 RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
 GONE_REASONS = frozenset({"channelClosed", "channelSuspended"})
 PERMISSION_FIXES = {
@@ -35,6 +38,16 @@ PERMISSION_FIXES = {
     "subscriptionForbidden": "the channel hides its subscriptions",
     "forbidden": "these credentials may not read this resource",
 }
+# A 403 `forbidden` that Google sends when the request carried neither a key nor a token: the
+# envelope's reason and status are those of a permission refusal, only the message tells them apart.
+UNREGISTERED_CALLER = "unregistered callers"
+UNREGISTERED_REASONS = frozenset({"dailyLimitExceededUnreg"})  # the older envelope of the same refusal
+NO_CREDENTIALS_SENT = (
+    "the request reached YouTube without an API key or OAuth token: set YOUTUBE_API_KEY (and the owner's "
+    "refresh token to list subscribers), and check that nothing between the auditor and Google (a proxy, "
+    "a URL rewrite) strips the `key` parameter or the Authorization header"
+)
+_TAG = re.compile(r"<[^>]+>")
 REAUTHORISE = (
     "re-authorise the channel owner's Google account and store the new refresh token in {variable}; "
     "an OAuth app left in 'Testing' publishing status loses its refresh tokens after 7 days: publish it"
@@ -53,13 +66,18 @@ def next_quota_reset(now: datetime) -> datetime:
     return midnight.astimezone(now.tzinfo)
 
 
+def plain_text(message: str) -> str:
+    """Google's messages carry HTML (`your <a href=...>quota</a>`, `<code>playlistId</code>`): the words."""
+    return html.unescape(_TAG.sub("", message)).strip()
+
+
 def envelope(error: HttpError) -> tuple[str | None, str]:
-    """(first `errors[].reason`, the error's message) from a Google error body."""
+    """(first `errors[].reason`, the error's message as plain text) from a Google error body."""
     try:
         data = json.loads(error.content.decode("utf-8"))
         body = data["error"]
         reasons = [e.get("reason") for e in body.get("errors", []) if isinstance(e, dict)]
-        return (reasons[0] if reasons else None), str(body.get("message") or "")
+        return (reasons[0] if reasons else None), plain_text(str(body.get("message") or ""))
     except (ValueError, KeyError, TypeError, AttributeError):
         return None, str(getattr(error.resp, "reason", "") or "")
 
@@ -111,6 +129,8 @@ def classify_http(error: HttpError, *, now: datetime, refresh_variable: str) -> 
         return make(ErrorKind.RETRYABLE)
     if status == 401:
         return make(ErrorKind.AUTH, REAUTHORISE.format(variable=refresh_variable))
+    if status == 403 and (UNREGISTERED_CALLER in message or reason in UNREGISTERED_REASONS):
+        return make(ErrorKind.AUTH, NO_CREDENTIALS_SENT)
     if status == 400 and reason in ("keyInvalid", "keyExpired"):
         return make(ErrorKind.AUTH, "YOUTUBE_API_KEY is not a valid key for the YouTube Data API: replace it")
     if status == 404 or reason in GONE_REASONS:

@@ -14,6 +14,8 @@ from models.snapshot import Identity, Interaction, Post, Profile
 
 PLATFORM = "youtube"
 HASHTAG = re.compile(r"#\w+")
+# `authorChannelUrl` as YouTube gives it for a commenter shown by name: http://www.youtube.com/channel/UC...
+CHANNEL_IN_URL = re.compile(r"/channel/(UC[\w-]+)")
 
 JSON = dict[str, Any]
 
@@ -137,7 +139,11 @@ def upload_post(item: JSON, owner: Identity) -> Post | None:
 def comment_author(comment: JSON) -> Identity | None:
     """The author of a comment; None when YouTube gives no channel id (a deleted account)."""
     snippet = comment.get("snippet", {})
-    channel_id = (snippet.get("authorChannelId") or {}).get("value")
+    url = snippet.get("authorChannelUrl")
+    # Without authorChannelId, the /channel/UC... URL still names the commenter's channel: keying them by
+    # display name alone would merge namesakes and miss a known identity.
+    in_url = CHANNEL_IN_URL.search(url) if isinstance(url, str) else None
+    channel_id = (snippet.get("authorChannelId") or {}).get("value") or (in_url.group(1) if in_url else None)
     name = snippet.get("authorDisplayName")
     if not channel_id and not name:
         return None
@@ -148,7 +154,7 @@ def comment_author(comment: JSON) -> Identity | None:
         id=channel_id or None,
         handle=handle,
         display_name=name,
-        url=snippet.get("authorChannelUrl") or (channel_url(channel_id) if channel_id else None),
+        url=url or (channel_url(channel_id) if channel_id else None),
     )
 
 
@@ -186,30 +192,48 @@ def thread_interactions(thread: JSON, replies: list[JSON], channel: Identity) ->
     snippet = thread.get("snippet", {})
     top = snippet.get("topLevelComment", {})
     video_id = snippet.get("videoId") or top.get("snippet", {}).get("videoId")
+    if video_id:
+        thread_id: str | None = video_id  # the video is the root of every comment conversation under it
+    else:
+        # A channel-discussion thread (no video): the thread is its own root, shown on the channel's page.
+        thread_id = thread.get("id") or top.get("id")
+    channel_id = snippet.get("channelId") or channel.id
+    page = channel_url(channel_id) if channel_id else None
+
+    def place(comment: JSON) -> tuple[str | None, str | None]:
+        return thread_id, video_url(video_id, comment.get("id")) if video_id else page
+
     top_author = comment_author(top)
     found = []
     if top_author is not None:
-        found.append(_interaction("comment", top, top_author, channel, video_id))
+        found.append(_interaction("comment", top, top_author, channel, video_id, place(top)))
     for reply in replies:
         author = comment_author(reply)
         if author is not None:
-            found.append(_interaction("reply", reply, author, top_author, video_id))
+            found.append(_interaction("reply", reply, author, top_author, video_id, place(reply)))
     return found
 
 
 def _interaction(
-    kind: str, comment: JSON, actor: Identity, target: Identity | None, video_id: str | None
+    kind: str,
+    comment: JSON,
+    actor: Identity,
+    target: Identity | None,
+    video_id: str | None,
+    place: tuple[str | None, str | None],
 ) -> Interaction:
+    """`place`: (the conversation's root, the comment's URL)."""
     text = comment_text(comment)
+    thread_id, url = place
     return Interaction(
         kind=kind,
         actor=actor,
         target=target,
         post_id=video_id,
-        thread_id=video_id,  # the video is the root of every comment conversation on YouTube
+        thread_id=thread_id,
         created_at=comment_time(comment),
         text=text,
-        url=video_url(video_id, comment.get("id")) if video_id else None,
+        url=url,
         hashtags=hashtags(text),
     )
 
