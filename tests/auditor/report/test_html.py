@@ -16,7 +16,14 @@ import jsonschema
 import pytest
 
 from auditor.report.html import render_html, safe_link, write_html
-from tests.auditor.report.factory import load_schema, make_report, validate
+from tests.auditor.report.factory import (
+    RLO,
+    SPOOFED_HANDLE,
+    load_schema,
+    make_report,
+    validate,
+    with_hostile_finding,
+)
 
 
 class Page(HTMLParser):
@@ -258,3 +265,23 @@ def test_footer_reports_what_the_run_spent() -> None:
     validate(report)
     html = render_html(report)
     assert "API use: twitter: 7 requests; youtube: 2 requests, 7 quota units; estimated cost $0.07." in html
+
+
+BIDI_CONTROLS = [chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))]
+
+
+def test_bidi_overrides_are_shown_escaped_and_platform_names_isolated() -> None:
+    report = with_hostile_finding(
+        make_report(12),
+        handle=SPOOFED_HANDLE,
+        message=f"Admin {SPOOFED_HANDLE} is not active staff",
+        evidence={"source": "observed", "excerpt": "Go \u2066team\u2069 " + RLO + "won"},
+    )
+    report["findings"][1]["handle"] = "בית ספר"  # right-to-left, no override: isolated, not escaped
+    html = render_html(report)
+
+    assert [c for c in BIDI_CONTROLS if c in html] == []
+    assert '<div role="cell" class="c-account"><bdi>&lt;U+202E&gt;sh_edisllih@</bdi>' in html
+    assert '<span class="msg"><bdi>Admin &lt;U+202E&gt;sh_edisllih@ is not active staff</bdi></span>' in html
+    assert "<bdi>בית ספר</bdi>" in html
+    assert details_data(html)["findings"][0]["evidence"]["excerpt"] == "Go <U+2066>team<U+2069> <U+202E>won"

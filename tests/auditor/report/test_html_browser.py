@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from auditor.report.html import write_html
-from tests.auditor.report.factory import make_report, validate
+from tests.auditor.report.factory import SPOOFED_HANDLE, make_report, validate, with_hostile_finding
 
 pytestmark = pytest.mark.browser
 
@@ -355,6 +355,35 @@ def test_print_shows_every_finding_with_evidence_and_hides_controls(open_report:
     displayed = page.locator("#findings-table .f").evaluate_all("rows => rows.filter(r => r.offsetParent).length")
     assert displayed == len(listed(report))
     assert page.locator(".detail .detail-grid").count() == len(report["findings"])
+
+
+# The characters of an element's own text (not its .sub line) in the order they are drawn, left to right.
+VISUAL_TEXT = """cell => {
+  const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+  const drawn = [];
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (node.parentElement.closest('.sub')) continue;
+    for (let i = 0; i < node.length; i++) {
+      const range = document.createRange();
+      range.setStart(node, i);
+      range.setEnd(node, i + 1);
+      const box = range.getBoundingClientRect();
+      if (box.width > 0) drawn.push([box.left, node.data[i]]);
+    }
+  }
+  return drawn.sort((a, b) => a[0] - b[0]).map(d => d[1]).join('');
+}"""
+
+
+def test_a_bidi_override_cannot_make_a_handle_display_as_another(open_report: Any) -> None:
+    report = with_hostile_finding(make_report(12), handle=SPOOFED_HANDLE)  # would display as @hillside_hs
+    view = open_report(report)
+    cell = view.page.locator("#f-0 .c-account")
+    assert cell.evaluate(VISUAL_TEXT) == "<U+202E>sh_edisllih@"
+    assert cell.locator("bdi").evaluate("el => getComputedStyle(el).unicodeBidi") == "isolate"
+    heading = view.page.locator(f"#findings-table .g-account[data-account='{report['findings'][0]['account']}'] h4")
+    assert heading.evaluate(VISUAL_TEXT).startswith("<U+202E>sh_edisllih@")
+    assert view.console_errors() == []
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import stat
 from pathlib import Path
 
 from auditor.report.markdown import md_escape, render_summary_md, write_summary_md
-from tests.auditor.report.factory import make_report, validate
+from tests.auditor.report.factory import SPOOFED_HANDLE, make_report, post_text, validate, with_hostile_finding
 
 
 def test_summary_gives_changes_counts_coverage_and_new_findings_most_severe_first() -> None:
@@ -75,3 +75,20 @@ def test_write_summary_md_is_private(tmp_path: Path) -> None:
     assert path.name == "summary.md"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert path.read_text(encoding="utf-8").startswith("# AP 80-06 social media audit: Prairie Hills Regional Division")
+
+
+def test_a_bidi_override_in_a_handle_is_shown_escaped_not_obeyed() -> None:
+    report = with_hostile_finding(make_report(12), handle=SPOOFED_HANDLE, title="Admin is not active staff")
+    partial = next(c for c in report["coverage"] if c["state"] == "partial")  # listed: not fully audited
+    partial["handle"] = "RBE \u2067Reading\u2069 Buddies"
+    text = render_summary_md(report)
+    assert "\\<U+202E\\>sh\\_edisllih@" in text  # shows as <U+202E>sh_edisllih@ once rendered
+    assert "RBE \\<U+2067\\>Reading\\<U+2069\\> Buddies" in text
+    assert not any(chr(c) in text for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A)))
+
+
+def test_a_huge_name_is_cut_on_its_line() -> None:
+    report = with_hostile_finding(make_report(12), handle=post_text(1_000_000))
+    text = render_summary_md(report)
+    assert len(text) < len(render_summary_md(make_report(12))) + 1_000
+    assert "… \\[truncated, 1,000,000 characters\\]" in text
