@@ -33,19 +33,9 @@ from connectors.resilience import Deadline
 from connectors.scrub import forget_secrets, install_log_scrubbing
 from models.snapshot import AccountSnapshot, CollectionState, ErrorKind
 from models.tables import RegisteredAccount
+from tests.real_traffic import real_traffic
 
-
-def _reference(platform: str) -> Path:
-    """shared/reference beside the checkout (main) or beside the worktrees' folder."""
-    here = Path(__file__).resolve()
-    for parent in here.parents[2:]:
-        candidate = parent / "shared" / "reference" / "real-traffic" / platform
-        if candidate.is_dir():
-            return candidate
-    return here.parents[3] / "shared" / "reference" / "real-traffic" / platform
-
-
-REAL = _reference("facebook")
+REAL = real_traffic("facebook")
 GRAPH = "https://graph.facebook.com/v26.0"
 TOKEN = "replayPageToken0Qx7"  # the token the connector sends; the recordings hold the placeholder `access_token`
 JSON = dict[str, Any]

@@ -29,7 +29,7 @@ from connectors.twitter.connector import conversation_queries
 from connectors.twitter.errors import classify
 from models.snapshot import AccountSnapshot, Capability, CollectionState, ErrorKind, Identity
 from models.tables import RegisteredAccount
-from tests.connectors.test_twitter_real_traffic import reference_set as reference_set_x
+from tests.real_traffic import real_traffic
 
 REPO = Path(__file__).resolve().parents[2]
 CASSETTES = REPO / "cassettes" / "twitter"
@@ -463,7 +463,7 @@ def test_demo_x_accounts_audit_completely(key: str, monkeypatch: pytest.MonkeyPa
 
 # --- the real recordings -------------------------------------------------------------------------
 
-REAL_X = reference_set_x()  # beside /work/main, or beside a worktree's folder
+REAL_X = real_traffic("x")
 needs_real_traffic = pytest.mark.skipif(
     not REAL_X.is_dir(), reason=f"real X recordings not found at {REAL_X} (developer reference set absent)"
 )

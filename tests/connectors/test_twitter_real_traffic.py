@@ -31,19 +31,9 @@ from connectors.twitter.connector import QUOTES_UNSEEN
 from connectors.twitter.errors import partial_error
 from models.snapshot import AccountSnapshot, Capability, CollectionState, CollectionStatus, ErrorKind
 from models.tables import RegisteredAccount
+from tests.real_traffic import real_traffic
 
-
-def reference_set() -> Path:
-    """`shared/reference/real-traffic/x` beside the checkout: /work/main's parent, or a worktree's
-    (/work/wt/NAME) grandparent."""
-    for folder in Path(__file__).resolve().parents:
-        candidate = folder / "shared" / "reference" / "real-traffic" / "x"
-        if candidate.is_dir():
-            return candidate
-    return Path(__file__).resolve().parents[3] / "shared" / "reference" / "real-traffic" / "x"
-
-
-REAL_X = reference_set()
+REAL_X = real_traffic("x")
 API = "https://api.twitter.com"
 AS_OF = datetime(2026, 11, 15, 6, tzinfo=UTC)
 EVERYTHING = Policy(lookback_days=36500)  # the recordings are from 2019-2022

@@ -25,14 +25,9 @@ from connectors.scrub import forget_secrets
 from connectors.youtube import YouTubeConnector
 from models.snapshot import AccountSnapshot, CollectionState, ErrorKind
 from models.tables import RegisteredAccount
+from tests.real_traffic import real_traffic
 
-# Beside the checkout (/work/main -> /work/shared), also from a worktree nested deeper (/work/wt/NAME):
-# the nearest ancestor that holds it, so a worktree's run reads the recordings instead of skipping.
-_RECORDINGS = Path("shared") / "reference" / "real-traffic" / "youtube"
-REAL = next(
-    (p / _RECORDINGS for p in Path(__file__).resolve().parents[2].parents if (p / _RECORDINGS).is_dir()),
-    Path(__file__).resolve().parents[2] / ".." / _RECORDINGS,
-)
+REAL = real_traffic("youtube")
 API = "https://youtube.googleapis.com/youtube/v3/"
 AS_OF = datetime(2020, 1, 1, tzinfo=UTC)  # the recordings are from 2019
 EVERYTHING = Policy(lookback_days=36500)

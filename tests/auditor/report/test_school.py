@@ -62,7 +62,9 @@ def test_a_school_sees_only_its_own_accounts_api_usage() -> None:
         "by_account": {
             "rbe-news-fb": {"platform": "facebook", "requests": {"facebook": {"GET /posts": 5}}, "estimated_cost": 0.0},
             "mrj-band-yt": {
-                "platform": "youtube", "requests": {"youtube": {"channels.list": 2}}, "units": {"youtube": 12}
+                "platform": "youtube",
+                "requests": {"youtube": {"channels.list": 2}},
+                "units": {"youtube": 12},
             },
             "twitter:batched-lookup": {"platform": "twitter", "requests": {"twitter": {"GET /2/users": 3}}},
         },
