@@ -17,11 +17,13 @@ The profile comes from the registry (the export is what ITS observed on the acco
 from __future__ import annotations
 
 import csv
+import io
 import re
 from datetime import datetime
 from pathlib import Path
 
 from connectors.base import Connector, Estimate, SnapshotBuilder
+from connectors.files import read_bounded
 from connectors.resilience import PlatformError
 from models.snapshot import (
     AccountSnapshot,
@@ -83,7 +85,9 @@ class ManualConnector(Connector):
     def _read_export(self, account: RegisteredAccount) -> list[tuple[int, dict[str, str]]]:
         path = Path(account.export or "")
         try:
-            with path.open(newline="", encoding="utf-8-sig") as handle:
+            policy = self.context.policy  # bounded: a wrong export must not fill memory or hang the run
+            raw = read_bounded(path, max_bytes=policy.export_max_bytes, timeout_seconds=policy.export_read_seconds)
+            with io.StringIO(raw.decode("utf-8-sig"), newline="") as handle:
                 reader = csv.DictReader(handle)
                 rows = [
                     (number, {k.strip().lower(): (v or "").strip() for k, v in row.items() if k})

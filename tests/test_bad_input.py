@@ -46,9 +46,9 @@ REGISTRY_ENTRY: dict[str, Any] = {
     "status": "active",
 }
 STAFF = (
-    "person_id,role,school,first_name,last_name,status,handles\n"
-    "E1,staff,Hillside High School,Sam,Teacher,active,\n"
-    "E2,staff,Hillside High School,Alex,Principal,active,\n"
+    "person_id,role,school,first_name,last_name,status,departure_date,handles\n"
+    "E1,staff,Hillside High School,Sam,Teacher,active,,\n"
+    "E2,staff,Hillside High School,Alex,Principal,active,,\n"
 )
 ACTIVITIES = {
     "activities": [
