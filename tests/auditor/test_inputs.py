@@ -204,10 +204,8 @@ def test_unknown_sponsor_and_unknown_account_of_an_activity_name_their_lines(div
         f"{activities}:{sponsor}: activity 'hhs-drama': field 'sponsors': person 'E7777' is not in the directory"
         in problems
     )
-    assert (
-        f"{activities}:{account}: activity 'rbe-reading': field 'accounts': account 'rbe-chess-x' is not in the registry"
-        in problems
-    )
+    expected = "activity 'rbe-reading': field 'accounts': account 'rbe-chess-x' is not in the registry"
+    assert f"{activities}:{account}: {expected}" in problems
     assert len(problems) == 2, problems
 
 
