@@ -84,9 +84,10 @@ def division_or_exit(folder: Path) -> Division:
     try:
         return load_division(folder)
     except InputError as exc:
-        err.print(f"Input error ({len(exc.problems)} problem(s); nothing was written):", markup=False)
+        # Plain lines, never wrapped to a terminal width: cron logs and grep need one problem per line.
+        typer.echo(f"Input error ({len(exc.problems)} problem(s); nothing was written):", err=True)
         for problem in exc.problems:
-            err.print(f"  {problem}", markup=False, highlight=False)
+            typer.echo(f"  {problem}", err=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
 
 

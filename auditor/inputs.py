@@ -12,12 +12,16 @@ A division folder holds:
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any, Literal, TypeVar
 
 import yaml
@@ -26,9 +30,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from auditor.directory import Directory, normalise_handle
 from auditor.policy import Policy
 from connectors.base import available_connectors
+from connectors.files import file_kind, read_bounded
 from models.tables import Activity, Person, PersonIdentity, RegisteredAccount
 
 PERSON_STATUSES = {"active", "departed", "inactive", "on_leave"}
+# Division inputs are text a person edits: a directory of 50,000 people is a few MB. The bound only
+# keeps a wrong file (a disk image, a pipe) from filling memory or hanging the nightly run.
+INPUT_MAX_BYTES = 512 * 1024 * 1024
+INPUT_READ_SECONDS = 120.0
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 
 @dataclass
@@ -46,7 +56,8 @@ class InputProblem:
             parts.append(self.record)
         if self.field:
             parts.append(f"field '{self.field}'")
-        return ": ".join(parts) + f": {self.message}"
+        # One problem, one line: a newline in a message or a file name must not split it in a log.
+        return _CONTROL.sub(" ", ": ".join(parts) + f": {self.message}")
 
 
 class InputError(Exception):
@@ -90,11 +101,50 @@ _TextDatesLoader.add_constructor(
 )
 
 
-def _load_yaml(path: Path, problems: list[InputProblem]) -> tuple[Any, yaml.Node | None]:
+def _line_at(raw: bytes, offset: int) -> int:
+    return raw.count(b"\n", 0, offset) + 1
+
+
+_WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),  # before UTF-16 LE: it starts with the same two bytes
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+
+
+def read_input_text(path: Path, problems: list[InputProblem]) -> str | None:
+    """The file as UTF-8 text, or None with a problem naming the line of the first bad byte."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        raw = read_bounded(path, max_bytes=INPUT_MAX_BYTES, timeout_seconds=INPUT_READ_SECONDS)
     except OSError as exc:
-        problems.append(InputProblem(path, None, None, None, f"cannot read file: {exc.strerror}"))
+        reason = exc.strerror or str(exc)
+        problems.append(InputProblem(path, None, None, None, f"cannot read file: {reason}"))
+        return None
+    for bom, encoding in _WIDE_BOMS:
+        if raw.startswith(bom):
+            problems.append(InputProblem(path, 1, None, None, f"the file is {encoding} text: save it as UTF-8"))
+            return None
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        message = "contains a NUL byte (a binary file, or UTF-16 text?): save it as UTF-8 text"
+        problems.append(InputProblem(path, _line_at(raw, nul), None, None, message))
+        return None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        column = exc.start - raw.rfind(b"\n", 0, exc.start)
+        message = (
+            f"not UTF-8 text: byte 0x{raw[exc.start]:02X} at column {column} "
+            "(Latin-1 or Windows-1252?): save the file as UTF-8"
+        )
+        problems.append(InputProblem(path, _line_at(raw, exc.start), None, None, message))
+        return None
+
+
+def _load_yaml(path: Path, problems: list[InputProblem]) -> tuple[Any, yaml.Node | None]:
+    text = read_input_text(path, problems)
+    if text is None:
         return None, None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -102,9 +152,42 @@ def _load_yaml(path: Path, problems: list[InputProblem]) -> tuple[Any, yaml.Node
     except (yaml.YAMLError, ValueError) as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
+        if isinstance(exc, yaml.reader.ReaderError):  # a character YAML refuses: its offset, as a line
+            line = text.count("\n", 0, exc.position) + 1
         problems.append(InputProblem(path, line, None, None, f"not valid YAML: {getattr(exc, 'problem', exc)}"))
         return None, None
+    except RecursionError:
+        problems.append(
+            InputProblem(path, None, None, None, "nested too deeply to read (lists or maps inside each other)")
+        )
+        return None, None
+    _check_duplicate_keys(path, node, problems)
     return data, node
+
+
+def _check_duplicate_keys(path: Path, root: yaml.Node | None, problems: list[InputProblem]) -> None:
+    """A key given twice in one mapping: YAML keeps the last silently, so the first would be lost unseen."""
+    pending = [root] if root is not None else []
+    visited: set[int] = set()
+    while pending:  # a loop, not recursion: the nesting may be as deep as the parser allowed
+        node = pending.pop()
+        if id(node) in visited:  # an alias repeats a node already checked
+            continue
+        visited.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            first: dict[str, int] = {}
+            for key, value in node.value:
+                pending.append(value)
+                if not isinstance(key, yaml.ScalarNode) or key.tag == "tag:yaml.org,2002:merge":
+                    continue
+                line = key.start_mark.line + 1
+                if key.value in first:
+                    message = f"duplicate key (also at line {first[key.value]}; only one may be given)"
+                    problems.append(InputProblem(path, line, None, key.value, message))
+                else:
+                    first[key.value] = line
+        elif isinstance(node, yaml.SequenceNode):
+            pending.extend(node.value)
 
 
 def _mapping_lines(node: yaml.Node | None) -> tuple[int | None, dict[str, int]]:
@@ -124,7 +207,47 @@ def _list_items(node: yaml.Node | None, key: str) -> list[yaml.Node]:
     return []
 
 
+def _item_lines(node: yaml.Node | None, key: str) -> list[int]:
+    """Line of each item of a list field of a mapping (flow lists share their key's line)."""
+    if not isinstance(node, yaml.MappingNode):
+        return []
+    for k, v in node.value:
+        if k.value == key:
+            if isinstance(v, yaml.SequenceNode):
+                return [item.start_mark.line + 1 for item in v.value]
+            return [k.start_mark.line + 1]
+    return []
+
+
 ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """An id one input names in another (a registry holder, an activity's sponsor), checked once all are loaded."""
+
+    file: Path
+    line: int | None
+    record: str
+    field: str
+    kind: Literal["person", "activity", "account"]
+    value: str
+
+
+def _references(
+    path: Path,
+    node: yaml.Node | None,
+    line: int | None,
+    record: str,
+    field_name: str,
+    kind: Literal["person", "activity", "account"],
+    values: list[str],
+) -> list[Reference]:
+    lines = _item_lines(node, field_name)
+    return [
+        Reference(path, lines[i] if i < len(lines) else line, record, field_name, kind, value)
+        for i, value in enumerate(values)
+    ]
 
 
 def _validated_items(
@@ -135,15 +258,21 @@ def _validated_items(
     model: type[ModelT],
     key_field: str,
     problems: list[InputProblem],
-) -> Iterator[tuple[ModelT, int | None, dict[str, int]]]:
-    """Each item of a YAML list section, validated, with its line and its fields' lines."""
+    rejected: set[str] | None = None,
+) -> Iterator[tuple[ModelT, int | None, dict[str, int], yaml.Node]]:
+    """Each item of a YAML list section, validated, with its line, its fields' lines and its node.
+
+    The keys of items that fail validation go to `rejected`: a reference to one is a knock-on error.
+    """
     singular = section.rstrip("s").replace("activitie", "activity")
     for raw, item_node in zip(data.get(section) or [], _list_items(node, section), strict=False):
         line, key_lines = _mapping_lines(item_node)
         label = f"{singular} '{raw.get(key_field, '?')}'" if isinstance(raw, dict) else singular
         try:
-            yield model.model_validate(raw), line, key_lines
+            yield model.model_validate(raw), line, key_lines, item_node
         except ValidationError as exc:
+            if rejected is not None and isinstance(raw, dict) and isinstance(raw.get(key_field), str | int):
+                rejected.add(str(raw[key_field]))
             for location, message in _explain(exc):
                 top = (location or "").split(".")[0]
                 problems.append(InputProblem(path, key_lines.get(top, line), label, location, message))
@@ -162,6 +291,25 @@ def _explain(error: ValidationError) -> list[tuple[str | None, str]]:
             message = f"{message} (got {item['input']!r})"
         explained.append((location, message))
     return explained
+
+
+def _unknown_sections(
+    path: Path, data: dict[Any, Any], node: yaml.Node | None, known: tuple[str, ...], problems: list[InputProblem]
+) -> None:
+    _line, key_lines = _mapping_lines(node)
+    expected = ", ".join(f"'{k}:'" for k in known)
+    for key in data:
+        if key not in known:
+            problems.append(
+                InputProblem(path, key_lines.get(str(key), 1), None, str(key), f"unknown section (expected {expected})")
+            )
+
+
+def _text_ids(value: Any) -> Any:
+    """YAML reads E1001 as text but 300100001 as a number: both are ids. Anything else is left to validation."""
+    if isinstance(value, list):
+        return [str(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in value]
+    return value
 
 
 # --- registry ------------------------------------------------------------------------------
@@ -196,12 +344,65 @@ class RegistryEntry(BaseModel):
     @field_validator("platform_id", "its_admin", "handle", mode="before")
     @classmethod
     def _as_text(cls, value: Any) -> Any:
-        return str(value) if isinstance(value, int) else value
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
     @field_validator("holders", "admins", mode="before")
     @classmethod
     def _ids_as_text(cls, value: Any) -> Any:
-        return [str(v) for v in value] if isinstance(value, list) else value
+        return _text_ids(value)
+
+
+class IgnoreEntry(BaseModel):
+    """An account ITS checked and decided is not the Division's: discovery never reports it."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    platform: str = Field(min_length=1)
+    handle: str | None = None
+    platform_id: str | None = None
+    reason: str = Field(min_length=1)  # a suppression without a reason cannot be reviewed
+
+    @field_validator("platform_id", "handle", mode="before")
+    @classmethod
+    def _as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+@dataclass(frozen=True)
+class ExportRules:
+    """Where `export:` files may be and how large: the division folder plus the policy's export_folders."""
+
+    folders: tuple[Path, ...]
+    max_bytes: int
+
+    @classmethod
+    def of(cls, division: Path, policy: Policy) -> ExportRules:
+        folders = [division, *(division / Path(extra).expanduser() for extra in policy.export_folders)]
+        return cls(tuple(dict.fromkeys(f.resolve() for f in folders)), policy.export_max_bytes)
+
+    def allows(self, path: Path) -> bool:
+        return any(path.is_relative_to(folder) for folder in self.folders)
+
+
+def check_export(registry_file: Path, value: str, rules: ExportRules) -> tuple[Path, str | None]:
+    """The export's real path and what is wrong with it (None: a regular file, inside, not too large)."""
+    named = registry_file.parent / value
+    real = named.resolve()
+    if not rules.allows(real):
+        allowed = ", ".join(str(f) for f in rules.folders)
+        how = "is a symbolic link to a file" if rules.allows(Path(os.path.normpath(named.absolute()))) else "is"
+        return real, f"{value!r} {how} outside the allowed folders ({allowed}; see the policy's export_folders)"
+    try:
+        info = real.stat()
+    except FileNotFoundError:
+        return real, f"export file not found: {real}"
+    except OSError as exc:
+        return real, f"cannot read the export file {real}: {exc.strerror or exc}"
+    if not S_ISREG(info.st_mode):
+        return real, f"{real} is {file_kind(info.st_mode)}, not a regular file"
+    if info.st_size > rules.max_bytes:
+        return real, f"{real} is {info.st_size} bytes, more than the policy's export_max_bytes ({rules.max_bytes})"
+    return real, None
 
 
 def _registry_files(folder: Path) -> list[Path]:
@@ -210,26 +411,78 @@ def _registry_files(folder: Path) -> list[Path]:
     return [p for p in (folder / "registry.yaml", folder / "registry.yml") if p.exists()]
 
 
+@dataclass
+class _Loaded:
+    """What the loaders found so far: ids that exist, ids whose own record was rejected, references to check."""
+
+    people: set[str] = field(default_factory=set)
+    rejected_people: set[str] = field(default_factory=set)
+    activities: set[str] = field(default_factory=set)
+    rejected_activities: set[str] = field(default_factory=set)
+    accounts: set[str] = field(default_factory=set)
+    rejected_accounts: set[str] = field(default_factory=set)
+    references: list[Reference] = field(default_factory=list)
+    # Kinds of which a whole file could not be read: a reference to one of them may be in that file.
+    unreadable: set[str] = field(default_factory=set)
+
+
 def load_registry(
-    files: list[Path], activity_ids: set[str], problems: list[InputProblem]
+    files: list[Path], exports: ExportRules, loaded: _Loaded, problems: list[InputProblem]
 ) -> tuple[list[RegisteredAccount], list[dict[str, Any]]]:
-    connectors = available_connectors()
     accounts: list[RegisteredAccount] = []
     ignored: list[dict[str, Any]] = []
     seen: dict[str, str] = {}
     for path in files:
         data, node = _load_yaml(path, problems)
-        if data is None:
-            continue
         if not isinstance(data, dict) or not isinstance(data.get("accounts", []), list):
+            loaded.unreadable.add("account")
+        if node is None and data is None:
+            if not any(p.file == path for p in problems):  # empty, not unreadable: it lost its accounts
+                problems.append(InputProblem(path, None, None, None, "the file is empty (expected 'accounts:')"))
+            continue
+        if not isinstance(data, dict):
             problems.append(InputProblem(path, 1, None, "accounts", "expected a list under 'accounts:'"))
             continue
-        ignored += [dict(item, source=str(path)) for item in data.get("ignore", []) or [] if isinstance(item, dict)]
-        for entry, line, key_lines in _validated_items(path, data, node, "accounts", RegistryEntry, "key", problems):
-            account = _to_account(entry, path, line, key_lines, connectors, activity_ids, seen, problems)
-            if account is not None:
-                accounts.append(account)
+        _unknown_sections(path, data, node, ("accounts", "ignore"), problems)
+        key_lines = _mapping_lines(node)[1]
+        lists = {section: isinstance(data.get(section, []), list) for section in ("accounts", "ignore")}
+        for section in (s for s, ok in lists.items() if not ok):
+            message = f"expected a list under '{section}:'"
+            problems.append(InputProblem(path, key_lines.get(section, 1), None, section, message))
+        if lists["ignore"]:
+            for item, *_where in _validated_items(path, data, node, "ignore", IgnoreEntry, "handle", problems):
+                ignored.append(dict(item.model_dump(exclude_none=True), source=str(path)))
+        if lists["accounts"]:
+            accounts += _registry_accounts(path, data, node, exports, seen, loaded, problems)
     return accounts, ignored
+
+
+def _registry_accounts(
+    path: Path,
+    data: dict[str, Any],
+    node: yaml.Node | None,
+    exports: ExportRules,
+    seen: dict[str, str],
+    loaded: _Loaded,
+    problems: list[InputProblem],
+) -> list[RegisteredAccount]:
+    connectors = available_connectors()
+    accounts: list[RegisteredAccount] = []
+    entries = _validated_items(path, data, node, "accounts", RegistryEntry, "key", problems, loaded.rejected_accounts)
+    for entry, line, entry_lines, entry_node in entries:
+        account = _to_account(entry, path, line, entry_lines, connectors, exports, seen, problems)
+        if account is None:
+            loaded.rejected_accounts.add(entry.key)
+            continue
+        accounts.append(account)
+        loaded.accounts.add(account.key)
+        record = f"account '{entry.key}'"
+        for field_name in ("holders", "admins"):
+            values = getattr(entry, field_name)
+            loaded.references += _references(path, entry_node, line, record, field_name, "person", values)
+        activity = [entry.activity] if entry.activity else []
+        loaded.references += _references(path, entry_node, line, record, "activity", "activity", activity)
+    return accounts
 
 
 def _to_account(
@@ -238,7 +491,7 @@ def _to_account(
     line: int | None,
     key_lines: dict[str, int],
     connectors: dict[str, Any],
-    activity_ids: set[str],
+    exports: ExportRules,
     seen: dict[str, str],
     problems: list[InputProblem],
 ) -> RegisteredAccount | None:
@@ -261,15 +514,18 @@ def _to_account(
         problem("connector", f"no connector named {connector!r} is installed")
     if connector == "manual" and not entry.export:
         problem("export", "the manual connector needs 'export:' (the path of the ITS export CSV)")
+    export: str | None = None
+    if entry.export:
+        real, wrong = check_export(path, entry.export, exports)
+        if wrong:
+            problem("export", wrong)
+        export = str(real)
     if not entry.handle and not entry.platform_id and connector != "manual":
         problem("handle", "give the account's handle or platform_id (or both)")
-    if entry.activity and entry.activity not in activity_ids:
-        problem("activity", f"activity {entry.activity!r} is not in activities.yaml")
     if entry.approved_by and not entry.approved_on:
         problem("approved_on", "a platform approval needs the date it was given")
     if len(problems) > bad:
         return None
-    export = str((path.parent / entry.export).resolve()) if entry.export else None
     return RegisteredAccount(
         key=entry.key,
         platform=platform,
@@ -297,47 +553,93 @@ def _to_account(
 
 # --- directory -----------------------------------------------------------------------------
 
-PEOPLE_COLUMNS = {"person_id", "role", "first_name", "last_name"}
+# Without status and departure_date a directory cannot tell departed staff from active ones.
+PEOPLE_COLUMNS = {"person_id", "role", "first_name", "last_name", "status", "departure_date"}
 IDENTITY_COLUMNS = {"person_id", "platform", "handle"}
 
 
+def _read_csv(path: Path, problems: list[InputProblem]) -> tuple[list[str], list[tuple[int, dict[str, str]]]] | None:
+    """Header (lower-case) and rows (line, column -> stripped value), or None with the problems."""
+    text = read_input_text(path, problems)
+    if text is None:
+        return None
+    if not text.strip():
+        problems.append(InputProblem(path, None, None, None, "the file is empty (expected a header and rows)"))
+        return None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows: list[tuple[int, list[str]]] = []
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+        start = reader.line_num + 1
+        for values in reader:
+            if values:  # a blank line
+                rows.append((start, values))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        problems.append(InputProblem(path, reader.line_num, None, None, f"not valid CSV: {exc}"))
+        return None
+    duplicated = sorted({h for h in header if h and header.count(h) > 1})
+    if duplicated:
+        message = f"duplicated column(s): {', '.join(duplicated)} (which one counts would be a guess)"
+        problems.append(InputProblem(path, 1, None, None, message))
+        return None
+    if not rows:
+        problems.append(InputProblem(path, 1, None, None, "the file has a header but no rows"))
+        return None
+    return header, [
+        (number, {h: (values[i] if i < len(values) else "").strip() for i, h in enumerate(header) if h})
+        for number, values in rows
+    ]
+
+
 def load_directory(
-    files: list[Path], platforms: set[str], aliases: dict[str, str], problems: list[InputProblem]
+    files: list[Path], platforms: set[str], aliases: dict[str, str], loaded: _Loaded, problems: list[InputProblem]
 ) -> tuple[list[Person], list[PersonIdentity]]:
     people: dict[str, Person] = {}
     declared: list[tuple[Path, int, str, str, str]] = []  # file, line, person, platform, value
     for path in files:
-        try:
-            with path.open(newline="", encoding="utf-8-sig") as handle:
-                rows = list(csv.DictReader(handle))
-                header = set(rows[0].keys()) if rows else set()
-        except (OSError, UnicodeDecodeError, csv.Error) as exc:
-            problems.append(InputProblem(path, None, None, None, f"cannot read CSV: {exc}"))
+        table = _read_csv(path, problems)
+        if table is None:
+            loaded.unreadable.add("person")
             continue
-        header = {h.strip().lower() for h in header if h}
-        if header >= PEOPLE_COLUMNS:
-            _read_people(path, rows, people, declared, aliases, problems)
-        elif header >= IDENTITY_COLUMNS:
-            for number, row in enumerate(rows, start=2):
-                row = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
+        header, rows = table
+        columns = set(header)
+        if columns >= IDENTITY_COLUMNS and "role" not in columns:
+            for number, row in rows:
                 declared.append((path, number, row["person_id"], row["platform"].lower(), row["handle"]))
-        elif rows:
-            missing = ", ".join(sorted(PEOPLE_COLUMNS - header))
-            problems.append(InputProblem(path, 1, None, None, f"missing columns: {missing}"))
-    identities = _declared_identities(declared, people, platforms, aliases, problems)
+        elif columns & (PEOPLE_COLUMNS - {"person_id"}):
+            missing = ", ".join(sorted(PEOPLE_COLUMNS - columns))
+            if missing:
+                message = f"missing column(s): {missing}"
+                if {"status", "departure_date"} & (PEOPLE_COLUMNS - columns):
+                    message += " (without status and departure_date departed staff look active)"
+                problems.append(InputProblem(path, 1, None, None, message))
+                loaded.unreadable.add("person")
+                continue
+            _read_people(path, rows, people, declared, aliases, loaded, problems)
+        else:
+            message = (
+                f"missing columns: a people file needs {', '.join(sorted(PEOPLE_COLUMNS))}; "
+                f"an identity file {', '.join(sorted(IDENTITY_COLUMNS))}"
+            )
+            problems.append(InputProblem(path, 1, None, None, message))
+            loaded.unreadable.add("person")
+    loaded.people |= set(people)
+    loaded.rejected_people -= loaded.people
+    identities = _declared_identities(declared, people, platforms, aliases, loaded, problems)
     return list(people.values()), identities
 
 
 def _read_people(
     path: Path,
-    rows: list[dict[str, str]],
+    rows: list[tuple[int, dict[str, str]]],
     people: dict[str, Person],
     declared: list[tuple[Path, int, str, str, str]],
     aliases: dict[str, str],
+    loaded: _Loaded,
     problems: list[InputProblem],
 ) -> None:
-    for number, raw in enumerate(rows, start=2):  # line 1 is the header
-        row = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if k}
+    for number, row in rows:
         person_id = row.get("person_id", "")
         label = f"person '{person_id}'" if person_id else "row"
         bad = len(problems)
@@ -359,14 +661,18 @@ def _read_people(
                 departure = date.fromisoformat(row["departure_date"])
             except ValueError:
                 problem("departure_date", f"not a date (YYYY-MM-DD): {row['departure_date']!r}")
+        handles: list[tuple[Path, int, str, str, str]] = []
         for part in filter(None, (p.strip() for p in row.get("handles", "").split(";"))):
             platform, _, value = part.partition(":")
             if not value:
                 problem("handles", f"expected platform:handle, got {part!r}")
             else:
-                declared.append((path, number, person_id, aliases.get(platform.lower(), platform.lower()), value))
+                handles.append((path, number, person_id, aliases.get(platform.lower(), platform.lower()), value))
         if len(problems) > bad:
+            if person_id:
+                loaded.rejected_people.add(person_id)  # its handles are not checked: this row's error says it all
             continue
+        declared += handles
         people[person_id] = Person(
             person_id=person_id,
             role=row["role"].lower(),
@@ -384,6 +690,7 @@ def _declared_identities(
     people: dict[str, Person],
     platforms: set[str],
     aliases: dict[str, str],
+    loaded: _Loaded,
     problems: list[InputProblem],
 ) -> list[PersonIdentity]:
     identities: list[PersonIdentity] = []
@@ -395,7 +702,8 @@ def _declared_identities(
             problems.append(InputProblem(path, number, label, "handles", f"not a platform name: {platform!r}"))
             continue
         if person_id not in people:
-            problems.append(InputProblem(path, number, label, "person_id", "no such person in the directory"))
+            if person_id not in loaded.rejected_people and "person" not in loaded.unreadable:  # else a knock-on
+                problems.append(InputProblem(path, number, label, "person_id", "no such person in the directory"))
             continue
         key = (platform, normalise_handle(value))
         if key in owners and owners[key] != person_id:
@@ -423,24 +731,34 @@ class ActivityEntry(BaseModel):
     keywords: list[str] = Field(default_factory=list)
     accounts: list[str] = Field(default_factory=list)
 
+    @field_validator("sponsors", mode="before")
+    @classmethod
+    def _ids_as_text(cls, value: Any) -> Any:
+        return _text_ids(value)
 
-def load_activities(path: Path, problems: list[InputProblem]) -> list[Activity]:
+
+def load_activities(path: Path, loaded: _Loaded, problems: list[InputProblem]) -> list[Activity]:
     if not path.exists():
         return []
     data, node = _load_yaml(path, problems)
+    if not isinstance(data, dict) or not isinstance(data.get("activities") or [], list):
+        loaded.unreadable.add("activity")
     if data is None:
         return []
     if not isinstance(data, dict) or not isinstance(data.get("activities") or [], list):
         problems.append(InputProblem(path, 1, None, "activities", "expected a list under 'activities:'"))
         return []
+    _unknown_sections(path, data, node, ("activities",), problems)
     activities: list[Activity] = []
-    seen: set[str] = set()
-    for entry, line, _keys in _validated_items(path, data, node, "activities", ActivityEntry, "id", problems):
+    items = _validated_items(path, data, node, "activities", ActivityEntry, "id", problems, loaded.rejected_activities)
+    for entry, line, _keys, entry_node in items:
         label = f"activity '{entry.id}'"
-        if entry.id in seen:
+        if entry.id in loaded.activities:
             problems.append(InputProblem(path, line, label, "id", "duplicate activity id"))
             continue
-        seen.add(entry.id)
+        loaded.activities.add(entry.id)
+        loaded.references += _references(path, entry_node, line, label, "sponsors", "person", entry.sponsors)
+        loaded.references += _references(path, entry_node, line, label, "accounts", "account", entry.accounts)
         activities.append(
             Activity(
                 activity_id=entry.id,
@@ -452,6 +770,7 @@ def load_activities(path: Path, problems: list[InputProblem]) -> list[Activity]:
                 accounts=entry.accounts,
             )
         )
+    loaded.rejected_activities -= loaded.activities
     return activities
 
 
@@ -473,6 +792,24 @@ def load_policy(path: Path, problems: list[InputProblem]) -> Policy:
 
 # --- the whole division -------------------------------------------------------------------
 
+_WHERE = {"person": "in the directory", "activity": "in activities.yaml", "account": "in the registry"}
+
+
+def check_references(loaded: _Loaded, problems: list[InputProblem]) -> None:
+    """Every id an input names exists. A reference to a record that was itself rejected, or to a kind
+    one of whose files could not be read, is not reported: that error is the one to fix."""
+    known = {"person": loaded.people, "activity": loaded.activities, "account": loaded.accounts}
+    rejected = {
+        "person": loaded.rejected_people,
+        "activity": loaded.rejected_activities,
+        "account": loaded.rejected_accounts,
+    }
+    for ref in loaded.references:
+        if ref.value in known[ref.kind] or ref.value in rejected[ref.kind] or ref.kind in loaded.unreadable:
+            continue
+        message = f"{ref.kind} {ref.value!r} is not {_WHERE[ref.kind]}"
+        problems.append(InputProblem(ref.file, ref.line, ref.record, ref.field, message))
+
 
 def load_division(folder: Path) -> Division:
     """Load and validate every input of a division folder; raise InputError listing every problem."""
@@ -482,34 +819,18 @@ def load_division(folder: Path) -> Division:
     connectors = available_connectors()
     platforms = {cls.name for cls in connectors.values()} - {"manual"}
     aliases = {alias: cls.name for alias, cls in connectors.items()}
+    loaded = _Loaded()
     policy = load_policy(folder / "policy.yaml", problems)
-    activities = load_activities(folder / "activities.yaml", problems)
+    activities = load_activities(folder / "activities.yaml", loaded, problems)
     directory_files = sorted((folder / "directory").glob("*.csv")) if (folder / "directory").is_dir() else []
     if not directory_files:
         problems.append(InputProblem(folder / "directory", None, None, None, "no directory CSV files found"))
-    people, identities = load_directory(directory_files, platforms, aliases, problems)
+    people, identities = load_directory(directory_files, platforms, aliases, loaded, problems)
     registry_files = _registry_files(folder)
     if not registry_files:
         problems.append(InputProblem(folder / "registry", None, None, None, "no registry YAML files found"))
-    accounts, ignored = load_registry(registry_files, {a.activity_id for a in activities}, problems)
-    _check_activity_accounts(folder / "activities.yaml", activities, {a.key for a in accounts}, problems)
+    accounts, ignored = load_registry(registry_files, ExportRules.of(folder, policy), loaded, problems)
+    check_references(loaded, problems)
     if problems:
         raise InputError(problems)
     return Division(folder, accounts, people, identities, activities, policy, ignored)
-
-
-def _check_activity_accounts(
-    path: Path, activities: list[Activity], account_keys: set[str], problems: list[InputProblem]
-) -> None:
-    for activity in activities:
-        for key in activity.accounts:
-            if key not in account_keys:
-                problems.append(
-                    InputProblem(
-                        path,
-                        None,
-                        f"activity '{activity.activity_id}'",
-                        "accounts",
-                        f"account {key!r} is not in the registry",
-                    )
-                )

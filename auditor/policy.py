@@ -75,6 +75,11 @@ class Policy(BaseModel):
     log_retention_days: int = Field(90, ge=1)
     waiver_warning_days: int = Field(14, ge=0)
     sinks: list[SinkPolicy] = Field(default_factory=list)
+    # Where a registry `export:` (the manual connector's ITS export) may live: the division folder and
+    # these folders (absolute, or relative to the division folder). Checked at load, symlinks resolved.
+    export_folders: list[str] = Field(default_factory=list)
+    export_max_bytes: int = Field(50_000_000, ge=1)  # an export larger than this is refused, at load and read
+    export_read_seconds: float = Field(30, gt=0)  # reading one export may take this long at most
     # Discovery: a candidate account scoring this much (0-100) for looking like a school account
     # becomes an account-unregistered finding.
     discovery_threshold: float = Field(50.0, ge=0, le=100)

@@ -22,12 +22,14 @@ kept, a field missing). The account is then not fully audited and its earlier fi
 from __future__ import annotations
 
 import csv
+import io
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from connectors.base import Connector, Estimate, SnapshotBuilder
+from connectors.files import read_bounded
 from connectors.resilience import PlatformError
 from models.snapshot import (
     AccountSnapshot,
@@ -144,7 +146,9 @@ class ManualConnector(Connector):
     def _read_export(self, account: RegisteredAccount) -> Export:
         path = Path(account.export or "")
         try:
-            with path.open(newline="", encoding="utf-8-sig") as handle:
+            policy = self.context.policy  # bounded: a wrong export must not fill memory or hang the run
+            raw = read_bounded(path, max_bytes=policy.export_max_bytes, timeout_seconds=policy.export_read_seconds)
+            with io.StringIO(raw.decode("utf-8-sig"), newline="") as handle:
                 reader = csv.DictReader(handle)
                 columns = frozenset(c.strip().lower() for c in reader.fieldnames or () if c and c.strip())
                 rows = [

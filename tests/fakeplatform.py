@@ -361,9 +361,9 @@ def write_division(root: Path, *, with_fake: bool = True, extra_policy: str = ""
     (division / "directory").mkdir()
     (division / "exports").mkdir()
     (division / "directory" / "staff.csv").write_text(
-        "person_id,role,school,first_name,last_name,status,handles\n"
-        "E1,staff,Test School,Sam,Teacher,active,fakeplat:fake_school\n"
-        "E2,staff,Test School,Alex,Principal,active,\n",
+        "person_id,role,school,first_name,last_name,status,handles,departure_date\n"
+        "E1,staff,Test School,Sam,Teacher,active,fakeplat:fake_school,\n"
+        "E2,staff,Test School,Alex,Principal,active,,\n",
         encoding="utf-8",
     )
     (division / "exports" / "club.csv").write_text(

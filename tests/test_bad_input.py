@@ -4,7 +4,10 @@ generated platform responses end as a classified collection failure, never an ex
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,9 +49,9 @@ REGISTRY_ENTRY: dict[str, Any] = {
     "status": "active",
 }
 STAFF = (
-    "person_id,role,school,first_name,last_name,status,handles\n"
-    "E1,staff,Hillside High School,Sam,Teacher,active,\n"
-    "E2,staff,Hillside High School,Alex,Principal,active,\n"
+    "person_id,role,school,first_name,last_name,status,departure_date,handles\n"
+    "E1,staff,Hillside High School,Sam,Teacher,active,,\n"
+    "E2,staff,Hillside High School,Alex,Principal,active,,\n"
 )
 ACTIVITIES = {
     "activities": [
@@ -322,3 +325,81 @@ def test_a_bad_setting_is_a_clear_error_that_never_echoes_the_value(
     assert result.exit_code == 2
     assert "SMTP_PORT" in result.output
     assert "hunter2" not in result.output and "Traceback" not in result.output
+
+
+# --- the command line: exit 2, one problem per line, nothing written ------------------------------
+
+
+def _spoil_registry(division: Path, old: str, new: str) -> None:
+    registry = division / "registry" / "manual.yaml"
+    text = registry.read_text(encoding="utf-8")
+    assert old in text
+    registry.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+BAD_DIVISIONS = {
+    "unknown-holder": lambda d: _spoil_registry(d, "holders: [E1009, E1011]", "holders: [E1009, E9999]"),
+    "missing-export": lambda d: (d / "exports" / "rbe-news-group.csv").unlink(),
+    "directory-without-status": lambda d: (d / "directory" / "staff.csv").write_text(
+        "person_id,role,school,first_name,last_name,departure_date,handles\n"
+        + "".join(f"E10{n:02d},staff,Hillside High School,A,B{n},,\n" for n in range(1, 20)),
+        encoding="utf-8",
+    ),
+    "duplicate-yaml-key": lambda d: _spoil_registry(
+        d, "    status: active\n", "    status: active\n    status: disabled\n"
+    ),
+    "utf16-registry": lambda d: (d / "registry" / "manual.yaml").write_bytes(
+        (d / "registry" / "manual.yaml").read_text(encoding="utf-8").encode("utf-16")
+    ),
+    "deep-nesting": lambda d: (d / "policy.yaml").write_text("sinks: " + "[" * 20_000 + "]" * 20_000, encoding="utf-8"),
+    "ignore-not-a-list": lambda d: _spoil_registry(d, "ignore:\n", "ignore: 5\nold_ignore:\n"),
+}
+
+
+@pytest.mark.parametrize("spoil", BAD_DIVISIONS.values(), ids=BAD_DIVISIONS.keys())
+def test_bad_input_exits_2_naming_the_file_and_writes_nothing(
+    spoil: Any, division_dir: Path, auditor_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from auditor.cli import app
+
+    monkeypatch.delenv("AUDITOR_LOG_DIR", raising=False)
+    spoil(division_dir)
+    result = CliRunner().invoke(app, ["run", "--division", str(division_dir)])
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+    problems = [line for line in result.output.splitlines() if line.startswith("  ")]
+    assert problems and all(line.startswith(f"  {division_dir}") for line in problems), result.output
+    # No database, lock, report folder or anything else beside the division folder.
+    assert sorted(p.name for p in division_dir.parent.iterdir()) == ["division"]
+
+
+@pytest.mark.parametrize("columns", [None, "40"], ids=["COLUMNS-unset", "COLUMNS-40"])
+def test_each_problem_is_one_unwrapped_line_at_any_terminal_width(
+    division_dir: Path, tmp_path: Path, columns: str | None
+) -> None:
+    _spoil_registry(division_dir, "    purpose: Closed group for Riverbend school news\n", "")
+    _spoil_registry(division_dir, "    school: Hillside High School\n    purpose: Athletics highlights\n", "")
+    with pytest.raises(InputError) as caught:
+        load_division(division_dir)
+    expected = [f"  {problem}" for problem in caught.value.problems]
+    assert len(expected) == 3 and all(len(line) > 100 for line in expected)
+
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("AUDITOR_", "COLUMNS", "DATABASE_URL"))}
+    environment.update(
+        PYTHONPATH=str(Path(__file__).resolve().parent.parent), DATABASE_URL=f"sqlite:///{tmp_path}/a.db"
+    )
+    if columns is not None:
+        environment["COLUMNS"] = columns
+    result = subprocess.run(
+        [sys.executable, "-m", "auditor.cli", "run", "--division", str(division_dir)],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[-3:] == expected, result.stderr
+    assert lines[-4] == "Input error (3 problem(s); nothing was written):"

@@ -1,8 +1,9 @@
 """Real `auditor run` processes: SIGKILL at several points, two overlapping runs, private files.
 
-The division's accounts use the manual connector (no network). One account's export can be made
-a named pipe: reading it blocks until the test writes to it, which holds a run at a known point
-(two accounts stored, one in progress) without any test hook in the product.
+The division's accounts use the manual connector (no network). One account can be held: the
+launcher reads a named pipe beside its export before pulling it, which blocks until the test writes
+to it and so holds a run at a known point (two accounts stored, one in progress) without any test
+hook in the product. (The export itself cannot be the pipe: the loader refuses one, by design.)
 """
 
 from __future__ import annotations
@@ -29,7 +30,16 @@ WORKTREE = Path(__file__).resolve().parent.parent
 # installed yet); otherwise exactly `auditor ...`.
 LAUNCHER = (
     "import sys\n"
+    "from pathlib import Path\n"
+    "from connectors.manual import ManualConnector\n"
     "from tests.fakeplatform import outsider_rule\n"
+    "pull = ManualConnector.pull\n"
+    "def held_pull(self, account, cursor):\n"
+    "    hold = Path(f'{account.export}.hold')\n"
+    "    if hold.exists():\n"
+    "        hold.read_bytes()\n"
+    "    return pull(self, account, cursor)\n"
+    "ManualConnector.pull = held_pull\n"
     "from auditor.cli import main\n"
     "sys.argv = ['auditor', *sys.argv[1:]]\n"
     "with outsider_rule():\n"
@@ -89,21 +99,22 @@ class Site:
         out, err = process.communicate(timeout=120)
         return subprocess.CompletedProcess(process.args, process.returncode, out, err)
 
+    def hold(self, key: str) -> Path:
+        return self.division / "exports" / f"{key}.csv.hold"
+
     def block_on(self, key: str) -> None:
-        export = self.division / "exports" / f"{key}.csv"
-        export.unlink()
-        os.mkfifo(export)
+        os.mkfifo(self.hold(key))
 
     def unblock(self, key: str) -> None:
+        self.hold(key).unlink(missing_ok=True)
         export = self.division / "exports" / f"{key}.csv"
-        if export.exists() and stat.S_ISFIFO(export.stat().st_mode):
-            export.unlink()
         export.write_text(EXPORT.format(pid=100 + ACCOUNTS.index(key)), encoding="utf-8")
 
     def feed(self, key: str) -> None:
-        """Answer a blocked reader of the named pipe with the export."""
-        with open(self.division / "exports" / f"{key}.csv", "w", encoding="utf-8") as pipe:
-            pipe.write(EXPORT.format(pid=100 + ACCOUNTS.index(key)))
+        """Let a run held on the named pipe go on."""
+        with open(self.hold(key), "w", encoding="utf-8") as pipe:
+            pipe.write("go")
+        self.hold(key).unlink()
 
     def query(self, sql: str) -> list[tuple[object, ...]]:
         with sqlite3.connect(self.db) as connection:
@@ -116,8 +127,8 @@ def site(tmp_path: Path) -> Site:
     for folder in ("registry", "directory", "exports"):
         (site.division / folder).mkdir(parents=True)
     (site.division / "directory" / "staff.csv").write_text(
-        "person_id,role,school,first_name,last_name,status\n"
-        "E1,staff,Test School,Sam,Teacher,active\nE2,staff,Test School,Alex,Principal,active\n",
+        "person_id,role,school,first_name,last_name,status,departure_date\n"
+        "E1,staff,Test School,Sam,Teacher,active,\nE2,staff,Test School,Alex,Principal,active,\n",
         encoding="utf-8",
     )
     (site.division / "registry" / "accounts.yaml").write_text(

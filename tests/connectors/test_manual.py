@@ -45,8 +45,11 @@ def test_group_export_becomes_snapshot(division_dir: Path) -> None:
 
 
 def test_missing_export_fails_every_collection(division_dir: Path) -> None:
+    # The loader refuses a missing export; one deleted after loading fails the collections.
+    account = next(a for a in load_division(division_dir).accounts if a.key == "rbe-news-group")
     (division_dir / "exports" / "rbe-news-group.csv").unlink()
-    snapshot, _ = _pull(division_dir, "rbe-news-group")
+    context = ConnectorContext(settings=Settings(), policy=Policy(), as_of=AS_OF, deadline=Deadline(60))
+    snapshot = ManualConnector(context).pull(account, {})
     states = {name: s.state for name, s in snapshot.collections.items()}
     assert set(states.values()) == {CollectionState.FAILED}
     status = snapshot.collections["participants"]
