@@ -81,7 +81,9 @@ def filter_report(report: dict[str, Any], filters: ReportFilters) -> dict[str, A
                 f"--account {pattern!r} matches no account of this run; accounts: {', '.join(sorted(known))}"
             )
     findings = [copy.deepcopy(f) for f in report["findings"] if filters.keeps(f)]
-    coverage = [copy.deepcopy(c) for c in report["coverage"] if not filters.accounts or filters.matches_account(c["account"])]
+    coverage = [
+        copy.deepcopy(c) for c in report["coverage"] if not filters.accounts or filters.matches_account(c["account"])
+    ]
     run = copy.deepcopy(report["run"])
     run["filters"] = {
         "severity": filters.severity.value if filters.severity else None,
