@@ -184,6 +184,7 @@ def test_waivers_yaml_waives_by_pattern_and_the_report_names_the_entry(division_
     assert (overdue["status"], overdue["waiver"]["source"]) == ("waived", "waivers.yaml:3")
     assert overdue["waiver"]["approver"] == "Director of ITS"
     assert "waivers.yaml:8" in _invoke("waivers", "--division", str(division_dir)).output
+    assert "Waived: account closes at year end (waivers.yaml:3)" in Path("var/reports/latest/report.html").read_text()
 
     (division_dir / "waivers.yaml").unlink()  # removing an entry ends its waivers
     again = _run(division_dir)
