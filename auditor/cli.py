@@ -19,6 +19,7 @@ from rich.table import Table
 
 from auditor.cli_db import db_app
 from auditor.cli_ops import division_or_exit, register_ops, settings_or_exit
+from auditor.cli_waivers import expiry_problem, policy_or_exit, register_waivers
 from auditor.logs import attach_log_file, private_by_default
 from auditor.run import EXIT_BAD_INPUT, EXIT_LOCKED, RunLocked, RunOutcome, execute_run
 from auditor.settings import Settings
@@ -248,6 +249,12 @@ def report(
     school: Annotated[
         str | None, typer.Option("--school", help="Only this school's findings (for its principal).")
     ] = None,
+    severity: Annotated[str | None, typer.Option("--severity", help="Only findings of this severity or above.")] = None,
+    rule: Annotated[list[str] | None, typer.Option("--rule", help="Only this rule (repeatable; globs).")] = None,
+    account: Annotated[
+        list[str] | None, typer.Option("--account", help="Only this account (repeatable; globs).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write here, not in the run's folder.")] = None,
 ) -> None:
     """Re-render a run's reports from the store (no API calls)."""
     from auditor.report.publish import publish_run
@@ -264,10 +271,16 @@ def report(
                 err.print("No audit run in the store yet: run `auditor run` first.")
                 raise typer.Exit(EXIT_BAD_INPUT)
             run_id = latest.id
+    from auditor.report.filters import BadFilter, parse_filters
     from auditor.report.school import UnknownSchool
+    from auditor.rules.base import load_rules
 
     try:
-        folder = publish_run(engine, run_id, settings.report_dir, school=school)
+        filters = parse_filters(severity, rule or [], account or [], set(load_rules()))
+        folder = publish_run(engine, run_id, settings.report_dir, school=school, filters=filters, out=out)
+    except BadFilter as exc:
+        err.print(str(exc), markup=False, soft_wrap=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
     except KeyError:
         err.print(f"No run {run_id!r} in the store.", markup=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
@@ -285,6 +298,7 @@ def waive(
     expires: Annotated[
         str, typer.Option("--expires", help="Expiry date, YYYY-MM-DD (required: no waiver is forever).")
     ],
+    division: DivisionOption = Path("division"),
 ) -> None:
     """Waive a finding with a reason, an approver and an expiry date."""
     from sqlmodel import select
@@ -301,8 +315,9 @@ def waive(
     if not reason.strip() or not approver.strip():
         err.print("--reason and --approver must not be empty")
         raise typer.Exit(EXIT_BAD_INPUT)
-    if expires_on <= datetime.now(UTC).date():
-        err.print("--expires must be in the future")
+    refused = expiry_problem(expires_on, policy_or_exit(division), datetime.now(UTC).date())
+    if refused:  # no later than the policy's max_waiver_days
+        err.print(refused, markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_BAD_INPUT)
     settings = Settings()
     engine = make_engine(settings.database_url)
@@ -366,6 +381,7 @@ def demo(
 
 
 register_ops(app)  # record, doctor, purge (auditor/cli_ops.py)
+register_waivers(app)  # waivers, unwaive (auditor/cli_waivers.py)
 app.add_typer(db_app, name="db")  # db upgrade, db current (auditor/cli_db.py)
 
 

@@ -8,6 +8,7 @@ A division folder holds:
     directory/*.csv                      people exports; identity exports (person_id,platform,handle)
     activities.yaml                      school activities
     policy.yaml                          thresholds and settings (optional: defaults are AP 80-06)
+    waivers.yaml                         reviewed waivers by pattern (optional)
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from auditor.directory import Directory, normalise_handle
 from auditor.policy import Policy
 from connectors.base import available_connectors
 from connectors.files import file_kind, read_bounded
-from models.tables import Activity, Person, PersonIdentity, RegisteredAccount
+from models.tables import Activity, PatternWaiver, Person, PersonIdentity, RegisteredAccount
 
 PERSON_STATUSES = {"active", "departed", "inactive", "on_leave"}
 # Division inputs are text a person edits: a directory of 50,000 people is a few MB. The bound only
@@ -79,6 +80,7 @@ class Division:
     activities: list[Activity]
     policy: Policy
     ignored: list[dict[str, Any]] = field(default_factory=list)
+    waivers: list[PatternWaiver] = field(default_factory=list)  # waivers.yaml, reviewed by ITS
 
     def directory(self) -> Directory:
         return Directory(
@@ -831,6 +833,74 @@ def load_division(folder: Path) -> Division:
         problems.append(InputProblem(folder / "registry", None, None, None, "no registry YAML files found"))
     accounts, ignored = load_registry(registry_files, ExportRules.of(folder, policy), loaded, problems)
     check_references(loaded, problems)
+    waivers = load_waivers(folder / "waivers.yaml", {a.key for a in accounts}, policy, problems)
     if problems:
         raise InputError(problems)
-    return Division(folder, accounts, people, identities, activities, policy, ignored)
+    return Division(folder, accounts, people, identities, activities, policy, ignored, waivers)
+
+
+# --- waivers.yaml ----------------------------------------------------------------------------
+
+
+class WaiverEntry(BaseModel):
+    """One reviewed waiver by pattern: a rule, an account (or a glob over account keys), a subject glob."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    rule: str = Field(min_length=1)
+    account: str = Field(min_length=1)
+    subject: str = Field("*", min_length=1)
+    reason: str = Field(min_length=1)
+    approver: str = Field(min_length=1)
+    expires: date
+
+
+def load_waivers(
+    path: Path, account_keys: set[str], policy: Policy, problems: list[InputProblem], today: date | None = None
+) -> list[PatternWaiver]:
+    """The division's waivers.yaml (optional). An entry naming an unknown rule, matching no registered
+    account, already expired or longer than the policy's max_waiver_days is a problem, like any input's."""
+    from fnmatch import fnmatchcase
+
+    from auditor.rules.base import load_rules
+
+    if not path.exists():
+        return []
+    data, node = _load_yaml(path, problems)
+    if data is None:
+        return []
+    if not isinstance(data, dict) or not isinstance(data.get("waivers") or [], list):
+        problems.append(InputProblem(path, 1, None, "waivers", "expected a list under 'waivers:'"))
+        return []
+    today = today or date.today()
+    latest = date.fromordinal(today.toordinal() + policy.max_waiver_days)
+    rules = set(load_rules())
+    waivers: list[PatternWaiver] = []
+    for entry, line, key_lines, _node in _validated_items(path, data, node, "waivers", WaiverEntry, "rule", problems):
+        wrong: list[tuple[str, str]] = []  # field, what is wrong
+        if entry.rule not in rules:
+            wrong.append(("rule", f"unknown rule id {entry.rule!r} (see `auditor rules`)"))
+        if not any(fnmatchcase(key, entry.account) for key in account_keys):
+            wrong.append(("account", f"{entry.account!r} matches no registered account"))
+        if entry.expires < today:
+            wrong.append(("expires", f"expired on {entry.expires} (remove the entry or renew it)"))
+        elif entry.expires > latest:
+            wrong.append(("expires", f"{entry.expires} is more than max_waiver_days ({policy.max_waiver_days}) away"))
+        for field_name, message in wrong:
+            problems.append(
+                InputProblem(path, key_lines.get(field_name, line), f"waiver '{entry.rule}'", field_name, message)
+            )
+        if wrong:
+            continue
+        waivers.append(
+            PatternWaiver(
+                rule=entry.rule,
+                account=entry.account,
+                subject=entry.subject,
+                reason=entry.reason,
+                approver=entry.approver,
+                expires_on=entry.expires,
+                source=f"{path.name}:{line}",
+            )
+        )
+    return waivers

@@ -74,6 +74,8 @@ class Policy(BaseModel):
     # Rotated log files older than this, in AUDITOR_LOG_DIR.
     log_retention_days: int = Field(90, ge=1)
     waiver_warning_days: int = Field(14, ge=0)
+    # No waiver may run longer than this from the day it is granted (`auditor waive`, waivers.yaml).
+    max_waiver_days: int = Field(365, ge=1)
     sinks: list[SinkPolicy] = Field(default_factory=list)
     # Where a registry `export:` (the manual connector's ITS export) may live: the division folder and
     # these folders (absolute, or relative to the division folder). Checked at load, symlinks resolved.

@@ -4,16 +4,23 @@
   *regressed* when the same fingerprint was resolved once);
 - a previous finding not produced again is *resolved*, unless its account could not be fully
   audited this run: then it is *unknown*, never resolved;
-- a finding with a waiver that has not expired is *waived*; an expired waiver stops applying.
+- a finding with a waiver that has not expired is *waived*; an expired waiver stops applying. A
+  waiver is granted for one fingerprint (`auditor waive`) or by pattern in the division's reviewed
+  waivers.yaml (rule, account glob, subject glob); the fingerprint's own waiver comes first, then
+  the file's entries in order.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from fnmatch import fnmatchcase
 
 from auditor.rules.base import RuleMeta, RuleResult, fingerprint
-from models.tables import Finding, FindingStatus, RegisteredAccount, Severity, Waiver
+from models.tables import Finding, FindingStatus, PatternWaiver, RegisteredAccount, Severity, Waiver
+
+AnyWaiver = Waiver | PatternWaiver
 
 
 @dataclass
@@ -30,8 +37,36 @@ class Evaluated:
         return fingerprint(self.meta.id, self.account.key, self.result.subject)
 
 
-def waiver_applies(waiver: Waiver | None, as_of: datetime) -> bool:
-    return waiver is not None and not waiver.revoked and waiver.expires_on >= as_of.date()
+def waiver_applies(waiver: AnyWaiver | None, as_of: datetime) -> bool:
+    if waiver is None or (isinstance(waiver, Waiver) and waiver.revoked):
+        return False
+    return waiver.expires_on >= as_of.date()
+
+
+def pattern_matches(pattern: PatternWaiver, rule_id: str, account_key: str, subject: str) -> bool:
+    return (
+        pattern.rule == rule_id and fnmatchcase(account_key, pattern.account) and fnmatchcase(subject, pattern.subject)
+    )
+
+
+def waiver_for(
+    finding: Finding | Evaluated,
+    waivers: dict[str, Waiver],
+    patterns: Sequence[PatternWaiver],
+    as_of: datetime,
+) -> AnyWaiver | None:
+    """The waiver that covers a finding: one in force if any (its own, then the first matching entry of
+    waivers.yaml), else a lapsed one, so that the report can say it expired."""
+    if isinstance(finding, Evaluated):
+        rule_id, account_key, subject = finding.meta.id, finding.account.key, finding.result.subject
+    else:
+        rule_id, account_key, subject = finding.rule_id, finding.account_key, finding.subject
+    own = waivers.get(finding.fingerprint)
+    matching = [p for p in patterns if pattern_matches(p, rule_id, account_key, subject)]
+    for candidate in (own, *matching):
+        if waiver_applies(candidate, as_of):
+            return candidate
+    return own or (matching[0] if matching else None)
 
 
 def reconcile(
@@ -43,6 +78,7 @@ def reconcile(
     incomplete: set[str],
     waivers: dict[str, Waiver],
     resolved_before: set[str],
+    patterns: Sequence[PatternWaiver] = (),
 ) -> list[Finding]:
     """Findings to store for this run (one row per fingerprint)."""
     findings: dict[str, Finding] = {}
@@ -51,7 +87,7 @@ def reconcile(
         fp = item.fingerprint
         before = previous_by_fp.get(fp)
         status = FindingStatus.PERSISTING if before else FindingStatus.NEW
-        if waiver_applies(waivers.get(fp), as_of):
+        if waiver_applies(waiver_for(item, waivers, patterns, as_of), as_of):
             status = FindingStatus.WAIVED
         findings[fp] = _finding(run_id, as_of, item, status, before, regressed=before is None and fp in resolved_before)
     for account_key, rows in previous.items():
@@ -61,7 +97,7 @@ def reconcile(
             if account_key in incomplete:
                 status = (
                     FindingStatus.WAIVED
-                    if waiver_applies(waivers.get(before.fingerprint), as_of)
+                    if waiver_applies(waiver_for(before, waivers, patterns, as_of), as_of)
                     else FindingStatus.UNKNOWN
                 )
             else:

@@ -36,6 +36,7 @@ from auditor.store import (
     latest_cursor,
     latest_participants,
     mark_crashed_runs,
+    pattern_waivers,
     previous_division_findings,
     previous_findings,
     replace_inputs,
@@ -166,6 +167,7 @@ def _execute_locked(
             previous=previous,
             incomplete=incomplete,
             waivers=waivers_by_fingerprint(db),
+            patterns=pattern_waivers(db),  # waivers.yaml, stored with the inputs above
             resolved_before=ever_resolved(db, [r.fingerprint for r in results]),
         )
         db.add_all(findings)

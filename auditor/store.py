@@ -18,6 +18,7 @@ from models.tables import (
     Finding,
     FindingStatus,
     Participant,
+    PatternWaiver,
     Person,
     PersonIdentity,
     RegisteredAccount,
@@ -37,16 +38,18 @@ def replace_inputs(session: Session, division: Division) -> None:
     wholesale (a removed account must disappear), so there is nothing to upsert. Rows are built from
     the values, never by attaching the Division's objects, so storing one Division twice works.
     """
-    for table in (PersonIdentity, Person, Activity, RegisteredAccount):
+    for table in (PersonIdentity, Person, Activity, RegisteredAccount, PatternWaiver):
         session.execute(delete(table))
     for table, rows in (
         (Person, division.people),
         (PersonIdentity, division.identities),
         (Activity, division.activities),
         (RegisteredAccount, division.accounts),
+        (PatternWaiver, division.waivers),
     ):
         if rows:
-            values = [row.model_dump(exclude={"id"} if table is PersonIdentity else set()) for row in rows]
+            generated_id = table in (PersonIdentity, PatternWaiver)
+            values = [row.model_dump(exclude={"id"} if generated_id else set()) for row in rows]
             session.execute(insert(table), values)
 
 
@@ -299,3 +302,34 @@ def purge_snapshots(session: Session, older_than: datetime) -> tuple[int, int]:
     participants = session.execute(delete(Participant).where(col(Participant.snapshot_id).in_(doomed)))
     snapshots = session.execute(delete(Snapshot).where(col(Snapshot.id).in_(doomed)))
     return int(getattr(snapshots, "rowcount", 0) or 0), int(getattr(participants, "rowcount", 0) or 0)
+
+
+# --- waivers: history and patterns ---------------------------------------------------------------
+
+
+def pattern_waivers(session: Session) -> list[PatternWaiver]:
+    """The waivers.yaml entries the latest run loaded, in file order (the first match wins)."""
+    return list(session.exec(select(PatternWaiver).order_by(col(PatternWaiver.id))).all())
+
+
+def all_waivers(session: Session) -> list[Waiver]:
+    """Every waiver granted with `auditor waive`, revoked ones included (the history)."""
+    return list(session.exec(select(Waiver).order_by(col(Waiver.id))).all())
+
+
+def revoke_waivers(session: Session, fingerprint: str, by: str, reason: str, now: datetime) -> list[Waiver]:
+    """Take back the fingerprint's unrevoked waivers; the rows stay, with who revoked them, when and why."""
+    rows = list(
+        session.exec(select(Waiver).where(Waiver.fingerprint == fingerprint, Waiver.revoked == False)).all()  # noqa: E712
+    )
+    for waiver in rows:
+        waiver.revoked, waiver.revoked_at, waiver.revoked_by, waiver.revoke_reason = True, now, by, reason
+        session.add(waiver)
+    return rows
+
+
+def latest_finding(session: Session, fingerprint: str) -> Finding | None:
+    """The newest stored row of a fingerprint: what the finding is (rule, account, subject)."""
+    return session.exec(
+        select(Finding).where(Finding.fingerprint == fingerprint).order_by(col(Finding.id).desc()).limit(1)
+    ).first()

@@ -190,3 +190,26 @@ class Waiver(SQLModel, table=True):
     expires_on: date
     created_at: datetime
     revoked: bool = False
+    # Revoking keeps the row (`auditor unwaive`): who took the waiver back, when and why.
+    revoked_at: datetime | None = None
+    revoked_by: str | None = None
+    revoke_reason: str | None = None
+
+
+class PatternWaiver(SQLModel, table=True):
+    """An entry of the division's reviewed waivers.yaml, as of the latest run that loaded it.
+
+    Replaced wholesale with the other inputs, so that removing an entry from the file ends it; the
+    report re-renders from here without the division folder.
+    """
+
+    __tablename__ = "pattern_waiver"
+
+    id: int | None = Field(default=None, primary_key=True)
+    rule: str
+    account: str  # an account key or a glob over account keys
+    subject: str = "*"  # a glob over the finding's subject
+    reason: str
+    approver: str
+    expires_on: date
+    source: str  # "waivers.yaml:12": the report names the entry that waived each finding

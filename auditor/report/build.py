@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlmodel import Session
 
-from auditor.reconcile import waiver_applies
-from auditor.store import previous_run, run_findings, run_snapshots, waivers_by_fingerprint
-from models.tables import AuditRun, Finding, Severity, Waiver
+from auditor.reconcile import AnyWaiver, waiver_applies, waiver_for
+from auditor.store import pattern_waivers, previous_run, run_findings, run_snapshots, waivers_by_fingerprint
+from models.tables import AuditRun, Finding, FindingStatus, Severity, Waiver
 
 SCHEMA_VERSION = 1
 SEVERITY_ORDER = {s.value: s.rank for s in Severity}
@@ -25,8 +25,9 @@ def build_report(db: Session, run_id: str) -> dict[str, Any]:
         raise KeyError(run_id)
     before = previous_run(db, run)
     waivers = waivers_by_fingerprint(db)
+    patterns = pattern_waivers(db)
     findings = [
-        _finding_entry(f, waivers.get(f.fingerprint), run.as_of)
+        _finding_entry(f, waiver_for(f, waivers, patterns, run.as_of), run.as_of)
         for f in sorted(run_findings(db, run_id), key=_sort_key)
     ]
     coverage = [_coverage_entry(s) for s in run_snapshots(db, run_id)]
@@ -75,7 +76,22 @@ def _sort_key(finding: Finding) -> tuple[Any, ...]:
     )
 
 
-def _finding_entry(finding: Finding, waiver: Waiver | None, as_of: datetime) -> dict[str, Any]:
+def current_status(finding: Finding, waiver: AnyWaiver | None, as_of: datetime) -> str:
+    """The status a re-rendered report shows: a waiver granted since the run waives the finding; one
+    revoked (or removed from waivers.yaml) since reopens it, as the status it had before the waiver."""
+    if finding.status == FindingStatus.RESOLVED.value:
+        return finding.status
+    if waiver_applies(waiver, as_of):
+        return FindingStatus.WAIVED.value
+    if finding.status != FindingStatus.WAIVED.value:
+        return finding.status
+    if finding.last_seen_run != finding.run_id:  # carried from an earlier run: its account was not fully audited
+        return FindingStatus.UNKNOWN.value
+    return (FindingStatus.NEW if finding.first_seen_run == finding.run_id else FindingStatus.PERSISTING).value
+
+
+def _finding_entry(finding: Finding, waiver: AnyWaiver | None, as_of: datetime) -> dict[str, Any]:
+    status = current_status(finding, waiver, as_of)
     return {
         "fingerprint": finding.fingerprint,
         "rule": finding.rule_id,
@@ -92,18 +108,20 @@ def _finding_entry(finding: Finding, waiver: Waiver | None, as_of: datetime) -> 
         "message": finding.message,
         "evidence": finding.evidence,
         "remediation": finding.remediation,
-        "status": finding.status,
+        "status": status,
         "regressed": finding.regressed,
         "first_seen": _iso(finding.first_seen_at),
         "first_seen_run": finding.first_seen_run,
         "last_seen_run": finding.last_seen_run,
         "url": finding.url,
-        "waiver": _waiver_entry(waiver, as_of) if waiver and finding.status != "resolved" else None,
+        "waiver": _waiver_entry(waiver, as_of) if waiver and status != "resolved" else None,
     }
 
 
-def _waiver_entry(waiver: Waiver, as_of: datetime) -> dict[str, Any]:
+def _waiver_entry(waiver: AnyWaiver, as_of: datetime) -> dict[str, Any]:
     return {
+        # which grant waived it: `auditor waive`, or the waivers.yaml entry ("waivers.yaml:12")
+        "source": "auditor waive" if isinstance(waiver, Waiver) else waiver.source,
         "reason": waiver.reason,
         "approver": waiver.approver,
         "expires_on": waiver.expires_on.isoformat(),

@@ -60,6 +60,13 @@ def _heading(report: dict[str, Any]) -> list[str]:
     if run.get("kind") == "check":
         scope = run.get("scope") or "single-account check (auditor check), not the nightly division run"
         lines += ["", f"**Scope:** {md_escape(scope[:1].upper() + scope[1:])}."]
+    if run.get("filters"):
+        left_out = run["filters"]["findings_left_out"]
+        lines += [
+            "",
+            f"**Filtered:** only findings with {md_escape(run['filters']['description'])}; "
+            f"{left_out} other finding{'' if left_out == 1 else 's'} of this run left out.",
+        ]
     return lines
 
 

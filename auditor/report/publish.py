@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from auditor.report.build import build_report
+from auditor.report.filters import ReportFilters, filter_report
 from auditor.report.safe_text import VALUE_LIMIT, display_tree, spreadsheet_cell
 from auditor.report.school import filter_report_for_school
 from models.db import session
@@ -137,14 +138,31 @@ def report_folder(report_root: Path, report: dict[str, Any], school: str | None 
     return report_root / name
 
 
-def publish_run(engine: Engine, run_id: str, report_root: Path, school: str | None = None) -> Path:
+def publish_run(
+    engine: Engine,
+    run_id: str,
+    report_root: Path,
+    school: str | None = None,
+    filters: ReportFilters | None = None,
+    out: Path | None = None,
+) -> Path:
+    """Write the run's reports; `latest` moves only for a whole nightly report written in its own folder.
+
+    With `filters` (raises BadFilter), only the findings they keep, in `<run>-filtered-<digest>` unless
+    `out` names the folder.
+    """
     report = report_for_run(engine, run_id, school)
-    folder = report_folder(report_root, report, school)
+    if filters:
+        report = filter_report(report, filters)
+    folder = out if out is not None else report_folder(report_root, report, school)
+    if filters and out is None:
+        folder = folder.with_name(f"{folder.name}-{filters.slug()}")
     if folder.parent != report_root:
-        report_root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        folder.parent.mkdir(exist_ok=True, mode=0o700)  # reports hold data about minors
+        if out is None:
+            report_root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # reports hold data about minors
     write_report_files(report, folder)
-    if school is None and report["run"]["kind"] == "run":
+    if school is None and not filters and out is None and report["run"]["kind"] == "run":
         point_latest(report_root, folder)
     log.info("report written to %s", folder)
     return folder

@@ -109,7 +109,8 @@
       : (w.expiring_soon ? el("span", { "class": "flag flag-soon" }, ["within 14 days"]) : null);
     function pair(term, value, extra) { return el("div", {}, [el("dt", {}, [term]), el("dd", { dir: "auto" }, [value, extra ? " " : null, extra])]); }
     return [el("h3", {}, ["Waiver"]), el("dl", { "class": "waiver" }, [
-      pair("Reason", w.reason), pair("Approved by", w.approver), pair("Expires", w.expires_on, flag)
+      pair("Reason", w.reason), pair("Approved by", w.approver), pair("Expires", w.expires_on, flag),
+      w.source ? pair("Source", w.source) : null
     ])];
   }
 
