@@ -8,6 +8,7 @@ from typing import Any
 from sqlmodel import Session
 
 from auditor.reconcile import waiver_applies
+from auditor.report.departures import departures
 from auditor.store import previous_run, run_findings, run_snapshots, waivers_by_fingerprint
 from models.tables import AuditRun, Finding, Severity, Waiver
 
@@ -30,6 +31,8 @@ def build_report(db: Session, run_id: str) -> dict[str, Any]:
         for f in sorted(run_findings(db, run_id), key=_sort_key)
     ]
     coverage = [_coverage_entry(s) for s in run_snapshots(db, run_id)]
+    summary = summarize(findings)
+    summary["departures"] = departures(db, findings, run.as_of)  # who left, with what still open
     return {
         "schema_version": SCHEMA_VERSION,
         "run": {
@@ -48,7 +51,7 @@ def build_report(db: Session, run_id: str) -> dict[str, Any]:
             "school": None,
             "spend": run.spend or {},
         },
-        "summary": summarize(findings),
+        "summary": summary,
         "coverage": coverage,
         "findings": findings,
     }
