@@ -28,6 +28,7 @@ from auditor.person import (
 from auditor.report.publish import write_report_files
 from auditor.run import EXIT_BAD_INPUT, EXIT_CLEAN
 from auditor.settings import Settings
+from auditor.store import WHAT_IF_KIND
 from models.db import init_db, make_engine
 
 console = Console(stderr=False)
@@ -65,13 +66,13 @@ def check_person(
     init_db(engine)
     entries = accounts_of(evaluated, person.person_id, engine, clock)
     label = f"{display_name(person)} ({person.person_id})"
-    keys = [e.account.key for e in entries if e.auditable]
-    if not keys:
-        # An empty `only` would mean every account: say so rather than audit the whole division.
-        disabled = ", ".join(e.account.key for e in entries) or "none"
-        console.print(f"{label}: no active registered account to audit (disabled ones: {disabled}).", markup=False)
+    # Disabled accounts too, as `check KEY` does: what the platform still shows of them is evidence.
+    keys = [e.account.key for e in entries]
+    if not keys:  # an empty `only` would mean every account
+        console.print(f"{label}: no registered account names this person; nothing to audit.", markup=False)
         raise typer.Exit(EXIT_CLEAN)
-    outcome = execute(division_dir, only=keys, kind="check", full=False, as_of=clock, loaded=evaluated)
+    kind = "check" if departed is None else WHAT_IF_KIND
+    outcome = execute(division_dir, only=keys, kind=kind, full=False, as_of=clock, loaded=evaluated)
     if outcome.report_folder is not None:
         folder: Path = outcome.report_folder
         report = json.loads((folder / "report.json").read_text(encoding="utf-8"))

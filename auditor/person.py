@@ -109,10 +109,6 @@ class PersonAccount:
     roles: list[str]
     observed_roles: list[str] = field(default_factory=list)  # the platform's words, e.g. owner, MANAGE
 
-    @property
-    def auditable(self) -> bool:
-        return self.account.status == "active"
-
 
 def _context(
     account: RegisteredAccount,

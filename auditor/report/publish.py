@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 
 from auditor.report.build import build_report
 from auditor.report.school import filter_report_for_school
+from auditor.store import WHAT_IF_KIND
 from models.db import session
 
 log = logging.getLogger("auditor.report")
@@ -122,7 +123,7 @@ def publish_run(engine: Engine, run_id: str, report_root: Path, school: str | No
     report = report_for_run(engine, run_id, school)
     folder = report_root / (run_id if school is None else f"{run_id}-{_slug(school)}")
     write_report_files(report, folder)
-    if school is None:
+    if school is None and report["run"]["kind"] != WHAT_IF_KIND:  # `latest` is never a hypothesis
         point_latest(report_root, folder)
     log.info("report written to %s", folder)
     return folder
