@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from auditor.cli import app
+from auditor.report.school import filter_report_for_school
 from tests.auditor.demo_store import AS_OF, DEMO_DIVISION, demo_env, run_demo
 
 SCHEMA = json.loads((DEMO_DIVISION.parents[1] / "auditor/report/report.schema.json").read_text())
@@ -201,6 +202,10 @@ def test_nightly_summary_lists_departed_people_with_open_consequences(demo_store
     html = (folder / "report.html").read_text()
     section = html[html.index('id="departures"') :]
     assert "<strong>Rob MacLeod</strong> (E1013)" in section and "<strong>Jim Whitford</strong> (E1004)" in section
+    riverbend = filter_report_for_school(report, "Riverbend Elementary School")["summary"]["departures"]
+    assert [(p["name"], [a["account"] for a in p["accounts"]]) for p in riverbend] == [
+        ("Rob MacLeod", ["rbe-reading-group"])
+    ]
     summary = (folder / "summary.md").read_text()
     assert "## People who left with open consequences: 2" in summary
     assert "**Rob MacLeod** (E1013), left 2026-09-15: RiverbendReadingBuddies" in summary
