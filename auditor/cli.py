@@ -20,6 +20,7 @@ from rich.table import Table
 from auditor.cli_db import db_app
 from auditor.cli_ops import division_or_exit, register_ops, settings_or_exit
 from auditor.cli_waivers import expiry_problem, policy_or_exit, register_waivers
+from auditor.inputs import Division
 from auditor.logs import attach_log_file, private_by_default
 from auditor.run import EXIT_BAD_INPUT, EXIT_LOCKED, RunLocked, RunOutcome, execute_run
 from auditor.settings import Settings
@@ -72,9 +73,15 @@ def _utc(value: datetime | None) -> datetime | None:
 
 
 def _execute(
-    division_dir: Path, *, only: list[str] | None, kind: str, full: bool, as_of: datetime | None
+    division_dir: Path,
+    *,
+    only: list[str] | None,
+    kind: str,
+    full: bool,
+    as_of: datetime | None,
+    loaded: Division | None = None,
 ) -> RunOutcome:
-    division = division_or_exit(division_dir)
+    division = loaded or division_or_exit(division_dir)
     if only:
         known = {a.key for a in division.accounts}
         for key in only:
@@ -220,11 +227,26 @@ def run(
 
 @app.command()
 def check(
-    key: Annotated[str, typer.Argument(help="Registry key of the account to audit now.")],
+    key: Annotated[str | None, typer.Argument(help="Registry key of the account to audit now.")] = None,
     division: DivisionOption = Path("division"),
     as_of: AsOfOption = None,
+    person: Annotated[
+        str | None,
+        typer.Option("--person", help="Audit every account of this person (directory id or declared handle)."),
+    ] = None,
+    departed: Annotated[
+        str | None,
+        typer.Option("--departed", help="With --person: evaluate as if they left on YYYY-MM-DD (files unchanged)."),
+    ] = None,
 ) -> None:
-    """Audit one account now, through the same pipeline (e.g. the day a teacher leaves)."""
+    """Audit one account now, or with --person everyone's accounts of a person (the day a teacher leaves)."""
+    if person is not None:
+        from auditor.cli_person import check_person
+
+        check_person(division, person, departed, _utc(as_of), execute=_execute, summarise=_summarise)
+    if key is None or departed is not None:
+        err.print("Give an account key, or --person ID (--departed needs --person).", markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT)
     outcome = _execute(division, only=[key], kind="check", full=False, as_of=as_of)
     _summarise(outcome)
     raise typer.Exit(outcome.exit_code)

@@ -30,6 +30,7 @@ from auditor.rules.base import DivisionContext, DivisionResult, RuleContext, loa
 from auditor.settings import Settings
 from auditor.spend import add_counts, spend_summary, will_prefetch
 from auditor.store import (
+    WHAT_IF_KIND,
     StoredParticipants,
     ever_resolved,
     latest_content,
@@ -183,7 +184,9 @@ def _execute_locked(
         db.commit()
 
     folder = publish_run(engine, run.id, settings.report_dir)
-    failed_sinks = [o for o in send_notifications_for_folder(folder, division.policy, settings) if o.failed]
+    # A what-if (`check --person --departed`) tells the one who asked, never the notification sinks.
+    sent = [] if kind == WHAT_IF_KIND else send_notifications_for_folder(folder, division.policy, settings)
+    failed_sinks = [o for o in sent if o.failed]
     if failed_sinks and exit_code in (EXIT_CLEAN, EXIT_FINDINGS):
         # The report is written whatever happens to a sink; cron still hears that nobody was told.
         exit_code = EXIT_NOTIFY_FAILED

@@ -29,6 +29,9 @@ from models.tables import (
 OPEN_STATUSES = (FindingStatus.NEW, FindingStatus.PERSISTING, FindingStatus.UNKNOWN, FindingStatus.WAIVED)
 # Runs whose results count: a `running` row is a run in progress or one that died (then `crashed`).
 FINISHED_STATUSES = ("complete", "incomplete")
+# `check --person --departed`: evaluated with a departure the directory does not record. Its findings
+# describe a hypothesis, so it is never the baseline of a later run, nor "the latest run".
+WHAT_IF_KIND = "what-if"
 
 
 def replace_inputs(session: Session, division: Division) -> None:
@@ -170,7 +173,11 @@ def latest_cursor(session: Session, account_key: str) -> dict[str, str]:
 def previous_run(session: Session, run: AuditRun) -> AuditRun | None:
     return session.exec(
         select(AuditRun)
-        .where(AuditRun.started_at < run.started_at, col(AuditRun.status).in_(FINISHED_STATUSES))
+        .where(
+            AuditRun.started_at < run.started_at,
+            col(AuditRun.status).in_(FINISHED_STATUSES),
+            AuditRun.kind != WHAT_IF_KIND,
+        )
         .order_by(col(AuditRun.started_at).desc())
         .limit(1)
     ).first()
@@ -185,6 +192,7 @@ def previous_findings(session: Session, account_key: str, before: datetime) -> l
             Snapshot.account_key == account_key,
             AuditRun.started_at < before,
             col(AuditRun.status).in_(FINISHED_STATUSES),
+            AuditRun.kind != WHAT_IF_KIND,
         )
         .order_by(col(AuditRun.started_at).desc())
         .limit(1)
@@ -252,7 +260,7 @@ def run_snapshots(session: Session, run_id: str) -> list[Snapshot]:
 def latest_run(session: Session) -> AuditRun | None:
     return session.exec(
         select(AuditRun)
-        .where(col(AuditRun.status).in_(FINISHED_STATUSES))
+        .where(col(AuditRun.status).in_(FINISHED_STATUSES), AuditRun.kind != WHAT_IF_KIND)
         .order_by(col(AuditRun.started_at).desc())
         .limit(1)
     ).first()

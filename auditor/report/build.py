@@ -8,6 +8,7 @@ from typing import Any
 from sqlmodel import Session
 
 from auditor.reconcile import AnyWaiver, waiver_applies, waiver_for
+from auditor.report.departures import departures
 from auditor.store import pattern_waivers, previous_run, run_findings, run_snapshots, waivers_by_fingerprint
 from models.tables import AuditRun, Finding, FindingStatus, Severity, Waiver
 
@@ -31,6 +32,8 @@ def build_report(db: Session, run_id: str) -> dict[str, Any]:
         for f in sorted(run_findings(db, run_id), key=_sort_key)
     ]
     coverage = [_coverage_entry(s) for s in run_snapshots(db, run_id)]
+    summary = summarize(findings)
+    summary["departures"] = departures(db, findings, run.as_of)  # who left, with what still open
     return {
         "schema_version": SCHEMA_VERSION,
         "run": {
@@ -50,7 +53,7 @@ def build_report(db: Session, run_id: str) -> dict[str, Any]:
             "scope": run_scope(run.kind, list(run.accounts or [])),
             "spend": run.spend or {},
         },
-        "summary": summarize(findings),
+        "summary": summary,
         "coverage": coverage,
         "findings": findings,
     }
@@ -58,6 +61,11 @@ def build_report(db: Session, run_id: str) -> dict[str, Any]:
 
 def run_scope(kind: str, accounts: list[str]) -> str:
     """In words, what the run audited: a reader must not take a one-account check for the division."""
+    if kind == "what-if":
+        return (
+            f"what-if check of {', '.join(accounts)} (auditor check --departed): a departure the directory does "
+            "not record yet was assumed; not the nightly run, nobody's baseline, reports/latest unchanged"
+        )
     if kind == "check":
         return (
             f"single-account check of {', '.join(accounts)} (auditor check), not the nightly run: "

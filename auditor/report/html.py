@@ -36,6 +36,8 @@ STATUS_TEXT = {
 }
 STATUS_HELP = {"unknown": "not fully audited"}
 OPEN_STATUSES = {"new", "persisting", "unknown"}
+# A leaving checklist item's status shown with the coverage states' colours.
+PERSON_STATES = {"done": "complete", "open": "failed", "unknown": "partial", "not-due": "none"}
 
 
 @dataclass
@@ -121,6 +123,7 @@ def build_view(report: dict[str, Any], clauses: dict[str, str]) -> dict[str, Any
         "statuses": STATUSES,
         "status_text": STATUS_TEXT,
         "status_help": STATUS_HELP,
+        **person_view(report),
     }
 
 
@@ -196,6 +199,15 @@ def safe_link(url: Any) -> str | None:
     except ValueError:
         return None
     return url if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def person_view(report: dict[str, Any]) -> dict[str, Any]:
+    """`check --person`'s section and the summary's departed people (auditor/person.py)."""
+    return {
+        "person": report.get("person"),
+        "person_states": PERSON_STATES,
+        "departures": report["summary"].get("departures") or [],
+    }
 
 
 def _rule_titles(findings: Iterable[dict[str, Any]]) -> dict[str, str]:

@@ -29,6 +29,7 @@ def render_summary_md(report: dict[str, Any], *, top: int = TOP_NEW) -> str:
     lines = _heading(report)
     lines += _changes(report)
     lines += _open_counts(report)
+    lines += _departures(report)
     lines += _coverage(report)
     lines += _waivers(report)
     lines += _top_new(report, top)
@@ -98,6 +99,22 @@ def _open_counts(report: dict[str, Any]) -> list[str]:
         f"- `{rule}` ({md_escape(titles.get(rule, ''))}): {count}"
         for rule, count in sorted(report["summary"]["by_rule"].items(), key=lambda kv: (-kv[1], kv[0]))
     ]
+    return lines
+
+
+def _departures(report: dict[str, Any]) -> list[str]:
+    """People who left whose departure still has open findings: staff names, accounts and rules only."""
+    people = report["summary"].get("departures") or []
+    if not people:
+        return []
+    lines = ["", f"## People who left with open consequences: {len(people)}", ""]
+    for person in people:
+        left = f", left {person['departure_date']}" if person.get("departure_date") else ""
+        accounts = "; ".join(
+            f"{md_escape(a.get('handle') or a['account'])} ({', '.join('`' + f['rule'] + '`' for f in a['findings'])})"
+            for a in person["accounts"]
+        )
+        lines.append(f"- **{md_escape(person['name'])}** ({md_escape(person['person_id'])}){left}: {accounts}")
     return lines
 
 

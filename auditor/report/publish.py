@@ -130,10 +130,10 @@ def report_for_run(engine: Engine, run_id: str, school: str | None = None) -> di
 
 
 def report_folder(report_root: Path, report: dict[str, Any], school: str | None = None) -> Path:
-    """`<root>/<run>` for a division run, `<root>/checks/<run>` for a single-account check."""
+    """`<root>/<run>` for a division run, `<root>/checks/<run>` for a check (one account, a person, a what-if)."""
     run = report["run"]
     name = run["id"] if school is None else f"{run['id']}-{_slug(school)}"
-    if run["kind"] == "check":
+    if run["kind"] != "run":  # a check or a what-if: never beside the nightly runs
         return report_root / CHECKS_FOLDER / name
     return report_root / name
 
@@ -162,6 +162,7 @@ def publish_run(
             report_root.mkdir(parents=True, exist_ok=True, mode=0o700)
         folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # reports hold data about minors
     write_report_files(report, folder)
+    # `latest` is the whole nightly report: never a check, a what-if, a filtered or redirected copy
     if school is None and not filters and out is None and report["run"]["kind"] == "run":
         point_latest(report_root, folder)
     log.info("report written to %s", folder)

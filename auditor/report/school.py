@@ -45,10 +45,20 @@ def filter_report_for_school(report: dict[str, Any], school: str) -> dict[str, A
     return {
         **{k: copy.deepcopy(v) for k, v in report.items() if k not in ("run", "summary", "coverage", "findings")},
         "run": run,
-        "summary": summarize(findings),
+        "summary": {**summarize(findings), "departures": school_departures(report, name)},
         "coverage": coverage,
         "findings": findings,
     }
+
+
+def school_departures(report: dict[str, Any], school: str) -> list[dict[str, Any]]:
+    """The summary's departed people, each with only this school's accounts; none left: not listed."""
+    kept = []
+    for person in report["summary"].get("departures") or []:
+        accounts = [copy.deepcopy(a) for a in person["accounts"] if a["school"] == school]
+        if accounts:
+            kept.append({**copy.deepcopy(person), "accounts": accounts})
+    return kept
 
 
 def school_spend(spend: dict[str, Any], mine: set[str], every_account: set[str]) -> dict[str, Any]:
