@@ -394,8 +394,18 @@ def report(
     school: Annotated[
         str | None, typer.Option("--school", help="Only this school's findings (for its principal).")
     ] = None,
+    output_format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="all: report.json, .csv, .html, summary.md; ocsf: report.ocsf.json (OCSF Detection Findings).",
+        ),
+    ] = "all",
 ) -> None:
     """Re-render a run's reports from the store (no API calls)."""
+    if output_format not in ("all", "ocsf"):
+        err.print(f"--format must be all or ocsf, got {output_format!r}", markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT)
     from auditor.report.publish import publish_run
     from auditor.store import latest_run
     from models.db import init_db, make_engine, session
@@ -413,6 +423,9 @@ def report(
     from auditor.report.school import UnknownSchool
 
     try:
+        if output_format == "ocsf":
+            _write_ocsf(engine, run_id, settings.report_dir, school)
+            return
         folder = publish_run(engine, run_id, settings.report_dir, school=school)
     except KeyError:
         err.print(f"No run {run_id!r} in the store.", markup=False)
@@ -421,6 +434,17 @@ def report(
         err.print(str(exc), markup=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     console.print(f"Report: {folder / 'report.json'}", markup=False)
+
+
+def _write_ocsf(engine: Any, run_id: str, report_root: Path, school: str | None) -> None:
+    """report.ocsf.json beside the run's report.json, mapped from the same report data."""
+    from auditor.report.ocsf import OCSF_FILE, render_ocsf
+    from auditor.report.publish import atomic_write, report_folder, report_for_run
+
+    report = report_for_run(engine, run_id, school)
+    path = report_folder(report_root, report, school) / OCSF_FILE
+    atomic_write(path, render_ocsf(report))
+    console.print(f"OCSF findings: {path} ({len(report['findings'])} finding(s))", markup=False)
 
 
 @app.command()
