@@ -310,7 +310,8 @@ def export_checks(division: Division, now: datetime) -> list[Check]:
         name = f"{account.key} {account.export}"
         path = Path(account.export or "")
         if not account.export or not path.is_file():
-            checks.append(Check("exports", name, CredentialState.FAILED, "export file missing: ask ITS to export it"))
+            detail = f"export file not found: {path} (ask ITS to export it)"
+            checks.append(Check("exports", name, CredentialState.FAILED, detail))
             continue
         try:
             with path.open("rb") as handle:
