@@ -68,6 +68,7 @@ DEMO_AS_OF = datetime(2026, 11, 15, 6, 0, tzinfo=UTC)
 def _setup_logging(verbose: bool, quiet: bool = False) -> None:
     level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger().setLevel(level)  # basicConfig sets it only the first time in a process
     for noisy in ("urllib3", "vcr", "googleapiclient.discovery_cache", "tweepy", "requests_oauthlib", "httplib2"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     install_log_scrubbing()
@@ -77,7 +78,7 @@ def _setup_logging(verbose: bool, quiet: bool = False) -> None:
 
 def _version(value: bool) -> None:
     if value:
-        console.print(f"auditor {metadata.version('school-social-auditor')}", markup=False, highlight=False)
+        typer.echo(f"auditor {metadata.version('school-social-auditor')}")  # whatever --quiet said before
         raise typer.Exit(0)
 
 
