@@ -4,34 +4,52 @@ written), 75 another run holds the lock."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from importlib import resources
+from importlib import metadata, resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from auditor import cli_ops
 from auditor.cli_db import db_app
 from auditor.cli_ops import division_or_exit, register_ops, settings_or_exit
 from auditor.cli_waivers import expiry_problem, policy_or_exit, register_waivers
 from auditor.inputs import Division
-from auditor.logs import attach_log_file, private_by_default
+from auditor.logs import attach_log_file, make_console, private_by_default
+from auditor.policy import Policy
 from auditor.run import EXIT_BAD_INPUT, EXIT_LOCKED, RunLocked, RunOutcome, execute_run
 from auditor.settings import Settings
 from connectors.scrub import install_log_scrubbing
+from models.tables import Severity
 
-app = typer.Typer(
-    add_completion=False, no_args_is_help=True, help="Audit school social media accounts against AP 80-06."
-)
-console = Console(stderr=False)
-err = Console(stderr=True)
+# Completion is offered and installs (`auditor --install-completion [bash|zsh|fish|pwsh]`).
+app = typer.Typer(no_args_is_help=True, help="Audit school social media accounts against AP 80-06.")
+console = make_console()
+err = make_console(stderr=True)
+# The ops commands print through the same consoles: one setting for wrapping, one for --quiet.
+cli_ops.console, cli_ops.err = console, err
 log = logging.getLogger("auditor")
+
+
+@dataclass
+class Output:
+    """Global output options: --quiet prints only the summary line and errors (cron)."""
+
+    quiet: bool = False
+
+
+output = Output()
 
 DivisionOption = Annotated[
     Path,
@@ -49,9 +67,10 @@ AsOfOption = Annotated[
 DEMO_AS_OF = datetime(2026, 11, 15, 6, 0, tzinfo=UTC)
 
 
-def _setup_logging(verbose: bool) -> None:
-    level = logging.DEBUG if verbose else logging.INFO
+def _setup_logging(verbose: bool, quiet: bool = False) -> None:
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger().setLevel(level)  # basicConfig sets it only the first time in a process
     for noisy in ("urllib3", "vcr", "googleapiclient.discovery_cache", "tweepy", "requests_oauthlib", "httplib2"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     install_log_scrubbing()
@@ -59,11 +78,28 @@ def _setup_logging(verbose: bool) -> None:
     attach_log_file(settings_or_exit().log_dir, level)
 
 
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"auditor {metadata.version('school-social-auditor')}")  # whatever --quiet said before
+        raise typer.Exit(0)
+
+
 @app.callback()
 def main_callback(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging (secrets are scrubbed).")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Only the summary line and errors (for cron); no progress.")
+    ] = False,
+    version: Annotated[
+        bool, typer.Option("--version", is_eager=True, callback=_version, help="Print the version and exit.")
+    ] = False,
 ) -> None:
-    _setup_logging(verbose)
+    if verbose and quiet:
+        err.print("--quiet and --verbose exclude each other.", markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    output.quiet = quiet
+    console.quiet = quiet  # errors go to `err`, which stays on; the summary line is printed apart
+    _setup_logging(verbose, quiet)
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -91,23 +127,40 @@ def _execute(
                 )
                 raise typer.Exit(EXIT_BAD_INPUT)
     settings = Settings()
-    progress = _progress_printer()
+    from auditor.run import _due_accounts
+
+    total = len(_due_accounts(division, only))
     try:
-        return execute_run(division, settings, only=only, kind=kind, full=full, as_of=_utc(as_of), progress=progress)
+        with _progress_bar("Auditing accounts", total) as advance:
+            return execute_run(division, settings, only=only, kind=kind, full=full, as_of=_utc(as_of), progress=advance)
     except RunLocked as exc:
         err.print(f"Another audit run is in progress ({exc.holder}); exiting.", markup=False)
         raise typer.Exit(EXIT_LOCKED) from None
 
 
-def _progress_printer():  # type: ignore[no-untyped-def]
-    def show(account: str, state: str) -> None:
-        if console.is_terminal:
-            colour = "green" if state == "complete" else "yellow"
-            console.print(f"  [{colour}]{state:>10}[/] {account}")
-        else:
+@contextmanager
+def _progress_bar(description: str, total: int | None) -> Iterator[Callable[[str, str], None]]:
+    """A rich progress bar on a terminal (accounts done / due, elapsed time); one plain log line per
+    account otherwise (cron, CI), which --quiet silences. `total=None`: a spinner, nothing to count."""
+    if output.quiet or not err.is_terminal:
+
+        def log_line(account: str, state: str) -> None:
             log.info("audited %s: %s", account, state)
 
-    return show
+        yield log_line
+        return
+    columns = [SpinnerColumn(), TextColumn("{task.description}")]
+    if total is not None:
+        columns += [BarColumn(), MofNCompleteColumn(), TextColumn("accounts")]
+    with Progress(*columns, TimeElapsedColumn(), console=err, transient=False) as bar:
+        task = bar.add_task(description, total=total)
+
+        def advance(account: str, state: str) -> None:
+            if state != "complete":
+                bar.console.print(f"  [yellow]{state:>10}[/] {account}")
+            bar.update(task, advance=1, description=f"{description} (last: {account})")
+
+        yield advance
 
 
 def _summarise(outcome: RunOutcome) -> None:
@@ -130,6 +183,34 @@ def _summarise(outcome: RunOutcome) -> None:
         if (outcome.report_folder / "report.html").exists():
             console.print(f"HTML report: {outcome.report_folder / 'report.html'}", markup=False)
     console.print(f"Exit code: {outcome.exit_code}", markup=False)
+    if output.quiet:
+        _print_always(summary_line(outcome))
+
+
+def summary_line(outcome: RunOutcome) -> str:
+    """The run in one line, for cron's mail: open findings by severity, what was not audited, where
+    the report is, the exit code."""
+    ranked = sorted(outcome.findings_by_severity.items(), key=lambda kv: -Severity(kv[0]).rank)
+    severities = ", ".join(f"{severity} {count}" for severity, count in ranked)
+    total = sum(outcome.findings_by_severity.values())
+    parts = [f"Audit run {outcome.run_id}: {total} open finding(s)" + (f" ({severities})" if severities else "")]
+    if outcome.incomplete_accounts:
+        parts.append(f"not fully audited: {', '.join(outcome.incomplete_accounts)}")
+    if outcome.failed_notifications:
+        parts.append(f"{len(outcome.failed_notifications)} notification(s) failed")
+    if outcome.report_folder:
+        parts.append(f"report: {outcome.report_folder / 'report.json'}")
+    parts.append(f"exit code {outcome.exit_code}")
+    return "; ".join(parts)
+
+
+def _print_always(line: str) -> None:
+    """Printed even with --quiet (the one line cron mails)."""
+    quiet, console.quiet = console.quiet, False
+    try:
+        console.print(line, markup=False, highlight=False)
+    finally:
+        console.quiet = quiet
 
 
 def _spend_line(spend: dict) -> str:  # type: ignore[type-arg]
@@ -153,6 +234,7 @@ def _spend_line(spend: dict) -> str:  # type: ignore[type-arg]
 
 def _dry_run(division_dir: Path, full: bool, as_of: datetime | None) -> None:
     """Predict the run's spend per platform from the store; no platform is called, nothing is written."""
+    from auditor.cli_ops import _missing_sqlite_file
     from auditor.run import DISCOVERY_RULE, _due_accounts
     from auditor.spend import estimate_run
     from connectors.base import available_connectors
@@ -160,15 +242,26 @@ def _dry_run(division_dir: Path, full: bool, as_of: datetime | None) -> None:
 
     division_inputs = division_or_exit(division_dir)
     settings = Settings()
-    engine = make_engine(settings.database_url)
-    init_db(engine)
+    if _missing_sqlite_file(settings.database_url):
+        # No store yet: predict as for a first run, from an empty store in memory; no file is made.
+        engine = make_engine("sqlite:///:memory:")
+        migration_log = logging.getLogger("auditor.db")
+        level = migration_log.level
+        migration_log.setLevel(logging.WARNING)  # "schema upgraded" would read as if a store was written
+        try:
+            init_db(engine)
+        finally:
+            migration_log.setLevel(level)
+    else:
+        engine = make_engine(settings.database_url)  # read only: no migration, no lock
     clock = _utc(as_of) or datetime.now(UTC)
     accounts = _due_accounts(division_inputs, None)
     policy = division_inputs.policy
     discovering = DISCOVERY_RULE not in policy.disabled_rules
-    estimate = estimate_run(
-        accounts, available_connectors(), settings, policy, clock, full, engine, discovering=discovering
-    )
+    with _progress_bar("Estimating the run (nothing is called)", None):
+        estimate = estimate_run(
+            accounts, available_connectors(), settings, policy, clock, full, engine, discovering=discovering
+        )
     table = Table(title=f"Predicted spend of a {'full' if full else 'nightly'} run (dry run)", show_header=True)
     for column in ("platform", "requests", "units", "billed items", "estimated cost"):
         table.add_column(column, justify="left" if column == "platform" else "right")
@@ -192,18 +285,30 @@ def _dry_run(division_dir: Path, full: bool, as_of: datetime | None) -> None:
             markup=False,
         )
     deadline = division_inputs.policy.run_deadline_seconds
+    connectors = available_connectors()
     for platform, (seconds, endpoint) in sorted(estimate.duration.items()):
-        if endpoint is None:
+        platform_estimate = estimate.by_platform.get(platform)
+        if platform_estimate is None or not sum(platform_estimate.requests.values()):
             continue
-        allowed, window = available_connectors()[platform].rate_limits[endpoint]
+        if endpoint is None:
+            limits = "no wait: its requests fit in the first window of its rate limits"
+            if not connectors[platform].rate_limits:
+                limits = "no wait: no rate limit applies"
+            console.print(f"{platform}: least time under the rate limits 0 min ({limits})", markup=False)
+            continue
+        allowed, window = connectors[platform].rate_limits[endpoint]
         warning = " - longer than the policy's run_deadline_seconds" if seconds > deadline else ""
         console.print(
-            f"{platform}: at least {seconds / 3600:.1f} h for {endpoint} ({allowed} requests per "
-            f"{window // 60} minutes){warning}",
+            f"{platform}: least time under the rate limits {_duration(seconds)} for {endpoint} ({allowed} requests "
+            f"per {window // 60} minutes){warning}",
             markup=False,
         )
     if estimate.unpriced:
         console.print(f"No price in the policy for: {', '.join(estimate.unpriced)}", markup=False)
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{round(seconds / 60)} min"
 
 
 @app.command()
@@ -253,16 +358,56 @@ def check(
 
 
 @app.command()
-def rules() -> None:
-    """List every rule: id, AP 80-06 section, default severity, title."""
+def rules(
+    as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts instead of a table.")] = False,
+    division: Annotated[
+        Path | None,
+        typer.Option(
+            "--division",
+            "-d",
+            envvar="AUDITOR_DIVISION",
+            help="Apply this division's policy: its severity overrides and disabled rules.",
+        ),
+    ] = None,
+) -> None:
+    """List every rule: id, AP 80-06 section, severity, title (with --division, as its policy sets them)."""
+    entries = rule_entries(division_or_exit(division).policy if division is not None else None)
+    if as_json:
+        console.print_json(json.dumps(entries))  # no wrapping: one valid JSON document
+        return
+    table = Table(show_header=True)
+    for column in ("id", "section", "severity", "enabled", "title"):
+        table.add_column(column)
+    for entry in entries:
+        severity = entry["severity"]
+        if severity != entry["default_severity"]:
+            severity = f"{severity} (default {entry['default_severity']})"
+        table.add_row(
+            entry["id"], entry["section"], severity, "yes" if entry["enabled"] else "disabled", entry["title"]
+        )
+    console.print(table)
+
+
+def rule_entries(policy: Policy | None = None) -> list[dict[str, Any]]:
+    """Every rule with its severity and whether it runs, under `policy` (None: the defaults)."""
     from auditor.rules.base import load_rules
 
-    table = Table(show_header=True)
-    for column in ("id", "section", "severity", "title"):
-        table.add_column(column)
+    entries = []
     for rule_id, rule in load_rules().items():
-        table.add_row(rule_id, rule.meta.section, rule.meta.severity.value, rule.meta.title)
-    Console(width=200).print(table)
+        default = rule.meta.severity
+        severity = policy.severity_for(rule_id, default) if policy is not None else default
+        entries.append(
+            {
+                "id": rule_id,
+                "section": rule.meta.section,
+                "title": rule.meta.title,
+                "severity": severity.value,
+                "default_severity": default.value,
+                "enabled": policy is None or rule_id not in policy.disabled_rules,
+                "scope": rule.meta.scope,
+            }
+        )
+    return entries
 
 
 @app.command()
@@ -277,8 +422,18 @@ def report(
         list[str] | None, typer.Option("--account", help="Only this account (repeatable; globs).")
     ] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write here, not in the run's folder.")] = None,
+    output_format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="all: report.json, .csv, .html, summary.md; ocsf: report.ocsf.json (OCSF Detection Findings).",
+        ),
+    ] = "all",
 ) -> None:
     """Re-render a run's reports from the store (no API calls)."""
+    if output_format not in ("all", "ocsf"):
+        err.print(f"--format must be all or ocsf, got {output_format!r}", markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT)
     from auditor.report.publish import publish_run
     from auditor.store import latest_run
     from models.db import init_db, make_engine, session
@@ -299,6 +454,9 @@ def report(
 
     try:
         filters = parse_filters(severity, rule or [], account or [], set(load_rules()))
+        if output_format == "ocsf":
+            _write_ocsf(engine, run_id, settings.report_dir, school, filters, out)
+            return
         folder = publish_run(engine, run_id, settings.report_dir, school=school, filters=filters, out=out)
     except BadFilter as exc:
         err.print(str(exc), markup=False, soft_wrap=True)
@@ -310,6 +468,22 @@ def report(
         err.print(str(exc), markup=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     console.print(f"Report: {folder / 'report.json'}", markup=False)
+
+
+def _write_ocsf(
+    engine: Any, run_id: str, report_root: Path, school: str | None, filters: Any = None, out: Path | None = None
+) -> None:
+    """report.ocsf.json beside the run's report.json (or in `out`), mapped from the same report data."""
+    from auditor.report.filters import filter_report
+    from auditor.report.ocsf import OCSF_FILE, render_ocsf
+    from auditor.report.publish import atomic_write, report_folder, report_for_run
+
+    report = report_for_run(engine, run_id, school)
+    if filters:
+        report = filter_report(report, filters)
+    path = (out or report_folder(report_root, report, school)) / OCSF_FILE
+    atomic_write(path, render_ocsf(report))
+    console.print(f"OCSF findings: {path} ({len(report['findings'])} finding(s))", markup=False)
 
 
 @app.command()

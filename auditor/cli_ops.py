@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 import yaml
 from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -26,6 +25,7 @@ from sqlalchemy.engine import make_url
 from auditor.directory import Directory
 from auditor.identity import IdentityResolver
 from auditor.inputs import Division, InputError, load_division
+from auditor.logs import make_console
 from auditor.privacy import hmac_key, hmac_key_file, key_beside_data
 from auditor.run import EXIT_BAD_INPUT, EXIT_LOCKED, RunLocked, run_lock
 from auditor.settings import Settings
@@ -46,8 +46,8 @@ from models.tables import RegisteredAccount
 if TYPE_CHECKING:
     from auditor.retention import Cutoffs
 
-console = Console(stderr=False)
-err = Console(stderr=True)
+console = make_console()
+err = make_console(stderr=True)
 
 EXPIRY_WARNING_DAYS = 14
 DOCTOR_OK, DOCTOR_WARNINGS, DOCTOR_FAILED = 0, 1, 2
@@ -263,12 +263,14 @@ def doctor(division: DivisionOption = Path("division")) -> None:
     checks += key_checks(settings)
     if loaded is not None:
         checks += credential_checks(settings, loaded, datetime.now(UTC))
+        checks += export_checks(loaded, datetime.now(UTC))
+        checks += its_admin_checks(loaded)
     table = Table(show_header=True)
     for column in ("area", "what", "state", "detail"):
         table.add_column(column)
     for check in checks:
         table.add_row(check.area, check.name, check.state.value, scrub(check.detail))
-    Console(width=200).print(table)
+    console.print(table)
     states = {c.state for c in checks}
     if CredentialState.FAILED in states or CredentialState.MISSING in states:
         raise typer.Exit(DOCTOR_FAILED)
@@ -295,6 +297,55 @@ def credential_checks(settings: Settings, division: Division, now: datetime) -> 
                 CredentialCheck(name, "-", CredentialState.FAILED, f"check crashed: {type(exc).__name__}: {exc}")
             ]
         checks += [_judge_expiry(result, now) for result in results]
+    return checks
+
+
+def export_checks(division: Division, now: datetime) -> list[Check]:
+    """Each active manual account's ITS export: present, readable, and no older than the policy allows
+    (an old export audits the account as it was then)."""
+    limit = division.policy.max_export_age_days
+    checks: list[Check] = []
+    for account in division.accounts:
+        if account.status != "active" or account.connector != "manual":
+            continue
+        name = f"{account.key} {account.export}"
+        path = Path(account.export or "")
+        if not account.export or not path.is_file():
+            detail = f"export file not found: {path} (ask ITS to export it)"
+            checks.append(Check("exports", name, CredentialState.FAILED, detail))
+            continue
+        try:
+            with path.open("rb") as handle:
+                handle.read(1)
+        except OSError as exc:
+            checks.append(Check("exports", name, CredentialState.FAILED, f"not readable: {exc.strerror}"))
+            continue
+        written = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        age = (now - written).days
+        if age > limit:
+            detail = (
+                f"exported {age} day(s) ago, on {written:%Y-%m-%d} (policy max_export_age_days: {limit}): "
+                "ask ITS for a fresh export"
+            )
+            checks.append(Check("exports", name, CredentialState.WARNING, detail))
+        else:
+            checks.append(Check("exports", name, CredentialState.OK, f"readable, exported {age} day(s) ago"))
+    return checks
+
+
+def its_admin_checks(division: Division) -> list[Check]:
+    """The registry's its_admin in the form the platform lists admins by (Facebook: a numeric id); in
+    another form the ITS account is never matched exactly and its-admin-missing cannot be trusted."""
+    connectors = available_connectors()
+    checks: list[Check] = []
+    for account in division.accounts:
+        cls = connectors.get(account.platform)
+        if account.status != "active" or cls is None or cls.its_admin_form is None or not account.its_admin:
+            continue
+        pattern, form = cls.its_admin_form
+        if not re.fullmatch(pattern, account.its_admin.strip()):
+            detail = f"its_admin {account.its_admin!r} should be {form}"
+            checks.append(Check("registry", f"{account.key} its_admin", CredentialState.WARNING, detail))
     return checks
 
 

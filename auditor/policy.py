@@ -73,6 +73,8 @@ class Policy(BaseModel):
     report_retention_days: int = Field(365, ge=1)
     # Rotated log files older than this, in AUDITOR_LOG_DIR.
     log_retention_days: int = Field(90, ge=1)
+    # `auditor doctor` warns when a manual connector's ITS export is older than this (days since written).
+    max_export_age_days: int = Field(35, ge=1)
     waiver_warning_days: int = Field(14, ge=0)
     # No waiver may run longer than this from the day it is granted (`auditor waive`, waivers.yaml).
     max_waiver_days: int = Field(365, ge=1)

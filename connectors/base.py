@@ -265,6 +265,9 @@ class Connector(ABC):
     # the platform lets discovery ask, in words (docs/discovery.md, the run log).
     lookup_batch: ClassVar[int] = 100
     discovery_notes: ClassVar[str] = "no lookup or search for discovery: candidates are scored on what posts show"
+    # The form the registry's `its_admin` must take on this platform, when only one form can match what the
+    # platform shows: (a regular expression it must fully match, that form in words). `auditor doctor` warns.
+    its_admin_form: ClassVar[tuple[str, str] | None] = None
 
     def __init__(self, context: ConnectorContext) -> None:
         self.context = context

@@ -81,6 +81,8 @@ class FacebookConnector(Connector):
     incremental = True  # posts (and their comments) are asked for since the previous snapshot's clock
     capabilities = frozenset({Capability.PROFILE, Capability.ADMINS, Capability.POSTS, Capability.INTERACTIONS})
     limitations = {Capability.PARTICIPANTS: PARTICIPANTS_LIMITATION}
+    # Graph lists a Page's and a group's admins by numeric id; a display name is never an exact match.
+    its_admin_form = (r"\d+", "a numeric Facebook id (as Graph lists admins), not a display name or @handle")
     # No `lookup_accounts` / `search_accounts`: reading a Page the Division does not manage (by name or by
     # search, `/pages/search`) needs Meta's Page Public Content Access feature, granted only after App
     # Review to apps with a public-content use case; a Division's Page tokens do not carry it.
