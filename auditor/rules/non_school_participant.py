@@ -12,6 +12,7 @@ A participant whose name matched a person who declares another account on the pl
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -90,7 +91,7 @@ def _outside_because(ctx: RuleContext, participant: Resolved) -> str | None:
 
 def _accepted_on_public(ctx: RuleContext, outsider: Resolved) -> bool:
     """An outsider the policy accepts on a public account: an accepted role, or anyone on an open account."""
-    purpose = set(ctx.account.purpose.lower().replace(",", " ").split())
+    purpose = set(re.findall(r"[a-z]+", ctx.account.purpose.lower()))
     if purpose & {word.lower() for word in ctx.policy.public_open_purposes}:
         return True
     person = outsider.person
