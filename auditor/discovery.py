@@ -8,6 +8,11 @@ handle or profile description resembles a school, the Division or a registered a
 school words; a description that reads like a person's own account lowers the score. Registered
 accounts, people the directory declares (a person's own account is not a school account) and the
 registry's `ignore:` list are never candidates.
+
+Two guards against names alone: a word the school's and the Division's names share counts once
+(for the first name that has it), and an account only seen commenting on a platform where nobody
+can look its profile up (`no_lookup`) cannot reach the threshold on its name: anyone may name a fan
+channel after the Division.
 """
 
 from __future__ import annotations
@@ -72,6 +77,7 @@ class Candidate:
     school: str | None = None
     profile: Profile | None = None  # what a lookup or search found (name, description, protected)
     missing: str | None = None  # the platform says the account does not exist or is suspended
+    no_lookup: str | None = None  # why the platform offers no profile lookup (set by the run), if it does not
 
     @property
     def named_by_registered(self) -> bool:
@@ -204,22 +210,26 @@ class SchoolLikeness:
         initials = "".join(t[0] for t in tokens) if len(tokens) >= 2 else ""
         self.names.append((label, school, distinctive, initials))
 
-    def score(self, candidate: Candidate) -> None:
-        """Name and description count alike (each school or activity once), with the evidence in words."""
+    def score(self, candidate: Candidate, threshold: float = 100.0) -> None:
+        """Name and description count alike (each school or activity once, each distinctive word once),
+        with the evidence in words. `threshold`: what a name alone may not reach (see `unconfirmed`)."""
         identity, profile = candidate.identity, candidate.profile
         name = " ".join(filter(None, [identity.handle, identity.display_name, profile.name if profile else None]))
         described = words(profile.description or "") if profile else []
         score, reasons = 0.0, []
         named = words(name)
+        credited: set[str] = set()  # distinctive words already counted for an earlier school or the Division
         for label, school, distinctive, initials in self.names:
+            fresh = distinctive - credited  # "Prairie Hills High School" in "Prairie Hills Division": once
             # Strongest evidence first: the school's own word in the name, then in the description.
             found = (
-                _distinctive_hit(named, distinctive, "name contains")
-                or _distinctive_hit(described, distinctive, "description mentions", within_words=False)
+                _distinctive_hit(named, fresh, "name contains")
+                or _distinctive_hit(described, fresh, "description mentions", within_words=False)
                 or _initials_hit(named, initials)
             )
             if found:
-                points, reason = found
+                points, reason, hit = found
+                credited |= hit
                 score += points
                 reasons.append(f"{reason} ({label})")
                 candidate.school = candidate.school or school
@@ -244,6 +254,13 @@ class SchoolLikeness:
             reasons.append(f"description reads like a person's own account ({', '.join(personal)}): lowered")
         if profile and profile.closed:
             reasons.append("protected: the platform shows its posts only to approved followers")
+        ceiling = max(0.0, threshold - 1.0)
+        if score > ceiling and unconfirmed(candidate):
+            score = ceiling
+            reasons.append(
+                f"seen only commenting, and {candidate.identity.platform} shows no profile to confirm it "
+                f"({candidate.no_lookup}): its name alone stays below the threshold"
+            )
         candidate.score = max(0.0, min(100.0, score))
         candidate.reasons = reasons
 
@@ -261,18 +278,30 @@ class SchoolLikeness:
         return None
 
 
+def unconfirmed(candidate: Candidate) -> bool:
+    """Only a name to go on: seen commenting (no registered account names it), no profile, none to be had."""
+    return candidate.no_lookup is not None and candidate.profile is None and not candidate.named_by_registered
+
+
+def mark_no_lookup(candidates: Iterable[Candidate], platform: str, why: str) -> None:
+    """The run says this platform offers no profile lookup for discovery (why: the connector's words)."""
+    for candidate in candidates:
+        if candidate.identity.platform == platform:
+            candidate.no_lookup = why
+
+
 def _distinctive_hit(
     tokens: list[str], distinctive: set[str], what: str, *, within_words: bool = True
-) -> tuple[float, str] | None:
+) -> tuple[float, str, set[str]] | None:
     """A school's distinctive word among the tokens; in a handle also inside a word (`hillsidehawks`)."""
     joined = "".join(tokens) if within_words else ""
     hit = sorted(t for t in distinctive if t in tokens or (len(t) >= 6 and t in joined))
-    return (45, f"{what} {', '.join(hit)}") if hit else None
+    return (45, f"{what} {', '.join(hit)}", set(hit)) if hit else None
 
 
-def _initials_hit(tokens: list[str], initials: str) -> tuple[float, str] | None:
+def _initials_hit(tokens: list[str], initials: str) -> tuple[float, str, set[str]] | None:
     if len(initials) >= 3 and any(t == initials or t.startswith(initials) for t in tokens):
-        return 35, f"name uses the initials {initials.upper()}"
+        return 35, f"name uses the initials {initials.upper()}", set()
     return None
 
 
@@ -305,12 +334,13 @@ def discover(
             existing.sightings += [s for s in candidate.sightings if s not in existing.sightings]
             existing.profile = existing.profile or candidate.profile
             existing.missing = existing.missing or candidate.missing
+            existing.no_lookup = existing.no_lookup or candidate.no_lookup
     # Nothing to register: the platform says the account does not exist (a typo) or is suspended.
     merged = {key: c for key, c in merged.items() if c.missing is None}
     schools = {a.school for a in accounts} | {p.school for p in directory.people.values() if p.school}
     likeness = SchoolLikeness(schools, policy, directory.activities.values())
     for candidate in merged.values():
-        likeness.score(candidate)
+        likeness.score(candidate, policy.discovery_threshold)
     return sorted(merged.values(), key=lambda c: (-c.score, c.key))
 
 

@@ -12,7 +12,9 @@ letters of the damaged token alone), so only a handful of candidates are ever sc
 
 A name-only match is a probability, never a proof (about one outsider in ten shares a full name
 with someone in a 50,000-person roster): it is reported as `FUZZY_NAME` with its score, and when
-two directory people share the best score, nobody is picked.
+two directory people share the best score, nobody is picked. Nor is a person who declares a
+different account on the identity's platform (unless the policy says otherwise): their account is
+known, and a second one under their exact name is more often a namesake's than theirs.
 """
 
 from __future__ import annotations
@@ -131,6 +133,9 @@ _APOSTROPHE = re.compile(r"['`]")  # O'Brien -> obrien, not "o brien"
 _NOT_LETTER = re.compile(r"[^a-z]+")
 _MAX_TOKENS = 4  # a display name longer than this is a sentence, not a name: keep the head
 _CACHE_LIMIT = 200_000
+DECLARES_ANOTHER_ACCOUNT = (
+    "name matches a person who declares a different account on this platform: probably a namesake, not matched"
+)
 
 
 @dataclass(frozen=True)
@@ -230,6 +235,8 @@ class IdentityResolver:
         self._blocks: dict[str, list[int]] = {}
         self._exact: dict[str, list[str]] = {}  # comparison string -> people known by exactly that name
         self._verdicts: dict[str, _NameVerdict] = {}  # display name -> verdict, across calls
+        # (person id, platform) of every declared identity: a name match to them is a namesake's, by default
+        self._declares_on = {(declared.person_id, declared.platform) for declared in directory.identities}
         for person in directory.people.values():
             self._index_person(person)
 
@@ -252,6 +259,16 @@ class IdentityResolver:
         if declared is not None:
             return declared
         verdict = self._verdict_for(identity.display_name or "")
+        if verdict.person_id is not None and self._declares_another(verdict.person_id, identity.platform):
+            return Match(
+                identity=identity,
+                person_id=None,
+                method=MatchMethod.NONE,
+                score=verdict.score,
+                candidate_id=verdict.person_id,
+                candidate_score=verdict.score,
+                note=DECLARES_ANOTHER_ACCOUNT,
+            )
         return Match(
             identity=identity,
             person_id=verdict.person_id,
@@ -269,6 +286,10 @@ class IdentityResolver:
             if person_id is not None:
                 return Match(identity=identity, person_id=person_id, method=method, score=100.0)
         return None
+
+    def _declares_another(self, person_id: str, platform: str) -> bool:
+        """The person declares an account on this platform, and it is not this one (that matched exactly)."""
+        return not self.policy.match_names_of_declared_people and (person_id, platform) in self._declares_on
 
     def _verdict_for(self, display_name: str) -> _NameVerdict:
         verdict = self._verdicts.get(display_name)

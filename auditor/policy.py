@@ -18,6 +18,10 @@ class MatchingPolicy(BaseModel):
     fuzzy_candidate: float = Field(80.0, ge=0, le=100)  # shown as "best candidate" below accept
     min_name_tokens: int = Field(2, ge=1)  # "Sam" alone never matches anyone
     min_name_length: int = Field(5, ge=1)
+    # A name-only match to a person who declares a *different* account on the same platform: that person's
+    # account is known, so a second one under their exact name is more often a namesake's. False: no match
+    # (the person is named as best candidate, with a note); True: a likely match like any other name.
+    match_names_of_declared_people: bool = False
 
 
 class SinkPolicy(BaseModel):
@@ -38,8 +42,19 @@ class Policy(BaseModel):
     division: str = "School Division"
     approved_platforms: list[str] = Field(default_factory=lambda: ["twitter", "facebook"])
     min_staff_admins: int = Field(2, ge=0)
+    # AP 80-06 forbids sharing an individual account ("Under no circumstance should an individual account be
+    # shared by more than one person"), so by default too-few-staff-admins asks two staff admins of joint
+    # accounts only; true applies it to individual accounts too (docs/rules.md).
+    individual_accounts_need_staff_admins: bool = False
     password_max_age_days: int = Field(365, ge=1)
     school_body_roles: list[str] = Field(default_factory=lambda: ["student", "staff", "administrator", "trustee"])
+    # non-school-participant on public accounts: outsiders the Division accepts there. Directory roles
+    # (e.g. parent) on every public account; anyone at all on a public account whose registry purpose has
+    # one of these words (e.g. news: the public is its audience). When every outsider is accepted, the
+    # `info` count is left out unless `public_outsider_count_always`.
+    public_accepted_roles: list[str] = Field(default_factory=list)
+    public_open_purposes: list[str] = Field(default_factory=list)
+    public_outsider_count_always: bool = False
     staff_roles: list[str] = Field(default_factory=lambda: ["staff", "administrator"])
     student_roles: list[str] = Field(default_factory=lambda: ["student"])
     severities: dict[str, Severity] = Field(default_factory=dict)  # rule id -> severity override

@@ -17,7 +17,15 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from auditor.directory import Directory, Match
-from auditor.discovery import Candidate, apply_lookup, discover, gather_candidates, search_candidates, to_look_up
+from auditor.discovery import (
+    Candidate,
+    apply_lookup,
+    discover,
+    gather_candidates,
+    mark_no_lookup,
+    search_candidates,
+    to_look_up,
+)
 from auditor.identity import IdentityResolver
 from auditor.inputs import Division
 from auditor.locking import RunLocked, run_lock
@@ -559,6 +567,10 @@ def enrich_candidates(
     policy = division.policy
     if DISCOVERY_RULE in policy.disabled_rules:
         return []  # nobody reads the answers: ask nothing
+    for platform in sorted({c.identity.platform for c in candidates}):
+        cls = connectors.get(platform)
+        if cls is None or cls.lookup_accounts is Connector.lookup_accounts:  # only a name to go on there
+            mark_no_lookup(candidates, platform, cls.discovery_notes if cls else "no connector installed")
     scored = discover(candidates, division.accounts, division.directory(), policy, division.ignored)
     found: list[Candidate] = []
     for platform, group in sorted(to_look_up(scored, policy).items()):

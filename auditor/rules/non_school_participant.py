@@ -2,11 +2,17 @@
 
 On a closed account (its participant list is the school's to control) each such participant is a
 finding. On a public account the school cannot choose its followers, so one `info` count is
-reported and nobody is named: the report keeps no data about people it does not need.
+reported and nobody is named: the report keeps no data about people it does not need. The count is
+left out when every outsider is of a kind the policy accepts on that account (`public_accepted_roles`,
+anyone on an account whose purpose is in `public_open_purposes`), unless `public_outsider_count_always`.
+
+A participant whose name matched a person who declares another account on the platform is unmatched
+(a namesake, see auditor/identity.py): an outsider, but only `likely` so, since the name does fit.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -42,11 +48,13 @@ def check(ctx: RuleContext) -> Iterator[RuleResult]:
     participants = _participants(ctx)
     outsiders = [(r, why) for r in participants if (why := _outside_because(ctx, r)) is not None]
     if closed:
-        yield from _per_participant(outsiders, audience)
+        yield from _per_participant(ctx, outsiders, audience)
         if _member_list_unobservable(ctx):
             yield _unobservable(ctx, audience)
     elif outsiders:
-        yield _summary(participants, outsiders, audience)
+        accepted = sum(1 for r, _ in outsiders if _accepted_on_public(ctx, r))
+        if accepted < len(outsiders) or ctx.policy.public_outsider_count_always:
+            yield _summary(participants, outsiders, accepted, audience)
 
 
 def _audience(ctx: RuleContext) -> tuple[bool, dict[str, Any]]:
@@ -81,18 +89,40 @@ def _outside_because(ctx: RuleContext, participant: Resolved) -> str | None:
     return None
 
 
-def _per_participant(outsiders: list[tuple[Resolved, str]], audience: dict[str, Any]) -> Iterator[RuleResult]:
+def _accepted_on_public(ctx: RuleContext, outsider: Resolved) -> bool:
+    """An outsider the policy accepts on a public account: an accepted role, or anyone on an open account."""
+    purpose = set(re.findall(r"[a-z]+", ctx.account.purpose.lower()))
+    if purpose & {word.lower() for word in ctx.policy.public_open_purposes}:
+        return True
+    person = outsider.person
+    return person is not None and not has_left(ctx, person) and person.role in ctx.policy.public_accepted_roles
+
+
+def _per_participant(
+    ctx: RuleContext, outsiders: list[tuple[Resolved, str]], audience: dict[str, Any]
+) -> Iterator[RuleResult]:
     for participant, why in outsiders:
         yield RuleResult(
             subject=participant.identity.key,
             message=f"participant {participant.identity.label()} on a closed account: {why}",
             evidence={**participant.evidence(), "reason": why, **audience},
-            confidence="likely" if participant.fuzzy else "certain",
+            confidence="likely" if participant.fuzzy or _refused_name_match(ctx, participant) else "certain",
         )
 
 
+def _refused_name_match(ctx: RuleContext, participant: Resolved) -> bool:
+    """Unmatched although the name scored a match (a probable namesake): an outsider, likely not certainly."""
+    match = participant.match
+    return (
+        participant.person is None
+        and match is not None
+        and match.candidate_id is not None
+        and (match.candidate_score or 0.0) >= ctx.policy.matching.fuzzy_accept
+    )
+
+
 def _summary(
-    participants: list[Resolved], outsiders: list[tuple[Resolved, str]], audience: dict[str, Any]
+    participants: list[Resolved], outsiders: list[tuple[Resolved, str]], accepted: int, audience: dict[str, Any]
 ) -> RuleResult:
     checked = len(participants)
     fuzzy = sum(1 for r in participants if r.fuzzy)
@@ -102,6 +132,8 @@ def _summary(
         "matched_by_name_only": fuzzy,
         **audience,
     }
+    if accepted:
+        evidence["accepted_by_policy"] = accepted
     if fuzzy:
         evidence["note"] = f"{fuzzy} participant(s) counted as school body on a name match only"
     return RuleResult(

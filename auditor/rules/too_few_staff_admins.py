@@ -1,4 +1,10 @@
-"""Fewer than the required number of active staff hold admin access besides the ITS account."""
+"""Fewer than the required number of active staff hold admin access besides the ITS account.
+
+Joint accounts only, by default: AP 80-06 says "Under no circumstance should an individual account be
+shared by more than one person", so two staff admins on an individual account would break that rule.
+An individual account gets the ITS-account requirement and the sharing rule; a Division that reads
+the procedure otherwise sets `individual_accounts_need_staff_admins: true`.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +30,8 @@ from models.tables import Severity
     ),
 )
 def check(ctx: RuleContext) -> Iterator[RuleResult]:
+    if ctx.account.kind == "individual" and not ctx.policy.individual_accounts_need_staff_admins:
+        return
     found = admins(ctx)
     counted: dict[str, dict[str, object]] = {}  # person id -> evidence; distinct people, not identities
     not_counted: list[dict[str, object]] = []

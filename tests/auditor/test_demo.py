@@ -22,7 +22,6 @@ PLANTED = {
     ("its-admin-missing", "hhs-whitford-class", "its-admin"),
     ("account-unregistered", "unregistered:twitter:hhs_historyclub", "twitter:hhs_historyclub"),
     # Online Interactions: admins
-    ("too-few-staff-admins", "hhs-whitford-class", "staff-admins"),
     ("too-few-staff-admins", "rbe-reading-group", "staff-admins"),
     ("admin-not-active-staff", "hhs-whitford-class", "twitter:id:1402000000000000001"),
     ("admin-not-active-staff", "rbe-reading-group", "facebook:id:61550000000013"),
@@ -98,6 +97,9 @@ def test_demo_reports_exactly_the_planted_findings(tmp_path: Path) -> None:
     by_key = {(f["rule"], f["account"]): f for f in report["findings"]}
     assert by_key[("its-admin-missing", "hhs-main-fb")]["evidence"]["source"] == "observed"
     assert by_key[("its-admin-missing", "hhs-whitford-class")]["evidence"]["source"] == "observed"
+    # An individual account is not asked for two staff admins (AP 80-06 forbids sharing it): Whitford's class
+    # account has only the ITS and sharing requirements, while the joint reading group still is asked.
+    assert ("too-few-staff-admins", "hhs-whitford-class") not in by_key
     tiktok = by_key[("staff-student-interaction", "hhs-athletics-tiktok")]
     assert (tiktok["severity"], tiktok["confidence"]) == ("medium", "likely")  # name-only matches
     masked = by_key[("confidential-content", "hhs-athletics-tiktok")]["evidence"]["excerpt"]

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 from auditor.directory import Directory
 from auditor.discovery import Candidate, Sighting, apply_lookup, discover, gather_candidates, to_look_up
+from auditor.inputs import Division
 from auditor.policy import Policy
 from auditor.rules.account_unregistered import check
 from auditor.rules.base import DivisionContext
+from auditor.run import enrich_candidates
+from auditor.settings import Settings
 from connectors.base import FoundAccount
+from connectors.youtube.connector import YouTubeConnector
+from connectors.youtube.parse import thread_interactions
 from models.snapshot import AccountSnapshot, Identity, Interaction, Post, Profile
 from models.tables import Activity, Person, PersonIdentity, RegisteredAccount
 
@@ -168,3 +175,107 @@ def test_a_handle_the_platform_says_is_suspended_is_no_longer_a_candidate() -> N
     assert updated == 1
     scored = {c.key for c in discover(candidates, [NEWS, ROBOTICS], DIRECTORY, policy, [])}
     assert "twitter:hhs_chessclub" not in scored and "twitter:hillsidehighsch00l" in scored
+
+
+# --- names alone: a shared word counts once; a commenter nobody can look up stays below ----------
+
+
+def test_a_word_the_school_and_the_division_share_counts_once() -> None:
+    """'Prairie Hills' names both the school and the Division: a hockey page using it is one hit, not two."""
+    school = NEWS.model_copy(update={"school": "Prairie Hills High School"})
+    policy = Policy(division="Prairie Hills School Division")
+    hockey = Identity(platform="twitter", id="960", handle="PrairieHillsHockey", display_name="Prairie Hills Hockey")
+    profile = Profile(id="960", handle="PrairieHillsHockey", name="Prairie Hills Hockey", description="Scores.")
+    seen = [Sighting("hhs-news-x", "interacted", None)]
+
+    [scored] = discover([Candidate(hockey, seen, profile=profile)], [school], DIRECTORY, policy, [])
+
+    assert scored.score == 45.0 < policy.discovery_threshold
+    assert scored.reasons == ["name contains hills, prairie (Prairie Hills High School)"]
+
+
+MEDIA = RegisteredAccount(
+    key="hhs-media-yt",
+    platform="youtube",
+    connector="youtube",
+    platform_id="UChhsMediaClass0000000M1",
+    school="Hillside High School",
+    purpose="Media class videos",
+    kind="joint",
+    audience="public",
+    its_admin="UCphrdIts000000000000001",
+)
+
+
+def _youtube_comment(channel_id: str, handle: str, text: str) -> dict[str, object]:
+    """A commentThreads item as YouTube returns it (shape of the real recordings), by a channel shown by handle."""
+    return {
+        "kind": "youtube#commentThread",
+        "id": f"Ugz{channel_id[2:12]}AaABAg",
+        "snippet": {
+            "videoId": "F1UP7wRCPH8",
+            "topLevelComment": {
+                "kind": "youtube#comment",
+                "id": f"Ugz{channel_id[2:12]}AaABAg",
+                "snippet": {
+                    "authorDisplayName": f"@{handle}",
+                    "authorChannelUrl": f"http://www.youtube.com/@{handle}",
+                    "authorChannelId": {"value": channel_id},
+                    "videoId": "F1UP7wRCPH8",
+                    "textDisplay": text,
+                    "textOriginal": text,
+                    "publishedAt": "2026-11-10T15:51:44Z",
+                    "updatedAt": "2026-11-10T15:51:44Z",
+                },
+            },
+            "canReply": True,
+            "totalReplyCount": 0,
+            "isPublic": True,
+        },
+    }
+
+
+def _youtube_division_findings(description: str) -> dict[str, Any]:
+    """The channel's video comments and description through the run's discovery and the rule."""
+    channel = Identity(platform="youtube", id=MEDIA.platform_id, handle="hhsmedia", display_name="HHS Media")
+    comments = [
+        _youtube_comment("UCprairieHillsDivSport01", "PrairieHillsDivisionSports", "Go Prairie Hills!"),
+        _youtube_comment("UChillsideHighRobotics01", "HillsideHighRoboticsClub", "Our robot is in this one!"),
+    ]
+    snapshot = AccountSnapshot(
+        account_key=MEDIA.key,
+        platform="youtube",
+        taken_at=AS_OF,
+        profile=Profile(id=MEDIA.platform_id, handle="hhsmedia", name="HHS Media"),
+        posts=[
+            Post(id="F1UP7wRCPH8", author=channel, text=description, url="https://www.youtube.com/watch?v=F1UP7wRCPH8")
+        ],
+        interactions=[i for thread in comments for i in thread_interactions(thread, [], channel)],
+    )
+    policy = Policy(division="Prairie Hills Regional Division")
+    division = Division(folder=Path("."), accounts=[MEDIA], people=[], identities=[], activities=[], policy=policy)
+    candidates = gather_candidates(MEDIA, snapshot)
+    candidates += enrich_candidates(division, candidates, {"youtube": YouTubeConnector}, Settings(), AS_OF, {})
+    context = DivisionContext(
+        accounts=[MEDIA], directory=division.directory(), policy=policy, as_of=AS_OF, candidates=candidates, ignored=[]
+    )
+    return {r.subject: r for r in check(context)}
+
+
+def test_a_fan_channel_named_after_the_division_that_only_comments_is_not_found() -> None:
+    """YouTube offers no profile lookup: a commenter's name is all there is, and anyone may name a channel so."""
+    found = _youtube_division_findings("Our media class at the fall concert.")
+
+    assert "youtube:prairiehillsdivisionsports" not in found
+    assert "youtube:hillsidehighroboticsclub" not in found  # only commenting, too: its name alone is not enough
+
+
+def test_a_club_channel_the_school_links_is_still_found() -> None:
+    found = _youtube_division_findings(
+        "Filmed with our robotics club: https://www.youtube.com/@HillsideHighRoboticsClub"
+    )
+
+    club = found["youtube:hillsidehighroboticsclub"]
+    assert club.evidence["score"] >= Policy().discovery_threshold
+    assert "name contains hillside (Hillside High School)" in club.evidence["why_it_looks_like_a_school_account"]
+    assert "youtube:prairiehillsdivisionsports" not in found

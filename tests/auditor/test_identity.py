@@ -117,7 +117,8 @@ def test_declarations_are_per_platform(resolver: IdentityResolver) -> None:
 def test_a_noisy_display_name_is_a_likely_match_never_a_certain_one(
     resolver: IdentityResolver, display_name: str, expected: str
 ) -> None:
-    match = resolver.match(named(display_name))
+    # On YouTube nobody declares an account: a name match there is not a second account of a declared person.
+    match = resolver.match(named(display_name, platform="youtube"))
     assert match.person_id == expected, match
     assert match.method is MatchMethod.FUZZY_NAME
     assert POLICY.fuzzy_accept <= match.score <= 100
@@ -249,3 +250,34 @@ def test_only_the_roster_block_around_a_name_is_scored(monkeypatch: pytest.Monke
     monkeypatch.setattr(identity_module.fuzz, "ratio", counting_ratio)
     assert resolver.match(named("Margaret Khen")).person_id == "E1001"
     assert 0 < len(calls) < 50
+
+
+# --- a second account under the name of someone who declares one --------------------------------
+
+
+def test_a_name_match_to_someone_who_declares_another_account_there_is_a_namesake(resolver: IdentityResolver) -> None:
+    """Ava declares her X account; an X account with her exact name is more often a namesake's."""
+    match = resolver.match(named("Ava Kowalski", platform="twitter", serial=41))
+
+    assert match.person_id is None
+    assert match.method is MatchMethod.NONE
+    assert (match.candidate_id, match.candidate_score) == ("300100001", 100.0)
+    assert match.note is not None and "declares a different account on this platform" in match.note
+    assert match.evidence()["best_candidate"] == "300100001"
+
+
+def test_a_declaration_on_another_platform_does_not_lower_a_name_match(resolver: IdentityResolver) -> None:
+    """Ava declares nothing on Facebook: there her name matches her, as likely as any name."""
+    match = resolver.match(named("Ava Kowalski", platform="facebook", serial=42))
+
+    assert (match.person_id, match.method) == ("300100001", MatchMethod.FUZZY_NAME)
+
+
+def test_the_policy_can_accept_names_of_people_who_declare_an_account() -> None:
+    directory = Directory(people={p.person_id: p for p in PEOPLE}, identities=DECLARED)
+    trusting = IdentityResolver(directory, MatchingPolicy(match_names_of_declared_people=True))
+
+    match = trusting.match(named("Ava Kowalski", platform="twitter", serial=43))
+
+    assert (match.person_id, match.method) == ("300100001", MatchMethod.FUZZY_NAME)
+    assert not match.certain

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from models.snapshot import Capability, CollectionState, Profile
+from auditor.identity import IdentityResolver
+from models.snapshot import Capability, CollectionState, Identity, Profile
 from tests.auditor.rules.world import ACCOUNT_ID, World
 
 RULE = "non-school-participant"
@@ -132,3 +133,81 @@ def test_failed_participant_collection_is_left_to_audit_incomplete(world: World)
     world.collection(Capability.PARTICIPANTS, CollectionState.FAILED, reason="auth")
 
     assert world.run(RULE) == []
+
+
+# --- a namesake of a student who declares her account --------------------------------------------
+
+
+def test_namesake_of_a_student_following_a_closed_club_account_is_an_outsider(world: World) -> None:
+    """Ava declares her X account; an X follower with her exact name is more often a namesake than Ava.
+
+    Decided: the follower is unmatched, so on a closed account it is an outsider (a finding), `likely`
+    rather than `certain` because the name does fit Ava, who is named as best candidate."""
+    _closed(world)
+    world.account_is(key="hhs-robotics-x", purpose="Robotics club members")
+    student = world.known("300100001", role="student")
+    world.people["300100001"].first_name, world.people["300100001"].last_name = "Ava", "Kowalski"
+    world.participant(student)
+    namesake = Identity(platform="twitter", id="1700000000000000042", handle="avak_art", display_name="Ava Kowalski")
+    world.participant(namesake)
+    resolver = IdentityResolver(world.context().directory, world.policy.matching)
+    world.matches[namesake.key] = resolver.match(namesake)  # what the run decides for this follower
+
+    [result] = world.run(RULE)
+
+    assert result.subject == namesake.key
+    assert result.confidence == "likely"
+    assert result.evidence["reason"] == "not matched to anyone in the directory"
+    assert result.evidence["best_candidate"] == "300100001"
+    assert "declares a different account" in result.evidence["match_note"]
+
+
+# --- public accounts: outsiders the policy accepts ---------------------------------------------
+
+
+def _public_with_parent_and_public(world: World, purpose: str) -> None:
+    world.account_is(platform="twitter", audience="public", purpose=purpose)
+    world.participant(world.known("300100001", role="student"))
+    world.participant(world.known("P1", role="parent"))
+    world.participant(world.stranger("local_reader"))
+
+
+def test_no_count_when_every_outsider_is_accepted_on_a_public_news_account(world: World) -> None:
+    world.policy.public_accepted_roles = ["parent"]
+    world.policy.public_open_purposes = ["news"]
+    _public_with_parent_and_public(world, "School news and announcements")
+
+    assert world.run(RULE) == []
+
+
+def test_the_count_stays_when_an_outsider_is_not_of_an_accepted_kind(world: World) -> None:
+    world.policy.public_accepted_roles = ["parent"]
+    world.policy.public_open_purposes = ["news"]
+    _public_with_parent_and_public(world, "Grade 11 history class")  # not open to anyone: the public is not
+
+    [result] = world.run(RULE)
+
+    assert (result.subject, result.severity) == ("summary", "info")
+    assert (result.evidence["outside_school_body"], result.evidence["accepted_by_policy"]) == (2, 1)
+
+
+def test_the_policy_can_ask_for_the_count_of_accepted_outsiders(world: World) -> None:
+    world.policy.public_accepted_roles = ["parent"]
+    world.policy.public_open_purposes = ["news"]
+    world.policy.public_outsider_count_always = True
+    _public_with_parent_and_public(world, "School news and announcements")
+
+    [result] = world.run(RULE)
+
+    assert (result.subject, result.severity) == ("summary", "info")
+    assert (result.evidence["outside_school_body"], result.evidence["accepted_by_policy"]) == (2, 2)
+
+
+def test_by_default_no_outsider_is_accepted_and_the_count_stays(world: World) -> None:
+    """AP 80-06 accepts nobody outside the school body: the defaults change nothing."""
+    _public_with_parent_and_public(world, "School news and announcements")
+
+    [result] = world.run(RULE)
+
+    assert result.subject == "summary"
+    assert "accepted_by_policy" not in result.evidence

@@ -114,6 +114,7 @@ def test_the_policy_threshold_applies(world: World) -> None:
 
 
 def test_own_login_counts_as_the_holder_of_an_individual_account_only(world: World) -> None:
+    world.policy.individual_accounts_need_staff_admins = True  # else individual accounts are not checked
     own = world.identity("hillsidehigh", platform_id=ACCOUNT_ID)
     world.person("E1")
     world.admin(own, role="owner")
@@ -126,3 +127,38 @@ def test_own_login_counts_as_the_holder_of_an_individual_account_only(world: Wor
     [result] = world.run(RULE)
     reasons = [a["not_counted_because"] for a in result.evidence["not_counted"]]
     assert reasons == ["the account's own login, not a staff member's admin role"]
+
+
+# --- individual accounts: AP 80-06 forbids sharing them -------------------------------------------
+
+
+def _individual_with_its_and_holder_only(world: World) -> None:
+    world.account_is(kind="individual", holders=["E1"])
+    world.admin(world.its())
+    world.admin(world.known("E1"))  # the holder: one staff admin, as an unshared account has
+
+
+def test_individual_accounts_are_not_asked_for_two_staff_admins_by_default(world: World) -> None:
+    _individual_with_its_and_holder_only(world)
+
+    assert world.run(RULE) == []
+    assert world.run("its-admin-missing") == []  # the ITS requirement still applies, and is met here
+
+
+def test_the_policy_can_ask_individual_accounts_for_two_staff_admins(world: World) -> None:
+    world.policy.individual_accounts_need_staff_admins = True
+    _individual_with_its_and_holder_only(world)
+
+    [result] = world.run(RULE)
+
+    assert [c["person_id"] for c in result.evidence["counted"]] == ["E1"]
+    assert result.evidence["required"] == 2
+
+
+def test_individual_accounts_still_need_the_its_account(world: World) -> None:
+    world.account_is(kind="individual", holders=["E1"])
+    world.admin(world.known("E1"))
+
+    assert world.run(RULE) == []
+    [missing] = world.run("its-admin-missing")
+    assert missing.subject == "its-admin"
