@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 
 from auditor.report.build import build_report
 from auditor.report.school import filter_report_for_school
+from connectors.scrub import scrub_data
 from models.db import session
 
 log = logging.getLogger("auditor.report")
@@ -119,7 +120,8 @@ def report_for_run(engine: Engine, run_id: str, school: str | None = None) -> di
 
 
 def publish_run(engine: Engine, run_id: str, report_root: Path, school: str | None = None) -> Path:
-    report = report_for_run(engine, run_id, school)
+    # Last line of defence for every report file (and the notifications read from report.json).
+    report = scrub_data(report_for_run(engine, run_id, school))
     folder = report_root / (run_id if school is None else f"{run_id}-{_slug(school)}")
     write_report_files(report, folder)
     if school is None:
