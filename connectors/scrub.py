@@ -23,6 +23,9 @@ from pydantic import BaseModel
 REDACTED = "REDACTED"
 # A piece of a secret this long is a leak; shorter pieces (a few letters) would match ordinary text.
 MIN_FRAGMENT = 8
+# A piece with fewer distinct characters ("00000000" in a numeric id, X's "AAAAAAAA" prefix) says
+# nothing about the secret and is common in public ids: only the whole value is replaced there.
+MIN_DISTINCT = 4
 
 _lock = threading.Lock()
 _known_secrets: set[str] = set()  # scrubbed with every piece of MIN_FRAGMENT+ characters
@@ -149,10 +152,11 @@ def _build(secrets: set[str], exact: set[str]) -> _Matcher:
     short: set[str] = set()
     for secret in secrets:
         forms = encodings(secret)
-        if len(secret) < MIN_FRAGMENT:
-            short.add(secret)
+        if len(secret) < MIN_FRAGMENT or len(set(secret)) < MIN_DISTINCT * 2:
+            short.add(secret)  # (and a low-variety value: replaced whole, as its pieces may be skipped)
         for form in forms:
-            grams.update(form[i : i + MIN_FRAGMENT] for i in range(len(form) - MIN_FRAGMENT + 1))
+            pieces = (form[i : i + MIN_FRAGMENT] for i in range(len(form) - MIN_FRAGMENT + 1))
+            grams.update(p for p in pieces if len(set(p)) >= MIN_DISTINCT)
     alphabet = sorted({c for gram in grams for c in gram})
     charset = "".join(re.escape(c) for c in alphabet)
     runs = re.compile(f"[{charset}]{{{MIN_FRAGMENT},}}") if grams else None
