@@ -62,11 +62,13 @@ def settings_or_exit() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        err.print("Settings error (environment or .env); nothing was done:", markup=False)
-        for problem in exc.errors():
-            variable = ".".join(str(part) for part in problem["loc"])
-            err.print(f"  {variable}: {problem['msg']}", markup=False, highlight=False)
+        _one_line(f"Settings error (environment or .env): {_settings_problems(exc)}; nothing was done.")
         raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+def _settings_problems(exc: ValidationError) -> str:
+    """Each variable and what is wrong with it, on one line (never the value: it may be a secret)."""
+    return "; ".join(f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}" for e in exc.errors())
 
 
 def register_ops(app: typer.Typer) -> None:
@@ -125,8 +127,7 @@ def record(
     except typer.Exit:
         raise
     except ValidationError as exc:
-        variables = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        _one_line(f"Record failed: settings error (environment or .env): {variables}; nothing was recorded.")
+        _one_line(f"Record failed: settings error (environment or .env): {_settings_problems(exc)}; nothing was kept.")
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except Exception as exc:  # a crash of the connector, the disk, YAML: one clear line, no traceback
         _one_line(f"Record failed: {type(exc).__name__}: {exc}; nothing was kept.")
@@ -180,7 +181,8 @@ def _record(key: str, division: Path, output: Path | None, mode: str, pseudonymi
             f"{', '.join(leaks[:5])}); nothing was kept."
         )
         raise typer.Exit(EXIT_BAD_INPUT)
-    collections = sorted(snapshot.collections.items())
+    # (in the order the connector collected them: the first failure is the cause of the others)
+    collections = snapshot.collections.items()
     failed = {name: status for name, status in collections if status.state == CollectionState.FAILED}
     if any(status.error == ErrorKind.AUTH for status in failed.values()):
         cassette.unlink(missing_ok=True)
