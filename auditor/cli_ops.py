@@ -27,7 +27,7 @@ from auditor.identity import IdentityResolver
 from auditor.inputs import Division, InputError, load_division
 from auditor.logs import make_console
 from auditor.privacy import hmac_key, hmac_key_file, key_beside_data
-from auditor.run import EXIT_BAD_INPUT, EXIT_LOCKED, RunLocked, run_lock
+from auditor.run import EXIT_BAD_INPUT, EXIT_INCOMPLETE, EXIT_LOCKED, RunLocked, run_lock
 from auditor.settings import Settings
 from connectors.base import (
     Connector,
@@ -36,11 +36,11 @@ from connectors.base import (
     CredentialState,
     available_connectors,
 )
-from connectors.recording import make_vcr
+from connectors.recording import cassette_leaks, make_vcr
 from connectors.resilience import Deadline
 from connectors.scrub import scrub
 from models.db import database_url, init_db, make_engine, session
-from models.snapshot import AccountSnapshot, Identity
+from models.snapshot import AccountSnapshot, CollectionState, ErrorKind, Identity
 from models.tables import RegisteredAccount
 
 if TYPE_CHECKING:
@@ -66,11 +66,13 @@ def settings_or_exit() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        err.print("Settings error (environment or .env); nothing was done:", markup=False)
-        for problem in exc.errors():
-            variable = ".".join(str(part) for part in problem["loc"])
-            err.print(f"  {variable}: {problem['msg']}", markup=False, highlight=False)
+        _one_line(f"Settings error (environment or .env): {_settings_problems(exc)}; nothing was done.")
         raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+def _settings_problems(exc: ValidationError) -> str:
+    """Each variable and what is wrong with it, on one line (never the value: it may be a secret)."""
+    return "; ".join(f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}" for e in exc.errors())
 
 
 def register_ops(app: typer.Typer) -> None:
@@ -120,7 +122,30 @@ def record(
     ] = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing cassette.")] = False,
 ) -> None:
-    """Record a fresh cassette set for one account with the real credentials, scrubbed as it is written."""
+    """Record a fresh cassette set for one account with the real credentials, scrubbed as it is written.
+
+    Whatever goes wrong ends with one line on stderr and a non-zero code, never a traceback, and
+    never leaves a cassette that was not scanned for secrets.
+    """
+    try:
+        _record(key, division, output, mode, pseudonymise, force)
+    except typer.Exit:
+        raise
+    except ValidationError as exc:
+        _one_line(f"Record failed: settings error (environment or .env): {_settings_problems(exc)}; nothing was kept.")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except Exception as exc:  # a crash of the connector, the disk, YAML: one clear line, no traceback
+        _one_line(f"Record failed: {type(exc).__name__}: {exc}; nothing was kept.")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+def _one_line(message: str) -> None:
+    """One line on stderr, scrubbed and bounded (an exception's text may quote a server)."""
+    text = " ".join(scrub(message).split())
+    err.print(text if len(text) <= 400 else text[:399] + "…", markup=False, highlight=False, soft_wrap=True)
+
+
+def _record(key: str, division: Path, output: Path | None, mode: str, pseudonymise: bool, force: bool) -> None:
     if mode not in ("once", "new_episodes"):
         err.print("--mode must be once or new_episodes", markup=False)
         raise typer.Exit(EXIT_BAD_INPUT)
@@ -138,30 +163,50 @@ def record(
     if cassette.exists() and not force:
         err.print(f"{cassette} exists; use --force to record it again.", markup=False)
         raise typer.Exit(EXIT_BAD_INPUT)
+    settings = Settings()
+    key_for_pseudonyms = hmac_key(settings) if pseudonymise else b""
     if cassette.exists() and mode == "once":
         cassette.unlink()  # `once` would replay the old recording instead of recording
     folder.mkdir(parents=True, exist_ok=True)
-    settings = Settings()
-    connector = cls(_context(settings, loaded))
-    with make_vcr(folder, record_mode=mode).use_cassette(cassette.name):
-        snapshot = connector.pull(account, {})
-    replaced = 0
-    if pseudonymise:
-        replaced = pseudonymise_cassette(cassette, outsiders(snapshot, account, loaded), hmac_key(settings))
-    leaks = find_secrets(cassette.read_text(encoding="utf-8"))
+    try:
+        connector = cls(_context(settings, loaded))
+        with make_vcr(folder, record_mode=mode).use_cassette(cassette.name):
+            snapshot = connector.pull(account, {})
+        replaced = 0
+        if pseudonymise and cassette.exists():
+            replaced = pseudonymise_cassette(cassette, outsiders(snapshot, account, loaded), key_for_pseudonyms)
+        leaks = cassette_leaks(cassette.read_text(encoding="utf-8")) if cassette.exists() else []
+    except BaseException:
+        cassette.unlink(missing_ok=True)  # never leave a recording that was not scanned
+        raise
     if leaks:
         cassette.unlink()
-        err.print(f"Refused: the recording held {len(leaks)} secret-shaped value(s); nothing was kept.")
+        _one_line(
+            f"Refused: the recording held a secret, a piece or an encoding of one ({len(leaks)} place(s): "
+            f"{', '.join(leaks[:5])}); nothing was kept."
+        )
+        raise typer.Exit(EXIT_BAD_INPUT)
+    # (in the order the connector collected them: the first failure is the cause of the others)
+    collections = snapshot.collections.items()
+    failed = {name: status for name, status in collections if status.state == CollectionState.FAILED}
+    if any(status.error == ErrorKind.AUTH for status in failed.values()):
+        cassette.unlink(missing_ok=True)
+        name, status = next((n, s) for n, s in failed.items() if s.error == ErrorKind.AUTH)
+        _one_line(
+            f"Refused: {name} failed for lack of working credentials ({status.reason or 'auth'}); "
+            "check them with `auditor doctor`; nothing was kept."
+        )
         raise typer.Exit(EXIT_BAD_INPUT)
     states = ", ".join(f"{name}: {status.state.value}" for name, status in sorted(snapshot.collections.items()))
+    if failed:
+        # Kept: a recorded platform failure can be a wanted test scenario; cron still hears it.
+        name, status = next(iter(failed.items()))
+        why = ": ".join(str(part) for part in (status.error, status.reason) if part) or "no reason given"
+        _one_line(f"Recorded {cassette}, but incomplete ({states}); {name} failed: {why}.")
+        raise typer.Exit(EXIT_INCOMPLETE)
     console.print(f"Recorded {cassette} ({sum(snapshot.requests.values())} requests; {states}).", markup=False)
     if pseudonymise:
         console.print(f"Pseudonymised {replaced} value(s) of people outside the directory.", markup=False)
-
-
-def find_secrets(content: str) -> list[str]:
-    """Lines that scrubbing would change: a known secret or a token shape survived."""
-    return [line for line in content.splitlines() if scrub(line) != line]
 
 
 @dataclass(frozen=True)

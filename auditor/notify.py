@@ -12,8 +12,10 @@ the e-mail carries report.html as an attachment for the people entitled to the d
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
+import re
 import smtplib
 import ssl
 from collections.abc import Callable
@@ -30,7 +32,7 @@ from auditor.policy import Policy, SinkPolicy
 from auditor.report.markdown import finding_lines, render_summary_md
 from auditor.report.safe_text import display_line
 from auditor.settings import Settings
-from connectors.scrub import REDACTED, register_secret, scrub
+from connectors.scrub import REDACTED, register_url_secret, scrub
 from models.tables import Severity
 
 log = logging.getLogger("auditor.notify")
@@ -40,6 +42,7 @@ HTTP_TIMEOUT_SECONDS = (5.0, 30.0)  # connect, read
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024  # above this the e-mail says where the report is instead
 LISTED_FINDINGS = 20  # findings listed in a message; the rest are counted
 OPEN_STATUSES = ("new", "persisting", "unknown")
+MAX_ERROR_TEXT = 200  # a server's reply is its text, not ours: bounded in logs and outcomes
 
 
 class SinkError(Exception):
@@ -185,12 +188,22 @@ def describe_target(policy: SinkPolicy, settings: Settings) -> str:
 
 
 def safe_error_text(exc: BaseException, settings: Settings) -> str:
-    """The error as a sentence without secrets: our own messages, SMTP/OS errors; others by type only."""
-    if isinstance(exc, SinkError | smtplib.SMTPException | OSError | ssl.SSLError):
-        text = f"{type(exc).__name__}: {exc}" if not isinstance(exc, SinkError) else str(exc)
+    """The error as a sentence without secrets: our own messages, SMTP/OS errors; others by type only.
+
+    An SMTP reply is the server's text (it may echo the AUTH exchange, i.e. the base64 password):
+    it is decoded, scrubbed, flattened to one line and bounded, never passed on verbatim.
+    """
+    if isinstance(exc, SinkError):
+        return redact(str(exc), settings)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        reply = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+        text = f"{type(exc).__name__}: {exc.smtp_code} {reply}"
+    elif isinstance(exc, smtplib.SMTPException | OSError | ssl.SSLError):
+        text = f"{type(exc).__name__}: {exc}"
     else:
-        text = type(exc).__name__
-    return redact(text, settings)
+        return type(exc).__name__
+    text = re.sub(r"\s+", " ", redact(text, settings)).strip()
+    return text if len(text) <= MAX_ERROR_TEXT else text[: MAX_ERROR_TEXT - 1] + "…"
 
 
 def redact(text: str, settings: Settings) -> str:
@@ -215,8 +228,13 @@ def send_email(notification: Notification, settings: Settings) -> None:
     message = build_email(notification, settings)
     host = settings.smtp_host
     assert host is not None  # build_email checked it
+    implicit_tls = settings.smtp_ssl or settings.smtp_port == 465
+    if not (implicit_tls or settings.smtp_starttls):
+        # The report names minors: no TLS configured means no e-mail, never a clear-text one.
+        raise SinkError(
+            "refusing to send the report without TLS: set SMTP_STARTTLS=true (port 587) or SMTP_SSL=true (port 465)"
+        )
     context = ssl.create_default_context()
-    implicit_tls = settings.smtp_port == 465
     smtp: smtplib.SMTP = (
         smtplib.SMTP_SSL(host, settings.smtp_port, timeout=SMTP_TIMEOUT_SECONDS, context=context)
         if implicit_tls
@@ -224,12 +242,10 @@ def send_email(notification: Notification, settings: Settings) -> None:
     )
     with smtp:
         smtp.ehlo()
-        if settings.smtp_starttls and not implicit_tls:
+        if not implicit_tls:
             smtp.starttls(context=context)  # raises if the server does not offer it: never fall back to clear text
             smtp.ehlo()
         if settings.smtp_user:
-            if not (implicit_tls or settings.smtp_starttls):
-                raise SinkError("refusing to send the SMTP password without TLS (set SMTP_STARTTLS=true or port 465)")
             password = settings.smtp_password.get_secret_value() if settings.smtp_password else ""
             smtp.login(settings.smtp_user, password)
         refused = smtp.send_message(message)
@@ -282,6 +298,7 @@ def _post_json(settings: Settings, payload: dict[str, Any]) -> None:
         raise SinkError("AUDITOR_WEBHOOK_URL is not set")
     url = settings.webhook_url.get_secret_value()
     _register_url_secrets(url)
+    _check_webhook_url(url, settings)
     try:
         response = requests.post(url, json=payload, timeout=HTTP_TIMEOUT_SECONDS, allow_redirects=False)
     except requests.RequestException as exc:
@@ -294,11 +311,34 @@ def _post_json(settings: Settings, payload: dict[str, Any]) -> None:
 def _register_url_secrets(url: str) -> None:
     """The path and query of a webhook URL are its credential: HTTP libraries log them at DEBUG
     without the host, so the scrubbing filter must know them on their own too."""
+    register_url_secret(url)
+
+
+LOOPBACK_NAMES = {"localhost"}
+
+
+def _check_webhook_url(url: str, settings: Settings) -> None:
+    """The payload names accounts and findings: it goes over https only. A plain http:// URL is
+    accepted on a loopback address when AUDITOR_WEBHOOK_ALLOW_HTTP_LOOPBACK says so (tests)."""
     parts = urlsplit(url)
-    register_secret(url)
-    register_secret(parts.path + (f"?{parts.query}" if parts.query else ""))
-    register_secret(parts.path)
-    register_secret(parts.query)
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    if scheme == "https" and host:
+        return
+    if scheme == "http" and settings.webhook_allow_http_loopback and _is_loopback(host):
+        return
+    raise SinkError(
+        "AUDITOR_WEBHOOK_URL must be an https:// URL (plain http:// only on a loopback address"
+        " with AUDITOR_WEBHOOK_ALLOW_HTTP_LOOPBACK=true, for tests)"
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def webhook_payload(notification: Notification) -> dict[str, Any]:

@@ -62,7 +62,7 @@ from connectors.base import (
 )
 from connectors.recording import make_vcr
 from connectors.resilience import Deadline, PlatformError
-from connectors.scrub import scrub
+from connectors.scrub import scrub, scrub_model
 from models.db import init_db, make_engine, session
 from models.migrate import SchemaBusy
 from models.snapshot import (
@@ -471,11 +471,19 @@ def pull_account(
         if cassette_dir is not None and account.connector != "manual":
             cassette = make_vcr(cassette_dir).use_cassette(f"{account.key}.yaml")
             with cassette:
-                return connector.pull(account, cursor)
-        return connector.pull(account, cursor)
+                return scrub_snapshot(connector.pull(account, cursor))
+        return scrub_snapshot(connector.pull(account, cursor))
     except Exception as exc:  # isolation: one account's crash never stops the others
         log.error("%s: collection crashed: %s", account.key, scrub("".join(traceback.format_exception(exc))))
         return failed_snapshot(account, context.as_of, ErrorKind.MALFORMED, f"{type(exc).__name__}: {exc}")
+
+
+def scrub_snapshot(snapshot: AccountSnapshot) -> AccountSnapshot:
+    """What the platform sent (post texts, names, notes) is stored and shown: a server that echoes
+    a piece of a credential must not put it in the database or the reports."""
+    cleaned = scrub_model(snapshot)
+    assert isinstance(cleaned, AccountSnapshot)
+    return cleaned
 
 
 def failed_snapshot(account: RegisteredAccount, as_of: datetime, kind: ErrorKind, detail: str) -> AccountSnapshot:

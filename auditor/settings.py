@@ -10,7 +10,7 @@ from dotenv import dotenv_values
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from connectors.scrub import register_secret
+from connectors.scrub import register_secret, register_url_secret
 
 
 class Settings(BaseSettings):
@@ -50,12 +50,20 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = Field(None, validation_alias="SMTP_PASSWORD")
     smtp_from: str | None = Field(None, validation_alias="SMTP_FROM")
     smtp_starttls: bool = Field(True, validation_alias="SMTP_STARTTLS")
+    # Implicit TLS (SMTPS) from the first byte; port 465 implies it. The report names minors: it
+    # never travels without TLS, so one of SMTP_SSL / port 465 / SMTP_STARTTLS must hold.
+    smtp_ssl: bool = Field(False, validation_alias="SMTP_SSL")
     webhook_url: SecretStr | None = Field(None, validation_alias="AUDITOR_WEBHOOK_URL")
+    # Tests only: accept an http:// webhook on a loopback address (127.0.0.1, ::1, localhost).
+    webhook_allow_http_loopback: bool = Field(False, validation_alias="AUDITOR_WEBHOOK_ALLOW_HTTP_LOOPBACK")
 
     def model_post_init(self, __context: object) -> None:
-        for value in self.__dict__.values():
+        for name, value in self.__dict__.items():
             if isinstance(value, SecretStr):
-                register_secret(value.get_secret_value())
+                if name == "webhook_url":  # its scheme and host are public, its path is the token
+                    register_url_secret(value.get_secret_value())
+                else:
+                    register_secret(value.get_secret_value())
 
     def account_secret(self, account_key: str, name: str) -> SecretStr | None:
         """A per-account credential: `ACCOUNT_<KEY>_<NAME>`, e.g. ACCOUNT_HS_CLUB_X_ACCESS_TOKEN.

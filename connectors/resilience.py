@@ -134,6 +134,12 @@ def call_with_retry(
         except PlatformError:
             raise
         except Exception as exc:
+            if type(exc).__name__ == "CannotOverwriteExistingCassetteException":
+                # A replay miss, whatever the SDK: say which request had no recording (not the SDK's
+                # words, which hold the unfiltered URL). Imported here: vcrpy is not needed live.
+                from connectors.recording import describe_cassette_miss
+
+                raise PlatformError(ErrorKind.BAD_REQUEST, describe_cassette_miss(exc)) from None
             raise classify(exc) from None  # `from None`: the SDK's exception text may hold a URL with a key
 
     def should_retry(exc: BaseException) -> bool:

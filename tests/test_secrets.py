@@ -230,3 +230,161 @@ REAL_SHAPES = [
 @pytest.mark.parametrize("line", REAL_SHAPES)
 def test_the_scan_recognises_real_token_shapes(line: str) -> None:
     assert TOKEN_SHAPES.search(line) and not PLACEHOLDER.search(line)
+
+
+# --- a server that echoes pieces and encodings of every configured secret --------------------------
+
+
+def _random_secret(prefix: str, length: int, alphabet: str = "") -> str:
+    """A fresh credential per test run, shaped like the platform's own (built here, never stored)."""
+    import secrets as random_source
+    import string
+
+    characters = alphabet or string.ascii_letters + string.digits
+    return prefix + "".join(random_source.choice(characters) for _ in range(length))
+
+
+def _echoes(secret: str) -> list[str]:
+    """What a careless server sends back: pieces of the secret, its base64 (alone, HTTP Basic
+    `user:secret`, SMTP AUTH PLAIN `\\0user\\0secret`, with users of 1 to 3 letters so that the secret
+    starts at each of base64's 3 alignments, standard and URL-safe alphabets) and its percent-encoding."""
+    import base64
+    from urllib.parse import quote
+
+    raw = secret.encode()
+    forms = [secret[3:38], secret[5:27], secret[-12:], quote(secret, safe=""), base64.b64encode(raw).decode()]
+    for user in (b"a", b"ab", b"abc"):
+        forms.append(base64.b64encode(user + b":" + raw).decode())
+        forms.append(base64.b64encode(b"\0" + user + b"\0" + raw).decode())
+        forms.append(base64.urlsafe_b64encode(user + b":" + raw).decode())
+    return forms
+
+
+def _leaked_pieces(text: str, originals: list[str]) -> list[str]:
+    """Every 8-character window of a secret or of an echoed encoding that survived in `text`.
+
+    Windows of fewer than 4 distinct characters are left out: "AAAAAAAA" is the public prefix of
+    every X app token and "00000000" the middle of every Graph id; they reveal nothing."""
+    found = set()
+    for original in originals:
+        for i in range(len(original) - 7):
+            window = original[i : i + 8]
+            if len(set(window)) >= 4 and window in text:
+                found.add(window)
+    return sorted(found)
+
+
+class _WebhookReceiver:
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from threading import Thread
+
+        self.bodies: list[str] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                receiver.bodies.append(self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode())
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+
+def test_a_server_echoing_pieces_and_encodings_of_secrets_leaks_none_into_any_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from auditor.inputs import load_division
+    from auditor.logs import attach_log_file
+    from auditor.run import execute_run
+    from tests.fakeplatform import (
+        FakePlatform,
+        error,
+        fake_connector_installed,
+        no_sleep,
+        ok,
+        outsider_rule,
+        run_environment,
+        users,
+        write_division,
+    )
+
+    receiver = _WebhookReceiver()
+    receiver.thread.start()
+    run_environment(monkeypatch, tmp_path)
+    no_sleep(monkeypatch)
+    configured = {
+        "X_BEARER_TOKEN": _random_secret("A" * 21, 90) + "%3D",
+        "YOUTUBE_API_KEY": _random_secret("AI" + "za", 35),
+        "FACEBOOK_ACCESS_TOKEN": _random_secret("EA" + "A", 120),
+        "SMTP_PASSWORD": _random_secret("pw", 24, "abcdefghjkmnpqrstuvwxyz23456789/+=&@!"),
+        "ACCOUNT_FAKEPLAT_TOKEN": _random_secret("fkp", 40),
+        "AUDITOR_HMAC_KEY": _random_secret("hk", 30),
+    }
+    hook_token = _random_secret("", 32)
+    for name, value in configured.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("SMTP_USER", "auditor@division.test")
+    monkeypatch.setenv("AUDITOR_WEBHOOK_URL", f"http://127.0.0.1:{receiver.port}/hooks/{hook_token}")
+    monkeypatch.setenv("AUDITOR_WEBHOOK_ALLOW_HTTP_LOOPBACK", "true")
+    secret_values = [*configured.values(), hook_token]
+    echoed = [form for value in secret_values for form in _echoes(value)]
+    blob = " · ".join(echoed)
+
+    install_log_scrubbing()  # as the command line does
+    _debug_everything(caplog)
+    log_file = attach_log_file(tmp_path / "logs", logging.DEBUG)
+    try:
+        with FakePlatform() as server, fake_connector_installed(monkeypatch, server), outsider_rule():
+            server.script("/users/fake_school", ok({"data": {"id": "9001", "username": "fake_school", "name": blob}}))
+            server.script(
+                "/users/9001/followers",
+                ok({"data": users(("5002", "stranger_77", blob), ("5003", "echo_" + echoed[0][:8], echoed[1]))}),
+            )
+            server.script("/users/9001/posts", ok({"data": [{"id": "p1", "text": blob}, {"id": "p2", "text": blob}]}))
+            # A second account whose posts fail with an error message that quotes the credentials.
+            server.script("/users/fake_two", ok({"data": {"id": "9002", "username": "fake_two", "name": "Two"}}))
+            server.script("/users/9002/followers", ok({"data": [], "meta": {"result_count": 0}}))
+            server.script("/users/9002/posts", error(400, {"error": {"message": f"bad token: {blob}", "code": 100}}))
+            division = write_division(
+                tmp_path, extra_policy="sinks:\n  - kind: webhook\n    min_severity: info\n    new_only: false\n"
+            )
+            registry = division / "registry" / "accounts.yaml"
+            registry.write_text(
+                registry.read_text(encoding="utf-8")
+                + "  - key: fake-two\n    platform: fakeplat\n    handle: fake_two\n    school: Test School\n"
+                "    purpose: School news\n    kind: joint\n    audience: public\n    holders: [E1, E2]\n"
+                "    admins: [E1, E2]\n",
+                encoding="utf-8",
+            )
+            outcome = execute_run(load_division(division), Settings(), full=True)
+    finally:
+        root = logging.getLogger()
+        for handler in [h for h in root.handlers if getattr(h, "baseFilename", None) == str(log_file)]:
+            root.removeHandler(handler)
+            handler.close()
+        receiver.server.shutdown()
+        receiver.server.server_close()
+
+    assert outcome.report_folder is not None and receiver.bodies, outcome.failed_notifications
+    report_files = {p.name: p for p in outcome.report_folder.iterdir()}
+    assert {"report.json", "report.csv", "report.html", "summary.md"} <= set(report_files)
+    databases = [p for p in (tmp_path / "var").iterdir() if p.name.startswith("auditor.db")]
+    outputs = {
+        **{name: path.read_bytes().decode("utf-8", "replace") for name, path in report_files.items()},
+        **{db.name: db.read_bytes().decode("latin-1") for db in databases},
+        "auditor.log": (tmp_path / "logs" / "auditor.log").read_text(encoding="utf-8"),
+        "captured log": caplog.text,
+        "webhook payload": "\n".join(receiver.bodies),
+    }
+    leaks = {where: _leaked_pieces(text, secret_values + echoed) for where, text in outputs.items()}
+    assert not any(leaks.values()), {where: len(pieces) for where, pieces in leaks.items() if pieces}
+    assert "REDACTED" in outputs["report.json"]  # the echoes did reach the report: scrubbed, not lost

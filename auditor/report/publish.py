@@ -21,6 +21,7 @@ from auditor.report.build import build_report
 from auditor.report.filters import ReportFilters, filter_report
 from auditor.report.safe_text import VALUE_LIMIT, display_tree, spreadsheet_cell
 from auditor.report.school import filter_report_for_school
+from connectors.scrub import scrub_data
 from models.db import session
 
 log = logging.getLogger("auditor.report")
@@ -123,9 +124,12 @@ def point_latest(report_root: Path, folder: Path) -> None:
 
 
 def report_for_run(engine: Engine, run_id: str, school: str | None = None) -> dict[str, Any]:
-    """The run's report; with `school`, only that school's part (raises UnknownSchool)."""
+    """The run's report; with `school`, only that school's part (raises UnknownSchool).
+
+    Scrubbed of every configured secret: the last line of defence for every report file, export and
+    the notifications read from it."""
     with session(engine) as db:
-        report = build_report(db, run_id)
+        report = scrub_data(build_report(db, run_id))
     return report if school is None else filter_report_for_school(report, school)
 
 

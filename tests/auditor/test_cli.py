@@ -132,6 +132,7 @@ def test_failed_notification_exits_4_and_keeps_the_report(
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     monkeypatch.setenv("AUDITOR_WEBHOOK_URL", f"http://127.0.0.1:{port}/hooks/secret-path-token")
+    monkeypatch.setenv("AUDITOR_WEBHOOK_ALLOW_HTTP_LOOPBACK", "true")  # test-only: the refusal is the point
     policy = division_dir / "policy.yaml"
     policy.write_text(policy.read_text() + "sinks:\n  - kind: webhook\n    min_severity: info\n    new_only: false\n")
     result = _invoke("run", "--division", str(division_dir), "--as-of", "2026-11-15T06:00:00")

@@ -137,6 +137,85 @@ def test_record_refuses_a_manual_account(site: Site) -> None:
     assert code == EXIT_BAD_INPUT and "no traffic to record" in output
 
 
+def _pieces(value: str) -> list[str]:
+    return [value[i : i + 8] for i in range(len(value) - 7) if len(set(value[i : i + 8])) >= 4]
+
+
+def test_record_scrubs_a_credential_echoed_in_response_headers(site: Site) -> None:
+    """A server that echoes the credential, HTTP Basic style, in a header of its answer."""
+    import base64
+
+    echo = base64.b64encode(b"fake_school:" + CANARY_TOKEN.encode()).decode()
+    site.server.script(
+        "/users/fake_school",
+        ok(
+            {"data": {"id": "9001", "username": "fake_school", "name": "Fake School"}},
+            **{"X-Debug-Auth": f"Basic {echo}", "X-Token-Hint": CANARY_TOKEN[4:30]},
+        ),
+    )
+    cassettes = site.root / "cassettes"
+    code, output = site.cli("record", "fake-school", "--division", str(site.division), "--output", str(cassettes))
+    assert code == 0, output
+    content = (cassettes / "fake-school.yaml").read_text(encoding="utf-8")
+    assert "X-Debug-Auth" in content  # the header is kept, its value scrubbed
+    assert not [p for p in _pieces(echo[16:]) + _pieces(CANARY_TOKEN) if p in content]
+
+
+def test_record_refuses_a_cassette_that_still_holds_an_encoded_secret(site: Site) -> None:
+    """A body that is not UTF-8 cannot be scrubbed as text: vcrpy stores it as base64 `!!binary`,
+    where the token sits at any alignment and across folded lines. The scan finds it."""
+    site.server.script("/users/9001/posts", ok(b"\xff\xfe token=" + CANARY_TOKEN.encode() + b" \xff"))
+    cassettes = site.root / "cassettes"
+    code, output = site.cli("record", "fake-school", "--division", str(site.division), "--output", str(cassettes))
+    assert code == EXIT_BAD_INPUT, output
+    assert output.strip().startswith("Refused: the recording held a secret") and len(output.strip().splitlines()) == 1
+    assert not (cassettes / "fake-school.yaml").exists()
+
+
+def test_record_without_credentials_ends_with_one_line_and_keeps_nothing(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ACCOUNT_FAKEPLAT_TOKEN")
+    site.server.script("/users/fake_school", error(401, {"title": "Unauthorized", "type": "about:blank"}))
+    cassettes = site.root / "cassettes"
+    code, output = site.cli("record", "fake-school", "--division", str(site.division), "--output", str(cassettes))
+    assert code == EXIT_BAD_INPUT, output
+    [line] = output.strip().splitlines()
+    assert line.startswith("Refused: profile failed for lack of working credentials (")
+    assert "auditor doctor" in line
+    assert not (cassettes / "fake-school.yaml").exists()
+
+
+@pytest.mark.parametrize("problem", ["bad settings", "output is a file", "connector crash"])
+def test_record_problems_end_with_one_clear_line_never_a_traceback(
+    site: Site, monkeypatch: pytest.MonkeyPatch, problem: str
+) -> None:
+    cassettes = site.root / "cassettes"
+    expected = {
+        "bad settings": "Settings error (environment or .env): SMTP_PORT: ",
+        "output is a file": "Record failed: FileExistsError: ",
+        "connector crash": "Record failed: RuntimeError: the SDK broke; nothing was kept.",
+    }[problem]
+    if problem == "bad settings":
+        monkeypatch.setenv("SMTP_PORT", "not-a-port")
+    elif problem == "output is a file":
+        cassettes.write_text("not a folder", encoding="utf-8")
+    else:
+
+        def crash(self: FakePlatformConnector, account: object, cursor: object) -> None:
+            raise RuntimeError("the SDK broke")
+
+        monkeypatch.setattr(FakePlatformConnector, "pull", crash)
+    result = runner.invoke(app, ["record", "fake-school", "--division", str(site.division), "--output", str(cassettes)])
+    assert isinstance(result.exception, SystemExit) and result.exit_code == EXIT_BAD_INPUT, result.exception
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    line = lines[0]
+    assert line.startswith(expected), line
+    assert "Traceback" not in result.output
+    assert not (cassettes / "fake-school.yaml").exists()
+
+
 # --- doctor ---------------------------------------------------------------------------------------
 
 

@@ -44,7 +44,9 @@ SETTINGS_VARIABLES = (
     "SMTP_PASSWORD",
     "SMTP_FROM",
     "SMTP_STARTTLS",
+    "SMTP_SSL",
     "AUDITOR_WEBHOOK_URL",
+    "AUDITOR_WEBHOOK_ALLOW_HTTP_LOOPBACK",
 )
 
 
@@ -68,7 +70,8 @@ class MailSink:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.envelopes.append(envelope)
-        self.tls.append(session.ssl is not None)
+        # session.ssl after STARTTLS; the transport's ssl_object with implicit TLS (SMTPS)
+        self.tls.append(session.ssl is not None or server.transport.get_extra_info("ssl_object") is not None)
         parsed = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
         assert isinstance(parsed, EmailMessage)
         self.messages.append(parsed)
@@ -117,28 +120,42 @@ def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-@pytest.fixture
-def tls_smtp_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[MailSink, int]]:
-    """STARTTLS required, AUTH only after TLS; the client trusts the test certificate via SSL_CERT_FILE."""
+def _tls_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **options: Any) -> Iterator[tuple[MailSink, int]]:
+    """A server with a self-signed certificate the client trusts via SSL_CERT_FILE."""
     cert, key = self_signed_certificate(tmp_path)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))
     sink = MailSink()
     port = free_port()
-    controller = Controller(
-        sink,
-        hostname="127.0.0.1",
-        port=port,
-        tls_context=context,
-        require_starttls=True,
-        auth_required=True,
-        auth_require_tls=True,
-        authenticator=sink.authenticate,
-    )
+    if options.pop("implicit", False):
+        options["ssl_context"] = context
+    else:
+        options.update(tls_context=context, require_starttls=True)
+    if options.pop("auth", False):
+        options.update(auth_required=True, auth_require_tls=True, authenticator=sink.authenticate)
+    controller = Controller(sink, hostname="127.0.0.1", port=port, **options)
     controller.start()
     yield sink, port
     controller.stop()
+
+
+@pytest.fixture
+def tls_smtp_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[MailSink, int]]:
+    """STARTTLS required, AUTH only after TLS."""
+    yield from _tls_server(tmp_path, monkeypatch, auth=True)
+
+
+@pytest.fixture
+def starttls_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[MailSink, int]]:
+    """STARTTLS required, no login (a relay that trusts the network)."""
+    yield from _tls_server(tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def smtps_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[MailSink, int]]:
+    """Implicit TLS (SMTPS) from the first byte, on a port other than 465."""
+    yield from _tls_server(tmp_path, monkeypatch, implicit=True)
 
 
 class Hook:
@@ -202,7 +219,8 @@ def logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
 
 
 def settings(**values: Any) -> Settings:
-    return Settings(**values)
+    """The test receivers are http:// on 127.0.0.1: allowed only by the explicit test-only setting."""
+    return Settings(**{"AUDITOR_WEBHOOK_ALLOW_HTTP_LOOPBACK": True, **values})
 
 
 def report_folder(tmp_path: Path, report: dict[str, Any]) -> Path:
@@ -236,13 +254,13 @@ def quiet_report() -> dict[str, Any]:
 
 
 def test_email_carries_subject_summary_and_the_html_report(
-    smtp_server: tuple[MailSink, int], tmp_path: Path, logs: pytest.LogCaptureFixture
+    starttls_server: tuple[MailSink, int], tmp_path: Path, logs: pytest.LogCaptureFixture
 ) -> None:
-    mail, port = smtp_server
+    mail, port = starttls_server
     report = make_report(40)
     folder = report_folder(tmp_path, report)
     sink = SinkPolicy(kind="smtp", to=["its@division.test", "principal@division.test"], min_severity=Severity.HIGH)
-    config = settings(SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_STARTTLS=False, SMTP_FROM="auditor@division.test")
+    config = settings(SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_FROM="auditor@division.test")
 
     outcomes = send_notifications(report, folder, policy(sink), config)
 
@@ -268,6 +286,7 @@ def test_email_carries_subject_summary_and_the_html_report(
     assert [a.get_filename() for a in attachments] == ["report.html"]
     assert attachments[0].get_content_type() == "text/html"
     assert attachments[0].get_payload(decode=True) == (folder / "report.html").read_bytes()
+    assert mail.tls == [True]
 
 
 def test_email_uses_starttls_and_logs_in_without_logging_the_password(
@@ -442,16 +461,15 @@ def test_routing_by_severity_and_new_only(hook: Hook, tmp_path: Path, min_severi
 
 
 def test_a_quiet_night_sends_nothing_unless_asked(
-    hook: Hook, smtp_server: tuple[MailSink, int], tmp_path: Path
+    hook: Hook, starttls_server: tuple[MailSink, int], tmp_path: Path
 ) -> None:
-    mail, port = smtp_server
+    mail, port = starttls_server
     report = quiet_report()
     folder = report_folder(tmp_path, report)
     config = settings(
         AUDITOR_WEBHOOK_URL=hook.url,
         SMTP_HOST="127.0.0.1",
         SMTP_PORT=port,
-        SMTP_STARTTLS=False,
         SMTP_FROM="auditor@division.test",
     )
     quiet = policy(SinkPolicy(kind="smtp", to=["its@division.test"]), SinkPolicy(kind="slack"))
@@ -481,7 +499,6 @@ def test_a_failing_sink_is_reported_and_the_report_is_untouched(
         AUDITOR_WEBHOOK_URL=refused,
         SMTP_HOST="127.0.0.1",
         SMTP_PORT=free_port(),
-        SMTP_STARTTLS=False,
         SMTP_FROM="auditor@division.test",
     )
     config_ok = settings(AUDITOR_WEBHOOK_URL=hook.url)
@@ -557,13 +574,13 @@ def test_an_unexpected_sink_error_is_contained_and_its_text_not_logged(
 
 
 def test_a_missing_report_html_is_rendered_for_the_attachment_not_written(
-    smtp_server: tuple[MailSink, int], tmp_path: Path
+    starttls_server: tuple[MailSink, int], tmp_path: Path
 ) -> None:
-    mail, port = smtp_server
+    mail, port = starttls_server
     report = make_report(20)
     folder = tmp_path / "only-json"
     atomic_write(folder / "report.json", render_json(report))
-    config = settings(SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_STARTTLS=False, SMTP_FROM="auditor@division.test")
+    config = settings(SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_FROM="auditor@division.test")
     send_notifications(report, folder, policy(SinkPolicy(kind="smtp", to=["its@division.test"])), config)
     [attachment] = list(mail.messages[0].iter_attachments())
     assert b"AP 80-06 social media audit" in attachment.get_payload(decode=True)
@@ -584,3 +601,101 @@ def test_sending_from_a_run_folder_reads_its_report_json(hook: Hook, tmp_path: P
     )
     assert [(o.status, o.detail) for o in missing] == [("failed", "report.json could not be read: FileNotFoundError")]
     assert len(hook.requests) == 1
+
+
+# --- transport security and server text --------------------------------------------------------
+
+
+def test_without_tls_configured_the_report_is_not_e_mailed_at_all(
+    smtp_server: tuple[MailSink, int], tmp_path: Path, logs: pytest.LogCaptureFixture
+) -> None:
+    """No login, no password, but the report names minors: neither STARTTLS nor SMTPS, no e-mail."""
+    mail, port = smtp_server
+    report = make_report(20)
+    config = settings(SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_STARTTLS=False, SMTP_FROM="auditor@division.test")
+    outcomes = send_notifications(
+        report, report_folder(tmp_path, report), policy(SinkPolicy(kind="smtp", to=["its@division.test"])), config
+    )
+    assert outcomes[0].status == "failed"
+    assert outcomes[0].detail == (
+        "refusing to send the report without TLS: set SMTP_STARTTLS=true (port 587) or SMTP_SSL=true (port 465)"
+    )
+    assert mail.messages == []
+
+
+def test_smtp_ssl_sends_over_implicit_tls_on_any_port(smtps_server: tuple[MailSink, int], tmp_path: Path) -> None:
+    mail, port = smtps_server
+    report = make_report(20)
+    config = settings(
+        SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_SSL=True, SMTP_STARTTLS=False, SMTP_FROM="auditor@division.test"
+    )
+    outcomes = send_notifications(
+        report, report_folder(tmp_path, report), policy(SinkPolicy(kind="smtp", to=["its@division.test"])), config
+    )
+    assert [o.status for o in outcomes] == ["sent"], outcomes
+    assert mail.tls == [True]
+
+
+def test_an_smtp_reply_is_scrubbed_flattened_and_bounded() -> None:
+    """A server that echoes the AUTH PLAIN exchange (base64 of \\0user\\0password) in a long reply."""
+    import base64
+    import smtplib
+
+    from auditor.notify import MAX_ERROR_TEXT, safe_error_text
+
+    config = settings(SMTP_USER="auditor@division.test", SMTP_PASSWORD=SMTP_PASSWORD)
+    plain = base64.b64encode(b"\0auditor@division.test\0" + SMTP_PASSWORD.encode()).decode()
+    reply = f"5.7.8 Authentication failed for {plain}\r\n5.7.8 {SMTP_PASSWORD[2:14]} " + "details " * 200
+    text = safe_error_text(smtplib.SMTPAuthenticationError(535, reply.encode()), config)
+
+    assert text.startswith("SMTPAuthenticationError: 535 5.7.8 Authentication failed for ")
+    assert len(text) <= MAX_ERROR_TEXT and "\n" not in text and "\r" not in text
+    core = plain[32:]  # the part of the base64 computed from the password alone
+    assert not [core[i : i + 8] for i in range(len(core) - 7) if core[i : i + 8] in text]
+    assert SMTP_PASSWORD[2:14] not in text
+
+
+def test_webhook_urls_must_be_https(hook: Hook, tmp_path: Path, logs: pytest.LogCaptureFixture) -> None:
+    report = make_report(20)
+    folder = report_folder(tmp_path, report)
+    sinks = policy(SinkPolicy(kind="webhook"))
+    assert Settings().webhook_allow_http_loopback is False  # the test-only setting is never the default
+    for config in (
+        Settings(AUDITOR_WEBHOOK_URL=hook.url),  # plain http, even on loopback, by default
+        settings(AUDITOR_WEBHOOK_URL=f"http://hooks.example.org/hooks/{WEBHOOK_TOKEN}"),  # not loopback
+        settings(AUDITOR_WEBHOOK_URL=f"ftp://127.0.0.1/hooks/{WEBHOOK_TOKEN}"),
+    ):
+        [outcome] = send_notifications(report, folder, sinks, config)
+        assert outcome.status == "failed"
+        assert outcome.detail.startswith("AUDITOR_WEBHOOK_URL must be an https:// URL")
+    assert hook.requests == []
+    assert WEBHOOK_TOKEN not in logs.text
+    [sent] = send_notifications(report, folder, sinks, settings(AUDITOR_WEBHOOK_URL=hook.url))
+    assert sent.status == "sent" and len(hook.requests) == 1
+
+
+def test_a_run_whose_mail_cannot_go_over_tls_exits_4(
+    smtp_server: tuple[MailSink, int], division_dir: Path, auditor_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from auditor.cli import app
+
+    mail, port = smtp_server
+    for name, value in {
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(port),
+        "SMTP_STARTTLS": "false",
+        "SMTP_FROM": "auditor@division.test",
+    }.items():
+        monkeypatch.setenv(name, value)
+    policy_file = division_dir / "policy.yaml"
+    policy_file.write_text(
+        policy_file.read_text() + "sinks:\n  - kind: smtp\n    to: [its@division.test]\n    min_severity: info\n"
+        "    new_only: false\n"
+    )
+    result = CliRunner().invoke(app, ["run", "--division", str(division_dir), "--as-of", "2026-11-15T06:00:00"])
+    assert result.exit_code == 4, result.output
+    assert "without TLS" in result.output
+    assert mail.messages == []
+    assert (auditor_env / "reports" / "latest" / "report.json").is_file()
