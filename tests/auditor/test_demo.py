@@ -160,3 +160,35 @@ def test_demo_reports_exactly_the_planted_findings(tmp_path: Path) -> None:
     school_spend = json.loads((school_folder / "report.json").read_text())["run"]["spend"]
     assert school_spend["requests"] == {} and school_spend["units"] == {}
     assert school_spend["shared_requests"] >= 1  # X's batched lookups serve every school's accounts
+
+
+def _make_demo(tmp_path: Path, auditor: str) -> subprocess.CompletedProcess[str]:
+    """`make demo` from the repository's Makefile, with the venv stamp taken as built (`-o`)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("X_", "FACEBOOK_", "YOUTUBE_", "ACCOUNT_", "MAKE"))}
+    env.pop("DATABASE_URL", None)
+    env["PYTHONPATH"] = str(REPO)
+    return subprocess.run(
+        ["make", "--no-print-directory", "-f", str(REPO / "Makefile"), "-o", ".venv/.installed", "demo",
+         f"AUDITOR={auditor}", f"DEMO_OUTPUT={tmp_path / 'out'}"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+def test_make_demo_succeeds_and_says_what_the_auditors_exit_code_means(tmp_path: Path) -> None:
+    done = _make_demo(tmp_path, f"{sys.executable} -m auditor")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Error" not in done.stdout + done.stderr
+    assert "exit code 1 = open findings" in done.stdout
+    assert (tmp_path / "out" / "reports" / "latest" / "report.html").exists()
+
+
+def test_make_demo_still_fails_when_the_auditor_really_fails(tmp_path: Path) -> None:
+    fake = tmp_path / "auditor"  # an auditor that stops on bad input (exit 2), as a broken install would
+    fake.write_text("#!/bin/sh\nexit 2\n")
+    fake.chmod(0o755)
+    done = _make_demo(tmp_path, str(fake))
+    assert done.returncode != 0
+    assert "exit code 2 = the demo failed" in done.stderr
+    for code in (0, 3):
+        fake.write_text(f"#!/bin/sh\nexit {code}\n")
+        assert _make_demo(tmp_path, str(fake)).returncode == 0
