@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from importlib import metadata, resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -536,13 +536,30 @@ def demo_cassette_dir() -> Path:
     return Path(str(resources.files("cassettes") / "demo"))
 
 
+# The demo audits two nights, so a newcomer sees change tracking (new / resolved), the report's
+# headline. Night 2's recordings (cassettes/demo/night-2/) overlay night 1's: only what changed on the
+# platforms, or what a request dated by the run's clock asks differently, is recorded again.
+DEMO_NIGHTS: tuple[tuple[datetime, str | None], ...] = ((DEMO_AS_OF, None), (DEMO_AS_OF + timedelta(days=1), "night-2"))
+
+
+def _demo_night_cassettes(output: Path, overlay: str | None) -> Path:
+    if overlay is None:
+        return demo_cassette_dir()
+    folder = output / "cassettes" / overlay
+    folder.mkdir(parents=True)
+    for source in (demo_cassette_dir(), demo_cassette_dir() / overlay):
+        for cassette in source.glob("*.yaml"):
+            shutil.copy(cassette, folder / cassette.name)
+    return folder
+
+
 @app.command()
 def demo(
     output: Annotated[Path, typer.Option("--output", help="Where the demo's database and reports go.")] = Path(
         "demo-output"
     ),
 ) -> None:
-    """Audit the bundled demo division from recorded traffic (no credentials, no network)."""
+    """Audit the bundled demo division from recorded traffic, two nights running (no credentials, no network)."""
     if output.exists():
         shutil.rmtree(output)  # a fresh store each time: the demo report is always the same
     output.mkdir(parents=True, mode=0o700)
@@ -551,7 +568,6 @@ def demo(
             "DATABASE_URL": f"sqlite:///{output / 'auditor.db'}",
             "AUDITOR_REPORT_DIR": str(output / "reports"),
             "AUDITOR_LOCK_FILE": str(output / "auditor.lock"),
-            "AUDITOR_CASSETTE_DIR": str(demo_cassette_dir()),
         }
     )
     # Fictional people, a throwaway store: its key stays with it rather than in the user's ~/.config.
@@ -570,8 +586,17 @@ def demo(
         os.environ.setdefault(variable, "demo-placeholder-token")
     os.environ.setdefault("FACEBOOK_APP_ID", "000000000000000")
     os.environ.setdefault("YOUTUBE_CLIENT_ID", "000000000000-demo0placeholder0000000000.apps.googleusercontent.com")
-    console.print(f"Auditing the demo division ({demo_division_dir()}) as of {DEMO_AS_OF:%Y-%m-%d}", markup=False)
-    outcome = _execute(demo_division_dir(), only=None, kind="run", full=True, as_of=DEMO_AS_OF)
+    for night, (as_of, overlay) in enumerate(DEMO_NIGHTS, start=1):
+        os.environ["AUDITOR_CASSETTE_DIR"] = str(_demo_night_cassettes(output, overlay))
+        console.print(
+            f"Night {night}: auditing the demo division ({demo_division_dir()}) as of {as_of:%Y-%m-%d}", markup=False
+        )
+        # Both nights list everything (a full reconciliation), so who left an account is seen the next night.
+        outcome = _execute(demo_division_dir(), only=None, kind="run", full=True, as_of=as_of)
+        if outcome.exit_code not in (0, 1):
+            break  # a night that went wrong is reported as it is, with its own exit code
+        if night < len(DEMO_NIGHTS) and outcome.report_folder:
+            console.print(f"Night {night} report: {outcome.report_folder / 'report.html'}", markup=False)
     _summarise(outcome)
     raise typer.Exit(outcome.exit_code)
 

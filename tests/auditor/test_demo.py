@@ -1,4 +1,6 @@
-"""The bundled demo end to end: exactly the planted findings, every account fully audited, exit code 1."""
+"""The bundled demo end to end: two nights. Night 1 reports exactly the planted findings, every account fully
+audited; night 2's recordings fix two of them and introduce one, so the latest report shows change tracking; exit
+code 1 (findings)."""
 
 from __future__ import annotations
 
@@ -69,6 +71,26 @@ PLANTED = {
 }
 
 
+# Night 2 (cassettes/demo/night-2/): ITS got the Page's Admin role, the robotics club removed its outside
+# follower, and the school news account posted a lost-and-found notice naming a student number.
+NIGHT_2_RESOLVED = {
+    ("its-admin-missing", "hhs-main-fb", "its-admin"),
+    ("non-school-participant", "hhs-robotics-x", "twitter:id:1611120934772011008"),
+}
+NIGHT_2_NEW = {("confidential-content", "hhs-news-x", "post:2122046978257953459")}
+
+
+def _reports_by_night(reports: Path) -> dict[str, dict]:  # type: ignore[type-arg]
+    """Each run's report.json, keyed by the day the run audited as of."""
+    found = {}
+    for path in reports.glob("*/report.json"):
+        if path.parent.name == "latest":
+            continue
+        report = json.loads(path.read_text())
+        found[report["run"]["as_of"][:10]] = report
+    return found
+
+
 def test_demo_reports_exactly_the_planted_findings(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("X_", "FACEBOOK_", "YOUTUBE_", "ACCOUNT_"))}
     env.pop("DATABASE_URL", None)
@@ -82,8 +104,9 @@ def test_demo_reports_exactly_the_planted_findings(tmp_path: Path) -> None:
         timeout=300,
     )
     assert done.returncode == 1, done.stdout + done.stderr
-    latest = tmp_path / "out" / "reports" / "latest"
-    report = json.loads((latest / "report.json").read_text())
+    nights = _reports_by_night(tmp_path / "out" / "reports")
+    assert sorted(nights) == ["2026-11-15", "2026-11-16"]
+    report = nights["2026-11-15"]
     jsonschema.validate(report, SCHEMA)
     found = {(f["rule"], f["account"], f["subject"]) for f in report["findings"]}
     assert found == PLANTED
@@ -111,6 +134,21 @@ def test_demo_reports_exactly_the_planted_findings(tmp_path: Path) -> None:
     assert club["profile"]["name"] == "HHS History Club"
     assert report["run"]["spend"]["requests"]["twitter"]["GET /2/users/by"] == 1
     assert "Report:" in done.stdout
+    # Night 2: the latest report opens with what changed since night 1.
+    second = json.loads((tmp_path / "out" / "reports" / "latest" / "report.json").read_text())
+    jsonschema.validate(second, SCHEMA)
+    assert second["run"]["as_of"].startswith("2026-11-16")
+    assert second["run"]["previous_run"] == report["run"]["id"]
+    assert second["summary"]["changes"] == {"new": 1, "resolved": 2, "regressed": 0}
+    status = {(f["rule"], f["account"], f["subject"]): f["status"] for f in second["findings"]}
+    assert {key for key, state in status.items() if state == "resolved"} == NIGHT_2_RESOLVED
+    assert {key for key, state in status.items() if state == "new"} == NIGHT_2_NEW
+    assert {key for key, state in status.items() if state == "persisting"} == PLANTED - NIGHT_2_RESOLVED
+    assert {c["state"] for c in second["coverage"]} == {"complete"}
+    notice = next(f for f in second["findings"] if f["rule"] == "confidential-content" and f["account"] == "hhs-news-x")
+    assert "300100027" not in json.dumps(notice)
+    summary = (tmp_path / "out" / "reports" / "latest" / "summary.md").read_text()
+    assert "- New: 1\n- Resolved: 2\n" in summary
     # A principal's copy shows only what that school's accounts spent: Riverbend's are audited from
     # ITS exports, so none of the division's X, Facebook or YouTube requests are its own.
     out = tmp_path / "out"
@@ -124,3 +162,35 @@ def test_demo_reports_exactly_the_planted_findings(tmp_path: Path) -> None:
     school_spend = json.loads((school_folder / "report.json").read_text())["run"]["spend"]
     assert school_spend["requests"] == {} and school_spend["units"] == {}
     assert school_spend["shared_requests"] >= 1  # X's batched lookups serve every school's accounts
+
+
+def _make_demo(tmp_path: Path, auditor: str) -> subprocess.CompletedProcess[str]:
+    """`make demo` from the repository's Makefile, with the venv stamp taken as built (`-o`)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("X_", "FACEBOOK_", "YOUTUBE_", "ACCOUNT_", "MAKE"))}
+    env.pop("DATABASE_URL", None)
+    env["PYTHONPATH"] = str(REPO)
+    return subprocess.run(
+        ["make", "--no-print-directory", "-f", str(REPO / "Makefile"), "-o", ".venv/.installed", "demo",
+         f"AUDITOR={auditor}", f"DEMO_OUTPUT={tmp_path / 'out'}"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+def test_make_demo_succeeds_and_says_what_the_auditors_exit_code_means(tmp_path: Path) -> None:
+    done = _make_demo(tmp_path, f"{sys.executable} -m auditor")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Error" not in done.stdout + done.stderr
+    assert "exit code 1 = open findings" in done.stdout
+    assert (tmp_path / "out" / "reports" / "latest" / "report.html").exists()
+
+
+def test_make_demo_still_fails_when_the_auditor_really_fails(tmp_path: Path) -> None:
+    fake = tmp_path / "auditor"  # an auditor that stops on bad input (exit 2), as a broken install would
+    fake.write_text("#!/bin/sh\nexit 2\n")
+    fake.chmod(0o755)
+    done = _make_demo(tmp_path, str(fake))
+    assert done.returncode != 0
+    assert "exit code 2 = the demo failed" in done.stderr
+    for code in (0, 3):
+        fake.write_text(f"#!/bin/sh\nexit {code}\n")
+        assert _make_demo(tmp_path, str(fake)).returncode == 0

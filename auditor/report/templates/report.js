@@ -315,6 +315,11 @@
     markSorted(st, null);
   }
 
+  /* One flat list in the current order: the school and account headings leave, the rows stay. */
+  function ungroup(st) {
+    st.headers.forEach(function (g) { if (g.parentNode) { g.parentNode.removeChild(g); } });
+  }
+
   /* Printing shows every finding with its evidence (the print style sheet un-hides them). */
   function prepareForPrint(states) {
     states.forEach(function (st) {
@@ -341,10 +346,12 @@
       } else if (button.classList.contains("sort")) {
         var table = button.closest("[role=table]");
         states.forEach(function (st) { if (st.table === table) { sortBy(st, button.dataset.sort); } });
-        if (regroupButton) { regroupButton.disabled = false; }
+        if (regroupButton) { regroupButton.setAttribute("aria-pressed", "false"); } /* sorted rows are ungrouped */
       } else if (button.id === "regroup") {
-        states.forEach(regroup);
-        button.disabled = true;
+        /* a toggle: pressed = grouped by school and account (the server's order), released = one flat list */
+        var grouped = button.getAttribute("aria-pressed") !== "true";
+        states.forEach(grouped ? regroup : ungroup);
+        button.setAttribute("aria-pressed", grouped ? "true" : "false");
       } else if (button.id === "expand-all" || button.id === "collapse-all") {
         var open = button.id === "expand-all";
         states.forEach(function (st) {

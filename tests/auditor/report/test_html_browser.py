@@ -457,3 +457,97 @@ def test_five_thousand_findings_open_and_filter(open_report: Any, capsys: pytest
             f"\n[report.html, 5,000 findings] open {opened * 1000:.0f} ms (load event at {navigation:.0f} ms), "
             f"filter by severity {filter_ms:.0f} ms, search (150 ms debounce included) {searched * 1000:.0f} ms"
         )
+
+
+# Every header (table, column, heading, legend) whose text wraps between two letters or digits: a break
+# inside a word. Wrapping between words or after a hyphen is fine.
+BROKEN_HEADERS_SCRIPT = """() => {
+  const broken = [];
+  const range = document.createRange();
+  const rect = (node, i) => { range.setStart(node, i); range.setEnd(node, i + 1); return range.getClientRects()[0]; };
+  for (const header of document.querySelectorAll('th, [role=columnheader], h1, h2, h3, h4, legend')) {
+    const walker = document.createTreeWalker(header, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      if (node.parentElement.closest('.sub')) { continue; }  /* identifiers under a header may break */
+      const text = node.textContent;
+      for (let i = 1; i < text.length; i++) {
+        if (!/\\w/.test(text[i - 1]) || !/\\w/.test(text[i])) { continue; }
+        const before = rect(node, i - 1), after = rect(node, i);
+        if (before && after && after.top > before.top + 2) { broken.push(header.textContent.trim()); break; }
+      }
+    }
+  }
+  return broken;
+}"""
+
+
+def _open_demo(browser: Browser, demo_report: Path, width: int, height: int) -> Watched:
+    view = Watched(browser.new_page(viewport={"width": width, "height": height}))
+    view.url = demo_report.resolve().as_uri()
+    view.page.goto(view.url)
+    return view
+
+
+def test_group_by_school_and_account_is_a_working_toggle(open_report: Any) -> None:
+    report = make_report(40)
+    view = open_report(report)
+    group = view.page.get_by_role("button", name="Group by school and account")
+    schools = view.page.locator("#findings-table .g-school")
+    grouped_order = view.page.locator(f"{VISIBLE_ROWS}").evaluate_all("rows => rows.map(r => r.id)")
+    assert group.is_enabled() and group.get_attribute("aria-pressed") == "true"
+    assert schools.count() == 3
+    group.click()  # one flat list: the headings go, every finding stays, in the same order
+    assert group.get_attribute("aria-pressed") == "false"
+    assert schools.count() == 0 and view.page.locator("#findings-table .g-account").count() == 0
+    assert view.page.locator(f"{VISIBLE_ROWS}").evaluate_all("rows => rows.map(r => r.id)") == grouped_order
+    group.click()
+    assert group.get_attribute("aria-pressed") == "true" and schools.count() == 3
+    # sorting ungroups; grouping again restores the server's order and clears the sort
+    view.page.locator("#findings-table").get_by_role("button", name="Severity").click()
+    assert group.get_attribute("aria-pressed") == "false" and schools.count() == 0
+    group.click()
+    assert schools.count() == 3
+    assert view.page.locator(f"{VISIBLE_ROWS}").evaluate_all("rows => rows.map(r => r.id)") == grouped_order
+    assert view.page.locator("#findings-table [aria-sort=descending]").count() == 0
+    assert view.console_errors() == []
+
+
+def test_on_a_phone_the_filters_fold_behind_one_button_and_the_first_finding_shows(
+    browser: Browser, demo_report: Path
+) -> None:
+    view = _open_demo(browser, demo_report, 390, 844)
+    page = view.page
+    try:
+        toggle = page.get_by_role("button", name="Filters", exact=True)
+        assert toggle.is_visible() and toggle.get_attribute("aria-expanded") == "false"
+        assert not page.locator("#filters").is_visible()
+        page.keyboard.press("Tab")  # the skip link, then straight to the findings
+        page.keyboard.press("Enter")
+        wait_until(page, "document.activeElement.id === 'findings'")
+        title = page.locator(f"{VISIBLE_ROWS} button.disclosure").first.bounding_box()
+        assert title is not None and title["y"] >= 0 and title["y"] + title["height"] <= 844  # no scrolling needed
+        toggle.click()
+        assert toggle.get_attribute("aria-expanded") == "true" and page.locator("#filters").is_visible()
+        listed_before = view.visible()
+        page.get_by_role("checkbox", name="High").uncheck()
+        wait_until(page, f"document.querySelectorAll('{VISIBLE_ROWS}').length < {listed_before}")
+        assert view.console_errors() == []
+    finally:
+        page.close()
+    wide = _open_demo(browser, demo_report, 1280, 1000)
+    try:  # on a wide screen the filters are simply there
+        assert wide.page.locator("#filters").is_visible()
+        assert not wide.page.get_by_role("button", name="Filters", exact=True).is_visible()
+    finally:
+        wide.page.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_no_header_breaks_inside_a_word(browser: Browser, demo_report: Path, width: int) -> None:
+    view = _open_demo(browser, demo_report, width, 900)
+    try:
+        view.page.get_by_role("button", name="Every audited account (8)").click()
+        view.page.locator(f"{VISIBLE_ROWS} button.disclosure").first.click()  # an evidence panel's headings too
+        assert view.page.evaluate(BROKEN_HEADERS_SCRIPT) == []
+    finally:
+        view.page.close()
