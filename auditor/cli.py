@@ -248,6 +248,9 @@ def report(
     school: Annotated[
         str | None, typer.Option("--school", help="Only this school's findings (for its principal).")
     ] = None,
+    owner: Annotated[
+        str | None, typer.Option("--owner", help="Only the findings this person (directory id, or `its`) must act on.")
+    ] = None,
 ) -> None:
     """Re-render a run's reports from the store (no API calls)."""
     from auditor.report.publish import publish_run
@@ -264,14 +267,15 @@ def report(
                 err.print("No audit run in the store yet: run `auditor run` first.")
                 raise typer.Exit(EXIT_BAD_INPUT)
             run_id = latest.id
+    from auditor.report.owner import UnknownOwner
     from auditor.report.school import UnknownSchool
 
     try:
-        folder = publish_run(engine, run_id, settings.report_dir, school=school)
+        folder = publish_run(engine, run_id, settings.report_dir, school=school, owner=owner)
     except KeyError:
         err.print(f"No run {run_id!r} in the store.", markup=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    except UnknownSchool as exc:
+    except (UnknownSchool, UnknownOwner) as exc:
         err.print(str(exc), markup=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     console.print(f"Report: {folder / 'report.json'}", markup=False)

@@ -68,6 +68,7 @@ class Division:
     activities: list[Activity]
     policy: Policy
     ignored: list[dict[str, Any]] = field(default_factory=list)
+    principals: dict[str, str] = field(default_factory=dict)  # school -> person id (registry `schools:`)
 
     def directory(self) -> Directory:
         return Directory(
@@ -204,6 +205,27 @@ class RegistryEntry(BaseModel):
         return [str(v) for v in value] if isinstance(value, list) else value
 
 
+class SchoolEntry(BaseModel):
+    """A school as the registry names it, with its principal (a directory person id): who is told first."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1)
+    principal: str | None = None
+
+    @field_validator("principal", mode="before")
+    @classmethod
+    def _as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) else value
+
+
+@dataclass
+class DeclaredPrincipal:
+    person_id: str
+    file: Path
+    line: int | None
+
+
 def _registry_files(folder: Path) -> list[Path]:
     if (folder / "registry").is_dir():
         return sorted((folder / "registry").glob("*.y*ml"))
@@ -211,8 +233,12 @@ def _registry_files(folder: Path) -> list[Path]:
 
 
 def load_registry(
-    files: list[Path], activity_ids: set[str], problems: list[InputProblem]
+    files: list[Path],
+    activity_ids: set[str],
+    problems: list[InputProblem],
+    principals: dict[str, DeclaredPrincipal] | None = None,
 ) -> tuple[list[RegisteredAccount], list[dict[str, Any]]]:
+    """Accounts and the ignore list; each school's declared principal goes into `principals`."""
     connectors = available_connectors()
     accounts: list[RegisteredAccount] = []
     ignored: list[dict[str, Any]] = []
@@ -225,11 +251,61 @@ def load_registry(
             problems.append(InputProblem(path, 1, None, "accounts", "expected a list under 'accounts:'"))
             continue
         ignored += [dict(item, source=str(path)) for item in data.get("ignore", []) or [] if isinstance(item, dict)]
+        if principals is not None:
+            _read_schools(path, data, node, principals, problems)
         for entry, line, key_lines in _validated_items(path, data, node, "accounts", RegistryEntry, "key", problems):
             account = _to_account(entry, path, line, key_lines, connectors, activity_ids, seen, problems)
             if account is not None:
                 accounts.append(account)
     return accounts, ignored
+
+
+def _read_schools(
+    path: Path,
+    data: dict[str, Any],
+    node: yaml.Node | None,
+    principals: dict[str, DeclaredPrincipal],
+    problems: list[InputProblem],
+) -> None:
+    if not isinstance(data.get("schools", []), list):
+        problems.append(InputProblem(path, 1, None, "schools", "expected a list under 'schools:'"))
+        return
+    for entry, line, key_lines in _validated_items(path, data, node, "schools", SchoolEntry, "name", problems):
+        if entry.principal is None:
+            continue
+        before = principals.get(entry.name)
+        if before is not None and before.person_id != entry.principal:
+            where = f"{before.file}:{before.line}"
+            message = f"{entry.name} already has principal {before.person_id} ({where})"
+            problems.append(
+                InputProblem(path, key_lines.get("principal", line), f"school '{entry.name}'", "principal", message)
+            )
+            continue
+        principals[entry.name] = DeclaredPrincipal(entry.principal, path, key_lines.get("principal", line))
+
+
+def _check_principals(
+    principals: dict[str, DeclaredPrincipal],
+    people: list[Person],
+    schools: set[str],
+    staff_roles: list[str],
+    problems: list[InputProblem],
+) -> None:
+    """A declared principal must be staff in the directory, of a school some account names."""
+    by_id = {p.person_id: p for p in people}
+    for school, declared in principals.items():
+        label = f"school '{school}'"
+        person = by_id.get(declared.person_id)
+        if school not in schools:
+            known = ", ".join(sorted(schools)) or "none"
+            message = f"no registered account names this school (schools: {known})"
+            problems.append(InputProblem(declared.file, declared.line, label, "name", message))
+        if person is None:
+            message = f"principal {declared.person_id!r} is not in the directory"
+            problems.append(InputProblem(declared.file, declared.line, label, "principal", message))
+        elif person.role not in staff_roles:
+            message = f"principal {declared.person_id!r} is not staff (directory role: {person.role})"
+            problems.append(InputProblem(declared.file, declared.line, label, "principal", message))
 
 
 def _to_account(
@@ -491,11 +567,22 @@ def load_division(folder: Path) -> Division:
     registry_files = _registry_files(folder)
     if not registry_files:
         problems.append(InputProblem(folder / "registry", None, None, None, "no registry YAML files found"))
-    accounts, ignored = load_registry(registry_files, {a.activity_id for a in activities}, problems)
+    principals: dict[str, DeclaredPrincipal] = {}
+    accounts, ignored = load_registry(registry_files, {a.activity_id for a in activities}, problems, principals)
+    _check_principals(principals, people, {a.school for a in accounts}, policy.staff_roles, problems)
     _check_activity_accounts(folder / "activities.yaml", activities, {a.key for a in accounts}, problems)
     if problems:
         raise InputError(problems)
-    return Division(folder, accounts, people, identities, activities, policy, ignored)
+    return Division(
+        folder,
+        accounts,
+        people,
+        identities,
+        activities,
+        policy,
+        ignored,
+        {school: declared.person_id for school, declared in principals.items()},
+    )
 
 
 def _check_activity_accounts(

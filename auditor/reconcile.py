@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from auditor.rules.base import RuleMeta, RuleResult, fingerprint
@@ -24,6 +24,13 @@ class Evaluated:
     account: RegisteredAccount
     result: RuleResult
     severity: Severity
+    owners: list[dict[str, str]] = field(default_factory=list)  # who must act (auditor.owners)
+    remediation: str | None = None  # the connector's place-specific text; None: the rule's own
+
+    @property
+    def its_owned(self) -> bool:
+        """ITS acts on division-wide rules and on the rules that declare it (audit coverage)."""
+        return self.meta.scope == "division" or self.meta.owner == "its"
 
     @property
     def fingerprint(self) -> str:
@@ -96,7 +103,8 @@ def _finding(
         handle=account.handle,
         url=_url(item.result.evidence),
         clause=item.meta.clause,
-        remediation=item.meta.remediation,
+        remediation=item.remediation or item.meta.remediation,
+        owners=item.owners,
     )
 
 

@@ -265,6 +265,9 @@ class Connector(ABC):
     # the platform lets discovery ask, in words (docs/discovery.md, the run log).
     lookup_batch: ClassVar[int] = 100
     discovery_notes: ClassVar[str] = "no lookup or search for discovery: candidates are scored on what posts show"
+    # Where on the platform each rule's fix is done: rule id (or `rule:subject`) -> template filled by
+    # auditor.owners with the finding's values ({handle}, {account}, {person}, {its_admin}, ...).
+    remediation: ClassVar[dict[str, str]] = {}
 
     def __init__(self, context: ConnectorContext) -> None:
         self.context = context

@@ -92,6 +92,7 @@ def _finding_entry(finding: Finding, waiver: Waiver | None, as_of: datetime) -> 
         "message": finding.message,
         "evidence": finding.evidence,
         "remediation": finding.remediation,
+        "owners": list(finding.owners or []),
         "status": finding.status,
         "regressed": finding.regressed,
         "first_seen": _iso(finding.first_seen_at),

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from auditor.report.build import build_report
+from auditor.report.owner import filter_report_for_owner
 from auditor.report.school import filter_report_for_school
 from models.db import session
 
@@ -43,6 +44,7 @@ CSV_COLUMNS = [
     "url",
     "evidence",
     "waiver",
+    "owners",
 ]
 
 
@@ -75,8 +77,18 @@ def render_csv(report: dict[str, Any]) -> str:
         row = {column: finding.get(column) for column in CSV_COLUMNS}
         row["evidence"] = json.dumps(finding["evidence"], ensure_ascii=False, sort_keys=True)
         row["waiver"] = json.dumps(finding["waiver"], sort_keys=True) if finding["waiver"] else ""
+        row["owners"] = owners_text(finding.get("owners") or [])
         writer.writerow(row)
     return buffer.getvalue()
+
+
+def owners_text(owners: list[dict[str, str]]) -> str:
+    """`Ada Okafor (E1001, holder); ITS (its)`: each owner by name, id and why they own it."""
+    parts = []
+    for owner in owners:
+        inside = ", ".join(v for v in (owner.get("person_id"), owner.get("role")) if v)
+        parts.append(f"{owner.get('name') or owner.get('person_id')} ({inside})")
+    return "; ".join(parts)
 
 
 def write_report_files(report: dict[str, Any], folder: Path) -> list[Path]:
@@ -117,30 +129,41 @@ def point_latest(report_root: Path, folder: Path) -> None:
     os.replace(tmp, link)
 
 
-def report_for_run(engine: Engine, run_id: str, school: str | None = None) -> dict[str, Any]:
-    """The run's report; with `school`, only that school's part (raises UnknownSchool)."""
+def report_for_run(engine: Engine, run_id: str, school: str | None = None, owner: str | None = None) -> dict[str, Any]:
+    """The run's report; with `school`, only that school's part (raises UnknownSchool); with `owner`,
+    only the findings that person (or `its`) must act on (raises UnknownOwner)."""
     with session(engine) as db:
         report = build_report(db, run_id)
-    return report if school is None else filter_report_for_school(report, school)
+    if school is not None:
+        report = filter_report_for_school(report, school)
+    if owner is not None:
+        report = filter_report_for_owner(report, owner)
+    return report
 
 
-def report_folder(report_root: Path, report: dict[str, Any], school: str | None = None) -> Path:
+def report_folder(
+    report_root: Path, report: dict[str, Any], school: str | None = None, owner: str | None = None
+) -> Path:
     """`<root>/<run>` for a division run, `<root>/checks/<run>` for a single-account check."""
     run = report["run"]
     name = run["id"] if school is None else f"{run['id']}-{_slug(school)}"
+    if owner is not None:
+        name += f"-owner-{_slug(owner)}"
     if run["kind"] == "check":
         return report_root / CHECKS_FOLDER / name
     return report_root / name
 
 
-def publish_run(engine: Engine, run_id: str, report_root: Path, school: str | None = None) -> Path:
-    report = report_for_run(engine, run_id, school)
-    folder = report_folder(report_root, report, school)
+def publish_run(
+    engine: Engine, run_id: str, report_root: Path, school: str | None = None, owner: str | None = None
+) -> Path:
+    report = report_for_run(engine, run_id, school, owner)
+    folder = report_folder(report_root, report, school, owner)
     if folder.parent != report_root:
         report_root.mkdir(parents=True, exist_ok=True, mode=0o700)
         folder.parent.mkdir(exist_ok=True, mode=0o700)  # reports hold data about minors
     write_report_files(report, folder)
-    if school is None and report["run"]["kind"] == "run":
+    if school is None and owner is None and report["run"]["kind"] == "run":
         point_latest(report_root, folder)
     log.info("report written to %s", folder)
     return folder
