@@ -78,12 +78,23 @@ class OwnerBook:
 
     def remediation(self, item: Evaluated) -> str:
         """The connector's place-specific text for this rule, filled in; else the rule's own."""
-        cls = self.connectors.get(item.account.connector)
-        table: Mapping[str, str] = getattr(cls, "remediation", None) or {}
-        template = table.get(item.meta.id)
+        template = self.template(item)
         if not template:
             return item.meta.remediation
         return string.Formatter().vformat(template, (), _Values(self.values(item)))
+
+    def template(self, item: Evaluated) -> str | None:
+        """The most specific entry: the auditing connector's table first (the manual connector keys
+        its entries by platform, e.g. a closed group's), then the platform's own connector's table;
+        in each, `rule:subject` (e.g. a public account's summary) before `rule`."""
+        account, rule, subject = item.account, item.meta.id, item.result.subject
+        keys = [f"{account.platform}:{rule}:{subject}", f"{account.platform}:{rule}", f"{rule}:{subject}", rule]
+        for name in dict.fromkeys((account.connector, account.platform)):
+            table: Mapping[str, str] = getattr(self.connectors.get(name), "remediation", None) or {}
+            for key in keys:
+                if table.get(key):
+                    return table[key]
+        return None
 
     def values(self, item: Evaluated) -> dict[str, str]:
         account = item.account

@@ -212,6 +212,10 @@ def _observed_admin(ctx: RuleContext, role: AdminRole) -> Admin:
         person = ctx.directory.person(holders[0])  # an individual account's login is its holder's
         holder = named(ctx, person) if person is not None else holders[0]
         label = f"{label} (own login of holder {holder})"
+    elif (
+        person is not None and person.role in ctx.policy.staff_roles and person.full_name.casefold() in label.casefold()
+    ):
+        label = f"{label} ({person.person_id})"  # the platform already shows the name: add the id
     elif person is not None:
         label = f"{label}, {named(ctx, person)}"
     return Admin(
