@@ -61,9 +61,7 @@ def test_owners_are_the_active_holders_and_admins_and_the_principal(division_dir
 
     rows = list(csv.DictReader(io.StringIO(_latest(auditor_env, "report.csv"))))
     row = next(r for r in rows if r["fingerprint"] == reset["fingerprint"])
-    assert row["owners"] == (
-        "Karen Fox (E1011, holder); Wei Zhang (E1012, holder); Anne Tremblay (E1009, principal)"
-    )
+    assert row["owners"] == ("Karen Fox (E1011, holder); Wei Zhang (E1012, holder); Anne Tremblay (E1009, principal)")
 
 
 def test_owners_survive_a_rerender_after_the_directory_changes(division_dir: Path, auditor_env: Path) -> None:
