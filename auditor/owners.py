@@ -37,6 +37,8 @@ class OwnerBook:
     principals: Mapping[str, str] = field(default_factory=dict)  # school -> person id (registry)
     connectors: Mapping[str, Any] = field(default_factory=dict)  # name -> Connector class
     staff_roles: tuple[str, ...] = STAFF_ROLES
+    _by_school: dict[str, list[Person]] | None = field(default=None, init=False, repr=False)
+    _owners: dict[tuple[str, str, bool], list[dict[str, str]]] = field(default_factory=dict, init=False, repr=False)
 
     def annotate(self, item: Evaluated) -> None:
         item.owners = self.owners(item)
@@ -45,6 +47,13 @@ class OwnerBook:
     # --- owners ----------------------------------------------------------------------------
 
     def owners(self, item: Evaluated) -> list[dict[str, str]]:
+        """Owners depend only on the account and on whether ITS owns the rule: computed once for each."""
+        key = (item.account.key, item.account.school, item.its_owned)
+        if key not in self._owners:
+            self._owners[key] = self._owners_of(item)
+        return [dict(owner) for owner in self._owners[key]]
+
+    def _owners_of(self, item: Evaluated) -> list[dict[str, str]]:
         account = item.account
         found: dict[str, dict[str, str]] = {}
         for role, ids in (("holder", account.holders), ("admin", account.declared_admins)):
@@ -63,9 +72,12 @@ class OwnerBook:
         declared = self.directory.person(self.principals.get(school))
         if declared is not None:
             return [declared]
-        people = self.directory.people.values()
-        found = [p for p in people if p.role == PRINCIPAL_ROLE and p.school == school and self._can_act(p)]
-        return sorted(found, key=lambda p: p.person_id)
+        if self._by_school is None:  # one pass over a 50,000-person directory per run, not per finding
+            self._by_school = {}
+            for p in sorted(self.directory.people.values(), key=lambda p: p.person_id):
+                if p.role == PRINCIPAL_ROLE and p.school and self._can_act(p):
+                    self._by_school.setdefault(p.school, []).append(p)
+        return self._by_school.get(school, [])
 
     def _can_act(self, person: Person) -> bool:
         return person.role in self.staff_roles and self.directory.is_active(person, self.as_of.date())
