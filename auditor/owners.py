@@ -12,7 +12,6 @@ filled with the finding's values; the core names no platform and falls back to t
 
 from __future__ import annotations
 
-import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,6 +38,7 @@ class OwnerBook:
     staff_roles: tuple[str, ...] = STAFF_ROLES
     _by_school: dict[str, list[Person]] | None = field(default=None, init=False, repr=False)
     _owners: dict[tuple[str, str, bool], list[dict[str, str]]] = field(default_factory=dict, init=False, repr=False)
+    _principal_labels: dict[str, str] = field(default_factory=dict, init=False, repr=False)
 
     def annotate(self, item: Evaluated) -> None:
         item.owners = self.owners(item)
@@ -93,7 +93,7 @@ class OwnerBook:
         template = self.template(item)
         if not template:
             return item.meta.remediation
-        return string.Formatter().vformat(template, (), _Values(self.values(item)))
+        return template.format_map(_Values(self.values(item)))
 
     def template(self, item: Evaluated) -> str | None:
         """The most specific entry: the auditing connector's table first (the manual connector keys
@@ -115,10 +115,16 @@ class OwnerBook:
             "handle": account.handle or account.platform_id or account.key,
             "account": account.key,
             "school": account.school,
-            "its_admin": account.its_admin or "the ITS administrator identity",
+            "its_admin": account.its_admin or "(none recorded in the registry yet)",
             "person": self._subject_person(account, evidence, item.result.subject),
-            "principal": ", ".join(person_label(p) for p in self.principals_of(account.school)) or "the principal",
+            "principal": self._principal_label(account.school),
         }
+
+    def _principal_label(self, school: str) -> str:
+        if school not in self._principal_labels:
+            names = ", ".join(person_label(p) for p in self.principals_of(school))
+            self._principal_labels[school] = names or "the principal"
+        return self._principal_labels[school]
 
     def _subject_person(self, account: RegisteredAccount, evidence: Mapping[str, Any], subject: str) -> str:
         """The person the finding is about: a directory person by name and id, else the identity seen."""
