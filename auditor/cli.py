@@ -429,6 +429,9 @@ def report(
             help="all: report.json, .csv, .html, summary.md; ocsf: report.ocsf.json (OCSF Detection Findings).",
         ),
     ] = "all",
+    owner: Annotated[
+        str | None, typer.Option("--owner", help="Only the findings this person (directory id, or `its`) must act on.")
+    ] = None,
 ) -> None:
     """Re-render a run's reports from the store (no API calls)."""
     if output_format not in ("all", "ocsf"):
@@ -449,6 +452,7 @@ def report(
                 raise typer.Exit(EXIT_BAD_INPUT)
             run_id = latest.id
     from auditor.report.filters import BadFilter, parse_filters
+    from auditor.report.owner import UnknownOwner
     from auditor.report.school import UnknownSchool
     from auditor.rules.base import load_rules
 
@@ -457,14 +461,14 @@ def report(
         if output_format == "ocsf":
             _write_ocsf(engine, run_id, settings.report_dir, school, filters, out)
             return
-        folder = publish_run(engine, run_id, settings.report_dir, school=school, filters=filters, out=out)
+        folder = publish_run(engine, run_id, settings.report_dir, school=school, filters=filters, out=out, owner=owner)
     except BadFilter as exc:
         err.print(str(exc), markup=False, soft_wrap=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except KeyError:
         err.print(f"No run {run_id!r} in the store.", markup=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    except UnknownSchool as exc:
+    except (UnknownSchool, UnknownOwner) as exc:
         err.print(str(exc), markup=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     console.print(f"Report: {folder / 'report.json'}", markup=False)

@@ -81,6 +81,7 @@ class Division:
     policy: Policy
     ignored: list[dict[str, Any]] = field(default_factory=list)
     waivers: list[PatternWaiver] = field(default_factory=list)  # waivers.yaml, reviewed by ITS
+    principals: dict[str, str] = field(default_factory=dict)  # school -> person id (registry `schools:`)
 
     def directory(self) -> Directory:
         return Directory(
@@ -407,6 +408,27 @@ def check_export(registry_file: Path, value: str, rules: ExportRules) -> tuple[P
     return real, None
 
 
+class SchoolEntry(BaseModel):
+    """A school as the registry names it, with its principal (a directory person id): who is told first."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1)
+    principal: str | None = None
+
+    @field_validator("principal", mode="before")
+    @classmethod
+    def _as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) else value
+
+
+@dataclass
+class DeclaredPrincipal:
+    person_id: str
+    file: Path
+    line: int | None
+
+
 def _registry_files(folder: Path) -> list[Path]:
     if (folder / "registry").is_dir():
         return sorted((folder / "registry").glob("*.y*ml"))
@@ -429,8 +451,13 @@ class _Loaded:
 
 
 def load_registry(
-    files: list[Path], exports: ExportRules, loaded: _Loaded, problems: list[InputProblem]
+    files: list[Path],
+    exports: ExportRules,
+    loaded: _Loaded,
+    problems: list[InputProblem],
+    principals: dict[str, DeclaredPrincipal] | None = None,
 ) -> tuple[list[RegisteredAccount], list[dict[str, Any]]]:
+    """Accounts and the ignore list; each school's declared principal goes into `principals`."""
     accounts: list[RegisteredAccount] = []
     ignored: list[dict[str, Any]] = []
     seen: dict[str, str] = {}
@@ -445,7 +472,7 @@ def load_registry(
         if not isinstance(data, dict):
             problems.append(InputProblem(path, 1, None, "accounts", "expected a list under 'accounts:'"))
             continue
-        _unknown_sections(path, data, node, ("accounts", "ignore"), problems)
+        _unknown_sections(path, data, node, ("accounts", "ignore", "schools"), problems)
         key_lines = _mapping_lines(node)[1]
         lists = {section: isinstance(data.get(section, []), list) for section in ("accounts", "ignore")}
         for section in (s for s, ok in lists.items() if not ok):
@@ -454,6 +481,8 @@ def load_registry(
         if lists["ignore"]:
             for item, *_where in _validated_items(path, data, node, "ignore", IgnoreEntry, "handle", problems):
                 ignored.append(dict(item.model_dump(exclude_none=True), source=str(path)))
+        if principals is not None:
+            _read_schools(path, data, node, principals, problems)
         if lists["accounts"]:
             accounts += _registry_accounts(path, data, node, exports, seen, loaded, problems)
     return accounts, ignored
@@ -485,6 +514,54 @@ def _registry_accounts(
         activity = [entry.activity] if entry.activity else []
         loaded.references += _references(path, entry_node, line, record, "activity", "activity", activity)
     return accounts
+
+
+def _read_schools(
+    path: Path,
+    data: dict[str, Any],
+    node: yaml.Node | None,
+    principals: dict[str, DeclaredPrincipal],
+    problems: list[InputProblem],
+) -> None:
+    if not isinstance(data.get("schools", []), list):
+        problems.append(InputProblem(path, 1, None, "schools", "expected a list under 'schools:'"))
+        return
+    for entry, line, key_lines, _node in _validated_items(path, data, node, "schools", SchoolEntry, "name", problems):
+        if entry.principal is None:
+            continue
+        before = principals.get(entry.name)
+        if before is not None and before.person_id != entry.principal:
+            where = f"{before.file}:{before.line}"
+            message = f"{entry.name} already has principal {before.person_id} ({where})"
+            problems.append(
+                InputProblem(path, key_lines.get("principal", line), f"school '{entry.name}'", "principal", message)
+            )
+            continue
+        principals[entry.name] = DeclaredPrincipal(entry.principal, path, key_lines.get("principal", line))
+
+
+def _check_principals(
+    principals: dict[str, DeclaredPrincipal],
+    people: list[Person],
+    schools: set[str],
+    staff_roles: list[str],
+    problems: list[InputProblem],
+) -> None:
+    """A declared principal must be staff in the directory, of a school some account names."""
+    by_id = {p.person_id: p for p in people}
+    for school, declared in principals.items():
+        label = f"school '{school}'"
+        person = by_id.get(declared.person_id)
+        if school not in schools:
+            known = ", ".join(sorted(schools)) or "none"
+            message = f"no registered account names this school (schools: {known})"
+            problems.append(InputProblem(declared.file, declared.line, label, "name", message))
+        if person is None:
+            message = f"principal {declared.person_id!r} is not in the directory"
+            problems.append(InputProblem(declared.file, declared.line, label, "principal", message))
+        elif person.role not in staff_roles:
+            message = f"principal {declared.person_id!r} is not staff (directory role: {person.role})"
+            problems.append(InputProblem(declared.file, declared.line, label, "principal", message))
 
 
 def _to_account(
@@ -831,12 +908,24 @@ def load_division(folder: Path) -> Division:
     registry_files = _registry_files(folder)
     if not registry_files:
         problems.append(InputProblem(folder / "registry", None, None, None, "no registry YAML files found"))
-    accounts, ignored = load_registry(registry_files, ExportRules.of(folder, policy), loaded, problems)
+    principals: dict[str, DeclaredPrincipal] = {}
+    accounts, ignored = load_registry(registry_files, ExportRules.of(folder, policy), loaded, problems, principals)
+    _check_principals(principals, people, {a.school for a in accounts}, policy.staff_roles, problems)
     check_references(loaded, problems)
     waivers = load_waivers(folder / "waivers.yaml", {a.key for a in accounts}, policy, problems)
     if problems:
         raise InputError(problems)
-    return Division(folder, accounts, people, identities, activities, policy, ignored, waivers)
+    return Division(
+        folder,
+        accounts,
+        people,
+        identities,
+        activities,
+        policy,
+        ignored,
+        waivers=waivers,
+        principals={school: declared.person_id for school, declared in principals.items()},
+    )
 
 
 # --- waivers.yaml ----------------------------------------------------------------------------

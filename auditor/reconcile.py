@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from fnmatch import fnmatchcase
 
@@ -31,6 +31,13 @@ class Evaluated:
     account: RegisteredAccount
     result: RuleResult
     severity: Severity
+    owners: list[dict[str, str]] = field(default_factory=list)  # who must act (auditor.owners)
+    remediation: str | None = None  # the connector's place-specific text; None: the rule's own
+
+    @property
+    def its_owned(self) -> bool:
+        """ITS acts on division-wide rules and on the rules that declare it (audit coverage)."""
+        return self.meta.scope == "division" or self.meta.owner == "its"
 
     @property
     def fingerprint(self) -> str:
@@ -132,7 +139,8 @@ def _finding(
         handle=account.handle,
         url=_url(item.result.evidence),
         clause=item.meta.clause,
-        remediation=item.meta.remediation,
+        remediation=item.remediation or item.meta.remediation,
+        owners=item.owners,
     )
 
 

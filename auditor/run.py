@@ -30,6 +30,7 @@ from auditor.identity import IdentityResolver
 from auditor.inputs import Division
 from auditor.locking import RunLocked, run_lock
 from auditor.notify import send_notifications_for_folder
+from auditor.owners import OwnerBook
 from auditor.policy import Policy
 from auditor.privacy import hmac_key, keyed_identity, pseudonymise_outsiders
 from auditor.reconcile import Evaluated, reconcile
@@ -164,6 +165,7 @@ def _execute_locked(
         candidates = [c for outcome in outcomes.values() for c in outcome.candidates]
         candidates += enrich_candidates(division, candidates, connectors, settings, clock, outcomes)
         results += evaluate_division(division, candidates, clock)
+    name_owners(results, division, connectors, clock)
     with session(engine) as db:
         previous = {a.key: previous_findings(db, a.key, started) for a in accounts}
         if division_wide:
@@ -678,6 +680,15 @@ def evaluate_division(division: Division, candidates: list[Candidate], as_of: da
             severity = result.severity or policy.severity_for(rule_id, rule.meta.severity)
             results.append(Evaluated(rule.meta, result.account, result, severity))
     return results
+
+
+def name_owners(
+    results: list[Evaluated], division: Division, connectors: dict[str, type[Connector]], as_of: datetime
+) -> None:
+    """Who must act on each result, and the connector's place-specific remediation (auditor.owners)."""
+    book = OwnerBook(division.directory(), as_of, division.principals, connectors, tuple(division.policy.staff_roles))
+    for item in results:
+        book.annotate(item)
 
 
 def _exit_code(findings: list, incomplete: set[str], policy: Policy) -> int:  # type: ignore[type-arg]

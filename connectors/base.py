@@ -268,6 +268,9 @@ class Connector(ABC):
     # The form the registry's `its_admin` must take on this platform, when only one form can match what the
     # platform shows: (a regular expression it must fully match, that form in words). `auditor doctor` warns.
     its_admin_form: ClassVar[tuple[str, str] | None] = None
+    # Where on the platform each rule's fix is done: rule id (or `rule:subject`) -> template filled by
+    # auditor.owners with the finding's values ({handle}, {account}, {person}, {its_admin}, ...).
+    remediation: ClassVar[dict[str, str]] = {}
 
     def __init__(self, context: ConnectorContext) -> None:
         self.context = context

@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import ClassVar
 
 from connectors.base import Connector, Estimate, SnapshotBuilder
 from connectors.files import read_bounded
@@ -93,9 +94,56 @@ class Gap:
     reason: str
 
 
+# Where the fix is done for what the manual connector audits from exports: closed Facebook groups,
+# whose settings are not a Page's. Keys are `platform:rule` (or `platform:rule:subject`); other
+# platforms fall back to their own connector's table. Placeholders as in connectors/facebook/remediation.py.
+GROUP_MEMBERS = "the Facebook group {handle}: Manage → People → Members"
+GROUP_ADMINS = "the Facebook group {handle}: Manage → People → Admins and moderators"
+REMEDIATION: dict[str, str] = {
+    "facebook:admin-not-active-staff": (
+        f"In {GROUP_ADMINS}, remove {{person}} as admin (··· → Remove as admin), then remove them from the "
+        "group's members. If {person} is in fact active staff, correct the directory."
+    ),
+    "facebook:too-few-staff-admins": (
+        f"In {GROUP_ADMINS}, invite active staff as admins until at least two besides ITS hold it; list them "
+        "under admins in the registry entry {account}."
+    ),
+    "facebook:its-admin-missing": (
+        f"In {GROUP_ADMINS}, invite the ITS administrator identity {{its_admin}} as admin; record it as its_admin "
+        "in the registry entry {account}."
+    ),
+    "facebook:password-not-reset-after-departure": (
+        f"In {GROUP_ADMINS}, remove {{person}}; change the password of any login the group's staff share "
+        "(Accounts Center → Password and security → Change password) and record the reset date in the "
+        "registry entry {account}."
+    ),
+    "facebook:password-reset-overdue": (
+        "Change the password of the login used for the Facebook group {handle} (Accounts Center → Password and "
+        "security → Change password) and record the reset date in the registry entry {account}."
+    ),
+    "facebook:non-school-participant": (
+        f"In {GROUP_MEMBERS}, remove {{person}} (··· → Remove member), or add them to the directory if they "
+        "belong to the school body; then export the member list again for the next audit."
+    ),
+    "facebook:shared-individual-account": (
+        f"In {GROUP_ADMINS}, keep only the registered holder and give everyone else their own account, or "
+        "re-register {account} as a joint account."
+    ),
+    "facebook:departed-staff-account-active": (
+        "Archive the Facebook group {handle} of {person} (Manage → Group settings → Archive group), mark the "
+        "registry entry {account} disabled, and establish a new group for the replacement."
+    ),
+    "facebook:confidential-content": (
+        "In the Facebook group {handle}, open the post or comment (··· → Edit post, or Delete), remove the "
+        "confidential information, change any password it exposed, and tell the people whose information was shown."
+    ),
+}
+
+
 class ManualConnector(Connector):
     name = "manual"
     capabilities = frozenset(Capability)
+    remediation: ClassVar[dict[str, str]] = REMEDIATION
 
     def pull(self, account: RegisteredAccount, cursor: dict[str, str]) -> AccountSnapshot:
         builder = self.new_builder(account)

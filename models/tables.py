@@ -177,6 +177,9 @@ class Finding(SQLModel, table=True):
     url: str | None = None
     clause: str = ""
     remediation: str = ""
+    # Who must act: [{"person_id", "name", "role"}] (ITS: {"name": "ITS", "role": "its"}), named as
+    # the directory had them at run time.
+    owners: list[dict[str, str]] = _json_column()
     first_seen_run: str
     first_seen_at: datetime
     last_seen_run: str

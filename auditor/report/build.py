@@ -116,6 +116,7 @@ def _finding_entry(finding: Finding, waiver: AnyWaiver | None, as_of: datetime) 
         "message": finding.message,
         "evidence": finding.evidence,
         "remediation": finding.remediation,
+        "owners": list(finding.owners or []),
         "status": status,
         "regressed": finding.regressed,
         "first_seen": _iso(finding.first_seen_at),

@@ -38,6 +38,8 @@ STATUS_HELP = {"unknown": "not fully audited"}
 OPEN_STATUSES = {"new", "persisting", "unknown"}
 # A leaving checklist item's status shown with the coverage states' colours.
 PERSON_STATES = {"done": "complete", "open": "failed", "unknown": "partial", "not-due": "none"}
+ACT_FIRST_SEVERITIES = {"high", "critical"}
+ITS_KEY = "its"  # the owner filter's value for ITS, which has no person id
 
 
 @dataclass
@@ -119,6 +121,8 @@ def build_view(report: dict[str, Any], clauses: dict[str, str]) -> dict[str, Any
         "details": details_payload(findings),
         "waiver_counts": _waiver_counts(findings),
         "filters": _filter_options(findings),
+        "owner_options": owner_options(findings),
+        "act_first": act_first(listed),
         "severities": SEVERITIES,
         "statuses": STATUSES,
         "status_text": STATUS_TEXT,
@@ -135,7 +139,43 @@ def _finding_view(finding: dict[str, Any], index: int, clauses: dict[str, str]) 
         "clause_text": finding.get("clause") or clauses.get(finding["rule"], ""),
         "first_seen_date": (finding.get("first_seen") or "")[:10],
         "label": finding.get("handle") or finding["account"],
+        "owner_keys": " ".join(owner_key(o) for o in finding.get("owners") or []),
+        "owner_labels": [owner_label(o) for o in finding.get("owners") or []],
     }
+
+
+def owner_key(owner: dict[str, Any]) -> str:
+    return str(owner.get("person_id") or ITS_KEY)
+
+
+def owner_label(owner: dict[str, Any], with_role: bool = True) -> str:
+    """`Ada Okafor (E1001, holder)`: a person is never shown by id alone."""
+    name = owner.get("name") or "?"
+    inside = [v for v in (owner.get("person_id"), owner.get("role") if with_role else None) if v]
+    if owner.get("role") == ITS_KEY and not owner.get("person_id"):
+        return name
+    return f"{name} ({', '.join(inside)})" if inside else name
+
+
+def owner_options(findings: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(value, label) for every owner named in the report: the owner filter's choices."""
+    options: dict[str, str] = {}
+    for f in findings:
+        for owner in f.get("owners") or []:
+            options.setdefault(owner_key(owner), owner_label(owner, with_role=False))
+    return sorted(options.items(), key=lambda kv: (kv[0] == ITS_KEY, kv[1].lower()))
+
+
+def act_first(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """New and regressed high or critical findings, oldest first (then most severe): what to do today."""
+    chosen = [
+        f
+        for f in findings
+        if f["severity"] in ACT_FIRST_SEVERITIES
+        and (f["status"] == "new" or f.get("regressed"))
+        and f["status"] not in ("resolved", "waived")
+    ]
+    return sorted(chosen, key=lambda f: (f.get("first_seen") or "", -f["rank"], f["index"]))
 
 
 def details_payload(findings: list[dict[str, Any]]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from auditor.report.build import build_report
 from auditor.report.filters import ReportFilters, filter_report
+from auditor.report.owner import filter_report_for_owner
 from auditor.report.safe_text import VALUE_LIMIT, display_tree, spreadsheet_cell
 from auditor.report.school import filter_report_for_school
 from connectors.scrub import scrub_data
@@ -46,6 +47,7 @@ CSV_COLUMNS = [
     "url",
     "evidence",
     "waiver",
+    "owners",
 ]
 
 
@@ -81,8 +83,18 @@ def render_csv(report: dict[str, Any]) -> str:
         # long evidence strings are cut inside the JSON, so the cell stays valid JSON
         row["evidence"] = json.dumps(display_tree(finding["evidence"], VALUE_LIMIT), ensure_ascii=False, sort_keys=True)
         row["waiver"] = json.dumps(finding["waiver"], sort_keys=True) if finding["waiver"] else ""
+        row["owners"] = owners_text(finding.get("owners") or [])
         writer.writerow({column: spreadsheet_cell(value) for column, value in row.items()})
     return buffer.getvalue()
+
+
+def owners_text(owners: list[dict[str, str]]) -> str:
+    """`Ada Okafor (E1001, holder); ITS (its)`: each owner by name, id and why they own it."""
+    parts = []
+    for owner in owners:
+        inside = ", ".join(v for v in (owner.get("person_id"), owner.get("role")) if v)
+        parts.append(f"{owner.get('name') or owner.get('person_id')} ({inside})")
+    return "; ".join(parts)
 
 
 def write_report_files(report: dict[str, Any], folder: Path) -> list[Path]:
@@ -123,20 +135,29 @@ def point_latest(report_root: Path, folder: Path) -> None:
     os.replace(tmp, link)
 
 
-def report_for_run(engine: Engine, run_id: str, school: str | None = None) -> dict[str, Any]:
-    """The run's report; with `school`, only that school's part (raises UnknownSchool).
+def report_for_run(engine: Engine, run_id: str, school: str | None = None, owner: str | None = None) -> dict[str, Any]:
+    """The run's report; with `school`, only that school's part (raises UnknownSchool); with `owner`,
+    only the findings that person (or `its`) must act on (raises UnknownOwner).
 
     Scrubbed of every configured secret: the last line of defence for every report file, export and
     the notifications read from it."""
     with session(engine) as db:
         report = scrub_data(build_report(db, run_id))
-    return report if school is None else filter_report_for_school(report, school)
+    if school is not None:
+        report = filter_report_for_school(report, school)
+    if owner is not None:
+        report = filter_report_for_owner(report, owner)
+    return report
 
 
-def report_folder(report_root: Path, report: dict[str, Any], school: str | None = None) -> Path:
+def report_folder(
+    report_root: Path, report: dict[str, Any], school: str | None = None, owner: str | None = None
+) -> Path:
     """`<root>/<run>` for a division run, `<root>/checks/<run>` for a check (one account, a person, a what-if)."""
     run = report["run"]
     name = run["id"] if school is None else f"{run['id']}-{_slug(school)}"
+    if owner is not None:
+        name += f"-owner-{_slug(owner)}"
     if run["kind"] != "run":  # a check or a what-if: never beside the nightly runs
         return report_root / CHECKS_FOLDER / name
     return report_root / name
@@ -149,16 +170,17 @@ def publish_run(
     school: str | None = None,
     filters: ReportFilters | None = None,
     out: Path | None = None,
+    owner: str | None = None,
 ) -> Path:
     """Write the run's reports; `latest` moves only for a whole nightly report written in its own folder.
 
     With `filters` (raises BadFilter), only the findings they keep, in `<run>-filtered-<digest>` unless
-    `out` names the folder.
+    `out` names the folder; with `owner` (raises UnknownOwner), only that owner's findings.
     """
-    report = report_for_run(engine, run_id, school)
+    report = report_for_run(engine, run_id, school, owner)
     if filters:
         report = filter_report(report, filters)
-    folder = out if out is not None else report_folder(report_root, report, school)
+    folder = out if out is not None else report_folder(report_root, report, school, owner)
     if filters and out is None:
         folder = folder.with_name(f"{folder.name}-{filters.slug()}")
     if folder.parent != report_root:
@@ -166,8 +188,8 @@ def publish_run(
             report_root.mkdir(parents=True, exist_ok=True, mode=0o700)
         folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # reports hold data about minors
     write_report_files(report, folder)
-    # `latest` is the whole nightly report: never a check, a what-if, a filtered or redirected copy
-    if school is None and not filters and out is None and report["run"]["kind"] == "run":
+    # `latest` is the whole nightly report: never a check, a what-if, a filtered, an owner's or redirected copy
+    if school is None and owner is None and not filters and out is None and report["run"]["kind"] == "run":
         point_latest(report_root, folder)
     log.info("report written to %s", folder)
     return folder

@@ -77,6 +77,16 @@ def resolve(ctx: RuleContext, identity: Identity) -> Resolved:
     return Resolved(identity=identity, match=match, person=person)
 
 
+def person_label(person: Person) -> str:
+    """A person as every message names them: name and directory id, never an id alone."""
+    return f"{person.full_name} ({person.person_id})" if person.full_name else f"({person.person_id})"
+
+
+def named(ctx: RuleContext, person: Person) -> str:
+    """Staff by name and id; anyone else (a student is a minor) by directory role and id, never by name."""
+    return person_label(person) if person.role in ctx.policy.staff_roles else f"{person.role} {person.person_id}"
+
+
 def person_summary(person: Person) -> dict[str, Any]:
     """What a reader needs about a directory person: id, role, status; no names of minors."""
     summary: dict[str, Any] = {"person_id": person.person_id, "role": person.role, "status": person.status}
@@ -200,7 +210,14 @@ def _observed_admin(ctx: RuleContext, role: AdminRole) -> Admin:
     label = role.identity.label()
     if own_login and person is None and ctx.account.kind == "individual" and len(holders) == 1:
         person = ctx.directory.person(holders[0])  # an individual account's login is its holder's
-        label = f"{label} (own login of holder {holders[0]})"
+        holder = named(ctx, person) if person is not None else holders[0]
+        label = f"{label} (own login of holder {holder})"
+    elif (
+        person is not None and person.role in ctx.policy.staff_roles and person.full_name.casefold() in label.casefold()
+    ):
+        label = f"{label} ({person.person_id})"  # the platform already shows the name: add the id
+    elif person is not None:
+        label = f"{label}, {named(ctx, person)}"
     return Admin(
         subject=role.identity.key,
         label=label,
@@ -213,12 +230,18 @@ def _observed_admin(ctx: RuleContext, role: AdminRole) -> Admin:
     )
 
 
+def _declared_label(ctx: RuleContext, person_id: str) -> str:
+    """A declared admin by name and id; an id the directory lacks says so rather than standing alone."""
+    person = ctx.directory.person(person_id)
+    return named(ctx, person) if person is not None else f"{person_id} (not in the directory)"
+
+
 def _declared_admins(ctx: RuleContext) -> list[Admin]:
     its_person = its_person_id(ctx)
     declared = [
         Admin(
             subject=person_id,
-            label=person_id,
+            label=_declared_label(ctx, person_id),
             person=ctx.directory.person(person_id),
             is_admin=True,
             is_its=its_person is not None and person_id == its_person,

@@ -23,6 +23,7 @@ from models.tables import Severity
         "This can include periodic reviews and auditing of the traffic and communication on the "
         "Division's social media sites."
     ),
+    owner="its",  # tokens, permissions and exports are ITS's to fix; the account's people may need to help
 )
 def check(ctx: RuleContext) -> Iterator[RuleResult]:
     if ctx.snapshot is None:

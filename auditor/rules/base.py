@@ -34,6 +34,7 @@ class RuleMeta:
     remediation: str
     clause: str = ""  # the policy's own words, quoted in reports
     scope: str = "account"  # account: one RuleContext per audited account; division: one DivisionContext
+    owner: str = "account"  # account: its people and principal act; its: ITS acts too (auditor.owners)
 
 
 @dataclass
@@ -103,13 +104,23 @@ def rule(
     remediation: str,
     clause: str = "",
     scope: str = "account",
+    owner: str = "account",
 ) -> Callable[[RuleFunction], RuleFunction]:
     """Register a rule. Refuses incomplete metadata and duplicate ids."""
     meta = RuleMeta(
-        id=id, title=title, section=section, severity=severity, remediation=remediation, clause=clause, scope=scope
+        id=id,
+        title=title,
+        section=section,
+        severity=severity,
+        remediation=remediation,
+        clause=clause,
+        scope=scope,
+        owner=owner,
     )
     if scope not in ("account", "division"):
         raise RuleDefinitionError(f"rule {id}: scope must be 'account' or 'division', got {scope!r}")
+    if owner not in ("account", "its"):
+        raise RuleDefinitionError(f"rule {id}: owner must be 'account' or 'its', got {owner!r}")
     missing = [name for name in ("id", "title", "section", "remediation") if not getattr(meta, name).strip()]
     if missing:
         raise RuleDefinitionError(f"rule {id or '?'}: metadata missing {', '.join(missing)}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
-from auditor.rules._common import has_left, is_account_itself, person_summary
+from auditor.rules._common import has_left, is_account_itself, person_label, person_summary
 from auditor.rules.base import RuleContext, RuleResult, rule
 from models.tables import Severity
 
@@ -35,7 +35,7 @@ def check(ctx: RuleContext) -> Iterator[RuleResult]:
         yield RuleResult(
             subject=holder_id,
             message=(
-                f"holder {holder_id} left "
+                f"holder {person_label(holder)} left "
                 f"{'on ' + holder.departure_date.isoformat() if holder.departure_date else 'the Division'}"
                 " but the account is still active"
             ),

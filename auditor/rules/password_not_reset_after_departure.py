@@ -10,6 +10,7 @@ from auditor.rules._common import (
     admins,
     has_left,
     last_password_reset,
+    person_label,
     person_summary,
     today,
 )
@@ -45,7 +46,7 @@ def check(ctx: RuleContext) -> Iterator[RuleResult]:
         yield RuleResult(
             subject=person.person_id,
             message=(
-                f"{person.person_id} left on {left.isoformat() if left else 'an unrecorded date'}; "
+                f"{person_label(person)} left on {left.isoformat() if left else 'an unrecorded date'}; "
                 f"last password reset {reset.on.isoformat() if reset.on else 'never recorded'}"
             ),
             evidence={

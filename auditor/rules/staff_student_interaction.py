@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from auditor.rules._common import Resolved, excerpt, hashtags_in, mask, normalise_tag, resolve
+from auditor.rules._common import Resolved, excerpt, hashtags_in, mask, normalise_tag, person_label, resolve
 from auditor.rules.base import RuleContext, RuleResult, rule
 from models.snapshot import Interaction
 from models.tables import Activity, Person, Severity
@@ -122,8 +122,8 @@ def _why_not_covered(ctx: RuleContext, staff: Resolved) -> str:
     assert staff.person is not None
     sponsored = sorted(a.activity_id for a in ctx.directory.activities.values() if staff.person.person_id in a.sponsors)
     if not sponsored:
-        return f"{staff.person.person_id} sponsors no registered activity"
+        return f"{person_label(staff.person)} sponsors no registered activity"
     return (
-        f"the account is not registered for {', '.join(sponsored)} (sponsored by {staff.person.person_id}) "
+        f"the account is not registered for {', '.join(sponsored)} (sponsored by {person_label(staff.person)}) "
         "and neither the interaction nor its thread carries their hashtags or keywords"
     )

@@ -22,7 +22,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from facebook_business.adobjects.assigneduser import AssignedUser
 from facebook_business.adobjects.business import Business
@@ -36,6 +36,7 @@ from facebook_business.session import FacebookSession
 from connectors.base import Connector, CredentialCheck, SnapshotBuilder
 from connectors.facebook.errors import PASSWORD_CHANGED, classify_graph_error
 from connectors.facebook.paging import GraphCursor
+from connectors.facebook.remediation import REMEDIATION
 from connectors.resilience import PlatformError
 from models.snapshot import (
     AccountSnapshot,
@@ -77,6 +78,7 @@ PARTICIPANTS_LIMITATION = (
 
 class FacebookConnector(Connector):
     name = "facebook"
+    remediation: ClassVar[dict[str, str]] = REMEDIATION
     aliases = ("fb", "facebook-page")
     incremental = True  # posts (and their comments) are asked for since the previous snapshot's clock
     capabilities = frozenset({Capability.PROFILE, Capability.ADMINS, Capability.POSTS, Capability.INTERACTIONS})

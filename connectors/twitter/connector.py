@@ -39,6 +39,7 @@ from connectors.twitter.auth import (
 )
 from connectors.twitter.errors import classify, partial_error, withheld
 from connectors.twitter.mentions import CHECK_MARGIN, CURSOR_MENTIONS_CHECKED, SharedPosts
+from connectors.twitter.remediation import REMEDIATION
 from connectors.twitter.replies import (
     CURSOR_ANSWERED,
     CURSOR_CONVERSATIONS,
@@ -147,6 +148,7 @@ def bill_body(builder: SnapshotBuilder, endpoint: str, body: JSON) -> None:
 
 class TwitterConnector(Connector):
     name = "twitter"
+    remediation: ClassVar[dict[str, str]] = REMEDIATION
     aliases = ("x",)
     incremental = True  # posts, mentions and replies are asked for since the previous snapshot's ids
     # Per app (bearer token), X API v2 (2025-26); the slowest endpoints a run uses.

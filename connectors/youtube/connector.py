@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from connectors.base import Connector, ConnectorContext, CredentialCheck, Estimate, SnapshotBuilder, UnitBudget
 from connectors.resilience import PlatformError
@@ -32,6 +32,7 @@ from connectors.youtube.errors import (
     is_comments_disabled,
     next_quota_reset,
 )
+from connectors.youtube.remediation import REMEDIATION
 from models.snapshot import (
     AccountSnapshot,
     Capability,
@@ -64,6 +65,7 @@ class _Progress:
 
 class YouTubeConnector(Connector):
     name = "youtube"
+    remediation: ClassVar[dict[str, str]] = REMEDIATION
     capabilities = frozenset({Capability.PROFILE, Capability.PARTICIPANTS, Capability.POSTS, Capability.INTERACTIONS})
     # Uploads stop at the previous run's newest video; the run carries the older ones of the window
     # forward. Comments are re-read over the whole window (duplicates are dropped by their URL).

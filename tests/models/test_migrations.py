@@ -246,3 +246,26 @@ def test_no_schema_upgrade_under_another_hosts_run(
         assert "audit_run" in inspect(host_b).get_table_names()
         host_a.dispose()
         host_b.dispose()
+
+
+def test_findings_stored_before_owners_existed_get_none_and_new_ones_keep_theirs(bare_engine: Engine) -> None:
+    """Revision 0002 adds finding.owners: old rows read as no owners (never today's owners, who may differ),
+    and a new finding's owners come back exactly as stored, so `auditor report` re-renders them."""
+    with bare_engine.begin() as connection:
+        command.upgrade(migrate.alembic_config(connection), "0001")
+        old_schema = MetaData()
+        old_schema.reflect(connection)
+        for table, rows in _legacy_rows().items():
+            if table in ("audit_run", "finding"):
+                connection.execute(old_schema.tables[table].insert(), rows)
+    init_db(bare_engine)
+    owners = [{"person_id": "E1009", "name": "Anne Tremblay", "role": "principal"}, {"name": "ITS", "role": "its"}]
+    with session(bare_engine) as db:
+        old = run_findings(db, RUN_ID)
+        assert [f.owners for f in old] == [[], []]
+        old[0].owners = owners
+        subject = old[0].subject
+        db.add(old[0])
+        db.commit()
+    with session(bare_engine) as db:
+        assert {f.subject: f.owners for f in run_findings(db, RUN_ID)}[subject] == owners

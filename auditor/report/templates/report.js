@@ -213,6 +213,7 @@
       rule: values.get("rule") || "",
       school: values.get("school") || "",
       platform: values.get("platform") || "",
+      owner: values.get("owner") || "",
       terms: query ? query.split(/\s+/) : []
     };
   }
@@ -223,10 +224,29 @@
     if ((f.rule && d.rule !== f.rule) || (f.school && d.school !== f.school) || (f.platform && d.platform !== f.platform)) {
       return false;
     }
+    if (f.owner && !ownedBy(row, f.owner)) { return false; }
     for (var i = 0; i < f.terms.length; i++) {
       if (text.indexOf(f.terms[i]) === -1) { return false; }
     }
     return true;
+  }
+
+  /* data-owners is " id id its ": space-delimited so that E10 never matches E100. */
+  function ownedBy(node, owner) { return (node.dataset.owners || "").indexOf(" " + owner + " ") !== -1; }
+
+  /* The act-first list follows the owner filter: each person sees what they must do first. */
+  function applyOwnerToActFirst(form) {
+    var list = document.getElementById("act-first-list");
+    if (!list) { return; }
+    var owner = readFilters(form).owner;
+    var shown = 0;
+    Array.prototype.forEach.call(list.children, function (item) {
+      var ok = !owner || ownedBy(item, owner);
+      item.hidden = !ok;
+      if (ok) { shown += 1; }
+    });
+    var none = document.getElementById("act-first-none");
+    if (none) { none.hidden = shown !== 0; }
   }
 
   function plural(n, noun) { return n + " " + noun + (n === 1 ? "" : "s"); }
@@ -336,7 +356,7 @@
     var regroupButton = document.getElementById("regroup");
     var timer = null;
 
-    function refresh() { applyFilters(states, form); }
+    function refresh() { applyFilters(states, form); applyOwnerToActFirst(form); }
 
     document.addEventListener("click", function (event) {
       var button = event.target.closest("button");

@@ -96,6 +96,33 @@ RULES: list[dict[str, Any]] = [
     },
 ]
 
+# Who must act, as auditor.owners names them: each account's holder, each school's principal, ITS for
+# the registry's own rules. Staff only, by name and id (fictional).
+PRINCIPALS = {
+    "Hillside High School": ("E2001", "Avery Lindqvist"),
+    "Riverbend Elementary": ("E2002", "Jordan Okafor"),
+    "Maple Ridge Junior High": ("E2003", "Riley Marchetti"),
+}
+ITS_RULES = {"account-not-reviewed"}
+
+
+def owners_of(school: str, account: str, rule: str) -> list[dict[str, str]]:
+    keys = [key for items in SCHOOLS.values() for key, _, _ in items]
+    number = keys.index(account) + 1
+    owners = [
+        {
+            "person_id": f"E30{number:02d}",
+            "name": f"{FIRST[number % len(FIRST)]} {LAST[number % len(LAST)]}",
+            "role": "holder",
+        }
+    ]
+    principal_id, principal_name = PRINCIPALS[school]
+    owners.append({"person_id": principal_id, "name": principal_name, "role": "principal"})
+    if rule in ITS_RULES:
+        owners.append({"name": "ITS", "role": "its"})
+    return owners
+
+
 FIRST = ["Avery", "Jordan", "Riley", "Morgan", "Casey", "Quinn", "Rowan", "Sasha", "Emerson", "Parker"]
 LAST = ["Lindqvist", "Okafor", "Marchetti", "Tremblay", "Nakamura", "Oyelaran", "Castellanos", "Whitford"]
 
@@ -157,6 +184,7 @@ def make_finding(
         "message": f"{rule['title'].lower()}: {name} ({person_handle}) on {handle}",
         "evidence": evidence,
         "remediation": rule["remediation"],
+        "owners": owners_of(school, account, rule["rule"]),
         "status": status,
         "regressed": regressed,
         "first_seen": first_seen.isoformat(),

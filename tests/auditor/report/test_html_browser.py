@@ -13,13 +13,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from auditor.report.html import write_html
-from tests.auditor.report.factory import SPOOFED_HANDLE, make_report, validate, with_hostile_finding
+from tests.auditor.report.factory import AS_OF, SPOOFED_HANDLE, make_report, validate, with_hostile_finding
 
 pytestmark = pytest.mark.browser
 
@@ -163,6 +164,76 @@ def test_status_rule_school_and_platform_filters_combine(open_report: Any) -> No
     assert view.page.locator("#none-shown").is_visible()
     # group headings of schools with nothing left are hidden with their rows
     assert view.page.locator("#findings-table .g-school:not([hidden])").count() == 0
+
+
+def _owner_keys(finding: dict[str, Any]) -> set[str]:
+    return {o.get("person_id") or "its" for o in finding["owners"]}
+
+
+def test_filtering_by_owner_hides_everyone_elses_findings(open_report: Any) -> None:
+    report = make_report(60)
+    view = open_report(report)
+    owners = {o.get("person_id") or "its": o["name"] for f in report["findings"] for o in f["owners"]}
+    options = view.page.locator("select[name=owner] option").all_text_contents()
+    assert len(options) == len(owners) + 1 and options[0] == "All owners"
+    principal = next(o for o in report["findings"][0]["owners"] if o["role"] == "principal")
+    assert f"{principal['name']} ({principal['person_id']})" in options
+
+    holder = next(
+        o for f in listed(report) for o in f["owners"] if o["role"] == "holder" and "robotics" in f["account"]
+    )
+    view.page.locator("select[name=owner]").select_option(holder["person_id"])
+
+    mine = [f for f in listed(report) if holder["person_id"] in _owner_keys(f)]
+    assert 0 < len(mine) < len(listed(report))
+    assert view.visible() == len(mine)
+    shown = view.page.locator(VISIBLE_ROWS).evaluate_all("rows => rows.map(r => r.id)")
+    assert shown == [f"f-{report['findings'].index(f)}" for f in mine]
+    for text in view.page.locator(f"{VISIBLE_ROWS} .owners").all_text_contents():
+        assert f"{holder['name']} ({holder['person_id']}, holder)" in text
+    # the act-first list shows only this owner's items too
+    for item in view.page.locator("#act-first-list li:not([hidden])").all():
+        assert holder["person_id"] in (item.get_attribute("data-owners") or "")
+
+    view.page.locator("select[name=owner]").select_option("its")
+    its = [f for f in listed(report) if "its" in _owner_keys(f)]
+    assert view.visible() == len(its) > 0
+
+
+def test_act_first_lists_new_and_regressed_high_findings_oldest_first_with_owners(open_report: Any) -> None:
+    report = make_report(60)
+    urgent = [
+        i for i, f in enumerate(report["findings"]) if f["severity"] in ("high", "critical") and f["status"] == "new"
+    ]
+    assert len(urgent) >= 4
+    # different first-seen dates, not in the findings' own order
+    for age, i in zip((3, 40, 12, 40, 7, 25, 18, 2, 30, 9), urgent, strict=False):
+        report["findings"][i]["first_seen"] = (AS_OF - timedelta(days=age)).isoformat()
+    regressed = next(
+        i for i, f in enumerate(report["findings"]) if f["severity"] == "critical" and f["status"] == "persisting"
+    )
+    report["findings"][regressed]["regressed"] = True
+    report["findings"][regressed]["first_seen"] = "2026-01-05T06:00:00+00:00"
+    validate(report)
+    rank = {"critical": 2, "high": 1}
+    expected = sorted(
+        [*urgent, regressed],
+        key=lambda i: (report["findings"][i]["first_seen"], -rank[report["findings"][i]["severity"]], i),
+    )
+    view = open_report(report)
+
+    items = view.page.locator("#act-first-list li")
+    assert items.evaluate_all("items => items.map(li => li.querySelector('a').getAttribute('href'))") == [
+        f"#f-{i}" for i in expected
+    ]
+    assert view.page.locator("#act-first").bounding_box()["y"] < view.page.locator("#summary").bounding_box()["y"]
+    first = report["findings"][expected[0]]
+    assert first["first_seen"][:10] in items.first.inner_text()
+    for owner in first["owners"]:
+        assert owner["name"] in items.first.inner_text()
+    # an item leads to its finding
+    items.first.locator("a").click()
+    wait_until(view.page, f"location.hash === '#f-{expected[0]}'")
 
 
 def test_search_finds_findings_by_account_handle(open_report: Any) -> None:

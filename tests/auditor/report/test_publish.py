@@ -11,7 +11,7 @@ from typing import Any
 from openpyxl import Workbook, load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from auditor.report.publish import CSV_COLUMNS, render_csv, render_json, write_report_files
+from auditor.report.publish import CSV_COLUMNS, owners_text, render_csv, render_json, write_report_files
 from tests.auditor.report.factory import (
     FORMULA_SUBJECT,
     RLO,
@@ -89,6 +89,8 @@ def test_the_original_text_is_recovered_by_dropping_the_leading_quote() -> None:
                 assert json.loads(recovered(row[column])) == finding["evidence"]
             elif column == "waiver":
                 assert (json.loads(row[column]) if row[column] else None) == finding["waiver"]
+            elif column == "owners":  # written as words: name (id, role); ...
+                assert recovered(row[column]) == owners_text(finding["owners"])
             else:
                 expected = "" if finding[column] is None else str(finding[column])
                 assert recovered(row[column]) == expected, column
