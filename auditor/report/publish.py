@@ -128,5 +128,15 @@ def publish_run(engine: Engine, run_id: str, report_root: Path, school: str | No
     return folder
 
 
+def write_run_reports(engine: Engine, run_id: str, report_root: Path, status: str) -> Path:
+    """A finishing run's reports, saying `status` (the run row says so only once they are written);
+    `latest` is left alone: the caller points it here once the run is recorded as ended."""
+    report = report_for_run(engine, run_id)
+    report["run"]["status"] = status
+    folder = report_root / run_id
+    write_report_files(report, folder)
+    return folder
+
+
 def _slug(text: str) -> str:
     return "".join(c.lower() if c.isalnum() else "-" for c in text).strip("-")
