@@ -241,7 +241,7 @@ def _publish(engine: Engine, run_id: str, settings: Settings, status: str) -> Pa
             log.error("publishing run %s crashed: %s", run_id, scrub("".join(traceback.format_exception(exc))))
             reason = f"{type(exc).__name__}: {scrub(str(exc))}"
         raise EnvironmentFault(
-            f"Run {run_id} is {PUBLISH_FAILED}, `latest` still shows the previous complete run: {reason}"
+            f"Run {run_id} is {PUBLISH_FAILED} (`latest` is unchanged): {reason}"
         ) from exc
     log.info("report written to %s", folder)
     return folder
@@ -258,7 +258,7 @@ def _set_status(engine: Engine, run_id: str, status: str, *, quiet: bool = False
         if not quiet:
             raise
         # The store itself failed: the row stays `publishing`, which the next run marks crashed.
-        log.error("run %s could not be marked %s: %s", run_id, status, type(exc).__name__)
+        log.warning("run %s could not be marked %s: %s", run_id, status, type(exc).__name__)
 
 
 def _abandon(engine: Engine, run_id: str) -> None:
@@ -273,7 +273,7 @@ def _abandon(engine: Engine, run_id: str) -> None:
             db.commit()
         log.warning("run %s ended by an error: marked crashed", run_id)
     except Exception as exc:
-        log.error("run %s could not be marked crashed (%s): the next run will", run_id, type(exc).__name__)
+        log.warning("run %s could not be marked crashed (%s): the next run will", run_id, type(exc).__name__)
 
 
 def _due_accounts(division: Division, only: list[str] | None) -> list[RegisteredAccount]:

@@ -367,7 +367,7 @@ def test_a_full_reports_disk_leaves_the_run_publish_failed_and_latest_on_the_pre
     line = the_fault(site.run(REPORTS_DISK_FULL))
     failed = site.query(f"SELECT id, status FROM audit_run WHERE id != '{first_run}'")
     assert [status for _, status in failed] == ["publish-failed"]
-    assert f"Run {failed[0][0]} is publish-failed" in line
+    assert f"Run {failed[0][0]} is publish-failed (`latest` is unchanged)" in line
     assert f"No space left to write {site.reports / str(failed[0][0])}" in line
     latest = json.loads((site.reports / "latest" / "report.json").read_text(encoding="utf-8"))
     assert latest["run"]["id"] == first_run
