@@ -210,10 +210,17 @@ def kill_while_collecting(site: Site) -> None:
 
 
 def kill_at_start(site: Site) -> None:
+    """Once the run has its row (it holds the lock), while it still reads club-a: waiting for that,
+    not for a time, so a loaded machine does not kill the process before it has even started."""
+    site.block_on("club-a")
     process = site.start()
-    time.sleep(0.5)
+    deadline = time.monotonic() + 60
+    while site.query("SELECT count(*) FROM audit_run WHERE status = 'running'") != [(1,)]:
+        assert time.monotonic() < deadline and process.poll() is None, "the run never started"
+        time.sleep(0.02)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
+    site.unblock("club-a")
 
 
 def kill_after_collecting(site: Site, delay: float = 0.0) -> None:
