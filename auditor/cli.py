@@ -1,6 +1,8 @@
 """The `auditor` command line. Exit codes: 0 clean, 1 findings at or above the fail threshold,
 2 bad input or usage, 3 audit incomplete, 4 a notification could not be sent (the report was
-written), 75 another run holds the lock."""
+written), 70 the auditor crashed (a bug: the traceback is on stderr), 74 an environment fault
+(disk full, database unusable or unreachable, permission denied: one line says which path or
+URL, and what to do), 75 another run holds the lock."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import logging
 import os
 import shutil
 import sys
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,12 +28,13 @@ from auditor import cli_ops
 from auditor.cli_db import db_app
 from auditor.cli_ops import division_or_exit, register_ops, settings_or_exit
 from auditor.cli_waivers import expiry_problem, policy_or_exit, register_waivers
+from auditor.faults import EXIT_ENVIRONMENT, EXIT_SOFTWARE, describe
 from auditor.inputs import Division
 from auditor.logs import attach_log_file, make_console, private_by_default
 from auditor.policy import Policy
 from auditor.run import EXIT_BAD_INPUT, EXIT_LOCKED, RunLocked, RunOutcome, execute_run
 from auditor.settings import Settings
-from connectors.scrub import install_log_scrubbing
+from connectors.scrub import install_log_scrubbing, scrub
 from models.tables import Severity
 
 # Completion is offered and installs (`auditor --install-completion [bash|zsh|fish|pwsh]`).
@@ -611,7 +615,26 @@ app.add_typer(db_app, name="db")  # db upgrade, db current (auditor/cli_db.py)
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except Exception as exc:
+        line = describe(exc, _database_url())
+        if line is None:  # the auditor's own bug: the traceback is what a developer needs, and cron
+            # must not read the crash as 1 (findings)
+            sys.stderr.write(scrub("".join(traceback.format_exception(exc))))
+            sys.exit(EXIT_SOFTWARE)
+        if logging.getLogger().handlers:
+            log.error("%s", line)  # stderr and the log file, scrubbed
+        else:
+            print(line, file=sys.stderr)
+        sys.exit(EXIT_ENVIRONMENT)
+
+
+def _database_url() -> str:
+    try:
+        return Settings().database_url
+    except Exception:
+        return os.environ.get("DATABASE_URL", "")
 
 
 if __name__ == "__main__":

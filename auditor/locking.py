@@ -1,5 +1,6 @@
-"""The single-run lock: a lock file for SQLite (one machine), a PostgreSQL advisory lock when hosts
-share a PostgreSQL database. Either is released by the system if the process dies."""
+"""The single-run lock, tied to the database: a lock file beside an SQLite database file, a
+PostgreSQL advisory lock when hosts share a PostgreSQL database. Either is released by the system
+if the process dies."""
 
 from __future__ import annotations
 
@@ -29,14 +30,27 @@ class RunLocked(Exception):
 
 @contextlib.contextmanager
 def run_lock(lock_file: Path, engine: Engine | None = None) -> Iterator[None]:
-    """One run at a time: a PostgreSQL advisory lock when the store is PostgreSQL (hosts sharing
-    the database never audit at once), else a lock file. Both vanish if the process dies."""
+    """One run per database: a PostgreSQL advisory lock when the store is PostgreSQL (hosts sharing
+    the database never audit at once), a lock file beside an SQLite database file (whatever each
+    host's AUDITOR_LOCK_FILE says), else `lock_file`. Each vanishes if the process dies."""
     if engine is not None and engine.dialect.name == "postgresql":
         with advisory_lock(engine):
             yield
         return
-    with file_lock(lock_file):
+    with file_lock(database_lock_file(engine) or lock_file):
         yield
+
+
+def database_lock_file(engine: Engine | None) -> Path | None:
+    """`<database file>.lock` beside an SQLite file, from its resolved path: two runs that reach one
+    file by different paths (relative, symlink) or with different lock settings share the lock."""
+    if engine is None or engine.url.get_backend_name() != "sqlite":
+        return None
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    resolved = Path(database).resolve()
+    return resolved.with_name(resolved.name + ".lock")
 
 
 @contextlib.contextmanager

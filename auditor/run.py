@@ -26,6 +26,7 @@ from auditor.discovery import (
     search_candidates,
     to_look_up,
 )
+from auditor.faults import EnvironmentFault, describe, file_fault
 from auditor.identity import IdentityResolver
 from auditor.inputs import Division
 from auditor.locking import RunLocked, run_lock
@@ -34,13 +35,18 @@ from auditor.owners import OwnerBook
 from auditor.policy import Policy
 from auditor.privacy import hmac_key, keyed_identity, pseudonymise_outsiders
 from auditor.reconcile import Evaluated, reconcile
-from auditor.report.publish import publish_run
+from auditor.report.publish import point_latest, write_run_reports
 from auditor.rules.base import DivisionContext, DivisionResult, RuleContext, load_rules
 from auditor.settings import Settings
 from auditor.spend import add_counts, spend_summary, will_prefetch
 from auditor.store import (
+    CRASHED,
+    PUBLISH_FAILED,
+    PUBLISHING,
+    RUNNING,
     WHAT_IF_KIND,
     StoredParticipants,
+    end_run,
     ever_resolved,
     latest_content,
     latest_cursor,
@@ -153,6 +159,25 @@ def _execute_locked(
         replace_inputs(db, division)
         db.add(run)
         db.commit()
+    try:
+        return _audit(division, settings, engine, only, full, clock, progress, run)
+    except BaseException:
+        _abandon(engine, run.id)
+        raise
+
+
+def _audit(
+    division: Division,
+    settings: Settings,
+    engine: Engine,
+    only: list[str] | None,
+    full: bool,
+    clock: datetime,
+    progress: ProgressCallback | None,
+    run: AuditRun,
+) -> RunOutcome:
+    started = run.started_at
+    accounts = _due_accounts(division, only)
     connectors = available_connectors()
     evaluator = AccountEvaluator(connectors, division.directory(), division.policy, clock)
     outcomes = collect_all(
@@ -186,16 +211,16 @@ def _execute_locked(
         stored = db.get(AuditRun, run.id)
         assert stored is not None
         stored.finished_at = datetime.now(UTC)
-        stored.status = "incomplete" if incomplete else "complete"
+        stored.status = PUBLISHING  # `complete` (or `incomplete`) once its reports are out
         stored.exit_code = exit_code
         spend = _spend(outcomes, division.policy.prices)
         stored.spend = spend
         db.add(stored)
         db.commit()
 
-    folder = publish_run(engine, run.id, settings.report_dir)
+    folder = _publish(engine, run.id, settings, "incomplete" if incomplete else "complete")
     # A what-if (`check --person --departed`) tells the one who asked, never the notification sinks.
-    sent = [] if kind == WHAT_IF_KIND else send_notifications_for_folder(folder, division.policy, settings)
+    sent = [] if run.kind == WHAT_IF_KIND else send_notifications_for_folder(folder, division.policy, settings)
     failed_sinks = [o for o in sent if o.failed]
     if failed_sinks and exit_code in (EXIT_CLEAN, EXIT_FINDINGS):
         # The report is written whatever happens to a sink; cron still hears that nobody was told.
@@ -211,6 +236,58 @@ def _execute_locked(
         spend=spend,
         failed_notifications=[f"{o.kind} ({o.target}): {o.detail}" for o in failed_sinks],
     )
+
+
+def _publish(engine: Engine, run_id: str, settings: Settings, status: str) -> Path:
+    """The reports, then the run row says `status`, then `latest` moves: `latest` only ever shows a
+    run recorded as ended. Any failure leaves the row `publish-failed` and `latest` where it was."""
+    root = settings.report_dir
+    try:
+        folder, nightly = write_run_reports(engine, run_id, root, status)
+        _set_status(engine, run_id, status)
+        if nightly:
+            point_latest(root, folder)
+    except Exception as exc:
+        _set_status(engine, run_id, PUBLISH_FAILED, quiet=True)
+        if isinstance(exc, OSError):
+            reason = file_fault(exc, root / run_id)
+        else:
+            reason = describe(exc, settings.database_url) or ""
+        if not reason:  # the auditor's own bug: its traceback goes to the log
+            log.error("publishing run %s crashed: %s", run_id, scrub("".join(traceback.format_exception(exc))))
+            reason = f"{type(exc).__name__}: {scrub(str(exc))}"
+        raise EnvironmentFault(f"Run {run_id} is {PUBLISH_FAILED} (`latest` is unchanged): {reason}") from exc
+    log.info("report written to %s", folder)
+    return folder
+
+
+def _set_status(engine: Engine, run_id: str, status: str, *, quiet: bool = False) -> None:
+    try:
+        with session(engine) as db:
+            stored = db.get(AuditRun, run_id)
+            assert stored is not None
+            end_run(db, stored, status, datetime.now(UTC))
+            db.commit()
+    except Exception as exc:
+        if not quiet:
+            raise
+        # The store itself failed: the row stays `publishing`, which the next run marks crashed.
+        log.warning("run %s could not be marked %s: %s", run_id, status, type(exc).__name__)
+
+
+def _abandon(engine: Engine, run_id: str) -> None:
+    """A run ended by an exception (full disk, interrupt, bug): its row must not stay `running`.
+    Best effort: if the store itself is what failed, the next run marks the row crashed."""
+    try:
+        with session(engine) as db:
+            stored = db.get(AuditRun, run_id)
+            if stored is None or stored.status not in (RUNNING, PUBLISHING):
+                return  # ended already (publish-failed)
+            end_run(db, stored, CRASHED, datetime.now(UTC))
+            db.commit()
+        log.warning("run %s ended by an error: marked crashed", run_id)
+    except Exception as exc:
+        log.warning("run %s could not be marked crashed (%s): the next run will", run_id, type(exc).__name__)
 
 
 def _due_accounts(division: Division, only: list[str] | None) -> list[RegisteredAccount]:

@@ -27,7 +27,9 @@ from models.tables import (
 )
 
 OPEN_STATUSES = (FindingStatus.NEW, FindingStatus.PERSISTING, FindingStatus.UNKNOWN, FindingStatus.WAIVED)
-# Runs whose results count: a `running` row is a run in progress or one that died (then `crashed`).
+# Runs whose results count: a `running` or `publishing` row is a run in progress or one that died
+# (then `crashed`); a `publish-failed` run's reports were never seen, so the next run compares with
+# the last published one.
 FINISHED_STATUSES = ("complete", "incomplete")
 # `check --person --departed`: evaluated with a departure the directory does not record. Its findings
 # describe a hypothesis, so it is never the baseline of a later run, nor "the latest run".
@@ -275,21 +277,34 @@ def to_json(value: Any) -> Any:
 # --- runs that died, retention ----------------------------------------------------------------------
 
 
-def mark_crashed_runs(session: Session, now: datetime) -> list[str]:
-    """Runs still `running` while we hold the run lock died (SIGKILL, power loss): mark them crashed.
+# Statuses of a run that has not ended: collecting and evaluating, then writing its reports.
+RUNNING, PUBLISHING = "running", "publishing"
+CRASHED, PUBLISH_FAILED = "crashed", "publish-failed"
 
-    Their snapshots were never evaluated nor reported; they are deleted (with their participants),
-    so that no name read by a dead run stays in the store.
-    """
-    stale = list(session.exec(select(AuditRun).where(AuditRun.status == "running")).all())
+
+def mark_crashed_runs(session: Session, now: datetime) -> list[str]:
+    """Runs not ended while we hold the run lock died (SIGKILL, power loss): mark them crashed."""
+    stale = list(session.exec(select(AuditRun).where(col(AuditRun.status).in_((RUNNING, PUBLISHING)))).all())
     for run in stale:
+        end_run(session, run, CRASHED, now)
+    return [run.id for run in stale]
+
+
+def end_run(session: Session, run: AuditRun, status: str, now: datetime) -> None:
+    """Record how a run ended, in the caller's transaction.
+
+    A crashed run's snapshots were never reported: they are deleted (with their participants and
+    any findings), so that no name read by a dead run stays in the store. A publish-failed run
+    keeps them: its results are sound, only its reports could not be written.
+    """
+    if status == CRASHED:
         snapshot_ids = select(Snapshot.id).where(Snapshot.run_id == run.id)
         session.execute(delete(Participant).where(col(Participant.snapshot_id).in_(snapshot_ids)))
         session.execute(delete(Snapshot).where(col(Snapshot.run_id) == run.id))
-        run.status = "crashed"
-        run.finished_at = run.finished_at or now
-        session.add(run)
-    return [run.id for run in stale]
+        session.execute(delete(Finding).where(col(Finding.run_id) == run.id))
+    run.status = status
+    run.finished_at = run.finished_at or now
+    session.add(run)
 
 
 def _purgeable_snapshots(older_than: datetime) -> Any:

@@ -99,11 +99,19 @@ class FakePlatform:
                 with platform._lock:
                     platform.in_flight += 1
                     platform.max_in_flight = max(platform.max_in_flight, platform.in_flight)
+                self.counted = True
                 try:
                     self._answer()
                 finally:
-                    with platform._lock:
+                    self._answered()
+
+            def _answered(self) -> None:
+                """Out of flight before the client can hear the answer: a sequential client's next
+                request must never overlap this one because this thread was descheduled (CPU load)."""
+                with platform._lock:
+                    if self.counted:
                         platform.in_flight -= 1
+                        self.counted = False
 
             def _answer(self) -> None:
                 parsed = urlparse(self.path)
@@ -112,6 +120,7 @@ class FakePlatform:
                 answer = platform._next(parsed.path)
                 time.sleep(platform.delay)
                 if answer.fault == "reset":
+                    self._answered()
                     # SO_LINGER 0: close sends RST, the client sees "connection reset by peer".
                     self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
                     self.connection.close()
@@ -133,6 +142,7 @@ class FakePlatform:
                 for name, value in answer.headers.items():
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(data)))
+                self._answered()
                 self.end_headers()
                 self.wfile.write(data)
 

@@ -8,9 +8,12 @@ hook in the product. (The export itself cannot be the pipe: the loader refuses o
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
+import re
 import signal
+import socket
 import sqlite3
 import stat
 import subprocess
@@ -21,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from auditor.faults import EXIT_ENVIRONMENT, EXIT_SOFTWARE
 from auditor.run import EXIT_CLEAN, EXIT_FINDINGS, EXIT_LOCKED
 
 AUDITED = (EXIT_CLEAN, EXIT_FINDINGS)  # the audit completed (the real rules may find something)
@@ -42,6 +46,7 @@ LAUNCHER = (
     "ManualConnector.pull = held_pull\n"
     "from auditor.cli import main\n"
     "sys.argv = ['auditor', *sys.argv[1:]]\n"
+    "{fault}\n"
     "with outsider_rule():\n"
     "    main()\n"
 )
@@ -73,7 +78,7 @@ class Site:
     def reports(self) -> Path:
         return self.root / "reports"
 
-    def env(self) -> dict[str, str]:
+    def env(self, **changes: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AUDITOR_", "ACCOUNT_", "DATABASE_URL"))}
         env.update(
             PYTHONPATH=str(WORKTREE),
@@ -82,20 +87,24 @@ class Site:
             AUDITOR_LOCK_FILE=str(self.root / "var" / "auditor.lock"),
             AUDITOR_LOG_DIR=str(self.root / "logs"),
         )
+        env.update(changes)
         return env
 
-    def start(self) -> subprocess.Popen[str]:
+    def start(self, fault: str = "", unprivileged: bool = False, **env: str) -> subprocess.Popen[str]:
+        """`auditor run`; `fault` is code run first that breaks the environment, `unprivileged` drops
+        root's power to ignore file modes, `env` changes the environment."""
         return subprocess.Popen(
-            [sys.executable, "-c", LAUNCHER, "run", "--division", str(self.division)],
+            [sys.executable, "-c", LAUNCHER.format(fault=fault), "run", "--division", str(self.division)],
             cwd=self.root,
-            env=self.env(),
+            env=self.env(**env),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=without_root_file_powers if unprivileged else None,
         )
 
-    def run(self) -> subprocess.CompletedProcess[str]:
-        process = self.start()
+    def run(self, fault: str = "", unprivileged: bool = False, **env: str) -> subprocess.CompletedProcess[str]:
+        process = self.start(fault, unprivileged, **env)
         out, err = process.communicate(timeout=120)
         return subprocess.CompletedProcess(process.args, process.returncode, out, err)
 
@@ -119,6 +128,20 @@ class Site:
     def query(self, sql: str) -> list[tuple[object, ...]]:
         with sqlite3.connect(self.db) as connection:
             return connection.execute(sql).fetchall()
+
+
+def without_root_file_powers() -> None:
+    """In the child before exec: root loses CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH and CAP_FOWNER, so
+    file modes stop it as they stop the service account that runs the auditor (no-op for others)."""
+    if os.geteuid() != 0:
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in (1, 2, 3):
+        if libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+
+
+PR_CAPBSET_DROP = 24
 
 
 @pytest.fixture
@@ -198,10 +221,17 @@ def kill_while_collecting(site: Site) -> None:
 
 
 def kill_at_start(site: Site) -> None:
+    """Once the run has its row (it holds the lock), while it still reads club-a: waiting for that,
+    not for a time, so a loaded machine does not kill the process before it has even started."""
+    site.block_on("club-a")
     process = site.start()
-    time.sleep(0.5)
+    deadline = time.monotonic() + 60
+    while site.query("SELECT count(*) FROM audit_run WHERE status = 'running'") != [(1,)]:
+        assert time.monotonic() < deadline and process.poll() is None, "the run never started"
+        time.sleep(0.02)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
+    site.unblock("club-a")
 
 
 def kill_after_collecting(site: Site, delay: float = 0.0) -> None:
@@ -301,3 +331,140 @@ def test_reports_database_and_logs_are_private(site: Site) -> None:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     for path in folders:
         assert stat.S_IMODE(path.stat().st_mode) == 0o700, path
+
+
+# --- environment faults: exit 74, one line that says where and what to do ----------------------------
+
+LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (DEBUG|INFO|WARNING) ")
+# SQLite's own limit on the file's size: from then on SQLite fails exactly as on a full disk (SQLITE_FULL).
+DATABASE_DISK_FULL = (
+    "from sqlalchemy import event\n"
+    "from sqlalchemy.engine import Engine\n"
+    "@event.listens_for(Engine, 'connect')\n"
+    "def _disk_full(dbapi_connection, _record):\n"
+    "    pages = dbapi_connection.execute('PRAGMA page_count').fetchone()[0]\n"
+    "    dbapi_connection.execute(f'PRAGMA max_page_count={pages}')\n"
+)
+# The reports' disk fills up: writing a report fails as on a full disk, when its data reaches the disk.
+REPORTS_DISK_FULL = (
+    "import errno, os\n"
+    "_fsync = os.fsync\n"
+    "def _disk_full(fd):\n"
+    "    if '/reports/' in os.readlink(f'/proc/self/fd/{fd}'):\n"
+    "        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))\n"
+    "    _fsync(fd)\n"
+    "os.fsync = _disk_full\n"
+)
+
+
+def the_fault(result: subprocess.CompletedProcess[str]) -> str:
+    """The environment fault as the operator sees it: exit 74, one line on stderr, no traceback."""
+    assert result.returncode == EXIT_ENVIRONMENT, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    said = [line for line in result.stderr.splitlines() if line.strip() and not LOG_LINE.match(line)]
+    assert len(said) == 1, result.stderr
+    return said[0]
+
+
+def test_a_full_database_disk_exits_74_naming_the_file_and_leaves_no_run_running(site: Site) -> None:
+    first = site.run()
+    assert first.returncode in AUDITED, first.stderr
+    earlier = snapshot_of_reports(site)
+
+    line = the_fault(site.run(DATABASE_DISK_FULL))
+    assert f"Database {site.db}: the disk holding it is full" in line and "Free space" in line
+    assert site.query("SELECT count(*) FROM audit_run WHERE status IN ('running', 'publishing')") == [(0,)]
+    assert_consistent(site, earlier)
+
+
+def test_a_full_reports_disk_leaves_the_run_publish_failed_and_latest_on_the_previous_report(site: Site) -> None:
+    first = site.run()
+    assert first.returncode in AUDITED, first.stderr
+    first_run = site.query("SELECT id FROM audit_run")[0][0]
+
+    line = the_fault(site.run(REPORTS_DISK_FULL))
+    failed = site.query(f"SELECT id, status FROM audit_run WHERE id != '{first_run}'")
+    assert [status for _, status in failed] == ["publish-failed"]
+    assert f"Run {failed[0][0]} is publish-failed (`latest` is unchanged)" in line
+    assert f"No space left to write {site.reports / str(failed[0][0])}" in line
+    latest = json.loads((site.reports / "latest" / "report.json").read_text(encoding="utf-8"))
+    assert latest["run"]["id"] == first_run
+
+    # Space is back: the next run compares with the last report anyone saw, and is published.
+    again = site.run()
+    assert again.returncode in AUDITED, again.stderr
+    newest = json.loads((site.reports / "latest" / "report.json").read_text(encoding="utf-8"))
+    assert newest["run"]["status"] == "complete" and newest["run"]["previous_run"] == first_run
+
+
+def test_a_read_only_database_exits_74_naming_the_file(site: Site) -> None:
+    first = site.run()
+    assert first.returncode in AUDITED, first.stderr
+    site.db.chmod(0o444)
+
+    line = the_fault(site.run(unprivileged=True))
+    assert f"Database {site.db}: it is read-only" in line
+
+
+def test_a_corrupt_database_exits_74_naming_the_file(site: Site) -> None:
+    first = site.run()
+    assert first.returncode in AUDITED, first.stderr
+    for journal in site.db.parent.glob("auditor.db-*"):
+        journal.unlink()
+    with site.db.open("r+b") as database:
+        database.write(b"this is not an SQLite database header")
+
+    line = the_fault(site.run())
+    assert f"Database {site.db}: the file is corrupt" in line and "backup" in line
+
+
+def test_an_unreachable_database_exits_74_with_the_password_masked(site: Site) -> None:
+    with socket.socket() as closed:  # bound, never listening: connections to it are refused
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+        url = f"postgresql://auditor:Hunter2Secret@127.0.0.1:{port}/auditor"
+        result = site.run(DATABASE_URL=url)
+    line = the_fault(result)
+    assert f"Database postgresql://auditor:***@127.0.0.1:{port}/auditor" in line and "Connection refused" in line
+    assert "Hunter2Secret" not in result.stderr + result.stdout
+
+
+def test_a_database_the_auditor_may_not_open_exits_74_saying_permission_denied(site: Site) -> None:
+    first = site.run()
+    assert first.returncode in AUDITED, first.stderr
+    site.db.chmod(0o000)
+
+    line = the_fault(site.run(unprivileged=True))
+    assert f"Database {site.db}: permission denied on {site.db}" in line
+
+
+def test_a_run_ended_by_an_exception_leaves_no_row_running(site: Site) -> None:
+    crash = "import auditor.run\nauditor.run.evaluate_division = lambda *a: 1 / 0\n"
+    result = site.run(crash)
+    assert result.returncode == EXIT_SOFTWARE and "ZeroDivisionError" in result.stderr  # not 1: findings
+    assert site.query("SELECT status FROM audit_run") == [("crashed",)]
+    assert site.query("SELECT count(*) FROM snapshot") == [(0,)]
+
+
+# --- one run per database ---------------------------------------------------------------------------------
+
+
+def test_two_runs_on_one_database_with_different_lock_files_never_both_run(site: Site) -> None:
+    site.block_on("club-b")
+    first = site.start()
+    wait_for_lines(first, ["audited club-a"])
+
+    second = site.start(AUDITOR_LOCK_FILE=str(site.root / "other-host" / "auditor.lock"))
+    try:
+        _out, err = second.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        second.kill()
+        _out, err = second.communicate()
+        pytest.fail(f"the second run did not stop while the first held the database: {err}")
+    assert second.returncode == EXIT_LOCKED, err
+    assert f"pid {first.pid} since 20" in err
+
+    site.feed("club-b")
+    _out, err = first.communicate(timeout=120)
+    assert first.returncode in AUDITED, err
+    assert site.query("SELECT status FROM audit_run") == [("complete",)]

@@ -195,5 +195,16 @@ def publish_run(
     return folder
 
 
+def write_run_reports(engine: Engine, run_id: str, report_root: Path, status: str) -> tuple[Path, bool]:
+    """A finishing run's reports, saying `status` (the run row says so only once they are written),
+    and whether they are a nightly run's, which `latest` shows: the caller points it there once the
+    run is recorded as ended. A check's or a what-if's never move it."""
+    report = report_for_run(engine, run_id)
+    report["run"]["status"] = status
+    folder = report_folder(report_root, report)
+    write_report_files(report, folder)
+    return folder, report["run"]["kind"] == "run"
+
+
 def _slug(text: str) -> str:
     return "".join(c.lower() if c.isalnum() else "-" for c in text).strip("-")

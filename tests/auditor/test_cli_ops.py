@@ -323,6 +323,7 @@ def test_purge_deletes_old_snapshots_and_keeps_findings(site: Site) -> None:
 
 
 def test_purge_waits_for_no_run(site: Site) -> None:
-    with run_lock(Settings().lock_file):
+    settings = Settings()
+    with run_lock(settings.lock_file, make_engine(settings.database_url)):  # as a run holds it: by its database
         code, output = site.cli("purge", "--division", str(site.division))
     assert code == EXIT_LOCKED and "in progress" in output

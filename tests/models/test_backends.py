@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import select
 from typer.testing import CliRunner
 
@@ -172,9 +173,8 @@ def test_reconciliation_across_runs(engine: Engine) -> None:
 def test_a_second_run_lock_is_refused_while_the_first_is_held(engine: Engine, tmp_path: Path) -> None:
     lock_file = tmp_path / "var" / "auditor.lock"
     other_host = make_engine(_url(engine))  # another engine: on PostgreSQL another session, as another host
-    # On PostgreSQL the other host has its own disk and lock file: only the database can stop it.
-    shared = engine.dialect.name == "postgresql"
-    other_lock_file = tmp_path / "other-host" / "auditor.lock" if shared else lock_file
+    # The other host has its own AUDITOR_LOCK_FILE: only the database can stop it.
+    other_lock_file = tmp_path / "other-host" / "auditor.lock"
     try:
         with run_lock(lock_file, engine):
             with pytest.raises(RunLocked) as refused, run_lock(other_lock_file, other_host):
@@ -193,16 +193,30 @@ def test_postgresql_lock_is_freed_when_the_holding_session_dies(tmp_path: Path) 
         other_host = make_engine(_url(first))
         with run_lock(tmp_path / "a.lock", first):
             with other_host.connect() as admin:
-                holders = admin.execute(
-                    text("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = :cls"),
-                    {"cls": pglocks.RUN},
-                ).all()
+                holders = _run_lock_holders(admin)
                 assert len(holders) == 1
-                admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": holders[0].pid})
+                admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": holders[0]})
+                # pg_terminate_backend only signals: the backend releases its locks as it exits.
+                deadline = time.monotonic() + 30
+                while _run_lock_holders(admin) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                assert _run_lock_holders(admin) == [], "the dead session's lock was never released"
             with run_lock(tmp_path / "b.lock", other_host):
                 pass  # acquired although the first holder never released it
             first.dispose()  # its dead connection
         other_host.dispose()
+
+
+def _run_lock_holders(connection: Connection) -> list[int]:
+    """Server pids holding this test's run lock (its schema's key), as pg_locks shows them."""
+    rows = connection.execute(
+        text(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = :cls "
+            "AND objid = hashtext(current_schema())::oid"
+        ),
+        {"cls": pglocks.RUN},
+    ).all()
+    return [pid for (pid,) in rows]
 
 
 # --- whole runs -----------------------------------------------------------------------------------------
