@@ -26,6 +26,12 @@ MIN_FRAGMENT = 8
 # A piece with fewer distinct characters ("00000000" in a numeric id, X's "AAAAAAAA" prefix) says
 # nothing about the secret and is common in public ids: only the whole value is replaced there.
 MIN_DISTINCT = 4
+# A piece that reads as a plain word (lower-case letters and hyphens, perhaps capitalised) is not
+# scrubbed on its own: a human-chosen password ("wrong-password-123") holds words ("password",
+# "assword-") that the reports themselves use in rule ids and messages, and scrubbing them would
+# mangle every report. The pieces around such a word, with its digits, capitals or symbols, still go,
+# and so does the whole value.
+_WORDLIKE = re.compile(r"[A-Z]?[a-z_-]+")
 # Any MIN_FRAGMENT-long piece holds a QUARTER-long piece starting at a multiple of QUARTER: looking
 # those up first touches a quarter of the positions of a long run of ids or base64.
 QUARTER = MIN_FRAGMENT // 2
@@ -156,11 +162,11 @@ def _build(secrets: set[str], exact: set[str]) -> _Matcher:
     short: set[str] = set()
     for secret in secrets:
         forms = encodings(secret)
-        if len(secret) < MIN_FRAGMENT or len(set(secret)) < MIN_DISTINCT * 2:
-            short.add(secret)  # (and a low-variety value: replaced whole, as its pieces may be skipped)
+        # The whole value always goes: some of its pieces may not qualify (low variety, plain words).
+        short.add(secret)
         for form in forms:
             pieces = (form[i : i + MIN_FRAGMENT] for i in range(len(form) - MIN_FRAGMENT + 1))
-            grams.update(p for p in pieces if len(set(p)) >= MIN_DISTINCT)
+            grams.update(p for p in pieces if len(set(p)) >= MIN_DISTINCT and not _WORDLIKE.fullmatch(p))
     alphabet = sorted({c for gram in grams for c in gram})
     charset = "".join(re.escape(c) for c in alphabet)
     runs = re.compile(f"[{charset}]{{{MIN_FRAGMENT},}}") if grams else None

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from connectors.scrub import forget_secrets
+
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "auditor" / "demo"
 SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(autouse=True)
+def _forget_registered_secrets() -> Iterator[None]:
+    """Secrets registered by one test (settings load them process-wide) must not scrub the next
+    test's text."""
+    yield
+    forget_secrets()
 
 
 @pytest.fixture

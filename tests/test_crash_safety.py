@@ -39,7 +39,7 @@ LAUNCHER = (
     "from tests.fakeplatform import outsider_rule\n"
     "pull = ManualConnector.pull\n"
     "def held_pull(self, account, cursor):\n"
-    "    hold = Path(f'{account.export}.hold')\n"
+    "    hold = Path(f'{{account.export}}.hold')\n"
     "    if hold.exists():\n"
     "        hold.read_bytes()\n"
     "    return pull(self, account, cursor)\n"

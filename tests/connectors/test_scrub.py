@@ -85,3 +85,13 @@ def test_scrubbing_a_megabyte_stays_fast() -> None:
     cleaned = scrub(text)
     assert time.perf_counter() - started < 5.0
     assert cleaned.endswith(REDACTED)
+
+
+def test_a_human_password_does_not_mangle_the_words_reports_use() -> None:
+    """An SMTP password someone chose ("wrong-password-123") holds words the reports use: rule ids
+    (password-not-reset-after-departure) and messages must survive, its other pieces must not."""
+    register_secret("wrong-password-123")
+    text = "password-not-reset-after-departure: Password last reset 2024-01-01; server said ssword-123"
+    scrubbed = scrub(text)
+    assert scrubbed.startswith("password-not-reset-after-departure: Password last reset 2024-01-01")
+    assert "ssword-123" not in scrubbed and "wrong-password-123" not in scrub("login wrong-password-123 refused")
