@@ -22,7 +22,15 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from auditor.inputs import InputError, InputProblem, RegistryEntry, _explain, _load_yaml, read_input_text
+from auditor.inputs import (
+    InputError,
+    InputProblem,
+    RegistryEntry,
+    _explain,
+    _load_yaml,
+    _mapping_lines,
+    read_input_text,
+)
 from connectors.base import available_connectors
 
 IGNORE = "ignore"
@@ -86,17 +94,22 @@ def load_mapping(path: Path) -> ImportMapping:
     data, node = _load_yaml(path, problems)
     if problems:
         raise InputError(problems)
+    sections = _mapping_lines(node)[1]
     try:
         mapping = ImportMapping.model_validate(data or {})
     except ValidationError as exc:
-        raise InputError([InputProblem(path, None, "mapping", where, what) for where, what in _explain(exc)]) from None
+        raise InputError(
+            [InputProblem(path, sections.get((where or "").split(".")[0]), "mapping", where, what)
+             for where, what in _explain(exc)]
+        ) from None  # fmt: skip
     fields = set(RegistryEntry.model_fields)
     for header, target in mapping.columns.items():
         if target not in fields | {IGNORE}:
-            problems.append(InputProblem(path, None, f"column {header!r}", "columns", f"no registry field {target!r}"))
+            message = f"no registry field {target!r}"
+            problems.append(InputProblem(path, sections.get("columns"), f"column {header!r}", "columns", message))
     for target in mapping.values:
         if target not in fields:
-            problems.append(InputProblem(path, None, None, "values", f"no registry field {target!r}"))
+            problems.append(InputProblem(path, sections.get("values"), None, "values", f"no registry field {target!r}"))
     if problems:
         raise InputError(problems)
     return mapping
@@ -172,7 +185,8 @@ def _columns(
         given_by[target] = name
         found[index] = target
     for header_name in (h for h in mapping.columns if normalise_header(h) in mapped):
-        problems.append(InputProblem(path, line, None, None, f"the mapping's column {header_name!r} is not in the file"))
+        message = f"the mapping's column {header_name!r} is not in the file"
+        problems.append(InputProblem(path, line, None, None, message))
     for required in ("platform", "school", "purpose", "kind", "audience"):
         if required not in given_by:
             known = ", ".join(repr(h) for h in RECOGNISED_HEADERS[required])
@@ -289,7 +303,9 @@ def _row_entry(
         problems.append(InputProblem(path, number, label, "handle", "give the account's handle or platform id"))
     if "key" not in entry and len(problems) == bad:
         problems.append(InputProblem(path, number, None, "key", "no handle or platform id to make a key of: add a Key"))
-    return None if len(problems) > bad else entry
+    if len(problems) > bad:
+        return None
+    return {name: entry[name] for name in RegistryEntry.model_fields if name in entry}  # the README's order
 
 
 def import_forms(path: Path, mapping: ImportMapping) -> ImportResult:
@@ -314,7 +330,7 @@ def import_forms(path: Path, mapping: ImportMapping) -> ImportResult:
         if entry is None:
             continue
         if entry["key"] in keys:
-            message = f"key {entry['key']!r} is already row {keys[entry['key']]}'s (add a Key column to tell them apart)"
+            message = f"key {entry['key']!r} is already row {keys[entry['key']]}'s (add a Key column: one per account)"
             problems.append(InputProblem(path, number, f"account '{entry['key']}'", "key", message))
             continue
         keys[entry["key"]] = number
