@@ -187,9 +187,11 @@ date_format: "%d/%m/%Y"           # how dates are written as text (spreadsheet d
 """
 
 
-def env_text() -> str:
-    """The `.env.example` of a source checkout; else one `NAME=` line per setting (an installed wheel)."""
-    example = Path(__file__).resolve().parent.parent / ".env.example"
+ENV_EXAMPLE = Path(__file__).resolve().parent.parent / ".env.example"
+
+
+def env_text(example: Path = ENV_EXAMPLE) -> str:
+    """The `.env.example` of a source checkout; else (a wheel, the container) one `NAME=` line per setting."""
     if example.is_file():
         return example.read_text(encoding="utf-8")
     from auditor.settings import Settings

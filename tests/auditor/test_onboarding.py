@@ -328,3 +328,14 @@ def test_the_scaffolds_mapping_example_is_a_valid_mapping(tmp_path: Path) -> Non
     assert runner.invoke(app, ["init", str(tmp_path / "division")]).exit_code == 0
     mapping = load_mapping(tmp_path / "division" / "registry-import-mapping.yaml")
     assert mapping.columns["Account"] == "handle" and mapping.date_format == "%d/%m/%Y"
+
+
+def test_env_without_a_source_checkout_still_names_every_setting(tmp_path: Path) -> None:
+    """An installed wheel (the container) has no .env.example: `.env` then lists every setting, empty."""
+    from auditor.scaffold import env_text
+    from auditor.settings import Settings
+
+    text = env_text(tmp_path / "missing.env.example")
+    names = {line.split("=")[0] for line in text.splitlines() if not line.startswith("#")}
+    assert names == {str(f.validation_alias) for f in Settings.model_fields.values()}
+    assert all(line.endswith("=") for line in text.splitlines() if not line.startswith("#"))
