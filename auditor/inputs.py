@@ -616,7 +616,7 @@ def load_directory_folder(
         problems.append(InputProblem(directory, None, None, None, "no directory CSV files or OneRoster export found"))
     mappings = mapping.load_mappings(directory / "mapping.yaml", problems)
     for name, entry in mappings.items():
-        if not (directory / name).is_file():
+        if entry is not None and not (directory / name).is_file():
             problems.append(InputProblem(entry.file, entry.line, None, name, "no such file in the directory folder"))
     if any(p.file == directory / "mapping.yaml" for p in problems):
         loaded.unreadable.add("person")  # a person in a file it failed to map would look missing
@@ -655,6 +655,8 @@ def load_directory(
         header, rows = table
         columns = set(header)
         mapped = (mappings or {}).get(path.name)
+        if path.name in (mappings or {}) and mapped is None:
+            continue  # its mapping is wrong: that error is the one to fix
         if mapped is not None:
             converted = apply_mapping(path, header, rows, mapped, loaded.rejected_people, problems)
             if converted is None:

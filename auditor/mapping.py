@@ -91,8 +91,20 @@ def _child(node: yaml.Node | None, key: str) -> yaml.Node | None:
     return None
 
 
-def load_mappings(path: Path, problems: list[InputProblem]) -> dict[str, Mapping]:
-    """directory/mapping.yaml (optional): file name -> its mapping."""
+def _line_of(node: yaml.Node | None, keys: list[str], default: int) -> int:
+    """Line of the deepest key of `keys` (a pydantic location such as values.status.LOA) that exists."""
+    line = default
+    for key in keys:
+        lines = _mapping_lines(node)[1]
+        if key not in lines:
+            break
+        line, node = lines[key], _child(node, key)
+    return line
+
+
+def load_mappings(path: Path, problems: list[InputProblem]) -> dict[str, Mapping | None]:
+    """directory/mapping.yaml (optional): file name -> its mapping, None when the mapping is wrong (the
+    file is then not read at all: read as nine columns it would only add knock-on errors)."""
     if not path.exists():
         return {}
     data, node = _load_yaml(path, problems)
@@ -103,22 +115,17 @@ def load_mappings(path: Path, problems: list[InputProblem]) -> dict[str, Mapping
         return {}
     files_node = _child(node, "files")
     _line, file_lines = _mapping_lines(files_node)
-    mappings: dict[str, Mapping] = {}
+    mappings: dict[str, Mapping | None] = {}
     for name, raw in data["files"].items():
+        mappings[str(name)] = None
         line = file_lines.get(str(name), 1)
         entry_node = _child(files_node, str(name))
-        _entry_line, key_lines = _mapping_lines(entry_node)
+        key_lines = _mapping_lines(entry_node)[1]
         try:
             spec = FileMapping.model_validate(raw)
         except ValidationError as exc:
             for location, message in _explain(exc):
-                parts = (location or "").split(".")
-                sub_lines = _mapping_lines(_child(entry_node, parts[0]))[1] if len(parts) > 1 else {}
-                at = (
-                    sub_lines.get(parts[1], key_lines.get(parts[0], line))
-                    if len(parts) > 1
-                    else key_lines.get(parts[0], line)
-                )
+                at = _line_of(entry_node, (location or "").split("."), line)
                 problems.append(InputProblem(path, at, f"file '{name}'", location, message))
             continue
         column_lines = _mapping_lines(_child(entry_node, "columns"))[1]

@@ -115,7 +115,9 @@ def demo_as_oneroster(directory: Path) -> None:
     writer = csv.writer(board, lineterminator="\r\n")
     writer.writerow(["Member No", "Surname", "Given Names", "Seat", "Office", "Term Ended", "Location"])
     for person in trustees:
-        writer.writerow([person["person_id"], person["last_name"], person["first_name"], "Ward 3", "Sitting", "", person["school"]])
+        writer.writerow(
+            [person["person_id"], person["last_name"], person["first_name"], "Ward 3", "Sitting", "", person["school"]]
+        )
     (directory / "board.csv").write_text(board.getvalue(), encoding="utf-8")
     (directory / "mapping.yaml").write_text(
         "files:\n"
