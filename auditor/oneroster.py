@@ -139,7 +139,7 @@ def _check_header(
 
 def _orgs(source: Source, problems: list[InputProblem]) -> dict[str, str] | None:
     table = _read_table(source, "orgs.csv", problems)
-    if table is None or not _check_header(source.orgs_file(), table[0], ["sourcedId", "name"], ORGS, problems):
+    if table is None or not _check_header(source.orgs_file(), table[0], ORGS, ORGS, problems):
         return None
     return {row["sourcedid"]: row["name"] for _line, row in table[1] if row.get("sourcedid")}
 

@@ -170,3 +170,10 @@ def test_a_oneroster_mistake_exits_2_and_names_the_line(division_dir: Path, audi
     result = CliRunner().invoke(app, ["run", "--division", str(division_dir)], catch_exceptions=False)
     assert result.exit_code == 2
     assert f"{export / 'users.csv'}:2: user 'x1': field 'role': unknown OneRoster role 'coach'" in result.output
+
+
+def test_an_orgs_file_without_the_oneroster_columns_is_refused(division_dir: Path) -> None:
+    export = write_folder(division_dir / "directory" / "oneroster", USERS, ORGS)
+    (export / "orgs.csv").write_text("sourcedId,name\r\ns-hhs,Hillside High School\r\n", encoding="utf-8")
+    (problem,) = _problems(division_dir)
+    assert problem.startswith(f"{export / 'orgs.csv'}:1: not a OneRoster file: missing column(s) status,")
