@@ -68,6 +68,16 @@ POLICY_CLAUSES: dict[str, str] = {
     "discovery_youtube_search": "AP 80-06, Establishing Social Media Accounts: search YouTube by each school's "
     "name (100 quota units a search).",
     "school_words": "AP 80-06, Establishing Social Media Accounts: words that make a name look like a school's.",
+    "individual_accounts_need_staff_admins": "AP 80-06, Account Management: an individual account is never shared "
+    "by more than one person, so by default it is not asked for two staff admins (Online Interactions); true "
+    "applies that requirement to individual accounts too.",
+    "public_accepted_roles": "AP 80-06, Online Interactions: directory roles (e.g. parent) accepted as participants "
+    "of a public account; the info count of outsiders leaves them out.",
+    "public_open_purposes": "AP 80-06, Online Interactions: words of a registry purpose (e.g. news) for public "
+    "accounts anyone may follow; their outsider count is not repeated.",
+    "public_outsider_count_always": "AP 80-06, Online Interactions: report the info count of outsiders on every "
+    "public account, even where every outsider is of an accepted kind.",
+    "max_export_age_days": "Operations: `auditor doctor` warns when an ITS export (manual connector) is older.",
 }
 
 REGISTRY_FILE = Path("registry") / "registry.yaml"
