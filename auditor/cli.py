@@ -26,6 +26,7 @@ from rich.table import Table
 
 from auditor import cli_ops
 from auditor.cli_db import db_app
+from auditor.cli_onboarding import register_onboarding
 from auditor.cli_ops import division_or_exit, register_ops, settings_or_exit
 from auditor.cli_waivers import expiry_problem, policy_or_exit, register_waivers
 from auditor.faults import EXIT_ENVIRONMENT, EXIT_SOFTWARE, describe
@@ -612,6 +613,7 @@ def demo(
 register_ops(app)  # record, doctor, purge (auditor/cli_ops.py)
 register_waivers(app)  # waivers, unwaive (auditor/cli_waivers.py)
 app.add_typer(db_app, name="db")  # db upgrade, db current (auditor/cli_db.py)
+register_onboarding(app)  # init, validate, registry import (auditor/cli_onboarding.py)
 
 
 def main() -> None:

@@ -124,6 +124,11 @@ def read_input_text(path: Path, problems: list[InputProblem]) -> str | None:
         reason = exc.strerror or str(exc)
         problems.append(InputProblem(path, None, None, None, f"cannot read file: {reason}"))
         return None
+    return decode_input(raw, path, problems)
+
+
+def decode_input(raw: bytes, path: Path, problems: list[InputProblem]) -> str | None:
+    """Bytes read from `path` (a file, or a member of a zip) as UTF-8 text, or None with a problem."""
     for bom, encoding in _WIDE_BOMS:
         if raw.startswith(bom):
             problems.append(InputProblem(path, 1, None, None, f"the file is {encoding} text: save it as UTF-8"))
@@ -640,8 +645,13 @@ IDENTITY_COLUMNS = {"person_id", "platform", "handle"}
 def _read_csv(path: Path, problems: list[InputProblem]) -> tuple[list[str], list[tuple[int, dict[str, str]]]] | None:
     """Header (lower-case) and rows (line, column -> stripped value), or None with the problems."""
     text = read_input_text(path, problems)
-    if text is None:
-        return None
+    return None if text is None else parse_csv(path, text, problems)
+
+
+def parse_csv(
+    path: Path, text: str, problems: list[InputProblem]
+) -> tuple[list[str], list[tuple[int, dict[str, str]]]] | None:
+    """`_read_csv` on text already read (e.g. from a zip member)."""
     if not text.strip():
         problems.append(InputProblem(path, None, None, None, "the file is empty (expected a header and rows)"))
         return None
@@ -671,11 +681,49 @@ def _read_csv(path: Path, problems: list[InputProblem]) -> tuple[list[str], list
     ]
 
 
-def load_directory(
-    files: list[Path], platforms: set[str], aliases: dict[str, str], loaded: _Loaded, problems: list[InputProblem]
+def load_directory_folder(
+    directory: Path, platforms: set[str], aliases: dict[str, str], loaded: _Loaded, problems: list[InputProblem]
 ) -> tuple[list[Person], list[PersonIdentity]]:
+    """directory/: its CSVs (nine columns, or any columns mapped by mapping.yaml) and OneRoster exports."""
+    from auditor import mapping, oneroster
+
+    files = sorted(directory.glob("*.csv")) if directory.is_dir() else []
+    sources = oneroster.find_sources(directory)
+    if not files and not sources:
+        problems.append(InputProblem(directory, None, None, None, "no directory CSV files or OneRoster export found"))
+    mappings = mapping.load_mappings(directory / "mapping.yaml", problems)
+    for name, entry in mappings.items():
+        if entry is not None and not (directory / name).is_file():
+            problems.append(InputProblem(entry.file, entry.line, None, name, "no such file in the directory folder"))
+    if any(p.file == directory / "mapping.yaml" for p in problems):
+        loaded.unreadable.add("person")  # a person in a file it failed to map would look missing
+    # OneRoster users as people rows in the auditor's columns (its userIds types: platform names and aliases)
+    names = {**{p: p for p in platforms}, **aliases}
+    rostered = []
+    for source in sources:
+        users = oneroster.read_users(source, names, problems)
+        if users is None:
+            loaded.unreadable.add("person")
+        else:
+            rostered.append(users)
+    return load_directory(files, platforms, aliases, loaded, problems, mappings=mappings, rostered=rostered)
+
+
+def load_directory(
+    files: list[Path],
+    platforms: set[str],
+    aliases: dict[str, str],
+    loaded: _Loaded,
+    problems: list[InputProblem],
+    mappings: dict[str, Any] | None = None,  # file name -> auditor.mapping.Mapping
+    rostered: list[tuple[Path, list[tuple[int, dict[str, str]]]]] | None = None,  # OneRoster rows, read
+) -> tuple[list[Person], list[PersonIdentity]]:
+    from auditor.mapping import apply_mapping
+
     people: dict[str, Person] = {}
     declared: list[tuple[Path, int, str, str, str]] = []  # file, line, person, platform, value
+    for path, rows in rostered or []:
+        _read_people(path, rows, people, declared, aliases, loaded, problems)
     for path in files:
         table = _read_csv(path, problems)
         if table is None:
@@ -683,7 +731,16 @@ def load_directory(
             continue
         header, rows = table
         columns = set(header)
-        if columns >= IDENTITY_COLUMNS and "role" not in columns:
+        mapped = (mappings or {}).get(path.name)
+        if path.name in (mappings or {}) and mapped is None:
+            continue  # its mapping is wrong: that error is the one to fix
+        if mapped is not None:
+            converted = apply_mapping(path, header, rows, mapped, loaded.rejected_people, problems)
+            if converted is None:
+                loaded.unreadable.add("person")
+            else:
+                _read_people(path, converted, people, declared, aliases, loaded, problems)
+        elif columns >= IDENTITY_COLUMNS and "role" not in columns:
             for number, row in rows:
                 declared.append((path, number, row["person_id"], row["platform"].lower(), row["handle"]))
         elif columns & (PEOPLE_COLUMNS - {"person_id"}):
@@ -901,10 +958,7 @@ def load_division(folder: Path) -> Division:
     loaded = _Loaded()
     policy = load_policy(folder / "policy.yaml", problems)
     activities = load_activities(folder / "activities.yaml", loaded, problems)
-    directory_files = sorted((folder / "directory").glob("*.csv")) if (folder / "directory").is_dir() else []
-    if not directory_files:
-        problems.append(InputProblem(folder / "directory", None, None, None, "no directory CSV files found"))
-    people, identities = load_directory(directory_files, platforms, aliases, loaded, problems)
+    people, identities = load_directory_folder(folder / "directory", platforms, aliases, loaded, problems)
     registry_files = _registry_files(folder)
     if not registry_files:
         problems.append(InputProblem(folder / "registry", None, None, None, "no registry YAML files found"))
