@@ -25,6 +25,8 @@ EXPECTED = {
     "non-school-participant",
     "staff-student-interaction",
     "confidential-content",
+    "disrespectful-content",
+    "personal-use",
     "audit-incomplete",
 }
 
@@ -38,6 +40,7 @@ SECTIONS = {
     "Proper Conduct",
     "Confidentiality of Information",
     "Personal Accounts",
+    "Representing the Division",
     "(coverage of the audit itself)",
 }
 
