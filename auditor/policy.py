@@ -175,6 +175,12 @@ class Policy(BaseModel):
     conduct: ConductPolicy = Field(default_factory=ConductPolicy)
     personal_use: PersonalUsePolicy = Field(default_factory=PersonalUsePolicy)
 
+    # staff-student-personal-connection (off by default): read whom the personal accounts staff declare in the
+    # directory follow (X bills each user returned). Turn on only once the Division's privacy review approved
+    # looking at staff's personal accounts (docs/rules.md); the findings go to principals only.
+    personal_connections: bool = False
+    personal_connections_page_cap: int = Field(5, ge=1)  # "following" pages per personal account (1,000 each)
+
     def severity_for(self, rule_id: str, default: Severity) -> Severity:
         return self.severities.get(rule_id, default)
 

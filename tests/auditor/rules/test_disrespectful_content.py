@@ -39,7 +39,7 @@ def test_precision_on_the_labelled_school_texts(capsys: pytest.CaptureFixture[st
     "text",
     [
         "We killed it tonight! Proud of every Hawk",
-        "Senior girls crushed them 3–0",
+        "Senior girls crushed them 3–0",  # noqa: RUF001 (an en dash, as scores are written)
         "Our robotics team destroyed the competition at regionals",
         "Ugly sweater day is Thursday",
         "Reminder: trash pickup for the spring clean-up is Friday",

@@ -49,7 +49,10 @@ def test_load_rules_returns_exactly_the_catalogue() -> None:
     rules = load_rules()
     assert {rule_id for rule_id, r in rules.items() if r.meta.scope == "account"} == EXPECTED
     # account-unregistered looks across the whole division, not at one account
-    assert {rule_id for rule_id, r in rules.items() if r.meta.scope == "division"} == {"account-unregistered"}
+    assert {rule_id for rule_id, r in rules.items() if r.meta.scope == "division"} == {
+        "account-unregistered",
+        "staff-student-personal-connection",  # whom staff's personal accounts follow (opt-in)
+    }
 
 
 def test_every_rule_cites_a_real_section_and_quotes_the_policy() -> None:
