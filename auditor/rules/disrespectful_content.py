@@ -45,11 +45,13 @@ def check(ctx: RuleContext) -> Iterator[RuleResult]:
         return
     written = [w for w in _written(ctx) if w.text.strip()]
     scores = score_many([w.text for w in written], ctx.policy.conduct)
+    fired = [(item, found) for item, found in zip(written, scores, strict=True) if found.fired]
+    if not fired:
+        return
     students = _students(ctx)
-    handles = [i.value for i in ctx.directory.identities if i.person_id in {p.person_id for p in students}]
-    for item, found in zip(written, scores, strict=True):
-        if not found.fired:
-            continue
+    ids = {p.person_id for p in students}
+    handles = [i.value for i in ctx.directory.identities if i.person_id in ids]
+    for item, found in fired:
         safe = mask_names(mask(item.text, ctx.policy.student_number_pattern), students, handles)
         yield RuleResult(
             subject=item.subject,
