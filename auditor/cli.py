@@ -240,6 +240,7 @@ def _spend_line(spend: dict) -> str:  # type: ignore[type-arg]
 def _dry_run(division_dir: Path, full: bool, as_of: datetime | None) -> None:
     """Predict the run's spend per platform from the store; no platform is called, nothing is written."""
     from auditor.cli_ops import _missing_sqlite_file
+    from auditor.connections import personal_accounts_by_platform
     from auditor.run import DISCOVERY_RULE, _due_accounts
     from auditor.spend import estimate_run
     from connectors.base import available_connectors
@@ -263,9 +264,18 @@ def _dry_run(division_dir: Path, full: bool, as_of: datetime | None) -> None:
     accounts = _due_accounts(division_inputs, None)
     policy = division_inputs.policy
     discovering = DISCOVERY_RULE not in policy.disabled_rules
+    personal = personal_accounts_by_platform(division_inputs)  # opt-in: staff-student-personal-connection
     with _progress_bar("Estimating the run (nothing is called)", None):
         estimate = estimate_run(
-            accounts, available_connectors(), settings, policy, clock, full, engine, discovering=discovering
+            accounts,
+            available_connectors(),
+            settings,
+            policy,
+            clock,
+            full,
+            engine,
+            discovering=discovering,
+            personal=personal,
         )
     table = Table(title=f"Predicted spend of a {'full' if full else 'nightly'} run (dry run)", show_header=True)
     for column in ("platform", "requests", "units", "billed items", "estimated cost"):
@@ -283,6 +293,10 @@ def _dry_run(division_dir: Path, full: bool, as_of: datetime | None) -> None:
         )
     console.print(table)
     console.print(f"Estimated cost: ${estimate.total_cost:,.2f} (policy prices; nothing was called or written)")
+    for platform, found in sorted(estimate.personal.items()):
+        console.print(
+            f"{platform}: includes at most {sum(found.requests.values())} request(s) for {found.basis}", markup=False
+        )
     for platform, found in sorted(estimate.discovery.items()):
         console.print(
             f"{platform}: includes at most {sum(found.requests.values())} request(s), {found.units} unit(s) for "
@@ -408,7 +422,9 @@ def rule_entries(policy: Policy | None = None) -> list[dict[str, Any]]:
                 "title": rule.meta.title,
                 "severity": severity.value,
                 "default_severity": default.value,
-                "enabled": policy is None or rule_id not in policy.disabled_rules,
+                # an opt-in rule runs only when its policy switch is on (off in the defaults)
+                "enabled": rule_id not in (policy or Policy()).disabled_rules
+                and (not rule.meta.opt_in or bool(getattr(policy or Policy(), rule.meta.opt_in))),
                 "scope": rule.meta.scope,
             }
         )

@@ -59,6 +59,8 @@ class Directory:
     people: dict[str, Person]
     identities: list[PersonIdentity] = field(default_factory=list)
     activities: dict[str, Activity] = field(default_factory=dict)
+    # (platform, normalised handle) the directory marks `(personal)`: a person's own account, not a school one
+    personal: frozenset[tuple[str, str]] = frozenset()
     _by_identity: dict[tuple[str, str], str] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -69,6 +71,10 @@ class Directory:
         if not value:
             return None
         return self._by_identity.get((platform, normalise_handle(value)))
+
+    def personal_identities(self, platform: str) -> list[PersonIdentity]:
+        """The identities on `platform` that the directory marks as their person's personal account."""
+        return [i for i in self.identities if i.platform == platform and (platform, i.value) in self.personal]
 
     def person(self, person_id: str | None) -> Person | None:
         return self.people.get(person_id) if person_id else None

@@ -82,12 +82,15 @@ class Division:
     ignored: list[dict[str, Any]] = field(default_factory=list)
     waivers: list[PatternWaiver] = field(default_factory=list)  # waivers.yaml, reviewed by ITS
     principals: dict[str, str] = field(default_factory=dict)  # school -> person id (registry `schools:`)
+    # (platform, handle) of the identities the directory marks `(personal)`: a staff member's own account
+    personal: set[tuple[str, str]] = field(default_factory=set)
 
     def directory(self) -> Directory:
         return Directory(
             people={p.person_id: p for p in self.people},
             identities=self.identities,
             activities={a.activity_id: a for a in self.activities},
+            personal=frozenset(self.personal),
         )
 
 
@@ -453,6 +456,7 @@ class _Loaded:
     references: list[Reference] = field(default_factory=list)
     # Kinds of which a whole file could not be read: a reference to one of them may be in that file.
     unreadable: set[str] = field(default_factory=set)
+    personal: set[tuple[str, str]] = field(default_factory=set)  # identities marked `(personal)`
 
 
 def load_registry(
@@ -831,8 +835,9 @@ def _declared_identities(
 ) -> list[PersonIdentity]:
     identities: list[PersonIdentity] = []
     owners: dict[tuple[str, str], str] = {}
-    for path, number, person_id, platform, value in declared:
+    for path, number, person_id, platform, marked in declared:
         platform = aliases.get(platform, platform)
+        value, personal = split_personal(marked)
         label = f"person '{person_id}'"
         if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]*", platform):
             problems.append(InputProblem(path, number, label, "handles", f"not a platform name: {platform!r}"))
@@ -850,7 +855,18 @@ def _declared_identities(
         if key not in owners:
             owners[key] = person_id
             identities.append(PersonIdentity(person_id=person_id, platform=platform, value=key[1]))
+        if personal:
+            loaded.personal.add(key)
     return identities
+
+
+PERSONAL_MARK = re.compile(r"\s*\(\s*personal\s*\)\s*$", re.I)
+
+
+def split_personal(value: str) -> tuple[str, bool]:
+    """`@name(personal)` declares the person's own, personal account: the handle, and True."""
+    bare = PERSONAL_MARK.sub("", value)
+    return bare, bare != value
 
 
 # --- activities and policy -----------------------------------------------------------------
@@ -979,6 +995,7 @@ def load_division(folder: Path) -> Division:
         ignored,
         waivers=waivers,
         principals={school: declared.person_id for school, declared in principals.items()},
+        personal=loaded.personal,
     )
 
 

@@ -8,6 +8,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from auditor.lexicons import (
+    CAMPAIGN_PHRASES,
+    DISPARAGING_TERMS,
+    FUNDRAISER_DOMAINS,
+    PROMOTION_PHRASES,
+    SCHOOL_IDIOMS,
+    SHOP_DOMAINS,
+)
 from models.tables import Severity
 
 
@@ -32,6 +40,32 @@ class SinkPolicy(BaseModel):
     min_severity: Severity = Severity.HIGH
     new_only: bool = True
     send_when_quiet: bool = False
+
+
+class ConductPolicy(BaseModel):
+    """disrespectful-content: the classifier's threshold and the division's own words (docs/rules.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # alt-profanity-check's probability at or above which a text counts as offensive or disparaging.
+    threshold: float = Field(0.85, ge=0, le=1)
+    # Words or phrases that are disparaging wherever they appear (whole words, case-insensitive).
+    lexicon: list[str] = Field(default_factory=lambda: list(DISPARAGING_TERMS))
+    # School and sports idiom, removed before scoring: "we killed it tonight" is praise, not violence.
+    idioms: list[str] = Field(default_factory=lambda: list(SCHOOL_IDIOMS))
+
+
+class PersonalUsePolicy(BaseModel):
+    """personal-use: what marks a post as personal business, fundraising, campaigning or promotion."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Links here never count (the Division's, its schools', the school fundraising platform it approved).
+    allowed_domains: list[str] = Field(default_factory=list)
+    fundraiser_domains: list[str] = Field(default_factory=lambda: list(FUNDRAISER_DOMAINS))
+    shop_domains: list[str] = Field(default_factory=lambda: list(SHOP_DOMAINS))
+    campaign_phrases: list[str] = Field(default_factory=lambda: list(CAMPAIGN_PHRASES))
+    promotion_phrases: list[str] = Field(default_factory=lambda: list(PROMOTION_PHRASES))
 
 
 class Policy(BaseModel):
@@ -137,6 +171,15 @@ class Policy(BaseModel):
             "division",
         ]
     )
+
+    conduct: ConductPolicy = Field(default_factory=ConductPolicy)
+    personal_use: PersonalUsePolicy = Field(default_factory=PersonalUsePolicy)
+
+    # staff-student-personal-connection (off by default): read whom the personal accounts staff declare in the
+    # directory follow (X bills each user returned). Turn on only once the Division's privacy review approved
+    # looking at staff's personal accounts (docs/rules.md); the findings go to principals only.
+    personal_connections: bool = False
+    personal_connections_page_cap: int = Field(5, ge=1)  # "following" pages per personal account (1,000 each)
 
     def severity_for(self, rule_id: str, default: Severity) -> Severity:
         return self.severities.get(rule_id, default)

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from auditor import connections as personal_connections
 from auditor.directory import Directory, Match
 from auditor.discovery import (
     Candidate,
@@ -189,7 +190,8 @@ def _audit(
     if division_wide:
         candidates = [c for outcome in outcomes.values() for c in outcome.candidates]
         candidates += enrich_candidates(division, candidates, connectors, settings, clock, outcomes)
-        results += evaluate_division(division, candidates, clock)
+        connections = personal_connections.collect(division, connectors, settings, clock, outcomes)  # opt-in
+        results += evaluate_division(division, candidates, clock, connections)
     name_owners(results, division, connectors, clock)
     with session(engine) as db:
         previous = {a.key: previous_findings(db, a.key, started) for a in accounts}
@@ -696,16 +698,18 @@ class DiscoveryRequests:
         policy: Policy,
         as_of: datetime,
         outcomes: dict[str, AccountOutcome],
+        purpose: str = "discovery",  # or "personal" (auditor.connections): names the count and the recording
     ) -> None:
         self.cls = cls
         self.outcomes = outcomes
-        self.builder = SnapshotBuilder(f"{cls.name}:discovery", cls.name, as_of)
+        self.purpose = purpose
+        self.builder = SnapshotBuilder(f"{cls.name}:{purpose}", cls.name, as_of)
         self.cassette: Any = None
         self.connector: Connector | None = None
         if settings.cassette_dir is not None:
-            name = f"discovery-{cls.name}.yaml"
+            name = f"{purpose}-{cls.name}.yaml"
             if not (settings.cassette_dir / name).exists():
-                log.info("%s: replaying without %s: discovery asks the platform nothing", cls.name, name)
+                log.info("%s: replaying without %s: %s asks the platform nothing", cls.name, name, purpose)
                 return
             self.cassette = make_vcr(settings.cassette_dir).use_cassette(name)
         # What earlier collections of the run spent counts: YouTube's quota is one budget per project.
@@ -729,15 +733,19 @@ class DiscoveryRequests:
                 shot.platform, False, dict(shot.requests), shot.units, [], [], dict(shot.billable)
             )
         if isinstance(error, PlatformError):
-            log.warning("%s: discovery requests stopped: %s", self.cls.name, error.describe())
+            log.warning("%s: %s requests stopped: %s", self.cls.name, self.purpose, error.describe())
             return True
         if isinstance(error, Exception):  # candidates are then scored on what the posts showed
-            log.error("%s: discovery requests crashed: %s", self.cls.name, scrub(f"{type(error).__name__}: {error}"))
+            log.error(
+                "%s: %s requests crashed: %s", self.cls.name, self.purpose, scrub(f"{type(error).__name__}: {error}")
+            )
             return True
         return False
 
 
-def evaluate_division(division: Division, candidates: list[Candidate], as_of: datetime) -> list[Evaluated]:
+def evaluate_division(
+    division: Division, candidates: list[Candidate], as_of: datetime, connections: list[Any] | None = None
+) -> list[Evaluated]:
     """Division-scope rules (discovery of unregistered accounts) over what every account yielded."""
     policy = division.policy
     context = DivisionContext(
@@ -747,6 +755,7 @@ def evaluate_division(division: Division, candidates: list[Candidate], as_of: da
         as_of=as_of,
         candidates=candidates,
         ignored=division.ignored,
+        connections=connections or [],
     )
     results: list[Evaluated] = []
     for rule_id, rule in load_rules().items():

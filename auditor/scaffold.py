@@ -78,6 +78,14 @@ POLICY_CLAUSES: dict[str, str] = {
     "public_outsider_count_always": "AP 80-06, Online Interactions: report the info count of outsiders on every "
     "public account, even where every outsider is of an accepted kind.",
     "max_export_age_days": "Operations: `auditor doctor` warns when an ITS export (manual connector) is older.",
+    "conduct": "AP 80-06, Proper Conduct: proper respect for students, parents and coworkers; the words and "
+    "idioms the disrespectful-content rule scores posts with (school and sports idiom is not disrespect).",
+    "personal_use": "AP 80-06, Representing the Division: accounts may not be used for personal purposes, "
+    "including self-promotion or advancing personal ideals; the signals and allowed domains of personal-use.",
+    "personal_connections": "AP 80-06, Personal Accounts: the Division strongly recommends not friending "
+    "students on personal accounts. Off by default: turn on only after the division's privacy review.",
+    "personal_connections_page_cap": "Operations: X following pages (1,000 each, billed) read per staff member "
+    "when personal_connections is on.",
 }
 
 REGISTRY_FILE = Path("registry") / "registry.yaml"

@@ -72,6 +72,8 @@ class RunEstimate:
     by_account: dict[str, Estimate] = field(default_factory=dict)
     # platform -> the most discovery could add after the pulls (included in by_platform)
     discovery: dict[str, Estimate] = field(default_factory=dict)
+    # platform -> the most reading staff's personal follows could add (opt-in; included in by_platform)
+    personal: dict[str, Estimate] = field(default_factory=dict)
     # platform -> (seconds the rate limits require at least, the endpoint that sets them)
     duration: dict[str, tuple[float, str | None]] = field(default_factory=dict)
     cost: dict[str, float] = field(default_factory=dict)
@@ -92,9 +94,12 @@ def estimate_run(
     engine: Engine,
     *,
     discovering: bool = False,
+    personal: Mapping[str, int] | None = None,
 ) -> RunEstimate:
     """What `execute_run` would spend on these accounts, from the store's previous snapshots only.
-    With `discovering` (a division-wide run), the most discovery could add is included."""
+    With `discovering` (a division-wide run), the most discovery could add is included; with `personal`
+    (platform -> staff personal accounts, when the policy's personal_connections is on), the most reading
+    whom they follow could add."""
     result = RunEstimate()
     by_connector: dict[str, list[RegisteredAccount]] = {}
     for account in accounts:
@@ -128,6 +133,18 @@ def estimate_run(
                     result.discovery[cls.name] = found
                     platform.add(found)
             result.duration[cls.name] = minimum_seconds(cls, platform)
+    for name, count in sorted((personal or {}).items()):
+        cls = connectors.get(name)
+        if cls is None or not cls.shows_following or not count:
+            continue
+        context = ConnectorContext(
+            settings=settings, policy=policy, as_of=as_of, deadline=Deadline(policy.account_deadline_seconds)
+        )
+        found = cls(context).estimate_following(count)
+        result.personal[cls.name] = found
+        platform = result.by_platform.setdefault(cls.name, Estimate())
+        platform.add(found)
+        result.duration[cls.name] = minimum_seconds(cls, platform)
     billable = {name: estimate.billable for name, estimate in result.by_platform.items()}
     result.cost = estimated_cost(billable, policy.prices)
     result.unpriced = unpriced(billable, policy.prices)

@@ -153,6 +153,15 @@ class FoundAccount:
     problem: str | None = None  # the platform's own words when there is no profile
 
 
+@dataclass
+class Following:
+    """Whom a personal account follows (`read_following`): as many as were read, and whether that is all."""
+
+    identities: list[Identity]
+    complete: bool
+    reason: str | None = None  # why not complete, in words
+
+
 class CredentialState(StrEnum):
     OK = "ok"
     WARNING = "warning"  # works, but needs attention (expires soon, a scope is missing)
@@ -301,6 +310,18 @@ class Connector(ABC):
         """Optional, for discovery: the public profiles of up to `lookup_batch` handles found in content, in
         one request. Raises PlatformError when the platform refuses; the default looks nothing up."""
         return []
+
+    # True when `read_following` is implemented: the platform's API shows whom an account follows.
+    shows_following: ClassVar[bool] = False
+
+    def read_following(self, handle: str, builder: SnapshotBuilder) -> Following:
+        """Optional, for staff-student-personal-connection (opt-in): whom the account `handle` follows, at
+        most the policy's `personal_connections_page_cap` pages. Raises PlatformError when refused."""
+        raise NotImplementedError(f"{self.name} does not show whom an account follows")
+
+    def estimate_following(self, accounts: int) -> Estimate:
+        """The most `read_following` could spend for this many personal accounts (an upper bound)."""
+        return Estimate()
 
     def search_accounts(self, query: str, builder: SnapshotBuilder) -> list[Profile]:
         """Optional, for discovery: accounts whose name matches `query` (a school's name), one request.

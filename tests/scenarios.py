@@ -60,6 +60,8 @@ class Scenario:
     # instead of a pull.
     lookup: tuple[str, ...] = ()
     search: str | None = None
+    # A personal-connections scenario replays the read of whom this personal account follows (opt-in).
+    following: str | None = None
 
 
 PHRD = account("phrd-x", "twitter", "@PrairieHillsSD", "2931447021")
@@ -87,6 +89,12 @@ SCENARIOS = [
     Scenario("twitter", "protected_no_token.yaml", account("hhs-band-x", "twitter", "@HHSBand")),
     Scenario("twitter", "suspended_account.yaml", account("hhs-spirit-x", "twitter", "@HHS_Spirit_Old")),
     Scenario("twitter", "discovery_school_account.yaml", account("hhs-news-x", "twitter", "@HillsideHS_News")),
+    Scenario(
+        "twitter",
+        "personal_following.yaml",
+        account("hhs-news-x", "twitter", "@HillsideHS_News"),
+        following="dokafor_home",
+    ),
     Scenario(
         "twitter",
         "discovery_lookup.yaml",

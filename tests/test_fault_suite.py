@@ -487,8 +487,8 @@ def test_recorded_platform_faults_through_the_pipeline(
         pytest.skip(f"the {scenario.platform} connector is not installed")
     if scenario.cursor:
         pytest.skip("a nightly scenario needs an earlier run's store: tests/auditor/test_incremental_run.py")
-    if scenario.lookup or scenario.search:
-        pytest.skip("a discovery lookup or search, not a pull: tests/auditor/test_discovery_run.py")
+    if scenario.lookup or scenario.search or scenario.following:
+        pytest.skip("a discovery lookup or search, or a following read, not a pull: tests of their own")
     _real_environment(monkeypatch, tmp_path, scenario)
     no_sleep(monkeypatch)
     cassettes = tmp_path / "cassettes"

@@ -116,9 +116,11 @@ def test_connector_scenarios_at_debug_leak_no_canary(
 
 def _replay(connector: Connector, scenario: Scenario) -> AccountSnapshot:
     """A pull, or discovery's lookup or search (its results kept in the snapshot's notes to be checked too)."""
-    if not (scenario.lookup or scenario.search):
+    if not (scenario.lookup or scenario.search or scenario.following):
         return connector.pull(scenario.account, dict(scenario.cursor))
     builder = SnapshotBuilder(f"{connector.name}:discovery", connector.name, AS_OF)
+    if scenario.following:
+        builder.snapshot.notes += [str(i) for i in connector.read_following(scenario.following, builder).identities]
     if scenario.lookup:
         found = connector.lookup_accounts(list(scenario.lookup), builder)
         builder.snapshot.notes += [f"{f.handle}: {f.profile} {f.problem}" for f in found]

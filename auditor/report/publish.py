@@ -143,11 +143,25 @@ def report_for_run(engine: Engine, run_id: str, school: str | None = None, owner
     the notifications read from it."""
     with session(engine) as db:
         report = scrub_data(build_report(db, run_id))
-    if school is not None:
-        report = filter_report_for_school(report, school)
+    # A principal-only finding (about one person's private life) is in that school's report alone.
+    report = filter_report_for_school(report, school) if school is not None else without_principal_only(report)
     if owner is not None:
         report = filter_report_for_owner(report, owner)
     return report
+
+
+def without_principal_only(report: dict[str, Any]) -> dict[str, Any]:
+    """The division's report (and so its exports and notifications) without the findings that only a school's
+    principal sees (rules with `principal_only`, e.g. staff-student-personal-connection)."""
+    from auditor.report.build import summarize
+    from auditor.rules.base import principal_only_rules
+
+    hidden = principal_only_rules()
+    if not any(f["rule"] in hidden for f in report["findings"]):
+        return report
+    findings = [f for f in report["findings"] if f["rule"] not in hidden]
+    summary = {**summarize(findings), "departures": report["summary"].get("departures", [])}
+    return {**report, "summary": summary, "findings": findings}
 
 
 def report_folder(

@@ -6,9 +6,9 @@ The underscore keeps the loader from importing this module as a rule.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from auditor.directory import Match, MatchMethod, normalise_handle
@@ -273,6 +273,11 @@ def normalise_tag(tag: str) -> str:
     return tag.strip().lstrip("#").casefold()
 
 
+def mentions_keyword(text: str, keyword: str) -> bool:
+    """`keyword` appears in `text` as whole words, case-insensitive."""
+    return bool(keyword.strip()) and re.search(rf"(?<!\w){re.escape(keyword.strip())}(?!\w)", text, re.I) is not None
+
+
 def hashtags_in(text: str, declared: Iterable[str] = ()) -> set[str]:
     return {normalise_tag(t) for t in HASHTAG.findall(text)} | {normalise_tag(t) for t in declared}
 
@@ -375,6 +380,27 @@ def _mask_one(text: str, detector: Detector) -> tuple[str, int]:
 def mask(text: str, student_number_pattern: str) -> str:
     """Text safe to put in a report: every confidential value replaced by a label."""
     return find_and_mask(text, detectors(student_number_pattern))[0]
+
+
+# --- content the account itself wrote -------------------------------------------------------
+
+
+def own_content(ctx: RuleContext) -> Iterator[tuple[str, str, str, str | None, datetime | None]]:
+    """(subject, kind, text, url, time) of every post and reply the account itself wrote."""
+    assert ctx.snapshot is not None
+    for post in ctx.snapshot.posts:
+        if post.author is None or is_account_itself(ctx, post.author):
+            yield f"post:{post.id}", "post", post.text, post.url, post.created_at
+    for interaction in ctx.snapshot.interactions:
+        if is_account_itself(ctx, interaction.actor):
+            ref = interaction.url or f"{interaction.post_id}:{interaction.created_at}"
+            yield (
+                f"{interaction.kind}:{ref}",
+                interaction.kind,
+                interaction.text,
+                interaction.url,
+                interaction.created_at,
+            )
 
 
 # --- passwords ------------------------------------------------------------------------------

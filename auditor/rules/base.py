@@ -35,6 +35,10 @@ class RuleMeta:
     clause: str = ""  # the policy's own words, quoted in reports
     scope: str = "account"  # account: one RuleContext per audited account; division: one DivisionContext
     owner: str = "account"  # account: its people and principal act; its: ITS acts too (auditor.owners)
+    # Reported to the school's principal only (`auditor report --school`): never in the division report, its
+    # exports or the notifications (about one person's private life, not the school's accounts).
+    principal_only: bool = False
+    opt_in: str = ""  # the policy switch that turns the rule on; empty: on by default
 
 
 @dataclass
@@ -81,6 +85,7 @@ class DivisionContext:
     as_of: datetime
     candidates: list[Any]  # auditor.discovery.Candidate
     ignored: list[dict[str, Any]]
+    connections: list[Any] = field(default_factory=list)  # auditor.connections.PersonalFollowing (opt-in)
 
 
 RuleFunction = Callable[[Any], Iterable[RuleResult]]
@@ -105,6 +110,8 @@ def rule(
     clause: str = "",
     scope: str = "account",
     owner: str = "account",
+    principal_only: bool = False,
+    opt_in: str = "",
 ) -> Callable[[RuleFunction], RuleFunction]:
     """Register a rule. Refuses incomplete metadata and duplicate ids."""
     meta = RuleMeta(
@@ -116,6 +123,8 @@ def rule(
         clause=clause,
         scope=scope,
         owner=owner,
+        principal_only=principal_only,
+        opt_in=opt_in,
     )
     if scope not in ("account", "division"):
         raise RuleDefinitionError(f"rule {id}: scope must be 'account' or 'division', got {scope!r}")
@@ -148,3 +157,8 @@ def load_rules() -> dict[str, Rule]:
 
 def fingerprint(rule_id: str, account_key: str, subject: str) -> str:
     return hashlib.sha256(f"{rule_id}\x1f{account_key}\x1f{subject}".encode()).hexdigest()[:20]
+
+
+def principal_only_rules() -> set[str]:
+    """Ids of the rules whose findings only a school's own report shows."""
+    return {rule_id for rule_id, r in load_rules().items() if r.meta.principal_only}

@@ -7,11 +7,19 @@ keywords. Anything else between staff and a student is a finding.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
-from auditor.rules._common import Resolved, excerpt, hashtags_in, mask, normalise_tag, person_label, resolve
+from auditor.rules._common import (
+    Resolved,
+    excerpt,
+    hashtags_in,
+    mask,
+    mentions_keyword,
+    normalise_tag,
+    person_label,
+    resolve,
+)
 from auditor.rules.base import RuleContext, RuleResult, rule
 from models.snapshot import Interaction
 from models.tables import Activity, Person, Severity
@@ -73,7 +81,7 @@ def _covering_activity(ctx: RuleContext, interaction: Interaction, staff: Person
     for activity in sponsored:
         if tags & {normalise_tag(t) for t in activity.hashtags}:
             return activity
-        if any(_mentions_keyword(text, keyword) for text in texts for keyword in activity.keywords):
+        if any(mentions_keyword(text, keyword) for text in texts for keyword in activity.keywords):
             return activity
     return None
 
@@ -88,10 +96,6 @@ def _thread_content(ctx: RuleContext, interaction: Interaction) -> tuple[list[st
     for post in posts:
         tags |= hashtags_in(post.text, post.hashtags)
     return texts, tags
-
-
-def _mentions_keyword(text: str, keyword: str) -> bool:
-    return bool(keyword.strip()) and re.search(rf"(?<!\w){re.escape(keyword.strip())}(?!\w)", text, re.I) is not None
 
 
 def _finding(ctx: RuleContext, interaction: Interaction, staff: Resolved, student: Resolved) -> RuleResult:

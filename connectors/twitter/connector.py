@@ -24,6 +24,7 @@ from connectors.base import (
     Connector,
     CredentialCheck,
     Estimate,
+    Following,
     FoundAccount,
     KnownParticipants,
     SnapshotBuilder,
@@ -107,6 +108,7 @@ EP_USER_BY_NAME = "GET /2/users/by/username/:username"
 EP_USERS = "GET /2/users"  # batched lookup by ids
 EP_USERS_BY_NAME = "GET /2/users/by"  # batched lookup by usernames
 EP_FOLLOWERS = "GET /2/users/:id/followers"
+EP_FOLLOWING = "GET /2/users/:id/following"  # only for staff-student-personal-connection (opt-in)
 EP_TWEETS = "GET /2/users/:id/tweets"
 EP_MENTIONS = "GET /2/users/:id/mentions"
 EP_SEARCH = "GET /2/tweets/search/recent"
@@ -121,8 +123,14 @@ QUOTES_UNSEEN = (
     "per 15 minutes: docs/connectors-twitter.md)"
 )
 
+PROTECTED_FOLLOWING = (
+    "a protected personal account shows whom it follows only to its approved followers: ask the staff member, "
+    "or leave it to the principal"
+)
+
 # What X bills for the primary `data` of each endpoint (the policy prices "twitter:<item>").
 BILLED_AS = {EP_FOLLOWERS: "follower", EP_USER: "user", EP_USER_BY_NAME: "user", EP_USERS: "user"}
+BILLED_AS[EP_FOLLOWING] = "user"  # X's "Following/Followers: Read", per returned user
 BILLED_AS[EP_USERS_BY_NAME] = "user"
 
 
@@ -154,6 +162,7 @@ class TwitterConnector(Connector):
     # Per app (bearer token), X API v2 (2025-26); the slowest endpoints a run uses.
     rate_limits: ClassVar[dict[str, tuple[int, int]]] = {
         EP_FOLLOWERS: (15, 900),
+        EP_FOLLOWING: (15, 900),
         EP_MENTIONS: (450, 900),
         EP_TWEETS: (1500, 900),
         EP_SEARCH: (450, 900),
@@ -398,6 +407,63 @@ class TwitterConnector(Connector):
                 words = str(problem.get("detail") or problem.get("title") or "not found")
                 found.append(FoundAccount(asked[name.lower()], None, words))
         return found
+
+    # --- staff-student-personal-connection (opt-in): whom a staff member's personal account follows ----
+
+    shows_following = True
+
+    def read_following(self, handle: str, builder: SnapshotBuilder) -> Following:
+        """One username lookup, then GET /2/users/:id/following pages of 1,000 through tweepy's paginator,
+        at most the policy's `personal_connections_page_cap` pages (each returned user is billed)."""
+        token = self.context.settings.x_bearer_token
+        if token is None:
+            raise PlatformError(ErrorKind.AUTH, "no X credentials configured", fix="set X_BEARER_TOKEN")
+        name = handle.lstrip("@")
+        if not X_USERNAME.fullmatch(name):
+            raise PlatformError(ErrorKind.BAD_REQUEST, f"not an X username: {handle!r}")
+        client = build_client(bearer_token=token.get_secret_value())
+
+        def api(endpoint: str, method: Callable[..., Any]) -> Callable[..., JSON]:
+            @functools.wraps(method)
+            def through_call(*args: Any, **kwargs: Any) -> JSON:
+                body = self.call(builder, endpoint, method, *args, **kwargs)
+                if not isinstance(body, dict):
+                    raise PlatformError(ErrorKind.MALFORMED, "X sent a response that is not a JSON object")
+                problem = partial_error(body, protected_fix=PROTECTED_FOLLOWING)
+                if problem is not None:
+                    raise problem
+                bill_body(builder, endpoint, body)
+                return body
+
+            return through_call
+
+        user = api(EP_USER_BY_NAME, client.get_user)(username=name)["data"]
+        cap = self.context.policy.personal_connections_page_cap
+        pages = Pages(
+            tweepy.Paginator(
+                api(EP_FOLLOWING, client.get_users_following), str(user["id"]), limit=cap, max_results=FOLLOWERS_PAGE
+            )
+        )
+        followed = [identity for body in pages for identity in parse.users_in(body)]
+        if pages.capped:
+            reason = (
+                f"read the first {len(followed)} accounts @{name} follows: personal_connections_page_cap allows "
+                f"{cap} pages of {FOLLOWERS_PAGE}"
+            )
+            return Following(followed, complete=False, reason=reason)
+        return Following(followed, complete=True)
+
+    def estimate_following(self, accounts: int) -> Estimate:
+        cap = self.context.policy.personal_connections_page_cap
+        if not accounts:
+            return Estimate()
+        return Estimate(
+            {EP_USER_BY_NAME: accounts, EP_FOLLOWING: accounts * cap},
+            0,
+            {"user": accounts * (1 + cap * FOLLOWERS_PAGE)},
+            f"personal connections: {accounts} personal account(s), at most {cap} following page(s) of "
+            f"{FOLLOWERS_PAGE} each (policy personal_connections_page_cap)",
+        )
 
     def estimate_prefetch(
         self, accounts: list[RegisteredAccount], cursors: Mapping[str, Mapping[str, str]]

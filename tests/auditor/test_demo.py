@@ -71,6 +71,11 @@ PLANTED = {
 }
 
 
+# Rules the demo does not plant: audit-incomplete (night 1 is fully audited); the conduct rules of #23 (none of the
+# demo's recorded posts is disrespectful or personal use, and their recordings are not edited to make one).
+NOT_PLANTED = {"audit-incomplete", "disrespectful-content", "personal-use"}
+
+
 # Night 2 (cassettes/demo/night-2/): ITS got the Page's Admin role, the robotics club removed its outside
 # follower, and the school news account posted a lost-and-found notice naming a student number.
 NIGHT_2_RESOLVED = {
@@ -116,7 +121,8 @@ def test_demo_reports_exactly_the_planted_findings(tmp_path: Path) -> None:
     assert not any(f["account"] == "rbe-news-group" for f in report["findings"])
     from auditor.rules.base import load_rules
 
-    assert {rule for rule, _, _ in found} == set(load_rules()) - {"audit-incomplete"}
+    opt_in = {rule_id for rule_id, r in load_rules().items() if r.meta.opt_in}  # off by default: not in the demo
+    assert {rule for rule, _, _ in found} == set(load_rules()) - NOT_PLANTED - opt_in
     by_key = {(f["rule"], f["account"]): f for f in report["findings"]}
     assert by_key[("its-admin-missing", "hhs-main-fb")]["evidence"]["source"] == "observed"
     assert by_key[("its-admin-missing", "hhs-whitford-class")]["evidence"]["source"] == "observed"

@@ -25,6 +25,8 @@ EXPECTED = {
     "non-school-participant",
     "staff-student-interaction",
     "confidential-content",
+    "disrespectful-content",
+    "personal-use",
     "audit-incomplete",
 }
 
@@ -38,6 +40,7 @@ SECTIONS = {
     "Proper Conduct",
     "Confidentiality of Information",
     "Personal Accounts",
+    "Representing the Division",
     "(coverage of the audit itself)",
 }
 
@@ -46,7 +49,10 @@ def test_load_rules_returns_exactly_the_catalogue() -> None:
     rules = load_rules()
     assert {rule_id for rule_id, r in rules.items() if r.meta.scope == "account"} == EXPECTED
     # account-unregistered looks across the whole division, not at one account
-    assert {rule_id for rule_id, r in rules.items() if r.meta.scope == "division"} == {"account-unregistered"}
+    assert {rule_id for rule_id, r in rules.items() if r.meta.scope == "division"} == {
+        "account-unregistered",
+        "staff-student-personal-connection",  # whom staff's personal accounts follow (opt-in)
+    }
 
 
 def test_every_rule_cites_a_real_section_and_quotes_the_policy() -> None:
