@@ -1,0 +1,212 @@
+"""The `web` connector replayed from cassettes/web/: WordPress sites through their REST API, RSS and Atom
+feeds through feedparser, and what the rules make of a site's snapshot."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from auditor.policy import Policy
+from auditor.settings import Settings
+from connectors.base import ConnectorContext, available_connectors
+from connectors.recording import make_vcr
+from connectors.resilience import Deadline
+from connectors.web import WebConnector
+from models.snapshot import AccountSnapshot, CollectionState, ErrorKind
+from models.tables import RegisteredAccount
+
+CASSETTES = Path(__file__).resolve().parents[2] / "cassettes" / "web"
+AS_OF = datetime(2026, 11, 15, 6, 0, tzinfo=UTC)
+SITE = "https://hhsnews.phrd.ab.ca"
+
+
+def account(handle: str = SITE, how: str | None = None, key: str = "hhs-news-web") -> RegisteredAccount:
+    return RegisteredAccount(
+        key=key,
+        platform="web",
+        connector="web",
+        handle=handle,
+        platform_id=how,
+        school="Hillside High School",
+        purpose="School news blog",
+        kind="joint",
+        audience="public",
+    )
+
+
+class Run:
+    """One pull replayed from a cassette, with a fake sleep that records the waits."""
+
+    def __init__(self, cassette: str, registration: RegisteredAccount | None = None) -> None:
+        self.sleeps: list[float] = []
+        context = ConnectorContext(
+            settings=Settings(), policy=Policy(), as_of=AS_OF, deadline=Deadline(600), sleep=self.sleeps.append
+        )
+        with make_vcr(CASSETTES).use_cassette(cassette) as recording:
+            self.snapshot: AccountSnapshot = WebConnector(context).pull(registration or account(), {})
+            self.all_played = recording.all_played
+
+    def state(self, collection: str) -> CollectionState:
+        return self.snapshot.collections[collection].state
+
+    def reason(self, collection: str) -> str:
+        return self.snapshot.collections[collection].reason or ""
+
+
+def test_registered_through_the_entry_point() -> None:
+    assert available_connectors()["web"] is WebConnector
+    assert available_connectors()["blog"] is WebConnector
+
+
+def test_wordpress_site_posts_comments_and_commenters() -> None:
+    run = Run("wordpress-site.yaml")
+    snapshot = run.snapshot
+    assert run.all_played
+    assert snapshot.profile is not None and snapshot.profile.name == "Hillside High School News"
+    # Newest first until the look-back window is passed: the September post is not read, nor its comments.
+    assert [p.id for p in snapshot.posts] == ["412", "405"]
+    retakes = snapshot.posts[0]
+    assert retakes.url == f"{SITE}/2026/11/12/grad-photo-retakes/"
+    assert retakes.created_at == datetime(2026, 11, 12, 17, 30, tzinfo=UTC)
+    assert retakes.text.startswith("Grad photo retakes on Thursday\n\nMissed your grad photo?")
+    assert "<strong>" not in retakes.text
+    assert snapshot.posts[1].text.startswith("Winter concert tickets \u2013 on sale now")  # &#8211; decoded
+    by_id = {i.url.rsplit("-", 1)[-1]: i for i in snapshot.interactions if i.url}
+    reply = by_id["91"]
+    assert (reply.kind, reply.actor.display_name, reply.target and reply.target.display_name) == (
+        "reply",
+        "Sarah Lindqvist",
+        "Noah Nguyen",
+    )
+    assert reply.post_id == reply.thread_id == "412"
+    assert reply.text == "Yes Noah, in the gym after lunch."
+    assert by_id["88"].kind == "comment" and by_id["88"].target is None  # addresses the post
+    assert {p.display_name for p in snapshot.participants} == {"Noah Nguyen", "Sarah Lindqvist", "Linda Kowalski"}
+    assert all(p.id is None and p.handle is None for p in snapshot.participants)  # known by name only
+    for collection in ("profile", "posts", "interactions", "participants"):
+        assert run.state(collection) == CollectionState.COMPLETE, collection
+    assert run.state("admins") == CollectionState.NOT_SUPPORTED
+    assert "declared admins" in run.reason("admins")
+    assert snapshot.requests == {"GET /wp-json": 1, "GET /wp/v2/posts": 1, "GET /wp/v2/comments": 2}
+
+
+def test_wordpress_paging_follows_the_total_pages_header(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(WebConnector, "per_page", 2)  # the recording was made with per_page=2
+    run = Run("wordpress-paged.yaml")
+    assert run.all_played
+    assert [p.id for p in run.snapshot.posts] == ["412", "405", "399"]  # page 2 holds the window's last post
+    assert len([i for i in run.snapshot.interactions if i.post_id == "412"]) == 3  # its comments' page 2 too
+    assert run.snapshot.requests["GET /wp/v2/posts"] == 2
+    assert run.state("interactions") == CollectionState.COMPLETE
+
+
+def test_wordpress_stops_at_the_page_cap_as_partial(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(WebConnector, "per_page", 2)
+    monkeypatch.setattr("connectors.web.connector.MAX_PAGES", 1)
+    context = ConnectorContext(settings=Settings(), policy=Policy(), as_of=AS_OF, deadline=Deadline(600))
+    with make_vcr(CASSETTES).use_cassette("wordpress-paged.yaml", allow_playback_repeats=True):
+        snapshot = WebConnector(context).pull(account(), {})
+    assert [p.id for p in snapshot.posts] == ["412", "405"]
+    assert snapshot.collections["posts"].state == CollectionState.PARTIAL
+    assert "stopped after 1 pages of 4" in (snapshot.collections["posts"].reason or "")
+    # Comments of posts never read are missing: the comments and commenters cannot be complete either.
+    assert snapshot.collections["interactions"].state == CollectionState.PARTIAL
+    assert snapshot.collections["participants"].state == CollectionState.PARTIAL
+
+
+def test_wordpress_refusing_anonymous_reads_is_auth_with_a_fix() -> None:
+    run = Run("wordpress-forbidden.yaml")
+    status = run.snapshot.collections["posts"]
+    assert (status.state, status.error) == (CollectionState.FAILED, ErrorKind.AUTH)
+    assert "rest_forbidden" in (status.reason or "") and "Sorry, you are not allowed to do that." in (status.reason or "")
+    assert "platform_id: feed" in (status.reason or "")
+    # Without the posts, nothing can be said about comments: never an empty-but-complete listing.
+    for collection in ("interactions", "participants"):
+        assert run.state(collection) == CollectionState.FAILED
+    assert run.snapshot.requests["GET /wp/v2/posts"] == 1  # an auth failure is not retried
+
+
+def test_a_site_without_the_rest_api_is_not_found_with_a_fix() -> None:
+    registration = account("https://www.hillside.phrd.ab.ca")
+    run = Run("wordpress-no-api.yaml", registration)
+    status = run.snapshot.collections["posts"]
+    assert (status.state, status.error) == (CollectionState.FAILED, ErrorKind.NOT_FOUND)
+    assert "the site may not be WordPress" in (status.reason or "")
+    assert "<html" not in (status.reason or "")
+
+
+def test_maintenance_503_and_429_are_retried_through_the_shared_layer() -> None:
+    run = Run("wordpress-transient.yaml")
+    assert run.all_played
+    assert [p.id for p in run.snapshot.posts] == ["412", "405"]
+    assert run.state("interactions") == CollectionState.COMPLETE
+    assert len(run.sleeps) == 2
+    assert run.sleeps[0] == pytest.approx(6.0, abs=1.5)  # Retry-After: 5 (+1 s for skew)
+    assert run.sleeps[1] == pytest.approx(21.0, abs=1.5)  # Retry-After: 20
+    assert run.snapshot.requests["GET /wp/v2/posts"] == 2
+
+
+def test_rss_feed_posts() -> None:
+    run = Run("feed-rss.yaml", account(f"{SITE}/feed/", "feed"))
+    snapshot = run.snapshot
+    assert run.all_played
+    assert snapshot.profile is not None and snapshot.profile.name == "Hillside High School News"
+    assert [p.url for p in snapshot.posts] == [
+        f"{SITE}/2026/11/12/grad-photo-retakes/",
+        f"{SITE}/2026/11/06/lost-and-found/",
+    ]  # the September item is outside the window
+    first = snapshot.posts[0]
+    assert first.id == f"{SITE}/?p=412"
+    assert first.created_at == datetime(2026, 11, 12, 17, 30, tzinfo=UTC)
+    assert first.author is not None and first.author.display_name == "Margaret Chen"
+    assert first.text.startswith("Grad photo retakes on Thursday\n\nMissed your grad photo?")
+    assert run.state("posts") == CollectionState.COMPLETE
+    for collection in ("interactions", "participants"):
+        assert run.state(collection) == CollectionState.NOT_SUPPORTED
+        assert "platform_id: wordpress" in run.reason(collection)
+
+
+def test_atom_feed_posts() -> None:
+    run = Run("feed-atom.yaml", account("https://hhsdrama.blogspot.com/feeds/posts/default", "feed"))
+    snapshot = run.snapshot
+    assert snapshot.profile is not None and snapshot.profile.name == "Hillside Drama Society"
+    assert snapshot.profile.url == "https://hhsdrama.blogspot.com/"
+    (post,) = snapshot.posts  # the June entry is outside the window
+    assert post.url == "https://hhsdrama.blogspot.com/2026/11/auditions-for-spring-play.html"
+    assert post.created_at == datetime(2026, 11, 10, 16, 5, tzinfo=UTC)  # -07:00 in UTC
+    assert post.text == "Auditions for the spring play\n\nAuditions for Our Town are on November 24 in the theatre."
+    assert post.author is not None and post.author.display_name == "Sarah Lindqvist"
+
+
+def test_a_truncated_feed_keeps_what_was_read_and_is_partial() -> None:
+    run = Run("feed-malformed.yaml", account(f"{SITE}/feed/", "feed"))
+    # Both whole items are kept; the cut-off one has no date, so it cannot be shown to be outside the window.
+    assert [p.text.split("\n")[0] for p in run.snapshot.posts] == ["Grad photo retakes on Thursday", "Lost and found", "Welcome back!"]
+    assert run.snapshot.posts[2].created_at is None
+    assert run.state("posts") == CollectionState.PARTIAL
+    assert "not well-formed XML" in run.reason("posts") and "later ones may be missing" in run.reason("posts")
+
+
+def test_a_page_that_is_not_a_feed_is_malformed() -> None:
+    run = Run("feed-not-a-feed.yaml", account(f"{SITE}/feed/", "feed"))
+    for collection in ("profile", "posts"):
+        status = run.snapshot.collections[collection]
+        assert (status.state, status.error) == (CollectionState.FAILED, ErrorKind.MALFORMED), collection
+    assert not run.snapshot.posts
+
+
+@pytest.mark.parametrize(
+    ("handle", "how", "wanted"),
+    [("hhsnews.phrd.ab.ca", None, "http(s) URL"), (SITE, "blogger", "not a way to read a website")],
+)
+def test_an_unusable_registration_fails_every_collection_without_a_request(
+    handle: str, how: str | None, wanted: str
+) -> None:
+    context = ConnectorContext(settings=Settings(), policy=Policy(), as_of=AS_OF, deadline=Deadline(600))
+    snapshot = WebConnector(context).pull(account(handle, how), {})
+    assert not snapshot.requests
+    for collection in ("profile", "posts", "interactions", "participants"):
+        status = snapshot.collections[collection]
+        assert status.error == ErrorKind.BAD_REQUEST and wanted in (status.reason or "")
