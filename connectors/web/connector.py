@@ -151,7 +151,7 @@ class WebConnector(Connector):
         response = self._get(url, params)
         data = response.json()  # a ValueError here is classified `malformed`
         if not isinstance(data, list):
-            raise ValueError("expected a JSON list")
+            raise TypeError(f"expected a JSON list of items, got {type(data).__name__}")
         return Page(
             items=data,
             total_pages=_int_header(response, "X-WP-TotalPages"),
@@ -236,7 +236,8 @@ class WebConnector(Connector):
                 self._comments_of(builder, api, post)
         status = builder.snapshot.collections[Capability.INTERACTIONS.value]
         if status.state == CollectionState.COMPLETE and posts_status.state != CollectionState.COMPLETE:
-            builder.mark_partial(Capability.INTERACTIONS, f"only the comments of the posts read ({posts_status.reason})")
+            reason = f"only the comments of the posts read ({posts_status.reason})"
+            builder.mark_partial(Capability.INTERACTIONS, reason)
         self._participants_from_comments(builder)
 
     def _comments_of(self, builder: SnapshotBuilder, api: str, post: JSON) -> None:
@@ -318,7 +319,7 @@ class WebConnector(Connector):
     def _feed_posts(self, builder: SnapshotBuilder, parsed: Any) -> None:
         for entry in parsed.entries:
             stamp = entry.get("published_parsed") or entry.get("updated_parsed")
-            created = datetime(*stamp[:6], tzinfo=UTC) if stamp else None
+            created = datetime(*tuple(stamp)[:6]).replace(tzinfo=UTC) if stamp else None  # struct_time in UTC
             if created is not None and created < self.window_start:
                 continue  # feeds are not always newest first: look at every entry
             title = entry.get("title") or ""

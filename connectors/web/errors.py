@@ -29,7 +29,9 @@ ANONYMOUS_FIX = (
     "the site refuses anonymous reads of its REST API (a security plugin or a private site): ask its "
     f"administrator to allow public reads of posts and comments, or {FEED_FIX}"
 )
-NO_ROUTE_FIX = f"check the site URL in the registry's handle; the site may not be WordPress, or its API is off: {FEED_FIX}"
+NO_ROUTE_FIX = (
+    f"check the site URL in the registry's handle; the site may not be WordPress, or its API is off: {FEED_FIX}"
+)
 
 
 @dataclass

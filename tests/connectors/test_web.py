@@ -120,7 +120,8 @@ def test_wordpress_refusing_anonymous_reads_is_auth_with_a_fix() -> None:
     run = Run("wordpress-forbidden.yaml")
     status = run.snapshot.collections["posts"]
     assert (status.state, status.error) == (CollectionState.FAILED, ErrorKind.AUTH)
-    assert "rest_forbidden" in (status.reason or "") and "Sorry, you are not allowed to do that." in (status.reason or "")
+    assert "rest_forbidden" in (status.reason or "")
+    assert "Sorry, you are not allowed to do that." in (status.reason or "")
     assert "platform_id: feed" in (status.reason or "")
     # Without the posts, nothing can be said about comments: never an empty-but-complete listing.
     for collection in ("interactions", "participants"):
@@ -183,7 +184,8 @@ def test_atom_feed_posts() -> None:
 def test_a_truncated_feed_keeps_what_was_read_and_is_partial() -> None:
     run = Run("feed-malformed.yaml", account(f"{SITE}/feed/", "feed"))
     # Both whole items are kept; the cut-off one has no date, so it cannot be shown to be outside the window.
-    assert [p.text.split("\n")[0] for p in run.snapshot.posts] == ["Grad photo retakes on Thursday", "Lost and found", "Welcome back!"]
+    titles = [p.text.split("\n")[0] for p in run.snapshot.posts]
+    assert titles == ["Grad photo retakes on Thursday", "Lost and found", "Welcome back!"]
     assert run.snapshot.posts[2].created_at is None
     assert run.state("posts") == CollectionState.PARTIAL
     assert "not well-formed XML" in run.reason("posts") and "later ones may be missing" in run.reason("posts")
