@@ -15,6 +15,7 @@ with `Test`. The situations are named, not numbered: Graph says "throttled" as c
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -29,6 +30,7 @@ from connectors.scrub import forget_secrets, register_secret
 from models.snapshot import AccountSnapshot, CollectionState, ErrorKind
 from models.tables import RegisteredAccount
 from tests.fakeplatform import Answer, FakePlatform
+from tests.real_traffic import real_traffic
 
 # Shaped like a real credential, registered as a secret for each test: it must never be seen.
 SECRET = "ctrct-Canary-9f3b7c1d5e2a4b6c8d0e"
@@ -43,6 +45,14 @@ SITUATIONS: dict[str, ErrorKind] = {
     "unavailable": ErrorKind.RETRYABLE,  # 503
 }
 RETRIED = frozenset({ErrorKind.RATE_LIMITED, ErrorKind.RETRYABLE})
+
+
+def reference_body(platform: str, name: str) -> Any:
+    """A real recorded error body from shared/reference/real-traffic (read where it is, never copied)."""
+    path = real_traffic(platform) / name
+    if not path.is_file():
+        pytest.skip(f"reference recording {path} is not available")
+    return json.loads(path.read_text())
 
 
 def context(as_of: datetime | None = None, sleeps: list[float] | None = None) -> ConnectorContext:
