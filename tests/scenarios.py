@@ -143,4 +143,19 @@ SCENARIOS = [
         ]
     ],
     Scenario("youtube", "discovery-search.yaml", account("hhs-media-yt", "youtube", ""), search="Hillside High School"),
+    # Websites need no credential: these prove the canaries of every other connector stay out of them too.
+    *[
+        Scenario("web", cassette, account("hhs-news-web", "web", handle, how))
+        for cassette, handle, how in [
+            ("wordpress-site.yaml", "https://hhsnews.phrd.ab.ca", "wordpress"),
+            ("wordpress-paged.yaml", "https://hhsnews.phrd.ab.ca", "wordpress"),
+            ("wordpress-forbidden.yaml", "https://hhsnews.phrd.ab.ca", "wordpress"),
+            ("wordpress-transient.yaml", "https://hhsnews.phrd.ab.ca", "wordpress"),
+            ("wordpress-no-api.yaml", "https://www.hillside.phrd.ab.ca", "wordpress"),
+            ("feed-rss.yaml", "https://hhsnews.phrd.ab.ca/feed/", "feed"),
+            ("feed-malformed.yaml", "https://hhsnews.phrd.ab.ca/feed/", "feed"),
+            ("feed-not-a-feed.yaml", "https://hhsnews.phrd.ab.ca/feed/", "feed"),
+            ("feed-atom.yaml", "https://hhsdrama.blogspot.com/feeds/posts/default", "feed"),
+        ]
+    ],
 ]

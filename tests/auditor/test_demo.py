@@ -66,6 +66,13 @@ PLANTED = {
         "https://x.com/coach_bergeron/status/2119983380691708277|twitter:id:1290557710229512192"
         "|twitter:id:1537790183021989888",
     ),
+    (
+        # a WordPress blog's comment reply (cassettes/demo/hhs-library-blog.yaml): commenters are names only
+        "staff-student-interaction",
+        "hhs-library-blog",
+        "https://library.hillside.phrd.ab.ca/2026/11/09/december-book-club-pick-the-hobbit/#comment-53"
+        "|web:name:elodie gagnon|web:name:mia patel",
+    ),
     # Proper Conduct; Confidentiality of Information
     ("confidential-content", "hhs-athletics-tiktok", "post:7430000000000000001"),
 }
@@ -116,7 +123,7 @@ def test_demo_reports_exactly_the_planted_findings(tmp_path: Path) -> None:
     found = {(f["rule"], f["account"], f["subject"]) for f in report["findings"]}
     assert found == PLANTED
     assert {c["state"] for c in report["coverage"]} == {"complete"}
-    assert len(report["coverage"]) == 8
+    assert len(report["coverage"]) == 9
     # one account is kept clean, and every rule the demo can express is planted at least once
     assert not any(f["account"] == "rbe-news-group" for f in report["findings"])
     from auditor.rules.base import load_rules
@@ -131,6 +138,8 @@ def test_demo_reports_exactly_the_planted_findings(tmp_path: Path) -> None:
     assert ("too-few-staff-admins", "hhs-whitford-class") not in by_key
     tiktok = by_key[("staff-student-interaction", "hhs-athletics-tiktok")]
     assert (tiktok["severity"], tiktok["confidence"]) == ("medium", "likely")  # name-only matches
+    blog = by_key[("staff-student-interaction", "hhs-library-blog")]
+    assert (blog["severity"], blog["confidence"]) == ("medium", "likely")  # a typed name, "Elodie" for Élodie
     masked = by_key[("confidential-content", "hhs-athletics-tiktok")]["evidence"]["excerpt"]
     assert "300100014" not in masked and "555-0142" not in masked
     # Discovery looked the mentioned club page up on X (cassettes/demo/discovery-twitter.yaml): its profile
