@@ -489,6 +489,9 @@ class AccountPull:
         self.reconcile_days = context.policy.full_reconcile_days
         self.known_participants = context.known_participants
         self.prefetched = context.prefetched if isinstance(context.prefetched, XPrefetch) else None
+        # Whether this run's mentions cover the whole look-back window (a full or first run): their
+        # replies then show every conversation someone has replied to.
+        self.mentions_whole_window = False
         self.unattributed: set[str] = set()  # mentions and replies X sent without `author_id`
         self.withheld: dict[str, int] = {}  # X's words -> resources it left out of answers that had data
 
@@ -805,12 +808,17 @@ class AccountPull:
         if batched is not None:
             bodies: Iterable[JSON] = [batched.body()]
             self.users.add_body(batched.body())
+            self.mentions_whole_window = batched.since <= self.window_start
             self.snapshot.notes.append(
-                f"mentions: since {batched.since:%Y-%m-%d %H:%M} UTC, read by a recent search shared with "
+                f"mentions: the look-back window's ({self.window_start:%Y-%m-%d %H:%M} UTC on), read before the "
+                "pulls so that replies could be searched with other registered accounts'"
+                if self.mentions_whole_window
+                else f"mentions: since {batched.since:%Y-%m-%d %H:%M} UTC, read by a recent search shared with "
                 "other registered accounts"
             )
         else:
             window = self._window(CURSOR_MENTIONS_SINCE_ID)
+            self.mentions_whole_window = "since_id" not in window
             pages = self.tweet_pages(EP_MENTIONS, self.client.get_users_mentions, user_id, MENTION_PAGES, window)
             bodies = pages
         for body in bodies:
@@ -904,17 +912,23 @@ class AccountPull:
 
         X does not let a reply drop the author of the post it answers, so a reply to the account's own
         post always names the account and is among its mentions. Only a reply under someone else's reply
-        can leave the account out, and such a reply needs a conversation someone has already replied to.
-        So a nightly run that read its mentions completely searches only the conversations with replies:
-        those an earlier run found, and those among tonight's mentions. A full or first run searches
-        every conversation (and so learns which have replies), as does a run whose mentions were cut
-        short or whose earlier run did not record them.
+        can leave the account out, and such a reply needs a conversation someone has already replied to
+        (by induction, the first reply in it answered the account and named it).
+        So a run that read its mentions completely searches only the conversations with replies: a full
+        or first run, whose mentions cover the whole window, those its mentions reply in; a nightly run
+        also those an earlier run found. A run whose mentions were cut short, or a nightly run whose
+        earlier run did not record them, searches every conversation.
         """
-        if self.full or self.answered is None or not mentions_complete:
+        mentions = list(mentions)
+        if not mentions_complete or any(parse.unattributed(t) or not t.get("conversation_id") for t in mentions):
+            return sorted(self.conversations)  # a mention X sent without author or conversation shows nothing
+        if self.mentions_whole_window:
+            earlier: set[str] = set()  # the mentions hold the window's every reply to the account
+        elif self.full or self.answered is None:
             return sorted(self.conversations)
-        return sorted(
-            (self.answered | replied_in(mentions, self.conversations, self._my_id())) & self.conversations.keys()
-        )
+        else:
+            earlier = self.answered
+        return sorted((earlier | replied_in(mentions, self.conversations, self._my_id())) & self.conversations.keys())
 
     def _add_interactions(self, tweets: Iterable[JSON]) -> None:
         assert self.me is not None and self.me.id is not None
