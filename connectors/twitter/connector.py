@@ -210,8 +210,72 @@ class TwitterConnector(Connector):
         found = {key: XPrefetch(user) for key, user in self._lookup_profiles(client, accounts, builder).items()}
         if not self.context.full:
             self._search_mentions(client, found, cursors, builder)
-            self._search_replies(client, found, cursors, builder)
+        self._read_window_mentions(client, found, cursors, builder)
+        self._search_replies(client, found, cursors, builder)
         return found
+
+    def reads_window_mentions(self, user: JSON, cursor: Mapping[str, str]) -> bool:
+        """Whether the prefetch reads this account's mentions of the whole window (a full or first run of a
+        public account), so that its replies can be searched with other accounts' (replies.py)."""
+        if user.get("protected") is not False or not user.get("id"):
+            return False  # a protected account's owner token may see mentions the app's does not
+        if self.context.full:
+            return True
+        if self._searchable(str(user.get("id")), user, cursor) is not None:
+            return False  # the nightly shared search reads its new mentions
+        since = cursor.get(CURSOR_MENTIONS_SINCE_ID)
+        window_start = self.context.as_of - timedelta(days=self.context.policy.lookback_days)
+        return not since or not since.isdigit() or parse.snowflake_time(since) < window_start
+
+    def _read_window_mentions(
+        self,
+        client: tweepy.Client,
+        found: dict[str, XPrefetch],
+        cursors: Mapping[str, Mapping[str, str]],
+        builder: SnapshotBuilder,
+    ) -> None:
+        """The window's mentions of each public account a full or first run reads (its timeline, one
+        request per 100): the same requests its pull would make, made first so that the conversations
+        they show replies in are searched 13 to a query across accounts. An account whose mentions X had
+        more of than the pull would read, or after a refusal, reads its own."""
+        window_start = self.context.as_of - timedelta(days=self.context.policy.lookback_days)
+
+        @functools.wraps(client.get_users_mentions)
+        def read(*args: Any, **kwargs: Any) -> JSON:
+            body = self.call(builder, EP_MENTIONS, client.get_users_mentions, *args, **kwargs)
+            if not isinstance(body, dict):
+                raise PlatformError(ErrorKind.MALFORMED, "X sent a response that is not a JSON object")
+            problem = partial_error(body, protected_fix="")
+            if problem is not None:
+                raise problem
+            bill_body(builder, EP_MENTIONS, body)
+            return body
+
+        for key, hint in sorted(found.items()):
+            if hint.mentions is not None or not self.reads_window_mentions(hint.user, cursors.get(key) or {}):
+                continue
+            pages = Pages(
+                tweepy.Paginator(
+                    read,
+                    str(hint.user["id"]),
+                    limit=MENTION_PAGES,
+                    max_results=100,
+                    start_time=window_start,
+                    tweet_fields=TWEET_FIELDS,
+                    expansions=TWEET_EXPANSIONS,
+                )
+            )
+            share = SharedPosts(window_start)
+            try:
+                for body in pages:
+                    users, tweets = mentions.included(body)
+                    for tweet in parse.tweets_in(body):
+                        share.add(tweet, users, tweets)
+            except PlatformError as error:
+                log.warning("X mentions read before the pulls stopped: %s", error.describe())
+                return
+            if not pages.capped:
+                hint.mentions = share
 
     def _lookup_profiles(
         self, client: tweepy.Client, accounts: list[RegisteredAccount], builder: SnapshotBuilder
@@ -299,11 +363,17 @@ class TwitterConnector(Connector):
         if hint.mentions is None:
             return []  # its own pull reads its mentions, and so knows best what to search
         window_start = self.context.as_of - timedelta(days=self.context.policy.lookback_days)
+        user_id = str(hint.user.get("id"))
+        if hint.mentions.since <= window_start:  # the whole window's mentions: they show every answered one
+            if any(parse.unattributed(t) or not t.get("conversation_id") for t in hint.mentions.data):
+                return []  # its pull searches every conversation (see AccountPull.conversations_to_search)
+            reach = parse.recent_window_start(self.context.as_of)
+            answering = replies.answering_account(hint.mentions.data, user_id, window_start)
+            return [replies.Watched(key, c, None, reach) for c in sorted(answering)]
         conversations = open_conversations(cursor, window_start)
         answered = answered_before(cursor, conversations)
         if answered is None:
             return []
-        user_id = str(hint.user.get("id"))
         tonight = hint.mentions.data
         new_posts = {
             c for c in answering_new_posts(tonight, user_id) if c.isdigit() and parse.snowflake_time(c) >= window_start
@@ -404,6 +474,18 @@ class TwitterConnector(Connector):
         requests = {EP_USERS: math.ceil(with_id / LOOKUP_BATCH)}
         requests[EP_USERS_BY_NAME] = math.ceil((len(accounts) - with_id) / LOOKUP_BATCH)
         basis = "one batched profile lookup"
+        window = [
+            w
+            for account in accounts
+            if self.reads_window_mentions(_registered_profile(account), cursors.get(account.key) or {})
+            for w in self._answered_before(account.key, cursors.get(account.key) or {})
+        ]
+        if window:
+            requests[EP_SEARCH] = len(replies.batches(window))
+            basis += (
+                f"; replies in {len(window)} conversations someone replied to by the last run, of the accounts "
+                "whose mentions of the window are read before the pulls, by shared recent searches"
+            )
         if not self.context.full:
             searchable = [
                 searchable
@@ -415,12 +497,23 @@ class TwitterConnector(Connector):
                 )
             ]
             watched = [w for a in searchable for w in self._watched_before(a.key, cursors.get(a.key) or {})]
-            requests[EP_SEARCH] = len(mentions.batches(searchable)) + len(replies.batches(watched))
+            requests[EP_SEARCH] = (
+                requests.get(EP_SEARCH, 0) + len(mentions.batches(searchable)) + len(replies.batches(watched))
+            )
             basis += (
                 f"; mentions of {len(searchable)} accounts and replies in {len(watched)} of their conversations by "
                 "shared recent searches (at least one page each)"
             )
         return Estimate({k: v for k, v in requests.items() if v}, 0, {"user": len(accounts)}, basis)
+
+    def _answered_before(self, key: str, cursor: Mapping[str, str]) -> list[replies.Watched]:
+        """For an estimate of a full or first run: the conversations of the window the last run found
+        replies in (all of them when it did not record which)."""
+        window_start = self.context.as_of - timedelta(days=self.context.policy.lookback_days)
+        conversations = open_conversations(cursor, window_start)
+        answered = answered_before(cursor, conversations)
+        found = conversations.keys() if answered is None else answered
+        return [replies.Watched(key, c, None, self.context.as_of) for c in sorted(found)]
 
     def _watched_before(self, key: str, cursor: Mapping[str, str]) -> list[replies.Watched]:
         """For an estimate: the conversations someone replied to by the previous run (tonight's first
@@ -1045,7 +1138,9 @@ class PullEstimate:
         self.followers()
         self.posts()
         window_start = self.context.as_of - timedelta(days=self.context.policy.lookback_days)
-        if self.context.full or CURSOR_MENTIONS_SINCE_ID not in self.cursor:
+        no_since = CURSOR_MENTIONS_SINCE_ID not in self.cursor
+        whole_window = self.context.full or (no_since and not self.batched_mentions())
+        if whole_window:
             self.add(EP_MENTIONS, 1, "post", self.previous_talk)  # the whole window again, as last time
             self.add(EP_MENTIONS, 0, "user", self.previous_people)
         elif self.batched_mentions():
@@ -1053,14 +1148,27 @@ class PullEstimate:
         else:
             self.add(EP_MENTIONS, 1)
         conversations = sorted(open_conversations(self.cursor, window_start))
-        if not self.context.full and CURSOR_ANSWERED in self.cursor:
-            # Only the conversations someone replied to (tonight's first replies are not known yet); none
-            # when the shared search covers them (estimate_prefetch counts that).
-            answered = answered_before(self.cursor, conversations) or set()
+        answered = answered_before(self.cursor, conversations)
+        if whole_window:
+            # The window's mentions show which conversations have replies: those the last run found
+            # (tonight's first replies are not known yet); none of its own when the run reads its mentions
+            # before the pulls and packs its searches with other accounts' (estimate_prefetch counts them).
+            if self.window_mentions_batched():
+                conversations = []
+            elif answered is not None:
+                conversations = sorted(answered)
+        elif answered is not None:
+            # Only the conversations someone replied to; none when the shared search covers them.
             conversations = [] if self.batched_mentions() else sorted(answered)
         self.add(EP_SEARCH, len(conversation_queries(conversations)))
         self.estimate_.basis = "; ".join(self.basis)
         return self.estimate_
+
+    def window_mentions_batched(self) -> bool:
+        """Whether the run reads this account's mentions before the pulls (`reads_window_mentions`)."""
+        if self.context.prefetched is None:
+            return False
+        return self.connector.reads_window_mentions(_registered_profile(self.account), self.cursor)
 
     def batched_mentions(self) -> bool:
         """Whether the run's shared mention search serves this account: the same test as
