@@ -14,7 +14,8 @@ follower pages for the accounts listed in full that night (their day in the reco
 and for protected accounts that gained followers (public accounts' followers wait for their full
 listing, policy x_public_follower_lists), a timeline page for accounts that posted, a mentions page
 for each protected account and one shared search per 25 or so public ones, and one recent search per
-13 conversations someone has replied to (only they can hold a reply that does not name the account; see docs/connectors-twitter.md).
+13 conversations someone has replied to (only they can hold a reply that does not name the account;
+see docs/connectors-twitter.md).
 """
 
 from __future__ import annotations
