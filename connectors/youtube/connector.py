@@ -56,6 +56,7 @@ IDS_PER_CALL = 50  # channels.list and videos.list take up to 50 ids a call (1 u
 # Cursor: each video of the window with its comment count and upload day, "<id>:<count>:<YYYY-MM-DD> ...":
 # a nightly run re-reads the comments only of videos whose count moved (videos.list statistics).
 CURSOR_COMMENT_COUNTS = "comment_counts"
+CURSOR_VIDEO_COUNT = "video_count"  # the channel's videoCount when its uploads were last read
 COLLECTIONS_AFTER_PROFILE = (Capability.POSTS, Capability.INTERACTIONS, Capability.PARTICIPANTS)
 
 JSON = dict[str, Any]
@@ -116,6 +117,8 @@ class YouTubeConnector(Connector):
     def pull(self, account: RegisteredAccount, cursor: dict[str, str]) -> AccountSnapshot:
         builder = self.new_builder(account)
         self._owner = None
+        self._thread_counts: Counter[str] = Counter()  # video -> comments its threads hold (this pull)
+        self._window_read = False  # whether this pull read every upload of the window
         owner_token = self._owner_token(account)
         api_key = self.context.settings.youtube_api_key
         channel: JSON | None = None
@@ -137,7 +140,6 @@ class YouTubeConnector(Connector):
         if builder.snapshot.collections[Capability.POSTS.value].state != CollectionState.COMPLETE:
             # Older uploads of the window were not read: the next run must not stop above them.
             builder.snapshot.cursor = dict(cursor)
-        self._thread_counts: Counter[str] = Counter()
         stored = None if self.context.full else stored_counts(cursor, self._window_start())
         counts: dict[str, tuple[str, str]] | None = None
         with self._collection(builder, Capability.INTERACTIONS) as progress:
@@ -204,7 +206,10 @@ class YouTubeConnector(Connector):
             requests["channels.list"] = 1
         stored = None if self.context.full else stored_counts(cursor, self._window_start())
         incremental = not self.context.full and "newest_video_id" in cursor
-        requests["playlistItems.list"] = 1 if incremental else max(1, before.get("playlistItems.list", 0))
+        if not incremental:
+            requests["playlistItems.list"] = max(1, before.get("playlistItems.list", 0))
+        elif CURSOR_VIDEO_COUNT not in cursor:
+            requests["playlistItems.list"] = 1  # else only if the video count moved (not known before the run)
         if stored is None:
             requests["commentThreads.list"] = max(1, before.get("commentThreads.list", 0))
             basis = "comments: every thread of the window"
@@ -216,9 +221,11 @@ class YouTubeConnector(Connector):
 
     def _counted_by_threads(
         self, builder: SnapshotBuilder, stored: dict[str, tuple[str, str]]
-    ) -> dict[str, tuple[str, str]]:
+    ) -> dict[str, tuple[str, str]] | None:
         """After reading every thread: each window video's comment count as the threads show it (a thread
         is its top comment and its replies). The next nightly run compares YouTube's count with it."""
+        if not self._window_read:
+            return None  # only the new uploads were read: the older videos' counts are not known
         counts = dict(stored)
         for post in builder.snapshot.posts:
             if post.id and post.created_at is not None:
@@ -423,11 +430,19 @@ class YouTubeConnector(Connector):
         """Uploads newest first, until the look-back window or the previous run's newest video."""
         snapshot = builder.snapshot
         snapshot.cursor.update({k: v for k, v in cursor.items() if k.startswith("newest_video")})
+        videos = snapshot.profile.counts.get("videos") if snapshot.profile else None
+        if videos is not None:
+            snapshot.cursor[CURSOR_VIDEO_COUNT] = str(videos)
+        if not self.context.full and "newest_video_id" in cursor and cursor.get(CURSOR_VIDEO_COUNT) == str(videos):
+            # The channel's video count has not moved: nothing uploaded (the run keeps the window's videos).
+            # As on X, an upload and a deletion on the same day cancel out until the next full run.
+            return
         playlist = parse.uploads_playlist(channel)
         if playlist is None:
             snapshot.notes.append("the channel has no uploads playlist: no videos to audit")
             return
         known = None if self.context.full else cursor.get("newest_video_id")
+        self._window_read = known is None  # every upload of the window, not only the new ones
         since = self._window_start()
         pages = self._pages(
             builder,

@@ -595,6 +595,25 @@ def test_a_nightly_run_reads_the_comments_of_videos_whose_count_moved_only(tmp_p
     assert estimate.requests == {"channels.list": 1, "playlistItems.list": 1, "videos.list": 1}
 
 
+def test_a_channel_whose_video_count_did_not_move_is_not_asked_for_its_uploads(tmp_path: Path) -> None:
+    recorded = body("videos_list_multi.json")
+    ids = [item["id"] for item in recorded["items"]]
+    cursor = {
+        "newest_video_id": ids[0],
+        "newest_video_at": "2019-10-01T00:00:00Z",
+        "video_count": UPLOADS_CHANNEL["statistics"]["videoCount"],
+        "comment_counts": " ".join(f"{video}:4:2019-03-21" for video in ids),
+    }
+    counts = video_statistics(dict.fromkeys(ids, 4))
+    responses = [get("channels", channel_page(UPLOADS_CHANNEL)), get("videos", counts)]
+    (snapshot,), all_played, _ = replay_run(tmp_path, [UPLOADS_CHANNEL["id"]], responses, cursor=cursor)
+
+    assert all_played and snapshot.requests == {"channels.list": 1, "videos.list": 1}  # 2 units, was 3 or more
+    assert snapshot.collections["posts"].state == CollectionState.COMPLETE
+    assert snapshot.cursor["video_count"] == cursor["video_count"]
+    assert snapshot.cursor["comment_counts"] == cursor["comment_counts"]
+
+
 def test_a_videos_answer_without_statistics_reads_every_videos_comments(tmp_path: Path) -> None:
     """The real videos.list recording asked for snippet only: no count to compare, nothing is skipped."""
     recorded = body("videos_list_multi.json")
