@@ -122,7 +122,9 @@ def estimate_run(
             platform = result.by_platform.setdefault(cls.name, Estimate())
             cursors = {account.key: latest_cursor(db, account.key) for account in group}
             if prefetching:
-                platform.add(connector.estimate_prefetch(group, {} if full else cursors))
+                # The previous cursors also for a full run: what they recorded predicts it (X: which
+                # conversations have replies), though the run itself starts afresh.
+                platform.add(connector.estimate_prefetch(group, cursors))
             for account in group:
                 predicted = connector.estimate(account, cursors[account.key], latest_content(db, account.key))
                 result.by_account[account.key] = predicted

@@ -8,12 +8,14 @@ account in ten is protected (a class or club account, read with its owner's toke
 The lower bound is what an oracle needs with the same endpoints, knowing the platform's state but
 not the future: one lookup per 100 accounts, ⌈followers / 1000⌉ follower pages, one timeline and one
 mentions page per account (more past 100), and one recent search per 13 conversations of the
-window, packed across accounts. For the nightly run: follower pages for the accounts listed in full
-that night (their day in the reconciliation cycle) and for protected accounts that gained followers
-(public accounts' followers wait for their full listing, policy x_public_follower_lists), a
-timeline page for accounts that posted, a mentions page for each protected account and one shared
-search per 25 or so public ones, and one recent search per 13 conversations someone has replied to
-(only they can hold a reply that does not name the account; see docs/connectors-twitter.md).
+window someone has replied to, packed across accounts (the window's mentions show which: the first
+reply in a conversation answers the account, and X makes it name the account). For the nightly run:
+follower pages for the accounts listed in full that night (their day in the reconciliation cycle)
+and for protected accounts that gained followers (public accounts' followers wait for their full
+listing, policy x_public_follower_lists), a timeline page for accounts that posted, a mentions page
+for each protected account and one shared search per 25 or so public ones, and one recent search per
+13 conversations someone has replied to (only they can hold a reply that does not name the account;
+see docs/connectors-twitter.md).
 """
 
 from __future__ import annotations
@@ -157,8 +159,15 @@ def lower_bound_full(world: FakeX, now: datetime) -> Counter[str]:
         bound[EP_FOLLOWERS] += max(1, math.ceil(len(account.followers) / FOLLOWERS_PAGE))
         bound[EP_TWEETS] += max(1, math.ceil(in_window(account.posts, now) / 100))
         bound[EP_MENTIONS] += max(1, math.ceil(in_window(account.mentions, now) / 100))
-    bound[EP_SEARCH] = conversation_searches(sum(in_window(a.posts, now) for a in accounts))
+    bound[EP_SEARCH] = conversation_searches(answered_conversations(world, now))
     return bound
+
+
+def answered_conversations(world: FakeX, now: datetime) -> int:
+    """Conversations of the window someone has replied to: the only ones that can hold a reply the
+    account's mentions do not show (the mentions read over the window show which they are)."""
+    start = now - LOOKBACK
+    return sum(1 for a in world.accounts.values() for t in a.posts if t.created_at >= start and world.replies.get(t.id))
 
 
 def lower_bound_nightly(
@@ -178,8 +187,7 @@ def lower_bound_nightly(
             bound[EP_MENTIONS] += 1  # nothing tells whether an account was mentioned without asking
         else:
             public.append(mentions.Searchable(account.id, account.username, account.id, now))
-    answered = sum(1 for a in accounts for t in a.posts if t.created_at >= now - LOOKBACK and world.replies.get(t.id))
-    bound[EP_SEARCH] = len(mentions.batches(public)) + conversation_searches(answered)
+    bound[EP_SEARCH] = len(mentions.batches(public)) + conversation_searches(answered_conversations(world, now))
     return bound
 
 

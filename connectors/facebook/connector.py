@@ -33,7 +33,7 @@ from facebook_business.adobjects.user import User
 from facebook_business.api import FacebookAdsApi
 from facebook_business.session import FacebookSession
 
-from connectors.base import Connector, CredentialCheck, SnapshotBuilder
+from connectors.base import Connector, CredentialCheck, Estimate, SnapshotBuilder
 from connectors.facebook.errors import PASSWORD_CHANGED, classify_graph_error
 from connectors.facebook.paging import GraphCursor
 from connectors.facebook.remediation import REMEDIATION
@@ -65,8 +65,21 @@ BUSINESS_ID = "FACEBOOK_BUSINESS_ID"
 PAGE_FIELDS = ["id", "name", "username", "link", "followers_count", "fan_count", "is_published"]
 POST_FIELDS = ["id", "message", "created_time", "permalink_url", "from{id,name}"]
 COMMENT_FIELDS = ["id", "message", "created_time", "from{id,name}", "parent", "permalink_url"]
+# Comments nested in the posts request (field expansion): one request per page of posts instead of one
+# per post. A comment's replies come nested in it; a post (or comment) with more than one page of them
+# says so by a `paging.next`, and only that post's comments are then read by their own edge.
+_REPLY_FIELDS = ",".join(COMMENT_FIELDS)
+_TOP_FIELDS = ",".join(f for f in COMMENT_FIELDS if f != "parent")
+# `summary(true)`: Graph then always sends `comments` (empty: total_count 0); a post without it was not
+# told about, and its edge is read. (A comment without replies has no nested `comments`: Graph leaves
+# empty edges out of an expansion.)
+NESTED_COMMENTS = (
+    f"comments.limit({PAGE_SIZE}).summary(true){{{_TOP_FIELDS},comments.limit({PAGE_SIZE}){{{_REPLY_FIELDS}}}}}"
+)
+THREAD_FIELDS = [*POST_FIELDS, NESTED_COMMENTS]  # posts and visitor posts, with their comments
 ASSIGNED_USER_FIELDS = ["id", "name", "user_type", "tasks", "permitted_tasks"]
 FULL_CONTROL_TASK = "MANAGE"
+COMMENTS_EDGE = "GET /{post-id}/comments"
 HASHTAG = re.compile(r"#\w+")
 
 PARTICIPANTS_LIMITATION = (
@@ -99,6 +112,8 @@ class FacebookConnector(Connector):
     def pull(self, account: RegisteredAccount, cursor: dict[str, str]) -> AccountSnapshot:
         builder = self.new_builder(account)
         self._pages_done: Counter[Capability] = Counter()
+        # post id -> its comments as the posts request nested them (None: read its comments edge)
+        self._nested: dict[str, list[dict[str, Any]] | None] = {}
         self._token_variable = self.context.settings.account_variable(account.key, PAGE_TOKEN)
         api = self._api_for(account)
         if api is None:
@@ -140,6 +155,26 @@ class FacebookConnector(Connector):
             "(no API lists Page followers; Facebook groups are audited through the manual connector)"
         )
         return builder.snapshot
+
+    def estimate(
+        self, account: RegisteredAccount, cursor: dict[str, str], previous: AccountSnapshot | None
+    ) -> Estimate:
+        """One request for the Page, each admin edge, each feed page and each post whose comments did not
+        fit the posts answer (100 comments, 100 replies each). A full run (or one whose previous pull did
+        not finish the window) reads the window again: as many feed pages and comment edges as last time;
+        a nightly run reads only what is new since: one page of each feed, comments nested in it."""
+        requests = {"GET /{page-id}": 1, "GET /{page-id}/roles": 1, "GET /{page-id}/agencies": 1}
+        if self.context.settings.account_secret(account.key, BUSINESS_ID) is not None:
+            requests["GET /{page-id}/assigned_users"] = 1
+        window = self.context.full or _parse_time(cursor.get("posts_since")) is None
+        feeds = ("GET /{page-id}/posts", "GET /{page-id}/visitor_posts", "GET /{page-id}/tagged")
+        before = previous.requests if previous is not None and window else {}
+        for feed in feeds:
+            requests[feed] = max(1, before.get(feed, 0))
+        if before.get(COMMENTS_EDGE):
+            requests[COMMENTS_EDGE] = before[COMMENTS_EDGE]
+        basis = "the window again, as the previous pull read it" if before else "one page of each feed"
+        return Estimate(requests, 0, {}, f"{basis}; comments nested in the feed pages")
 
     def classify_error(self, error: BaseException) -> PlatformError:
         return classify_graph_error(error, getattr(self, "_token_variable", f"ACCOUNT_<KEY>_{PAGE_TOKEN}"))
@@ -267,16 +302,19 @@ class FacebookConnector(Connector):
         previous = None if self.context.full else _parse_time(cursor.get("posts_since"))
         return max(window, previous) if previous and previous < self.context.as_of else window
 
-    def _feed(self, page: Page, edge: str, since: datetime) -> GraphCursor:
+    def _feed(self, page: Page, edge: str, since: datetime, fields: list[str] = POST_FIELDS) -> GraphCursor:
         params = {"limit": PAGE_SIZE, "since": int(since.timestamp())}
-        return GraphCursor(page, PagePost, fields=POST_FIELDS, params=params, endpoint=edge)
+        return GraphCursor(page, PagePost, fields=fields, params=params, endpoint=edge)
 
     def _read_posts(self, builder: SnapshotBuilder, page: Page, page_identity: Identity, since: datetime) -> None:
         seen: set[str] = set()
-        for raw in self._items(builder, "GET /{page-id}/posts", self._feed(page, "posts", since), since=since):
+        self._nested = {}
+        feed = self._feed(page, "posts", since, THREAD_FIELDS)
+        for raw in self._items(builder, "GET /{page-id}/posts", feed, since=since):
             if str(raw["id"]) in seen:
                 continue  # time paging can repeat a post at a page boundary
             seen.add(str(raw["id"]))
+            self._nested[str(raw["id"])] = _nested_comments(raw)
             builder.snapshot.posts.append(
                 Post(
                     id=str(raw["id"]),
@@ -295,12 +333,13 @@ class FacebookConnector(Connector):
     ) -> None:
         interactions = builder.snapshot.interactions
         threads: list[tuple[str, Identity | None]] = [(p.id, None) for p in builder.snapshot.posts]
-        visitor = self._feed(page, "visitor_posts", since)
+        visitor = self._feed(page, "visitor_posts", since, THREAD_FIELDS)
         for raw in self._items(builder, "GET /{page-id}/visitor_posts", visitor, since=since):
             author = self._author(raw)
             if author is not None and author.key != page_identity.key:
                 interactions.append(self._post_interaction("visitor_post", raw, author))
             threads.append((str(raw["id"]), author))
+            self._nested.setdefault(str(raw["id"]), _nested_comments(raw))
         tagged = self._feed(page, "tagged", since)
         for raw in self._items(builder, "GET /{page-id}/tagged", tagged, since=since):
             author = self._author(raw)
@@ -324,11 +363,14 @@ class FacebookConnector(Connector):
         post_author: Identity | None,
         page_identity: Identity,
     ) -> int:
-        """Comments and replies of one post (flattened by filter=stream). Returns comments without author."""
-        params = {"filter": "stream", "order": "chronological", "limit": PAGE_SIZE}
-        post = PagePost(post_id, api=page.get_api())
-        cursor = GraphCursor(post, Comment, fields=COMMENT_FIELDS, params=params, endpoint="comments")
-        comments = _unique(self._items(builder, "GET /{post-id}/comments", cursor))
+        """Comments and replies of one post: those nested in the post's own answer when it held them all,
+        else its comments edge (flattened by filter=stream). Returns comments without author."""
+        comments = self._nested.get(post_id)
+        if comments is None:
+            params = {"filter": "stream", "order": "chronological", "limit": PAGE_SIZE}
+            post = PagePost(post_id, api=page.get_api())
+            cursor = GraphCursor(post, Comment, fields=COMMENT_FIELDS, params=params, endpoint="comments")
+            comments = _unique(self._items(builder, COMMENTS_EDGE, cursor))
         authors = {str(c.get("id")): self._author(c) for c in comments if c.get("id")}
         anonymous = 0
         for raw in comments:
@@ -440,6 +482,28 @@ def _collection_of(endpoint: str) -> Capability:
     if endpoint.endswith("/posts"):
         return Capability.POSTS
     return Capability.INTERACTIONS
+
+
+def _nested_comments(post: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """A post's comments and their replies as its answer nested them, flattened as filter=stream lists
+    them (a reply with its `parent`); None when Graph had more than it nested (a `paging.next`) or sent
+    no `comments` at all: the post's comments edge is then read."""
+    nested = post.get("comments")
+    if not isinstance(nested, dict) or (nested.get("paging") or {}).get("next"):
+        return None
+    flat: list[dict[str, Any]] = []
+    for comment in nested.get("data") or []:
+        if not isinstance(comment, dict):
+            continue
+        replies = comment.get("comments")
+        if isinstance(replies, dict) and (replies.get("paging") or {}).get("next"):
+            return None
+        flat.append({k: v for k, v in comment.items() if k != "comments"})
+        for reply in (replies or {}).get("data") or [] if isinstance(replies, dict) else []:
+            if isinstance(reply, dict):
+                parent = {"id": comment.get("id"), **({"from": comment["from"]} if "from" in comment else {})}
+                flat.append({"parent": parent, **reply})
+    return _unique(iter(flat))
 
 
 def _unique(items: Iterator[dict[str, Any]]) -> list[dict[str, Any]]:

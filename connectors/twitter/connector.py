@@ -221,8 +221,72 @@ class TwitterConnector(Connector):
         found = {key: XPrefetch(user) for key, user in self._lookup_profiles(client, accounts, builder).items()}
         if not self.context.full:
             self._search_mentions(client, found, cursors, builder)
-            self._search_replies(client, found, cursors, builder)
+        self._read_window_mentions(client, found, cursors, builder)
+        self._search_replies(client, found, cursors, builder)
         return found
+
+    def reads_window_mentions(self, user: JSON, cursor: Mapping[str, str]) -> bool:
+        """Whether the prefetch reads this account's mentions of the whole window (a full or first run of a
+        public account), so that its replies can be searched with other accounts' (replies.py)."""
+        if user.get("protected") is not False or not user.get("id"):
+            return False  # a protected account's owner token may see mentions the app's does not
+        if self.context.full:
+            return True
+        if self._searchable(str(user.get("id")), user, cursor) is not None:
+            return False  # the nightly shared search reads its new mentions
+        since = cursor.get(CURSOR_MENTIONS_SINCE_ID)
+        window_start = self.context.as_of - timedelta(days=self.context.policy.lookback_days)
+        return not since or not since.isdigit() or parse.snowflake_time(since) < window_start
+
+    def _read_window_mentions(
+        self,
+        client: tweepy.Client,
+        found: dict[str, XPrefetch],
+        cursors: Mapping[str, Mapping[str, str]],
+        builder: SnapshotBuilder,
+    ) -> None:
+        """The window's mentions of each public account a full or first run reads (its timeline, one
+        request per 100): the same requests its pull would make, made first so that the conversations
+        they show replies in are searched 13 to a query across accounts. An account whose mentions X had
+        more of than the pull would read, or after a refusal, reads its own."""
+        window_start = self.context.as_of - timedelta(days=self.context.policy.lookback_days)
+
+        @functools.wraps(client.get_users_mentions)
+        def read(*args: Any, **kwargs: Any) -> JSON:
+            body = self.call(builder, EP_MENTIONS, client.get_users_mentions, *args, **kwargs)
+            if not isinstance(body, dict):
+                raise PlatformError(ErrorKind.MALFORMED, "X sent a response that is not a JSON object")
+            problem = partial_error(body, protected_fix="")
+            if problem is not None:
+                raise problem
+            bill_body(builder, EP_MENTIONS, body)
+            return body
+
+        for key, hint in sorted(found.items()):
+            if hint.mentions is not None or not self.reads_window_mentions(hint.user, cursors.get(key) or {}):
+                continue
+            pages = Pages(
+                tweepy.Paginator(
+                    read,
+                    str(hint.user["id"]),
+                    limit=MENTION_PAGES,
+                    max_results=100,
+                    start_time=window_start,
+                    tweet_fields=TWEET_FIELDS,
+                    expansions=TWEET_EXPANSIONS,
+                )
+            )
+            share = SharedPosts(window_start)
+            try:
+                for body in pages:
+                    users, tweets = mentions.included(body)
+                    for tweet in parse.tweets_in(body):
+                        share.add(tweet, users, tweets)
+            except PlatformError as error:
+                log.warning("X mentions read before the pulls stopped: %s", error.describe())
+                return
+            if not pages.capped:
+                hint.mentions = share
 
     def _lookup_profiles(
         self, client: tweepy.Client, accounts: list[RegisteredAccount], builder: SnapshotBuilder
@@ -310,11 +374,17 @@ class TwitterConnector(Connector):
         if hint.mentions is None:
             return []  # its own pull reads its mentions, and so knows best what to search
         window_start = self.context.as_of - timedelta(days=self.context.policy.lookback_days)
+        user_id = str(hint.user.get("id"))
+        if hint.mentions.since <= window_start:  # the whole window's mentions: they show every answered one
+            if any(parse.unattributed(t) or not t.get("conversation_id") for t in hint.mentions.data):
+                return []  # its pull searches every conversation (see AccountPull.conversations_to_search)
+            reach = parse.recent_window_start(self.context.as_of)
+            answering = replies.answering_account(hint.mentions.data, user_id, window_start)
+            return [replies.Watched(key, c, None, reach) for c in sorted(answering)]
         conversations = open_conversations(cursor, window_start)
         answered = answered_before(cursor, conversations)
         if answered is None:
             return []
-        user_id = str(hint.user.get("id"))
         tonight = hint.mentions.data
         new_posts = {
             c for c in answering_new_posts(tonight, user_id) if c.isdigit() and parse.snowflake_time(c) >= window_start
@@ -472,6 +542,18 @@ class TwitterConnector(Connector):
         requests = {EP_USERS: math.ceil(with_id / LOOKUP_BATCH)}
         requests[EP_USERS_BY_NAME] = math.ceil((len(accounts) - with_id) / LOOKUP_BATCH)
         basis = "one batched profile lookup"
+        window = [
+            w
+            for account in accounts
+            if self.reads_window_mentions(_registered_profile(account), cursors.get(account.key) or {})
+            for w in self._answered_before(account.key, cursors.get(account.key) or {})
+        ]
+        if window:
+            requests[EP_SEARCH] = len(replies.batches(window))
+            basis += (
+                f"; replies in {len(window)} conversations someone replied to by the last run, of the accounts "
+                "whose mentions of the window are read before the pulls, by shared recent searches"
+            )
         if not self.context.full:
             searchable = [
                 searchable
@@ -483,12 +565,23 @@ class TwitterConnector(Connector):
                 )
             ]
             watched = [w for a in searchable for w in self._watched_before(a.key, cursors.get(a.key) or {})]
-            requests[EP_SEARCH] = len(mentions.batches(searchable)) + len(replies.batches(watched))
+            requests[EP_SEARCH] = (
+                requests.get(EP_SEARCH, 0) + len(mentions.batches(searchable)) + len(replies.batches(watched))
+            )
             basis += (
                 f"; mentions of {len(searchable)} accounts and replies in {len(watched)} of their conversations by "
                 "shared recent searches (at least one page each)"
             )
         return Estimate({k: v for k, v in requests.items() if v}, 0, {"user": len(accounts)}, basis)
+
+    def _answered_before(self, key: str, cursor: Mapping[str, str]) -> list[replies.Watched]:
+        """For an estimate of a full or first run: the conversations of the window the last run found
+        replies in (all of them when it did not record which)."""
+        window_start = self.context.as_of - timedelta(days=self.context.policy.lookback_days)
+        conversations = open_conversations(cursor, window_start)
+        answered = answered_before(cursor, conversations)
+        found = conversations.keys() if answered is None else answered
+        return [replies.Watched(key, c, None, self.context.as_of) for c in sorted(found)]
 
     def _watched_before(self, key: str, cursor: Mapping[str, str]) -> list[replies.Watched]:
         """For an estimate: the conversations someone replied to by the previous run (tonight's first
@@ -557,6 +650,9 @@ class AccountPull:
         self.reconcile_days = context.policy.full_reconcile_days
         self.known_participants = context.known_participants
         self.prefetched = context.prefetched if isinstance(context.prefetched, XPrefetch) else None
+        # Whether this run's mentions cover the whole look-back window (a full or first run): their
+        # replies then show every conversation someone has replied to.
+        self.mentions_whole_window = False
         self.unattributed: set[str] = set()  # mentions and replies X sent without `author_id`
         self.withheld: dict[str, int] = {}  # X's words -> resources it left out of answers that had data
 
@@ -873,12 +969,17 @@ class AccountPull:
         if batched is not None:
             bodies: Iterable[JSON] = [batched.body()]
             self.users.add_body(batched.body())
+            self.mentions_whole_window = batched.since <= self.window_start
             self.snapshot.notes.append(
-                f"mentions: since {batched.since:%Y-%m-%d %H:%M} UTC, read by a recent search shared with "
+                f"mentions: the look-back window's ({self.window_start:%Y-%m-%d %H:%M} UTC on), read before the "
+                "pulls so that replies could be searched with other registered accounts'"
+                if self.mentions_whole_window
+                else f"mentions: since {batched.since:%Y-%m-%d %H:%M} UTC, read by a recent search shared with "
                 "other registered accounts"
             )
         else:
             window = self._window(CURSOR_MENTIONS_SINCE_ID)
+            self.mentions_whole_window = "since_id" not in window
             pages = self.tweet_pages(EP_MENTIONS, self.client.get_users_mentions, user_id, MENTION_PAGES, window)
             bodies = pages
         for body in bodies:
@@ -972,17 +1073,23 @@ class AccountPull:
 
         X does not let a reply drop the author of the post it answers, so a reply to the account's own
         post always names the account and is among its mentions. Only a reply under someone else's reply
-        can leave the account out, and such a reply needs a conversation someone has already replied to.
-        So a nightly run that read its mentions completely searches only the conversations with replies:
-        those an earlier run found, and those among tonight's mentions. A full or first run searches
-        every conversation (and so learns which have replies), as does a run whose mentions were cut
-        short or whose earlier run did not record them.
+        can leave the account out, and such a reply needs a conversation someone has already replied to
+        (by induction, the first reply in it answered the account and named it).
+        So a run that read its mentions completely searches only the conversations with replies: a full
+        or first run, whose mentions cover the whole window, those its mentions reply in; a nightly run
+        also those an earlier run found. A run whose mentions were cut short, or a nightly run whose
+        earlier run did not record them, searches every conversation.
         """
-        if self.full or self.answered is None or not mentions_complete:
+        mentions = list(mentions)
+        if not mentions_complete or any(parse.unattributed(t) or not t.get("conversation_id") for t in mentions):
+            return sorted(self.conversations)  # a mention X sent without author or conversation shows nothing
+        if self.mentions_whole_window:
+            earlier: set[str] = set()  # the mentions hold the window's every reply to the account
+        elif self.full or self.answered is None:
             return sorted(self.conversations)
-        return sorted(
-            (self.answered | replied_in(mentions, self.conversations, self._my_id())) & self.conversations.keys()
-        )
+        else:
+            earlier = self.answered
+        return sorted((earlier | replied_in(mentions, self.conversations, self._my_id())) & self.conversations.keys())
 
     def _add_interactions(self, tweets: Iterable[JSON]) -> None:
         assert self.me is not None and self.me.id is not None
@@ -1099,7 +1206,9 @@ class PullEstimate:
         self.followers()
         self.posts()
         window_start = self.context.as_of - timedelta(days=self.context.policy.lookback_days)
-        if self.context.full or CURSOR_MENTIONS_SINCE_ID not in self.cursor:
+        no_since = CURSOR_MENTIONS_SINCE_ID not in self.cursor
+        whole_window = self.context.full or (no_since and not self.batched_mentions())
+        if whole_window:
             self.add(EP_MENTIONS, 1, "post", self.previous_talk)  # the whole window again, as last time
             self.add(EP_MENTIONS, 0, "user", self.previous_people)
         elif self.batched_mentions():
@@ -1107,14 +1216,27 @@ class PullEstimate:
         else:
             self.add(EP_MENTIONS, 1)
         conversations = sorted(open_conversations(self.cursor, window_start))
-        if not self.context.full and CURSOR_ANSWERED in self.cursor:
-            # Only the conversations someone replied to (tonight's first replies are not known yet); none
-            # when the shared search covers them (estimate_prefetch counts that).
-            answered = answered_before(self.cursor, conversations) or set()
+        answered = answered_before(self.cursor, conversations)
+        if whole_window:
+            # The window's mentions show which conversations have replies: those the last run found
+            # (tonight's first replies are not known yet); none of its own when the run reads its mentions
+            # before the pulls and packs its searches with other accounts' (estimate_prefetch counts them).
+            if self.window_mentions_batched():
+                conversations = []
+            elif answered is not None:
+                conversations = sorted(answered)
+        elif answered is not None:
+            # Only the conversations someone replied to; none when the shared search covers them.
             conversations = [] if self.batched_mentions() else sorted(answered)
         self.add(EP_SEARCH, len(conversation_queries(conversations)))
         self.estimate_.basis = "; ".join(self.basis)
         return self.estimate_
+
+    def window_mentions_batched(self) -> bool:
+        """Whether the run reads this account's mentions before the pulls (`reads_window_mentions`)."""
+        if self.context.prefetched is None:
+            return False
+        return self.connector.reads_window_mentions(_registered_profile(self.account), self.cursor)
 
     def batched_mentions(self) -> bool:
         """Whether the run's shared mention search serves this account: the same test as

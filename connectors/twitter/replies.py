@@ -78,6 +78,25 @@ def answering_new_posts(tweets: Iterable[JSON], account_id: str) -> set[str]:
     }
 
 
+def answering_account(tweets: Iterable[JSON], account_id: str, window_start: datetime) -> set[str]:
+    """Conversations in which these posts (the account's mentions) answer a post of the account made in
+    the window. Read before the account's timeline, they are the conversations of the window someone
+    has replied to: the first reply in any of them answered the account, and X made it name the account."""
+    found: set[str] = set()
+    for tweet in tweets:
+        if str(tweet.get("in_reply_to_user_id")) != account_id or str(tweet.get("author_id")) == account_id:
+            continue
+        answered = [
+            str(r.get("id"))
+            for r in tweet.get("referenced_tweets") or []
+            if isinstance(r, dict) and r.get("type") == "replied_to"
+        ]
+        conversation = str(tweet.get("conversation_id") or "")
+        if conversation.isdigit() and any(a.isdigit() and parse.snowflake_time(a) >= window_start for a in answered):
+            found.add(conversation)
+    return found
+
+
 def _is_reply(tweet: JSON) -> bool:
     return any(isinstance(r, dict) and r.get("type") == "replied_to" for r in tweet.get("referenced_tweets") or [])
 

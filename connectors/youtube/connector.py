@@ -9,7 +9,9 @@ Pacific time). Paging uses the client's own `list_next`.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import math
+from collections import Counter
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -51,6 +53,11 @@ LIST_COST = 1  # quota units of every list method the connector uses
 SEARCH_COST = 100
 SEARCH_RESULTS = 10  # channels per search (one request whatever the number)
 CHANNEL_PARTS = "snippet,statistics,status,contentDetails"
+IDS_PER_CALL = 50  # channels.list and videos.list take up to 50 ids a call (1 unit)
+# Cursor: each video of the window with its comment count and upload day, "<id>:<count>:<YYYY-MM-DD> ...":
+# a nightly run re-reads the comments only of videos whose count moved (videos.list statistics).
+CURSOR_COMMENT_COUNTS = "comment_counts"
+CURSOR_VIDEO_COUNT = "video_count"  # the channel's videoCount when its uploads were last read
 COLLECTIONS_AFTER_PROFILE = (Capability.POSTS, Capability.INTERACTIONS, Capability.PARTICIPANTS)
 
 JSON = dict[str, Any]
@@ -112,12 +119,17 @@ class YouTubeConnector(Connector):
     def pull(self, account: RegisteredAccount, cursor: dict[str, str]) -> AccountSnapshot:
         builder = self.new_builder(account)
         self._owner = None
+        self._thread_counts: Counter[str] = Counter()  # video -> comments its threads hold (this pull)
+        self._window_read = False  # whether this pull read every upload of the window
         owner_token = self._owner_token(account)
         api_key = self.context.settings.youtube_api_key
         channel: JSON | None = None
         with self._collection(builder, Capability.PROFILE):
             public = self._public_client(builder, api_key.get_secret_value() if api_key else None, owner_token)
-            channel = self._channel(builder, public, account)
+            if isinstance(self.context.prefetched, dict):  # from the run's batched channels.list
+                channel = self._take_channel(builder, self.context.prefetched)
+            else:
+                channel = self._channel(builder, public, account)
         if channel is None:
             failure = builder.snapshot.collections[Capability.PROFILE.value]
             for capability in COLLECTIONS_AFTER_PROFILE:
@@ -130,10 +142,159 @@ class YouTubeConnector(Connector):
         if builder.snapshot.collections[Capability.POSTS.value].state != CollectionState.COMPLETE:
             # Older uploads of the window were not read: the next run must not stop above them.
             builder.snapshot.cursor = dict(cursor)
+        stored = None if self.context.full else stored_counts(cursor, self._window_start())
+        counts: dict[str, tuple[str, str]] | None = None
         with self._collection(builder, Capability.INTERACTIONS) as progress:
-            self._comments(builder, public, channel, owner, progress)
+            if stored is None or not builder.snapshot.usable(Capability.POSTS):
+                self._comments(builder, public, channel, owner, progress)
+                counts = self._counted_by_threads(builder, stored or {})
+            else:
+                counts = self._changed_comments(builder, public, owner, stored, progress)
+        builder.snapshot.cursor.pop(CURSOR_COMMENT_COUNTS, None)
+        done = (Capability.POSTS, Capability.INTERACTIONS)
+        if counts is not None and all(
+            builder.snapshot.collections[c.value].state == CollectionState.COMPLETE for c in done
+        ):
+            builder.snapshot.cursor[CURSOR_COMMENT_COUNTS] = " ".join(
+                f"{video}:{count}:{day}" for video, (count, day) in sorted(counts.items())
+            )
         self._subscribers(builder, channel, owner_token)
         return builder.snapshot
+
+    # --- batched channels and comment counts ---------------------------------------------------
+
+    def prefetch(
+        self,
+        accounts: list[RegisteredAccount],
+        builder: SnapshotBuilder,
+        cursors: Mapping[str, Mapping[str, str]],
+    ) -> dict[str, Any]:
+        """The registered channels, 50 per channels.list call (1 unit) instead of one call each: each
+        pull then starts from its channel. With the API key only; a failure leaves each pull to read its own."""
+        api_key = self.context.settings.youtube_api_key
+        by_id = {a.platform_id: a.key for a in accounts if a.platform_id}
+        if api_key is None or not by_id:
+            return {}
+        client = api_key_client(api_key.get_secret_value())
+        found: dict[str, Any] = {}
+        ids = sorted(by_id)
+        try:
+            for start in range(0, len(ids), IDS_PER_CALL):
+                chunk = ids[start : start + IDS_PER_CALL]
+                request = client.channels().list(part=CHANNEL_PARTS, id=",".join(chunk), maxResults=IDS_PER_CALL)
+                for item in self._execute(builder, "channels.list", request).get("items") or []:
+                    if isinstance(item, dict) and item.get("id") in by_id:
+                        found[by_id[item["id"]]] = item
+        except PlatformError:
+            pass  # the pulls read their own channels and report what went wrong
+        return found
+
+    def estimate_prefetch(
+        self, accounts: list[RegisteredAccount], cursors: Mapping[str, Mapping[str, str]]
+    ) -> Estimate:
+        calls = math.ceil(sum(1 for a in accounts if a.platform_id) / IDS_PER_CALL)
+        return Estimate({"channels.list": calls} if calls else {}, calls * LIST_COST, {}, "channels, 50 per call")
+
+    def estimate(
+        self, account: RegisteredAccount, cursor: dict[str, str], previous: AccountSnapshot | None
+    ) -> Estimate:
+        """Units (1 per list call) of one pull: the channel (unless the batch read it), the uploads since
+        the last run (a full run: the window, as last time), and the comments: on a full or first run
+        all the channel's threads, as many pages as last time; on a nightly run one videos.list per 50
+        videos of the window, then only the videos whose comment count moved (not known before the run)."""
+        before = dict(previous.requests) if previous is not None else {}
+        requests: dict[str, int] = {}
+        if not isinstance(self.context.prefetched, dict) and not self.context.prefetched:
+            requests["channels.list"] = 1
+        stored = None if self.context.full else stored_counts(cursor, self._window_start())
+        incremental = not self.context.full and "newest_video_id" in cursor
+        if not incremental:
+            requests["playlistItems.list"] = max(1, before.get("playlistItems.list", 0))
+        elif CURSOR_VIDEO_COUNT not in cursor:
+            requests["playlistItems.list"] = 1  # else only if the video count moved (not known before the run)
+        if stored is None:
+            requests["commentThreads.list"] = max(1, before.get("commentThreads.list", 0))
+            basis = "comments: every thread of the window"
+        else:
+            requests["videos.list"] = max(1, math.ceil(len(stored) / IDS_PER_CALL))
+            basis = "comments: comment counts of the window's videos; threads of those whose count moved"
+        units = sum(requests.values()) * LIST_COST
+        return Estimate(requests, units, {}, basis)
+
+    def _counted_by_threads(
+        self, builder: SnapshotBuilder, stored: dict[str, tuple[str, str]]
+    ) -> dict[str, tuple[str, str]] | None:
+        """After reading every thread: each window video's comment count as the threads show it (a thread
+        is its top comment and its replies). The next nightly run compares YouTube's count with it."""
+        if not self._window_read:
+            return None  # only the new uploads were read: the older videos' counts are not known
+        counts = dict(stored)
+        for post in builder.snapshot.posts:
+            if post.id and post.created_at is not None:
+                counts[post.id] = (str(self._thread_counts.get(post.id, 0)), f"{post.created_at:%Y-%m-%d}")
+        return counts
+
+    def _changed_comments(
+        self,
+        builder: SnapshotBuilder,
+        client: Any,
+        owner: Identity,
+        stored: dict[str, tuple[str, str]],
+        progress: _Progress,
+    ) -> dict[str, tuple[str, str]]:
+        """A nightly run: the window videos' comment counts (videos.list, statistics, 50 a call), then the
+        threads of each video whose count moved or is new. Unchanged videos keep the comments the last run
+        read (the run carries them forward); an edit that leaves a count unchanged waits for a full run."""
+        days = {video: day for video, (_, day) in stored.items()}
+        for post in builder.snapshot.posts:
+            if post.id and post.created_at is not None:
+                days[post.id] = f"{post.created_at:%Y-%m-%d}"
+        now: dict[str, str] = {}
+        ids = sorted(days)
+        for start in range(0, len(ids), IDS_PER_CALL):
+            chunk = ids[start : start + IDS_PER_CALL]
+            request = client.videos().list(part="statistics", id=",".join(chunk), maxResults=IDS_PER_CALL)
+            for item in self._execute(builder, "videos.list", request).get("items") or []:
+                statistics = item.get("statistics")
+                if not isinstance(statistics, dict):
+                    now[str(item.get("id"))] = "?"  # no count to compare: read its comments, as before
+                else:  # YouTube leaves commentCount out when comments are turned off
+                    now[str(item.get("id"))] = str(statistics.get("commentCount", "-"))
+        # A video videos.list no longer returns (deleted or made private) has no comments to read.
+        changed = [v for v in ids if v in now and (now[v] == "?" or now[v] != stored.get(v, ("", ""))[0])]
+        since = self._window_start()
+        for video in changed:
+            if now[video] in ("0", "-") and video not in stored:
+                continue  # a new video nobody commented on yet
+            self._video_comments(builder, client, video, owner, since, progress)
+        builder.snapshot.notes.append(
+            f"comments: re-read for the {len(changed)} of {len(now)} video(s) of the window whose comment count "
+            "changed since the last run; the others' were read before (an edit that leaves the count unchanged is "
+            "seen at the next full run)"
+        )
+        return {v: (now[v], days[v]) for v in ids if v in now}
+
+    def _video_comments(
+        self, builder: SnapshotBuilder, client: Any, video: str, owner: Identity, since: datetime, progress: _Progress
+    ) -> None:
+        pages = self._pages(
+            builder,
+            "commentThreads.list",
+            client.commentThreads(),
+            part="snippet,replies",
+            videoId=video,
+            maxResults=100,
+            order="time",
+            textFormat="plainText",
+        )
+        try:
+            for page in pages:
+                for thread in page.get("items", []):
+                    self._take_thread(builder, client, thread, owner, since, progress)
+        except PlatformError as error:
+            if not is_comments_disabled(error):
+                raise
+            builder.snapshot.notes.append(f"comments are turned off on video {video} (403 commentsDisabled)")
 
     def estimate_discovery(self, schools: list[str]) -> Estimate:
         if not self.context.policy.discovery_youtube_search:
@@ -251,7 +412,10 @@ class YouTubeConnector(Connector):
                 code="channelNotFound",
                 fix="check platform_id / handle in the registry; the channel may be deleted or terminated",
             )
-        channel: JSON = items[0]
+        return self._take_channel(builder, items[0])
+
+    @staticmethod
+    def _take_channel(builder: SnapshotBuilder, channel: JSON) -> JSON:
         builder.snapshot.profile = parse.channel_profile(channel)
         builder.snapshot.notes += parse.channel_notes(channel)
         return channel
@@ -268,11 +432,19 @@ class YouTubeConnector(Connector):
         """Uploads newest first, until the look-back window or the previous run's newest video."""
         snapshot = builder.snapshot
         snapshot.cursor.update({k: v for k, v in cursor.items() if k.startswith("newest_video")})
+        videos = snapshot.profile.counts.get("videos") if snapshot.profile else None
+        if videos is not None:
+            snapshot.cursor[CURSOR_VIDEO_COUNT] = str(videos)
+        if not self.context.full and "newest_video_id" in cursor and cursor.get(CURSOR_VIDEO_COUNT) == str(videos):
+            # The channel's video count has not moved: nothing uploaded (the run keeps the window's videos).
+            # As on X, an upload and a deletion on the same day cancel out until the next full run.
+            return
         playlist = parse.uploads_playlist(channel)
         if playlist is None:
             snapshot.notes.append("the channel has no uploads playlist: no videos to audit")
             return
         known = None if self.context.full else cursor.get("newest_video_id")
+        self._window_read = known is None  # every upload of the window, not only the new ones
         since = self._window_start()
         pages = self._pages(
             builder,
@@ -370,6 +542,10 @@ class YouTubeConnector(Connector):
         latest = parse.thread_latest(thread)
         if latest is not None and latest < since:
             return
+        snippet = thread.get("snippet") or {}
+        video = snippet.get("videoId") or (snippet.get("topLevelComment") or {}).get("snippet", {}).get("videoId")
+        if video:
+            self._thread_counts[str(video)] += 1 + int(snippet.get("totalReplyCount", 0) or 0)
         replies = parse.embedded_replies(thread)
         if parse.needs_reply_listing(thread):
             replies = self._replies(builder, client, thread)
@@ -470,3 +646,18 @@ class YouTubeConnector(Connector):
                 code="notChannelOwner",
                 fix=f"store a refresh token of the Google account that owns {channel_id} in {token.variable}",
             )
+
+
+def stored_counts(cursor: Mapping[str, str], window_start: datetime) -> dict[str, tuple[str, str]] | None:
+    """The comment counts the last run recorded for the videos still in the window: id -> (count, day);
+    None when it recorded none (a first run, or its comments were not read completely)."""
+    if CURSOR_COMMENT_COUNTS not in cursor:
+        return None
+    cutoff = f"{window_start:%Y-%m-%d}"
+    found: dict[str, tuple[str, str]] = {}
+    for entry in cursor[CURSOR_COMMENT_COUNTS].split():
+        video, _, rest = entry.partition(":")
+        count, _, day = rest.rpartition(":")
+        if video and count and day >= cutoff:
+            found[video] = (count, day)
+    return found

@@ -136,7 +136,8 @@ def test_business_page_posts_comments_and_replies_over_two_pages(monkeypatch: py
     assert [p.id.split("_")[1] for p in snapshot.posts] == ["1200000000000301", "1200000000000302", "1200000000000303"]
     assert snapshot.posts[0].hashtags == ["#RiverbendFair"]
     assert snapshot.requests["GET /{page-id}/posts"] == 2  # time-paged feed: both pages read
-    assert snapshot.requests["GET /{post-id}/comments"] == 5  # 2 pages for the first post, 1 each for three more
+    # Comments come nested in the posts pages; only the first post has more than they held: its 2 pages.
+    assert snapshot.requests["GET /{post-id}/comments"] == 2
 
     # The Page's own reply is not a person's interaction; everyone else's is.
     assert by_kind(snapshot) == Counter({"comment": 5, "reply": 1, "visitor_post": 1, "tag": 1})
@@ -542,3 +543,35 @@ def test_a_throttle_midway_keeps_what_was_read_and_reports_partial(tmp_path: Pat
     assert admins.state == CollectionState.PARTIAL and admins.error == ErrorKind.RATE_LIMITED
     assert {a.identity.id for a in snapshot.admins} == {"61550000000003", "61550000000002", "61550000009999"}
     assert admins.retry_after is not None and admins.retry_after > datetime.now(UTC) + timedelta(minutes=59)
+
+
+# --- --dry-run: the estimate against what the recorded pulls asked for -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cassette", "key", "page_id"),
+    [
+        ("business_page.yaml", "rbe-business-page", "108000000000201"),
+        ("classic_page.yaml", "hhs-drama", "108000000000202"),
+    ],
+)
+def test_estimate_predicts_the_requests_of_a_pull(
+    monkeypatch: pytest.MonkeyPatch, cassette: str, key: str, page_id: str
+) -> None:
+    """A first run: one request per edge, comments nested (the recordings' posts fit one page, their comments
+    a posts answer, except one post of the business Page); the next full run re-reads the window as this one
+    did; a nightly run one page of each feed."""
+    monkeypatch.setenv("ACCOUNT_RBE_BUSINESS_PAGE_FACEBOOK_BUSINESS_ID", "190000000000042")
+    account = page(key, page_id)
+    first = FacebookConnector(context()).estimate(account, {}, None)
+    snapshot = pull(cassette, account)
+    again = FacebookConnector(context()).estimate(account, snapshot.cursor, snapshot)
+
+    assert again.requests == snapshot.requests
+    made_by_edge = {edge: 1 for edge in snapshot.requests} | {"GET /{post-id}/comments": 0}
+    assert {k: v for k, v in first.requests.items()} == {k: v for k, v in made_by_edge.items() if v}
+    nightly = ConnectorContext(
+        settings=Settings(), policy=Policy(), as_of=AS_OF + timedelta(days=1), deadline=Deadline(900), full=False
+    )
+    tonight = FacebookConnector(nightly).estimate(account, snapshot.cursor, snapshot)
+    assert "GET /{post-id}/comments" not in tonight.requests and tonight.requests["GET /{page-id}/posts"] == 1

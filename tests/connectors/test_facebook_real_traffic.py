@@ -46,7 +46,6 @@ NOT_REQUESTED = {
     "group_feed_p1.json": "Groups API removed on 22 April 2024: groups are audited through the manual connector",
     "groups_by_ids.json": "Groups API removed on 22 April 2024: groups are audited through the manual connector",
     "posts_by_ids.json": "multi-id reads (GET /?ids=): posts come from the Page's own feeds",
-    "post_with_reaction_summaries.json": "single-post reads with reactions: no rule needs reactions",
     "me_accounts_with_tasks_p1.json": "GET /me/accounts: Pages are read by their registered id, with their own token",
     "me_accounts_legacy_perms.json": "GET /v2.0/me/accounts (before tasks existed): not asked, and a retired shape",
     "me_businesses.json": "GET /me/businesses: the Business id is configured (ACCOUNT_<KEY>_FACEBOOK_BUSINESS_ID)",
@@ -361,8 +360,43 @@ def test_rate_limit_recording_is_retried(
     assert run.snapshot.collections["profile"].state == CollectionState.COMPLETE
 
 
+def test_comments_nested_in_the_posts_answer_cost_no_request_unless_graph_has_more(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A post whose answer nests its comments (the real `comments` with `summary`: none) needs no request of
+    its own; a post whose nested comments have a `paging.next` (the real first comments page) has its
+    comments edge read, all of it; a post without `comments` (a feed that was not asked for them) too."""
+    node = body("page_node_many_fields.json")
+    page_id = node["id"]
+    quiet = body("post_with_reaction_summaries.json")
+    busy, bare = body("page_posts_p1.json")["data"][:2]
+    busy = {**busy, "comments": body("post_comments_p1.json")}
+    responses = [
+        served(f"/{page_id}/", text("page_node_many_fields.json")),
+        served(f"/{page_id}/roles", EMPTY),
+        served(f"/{page_id}/agencies", EMPTY),
+        served(f"/{page_id}/posts", json.dumps({"data": [quiet, busy, bare]})),
+        served(f"/{page_id}/visitor_posts", EMPTY),
+        served(f"/{page_id}/tagged", EMPTY),
+        served(f"/{busy['id']}/comments", text("post_comments_p1.json")),
+        served(f"/{busy['id']}/comments", text("post_comments_p2.json")),
+        served(f"/{bare['id']}/comments", EMPTY),
+    ]
+    run = replay(
+        tmp_path, monkeypatch, caplog, page_id, responses, as_of=datetime(2021, 8, 20, tzinfo=UTC), lookback_days=36500
+    )
+
+    assert run.all_played
+    assert [p.id for p in run.snapshot.posts] == [quiet["id"], busy["id"], bare["id"]]
+    assert run.snapshot.requests["GET /{post-id}/comments"] == 3  # none for the quiet post
+    assert not any(quiet["id"] in url and "/comments" in url for url in run.sent)
+    posts_request = next(url for url in run.sent if f"/{page_id}/posts" in url)
+    assert "comments.limit%28100%29.summary%28true%29" in posts_request
+
+
 CASES: list[tuple[str, tuple[str, ...]]] = [
     ("page", ("page_node_many_fields.json", "page_node_object_data.json")),
+    ("nested comments", ("post_with_reaction_summaries.json",)),
     ("roles", ("page_roles_single_legacy_perms.json",)),
     (
         "posts and comments",

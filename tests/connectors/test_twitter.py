@@ -154,6 +154,8 @@ def test_public_account_two_follower_pages_posts_mentions_and_replies() -> None:
         "GET /2/tweets/search/recent": 1,
     }
     assert any("7 days" in note for note in snapshot.notes)
+    # Only the board post's conversation has replies (its mentions show them): the search asks for it alone.
+    assert any("searched the 1 of 2 conversation(s) someone has replied to" in note for note in snapshot.notes)
     assert not any("audience mismatch" in note for note in snapshot.notes)
     # The next nightly run asks only for what is newer than this run's newest post and mention.
     assert snapshot.cursor["since_id"] == board.id

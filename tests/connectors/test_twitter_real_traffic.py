@@ -377,7 +377,10 @@ def test_400_invalid_request_fails_the_search_with_xs_words(tmp_path: Path) -> N
         served(f"/2/users/{TWITTER}/followers", LAST_PAGE),
         tweets,
         served(tweets[0], LAST_PAGE),
-        served(f"/2/users/{TWITTER}/mentions", LAST_PAGE),
+        # Mentions X sent without author: they cannot show which conversations have replies, so every
+        # conversation is searched (an empty page of mentions would show that none has replies).
+        mentions := exchange("tweepy_get_users_mentions.yaml"),
+        served(mentions[0], LAST_PAGE),
         served("/2/tweets/search/recent", (REAL_X / "pytw_error_invalid_request.json").read_text(), 400),
     ]
     snapshot, all_played = replay(tmp_path, account("Twitter"), responses)

@@ -133,7 +133,14 @@ def test_full_channel_with_owner_token(monkeypatch: pytest.MonkeyPatch) -> None:
     assert snap.posts[0].created_at == datetime(2026, 11, 14, 18, 0, tzinfo=UTC)
     assert all(p.created_at and p.created_at >= datetime(2026, 10, 16, 6, tzinfo=UTC) for p in snap.posts)
     assert snap.posts[0].hashtags == ["#58", "#HHSScience"]
-    assert snap.cursor == {"newest_video_id": snap.posts[0].id, "newest_video_at": "2026-11-14T18:00:00Z"}
+    counts = snap.cursor.pop("comment_counts").split()
+    assert snap.cursor == {
+        "newest_video_id": snap.posts[0].id,
+        "newest_video_at": "2026-11-14T18:00:00Z",
+        "video_count": "58",  # a nightly run skips the uploads while the channel's count stays
+    }
+    # Each of the 51 videos with the comments its threads hold, for the next nightly run to compare.
+    assert len(counts) == 51 and sum(int(c.split(":")[1]) for c in counts) == 102 + 29
     # 102 top-level comments in the window, 29 replies (7 of one thread listed by comments.list).
     kinds = [i.kind for i in snap.interactions]
     assert (kinds.count("comment"), kinds.count("reply")) == (102, 29)

@@ -18,7 +18,7 @@ import yaml
 
 from auditor.policy import Policy
 from auditor.settings import Settings
-from connectors.base import ConnectorContext
+from connectors.base import ConnectorContext, SnapshotBuilder
 from connectors.recording import make_vcr
 from connectors.resilience import Deadline
 from connectors.scrub import forget_secrets
@@ -38,7 +38,6 @@ NOT_REQUESTED = {
     "activities_by_channel_p1.json": "activities.list: uploads come from the uploads playlist instead",
     "activities_by_channel_p2.json": "activities.list: uploads come from the uploads playlist instead",
     "videos_list_single.json": "videos.list: the playlist items carry what the rules need",
-    "videos_list_multi.json": "videos.list: the playlist items carry what the rules need",
 }
 
 pytestmark = pytest.mark.skipif(
@@ -85,7 +84,11 @@ def replay(
 
 
 def replay_run(
-    tmp_path: Path, channel_ids: list[str], responses: list[tuple[str, str, int, JSON]], as_of: datetime = AS_OF
+    tmp_path: Path,
+    channel_ids: list[str],
+    responses: list[tuple[str, str, int, JSON]],
+    as_of: datetime = AS_OF,
+    cursor: dict[str, str] | None = None,
 ) -> tuple[list[AccountSnapshot], bool, list[float]]:
     """Pull several channels in one run (one connector, one quota budget) against `responses`."""
     interactions = [
@@ -123,7 +126,7 @@ def replay_run(
     ]
     with make_vcr(tmp_path, match_on=("method", "path")).use_cassette("real.yaml") as recording:
         connector = YouTubeConnector(context)
-        snapshots = [connector.pull(account, {}) for account in accounts]
+        snapshots = [connector.pull(account, dict(cursor or {})) for account in accounts]
         return snapshots, recording.all_played, sleeps
 
 
@@ -479,8 +482,162 @@ def test_backend_error_recording_is_retried(tmp_path: Path) -> None:
     assert snapshot.requests["channels.list"] == 2
 
 
+# --- a nightly run: channels 50 a call, comments only of videos whose comment count moved ---------------
+
+
+def test_channels_are_read_50_a_call_before_the_pulls(tmp_path: Path) -> None:
+    recorded = body("channels_list_multi.json")
+    ids = [item["id"] for item in recorded["items"]]
+    (tmp_path / "real.yaml").write_text(
+        yaml.safe_dump({"interactions": [_interaction(get("channels", recorded))], "version": 1})
+    )
+    context = ConnectorContext(settings=Settings(), policy=EVERYTHING, as_of=AS_OF, deadline=Deadline(60))
+    accounts = [
+        RegisteredAccount(
+            key=f"channel{n}",
+            platform="youtube",
+            connector="youtube",
+            platform_id=channel_id,
+            school="-",
+            purpose="-",
+            kind="joint",
+            audience="public",
+        )
+        for n, channel_id in enumerate(ids)
+    ]
+    builder = SnapshotBuilder("youtube:batched-lookup", "youtube", AS_OF)
+    with make_vcr(tmp_path, match_on=("method", "path")).use_cassette("real.yaml") as recording:
+        found = YouTubeConnector(context).prefetch(accounts, builder, {})
+        assert recording.all_played
+    assert len(ids) > 1 and builder.snapshot.requests == {"channels.list": 1}  # one call, not one per channel
+    assert {key: channel["id"] for key, channel in found.items()} == {a.key: a.platform_id for a in accounts}
+    assert YouTubeConnector(context).estimate_prefetch(accounts, {}).requests == {"channels.list": 1}
+
+
+def _interaction(response: tuple[str, str, int, JSON]) -> JSON:
+    method, url, status, data = response
+    return {
+        "request": {"body": None, "headers": {}, "method": method, "uri": url},
+        "response": {
+            "status": {"code": status, "message": "recorded"},
+            "headers": {"Content-Type": ["application/json; charset=UTF-8"]},
+            "body": {"string": json.dumps(data)},
+        },
+    }
+
+
+def video_statistics(counts: dict[str, int]) -> JSON:
+    """videos.list(part=statistics) as YouTube answers it (counts are strings)."""
+    return {
+        "kind": "youtube#videoListResponse",
+        "etag": "served-by-test",
+        "items": [
+            {
+                "kind": "youtube#video",
+                "etag": "served-by-test",
+                "id": video,
+                "statistics": {"viewCount": "812", "likeCount": "31", "favoriteCount": "0", "commentCount": str(n)},
+            }
+            for video, n in counts.items()
+        ],
+        "pageInfo": {"totalResults": len(counts), "resultsPerPage": len(counts)},
+    }
+
+
+def test_a_nightly_run_reads_the_comments_of_videos_whose_count_moved_only(tmp_path: Path) -> None:
+    pages = [body("commentThreads_by_video_p1.json"), body("commentThreads_by_video_p2.json")]
+    busy = pages[0]["items"][0]["snippet"]["videoId"]
+    quiet = body("videos_list_multi.json")["items"][0]["id"]
+    threads = [t for page in pages for t in page["items"]]
+    total = sum(1 + t["snippet"]["totalReplyCount"] for t in threads)
+    cursor = {
+        "newest_video_id": quiet,
+        "newest_video_at": "2019-10-01T00:00:00Z",
+        "comment_counts": f"{busy}:{total - 2}:2019-06-01 {quiet}:7:2019-03-21",
+    }
+    responses = [
+        get("channels", channel_page(UPLOADS_CHANNEL)),
+        get("playlistItems", empty("playlistItems")),  # nothing uploaded since
+        get("videos", video_statistics({busy: total, quiet: 7})),
+        *[get("commentThreads", page) for page in pages],
+    ]
+    for _ in needing_replies(threads):
+        responses += [
+            get("comments", body("comments_replies_by_parent_p1.json")),
+            get("comments", last_page("youtube#commentListResponse")),
+        ]
+    (snapshot,), all_played, _ = replay_run(tmp_path, [UPLOADS_CHANNEL["id"]], responses, cursor=cursor)
+
+    assert all_played
+    assert snapshot.requests["videos.list"] == 1 and snapshot.requests["commentThreads.list"] == len(pages)
+    assert snapshot.collections["interactions"].state == CollectionState.COMPLETE
+    assert snapshot.interactions and {i.thread_id for i in snapshot.interactions} == {busy}
+    assert sorted(snapshot.cursor["comment_counts"].split()) == sorted(
+        [f"{busy}:{total}:2019-06-01", f"{quiet}:7:2019-03-21"]
+    )
+    assert any("re-read for the 1 of 2 video(s)" in note for note in snapshot.notes)
+    estimate = YouTubeConnector(
+        ConnectorContext(settings=Settings(), policy=EVERYTHING, as_of=AS_OF, deadline=Deadline(60))
+    ).estimate(
+        RegisteredAccount(
+            key="real",
+            platform="youtube",
+            connector="youtube",
+            platform_id=UPLOADS_CHANNEL["id"],
+            school="-",
+            purpose="-",
+            kind="joint",
+            audience="public",
+        ),
+        cursor,
+        None,
+    )
+    assert estimate.requests == {"channels.list": 1, "playlistItems.list": 1, "videos.list": 1}
+
+
+def test_a_channel_whose_video_count_did_not_move_is_not_asked_for_its_uploads(tmp_path: Path) -> None:
+    recorded = body("videos_list_multi.json")
+    ids = [item["id"] for item in recorded["items"]]
+    cursor = {
+        "newest_video_id": ids[0],
+        "newest_video_at": "2019-10-01T00:00:00Z",
+        "video_count": UPLOADS_CHANNEL["statistics"]["videoCount"],
+        "comment_counts": " ".join(f"{video}:4:2019-03-21" for video in ids),
+    }
+    counts = video_statistics(dict.fromkeys(ids, 4))
+    responses = [get("channels", channel_page(UPLOADS_CHANNEL)), get("videos", counts)]
+    (snapshot,), all_played, _ = replay_run(tmp_path, [UPLOADS_CHANNEL["id"]], responses, cursor=cursor)
+
+    assert all_played and snapshot.requests == {"channels.list": 1, "videos.list": 1}  # 2 units, was 3 or more
+    assert snapshot.collections["posts"].state == CollectionState.COMPLETE
+    assert snapshot.cursor["video_count"] == cursor["video_count"]
+    assert snapshot.cursor["comment_counts"] == cursor["comment_counts"]
+
+
+def test_a_videos_answer_without_statistics_reads_every_videos_comments(tmp_path: Path) -> None:
+    """The real videos.list recording asked for snippet only: no count to compare, nothing is skipped."""
+    recorded = body("videos_list_multi.json")
+    ids = [item["id"] for item in recorded["items"]]
+    cursor = {
+        "newest_video_id": ids[0],
+        "newest_video_at": "2019-10-01T00:00:00Z",
+        "comment_counts": " ".join(f"{video}:0:2019-03-21" for video in ids),
+    }
+    responses = [
+        get("channels", channel_page(UPLOADS_CHANNEL)),
+        get("playlistItems", empty("playlistItems")),
+        get("videos", recorded),
+        *[get("commentThreads", empty("commentThreads")) for _ in ids],
+    ]
+    (snapshot,), all_played, _ = replay_run(tmp_path, [UPLOADS_CHANNEL["id"]], responses, cursor=cursor)
+
+    assert all_played and snapshot.requests["commentThreads.list"] == len(ids)
+    assert snapshot.collections["interactions"].state == CollectionState.COMPLETE
+
+
 CASES: list[tuple[str, tuple[str, ...]]] = [
     ("channel", ("channels_list_by_id.json", "channels_list_single.json", "channels_list_multi.json")),
+    ("comment counts", ("videos_list_multi.json",)),
     ("uploads", ("playlistItems_uploads_p1.json", "playlistItems_uploads_p2.json", "playlistItems_by_ids.json")),
     (
         "threads",
