@@ -64,6 +64,13 @@ class Settings(BaseSettings):
                     register_url_secret(value.get_secret_value())
                 else:
                     register_secret(value.get_secret_value())
+        # Per-account credentials (ACCOUNT_<KEY>_<NAME>) are secrets from the start, not only once a
+        # connector reads them: a crash before that read must not print one.
+        env_file = Path(".env")
+        from_file = dotenv_values(env_file) if env_file.exists() else {}
+        for name, secret in {**from_file, **os.environ}.items():
+            if name.startswith("ACCOUNT_") and secret:
+                register_secret(secret)
 
     def account_secret(self, account_key: str, name: str) -> SecretStr | None:
         """A per-account credential: `ACCOUNT_<KEY>_<NAME>`, e.g. ACCOUNT_HS_CLUB_X_ACCESS_TOKEN.
