@@ -60,7 +60,7 @@ def test_the_demo_directory_as_oneroster_gives_the_same_findings(tmp_path: Path)
     expected, _ = _demo(nine, tmp_path / "out-nine")
     found, database = _demo(rostered, tmp_path / "out-oneroster")
 
-    assert len(expected["findings"]) == 27
+    assert expected["findings"]  # the demo always finds something: an empty comparison proves nothing
     assert _findings(found, rostered) == _findings(expected, nine)
     assert [c["state"] for c in found["coverage"]] == [c["state"] for c in expected["coverage"]]
     # Students are minors: what the SIS sent beyond what a rule needs is stored nowhere.
