@@ -75,12 +75,15 @@ PLANTED = {
     ),
     # Proper Conduct; Confidentiality of Information
     ("confidential-content", "hhs-athletics-tiktok", "post:7430000000000000001"),
+    # Proper Conduct: the athletics account insulting a referee (its ITS export)
+    ("disrespectful-content", "hhs-athletics-tiktok", "post:7430000000000000002"),
+    # Representing the Division: the departed teacher's class account campaigning for town council
+    ("personal-use", "hhs-whitford-class", "post:1857000000000000001"),
 }
 
 
-# Rules the demo does not plant: audit-incomplete (night 1 is fully audited); the conduct rules of #23 (none of the
-# demo's recorded posts is disrespectful or personal use, and their recordings are not edited to make one).
-NOT_PLANTED = {"audit-incomplete", "disrespectful-content", "personal-use"}
+# Rules the demo does not plant: audit-incomplete (night 1 is fully audited).
+NOT_PLANTED = {"audit-incomplete"}
 
 
 # Night 2 (cassettes/demo/night-2/): ITS got the Page's Admin role, the robotics club removed its outside
