@@ -251,16 +251,7 @@ class TwitterConnector(Connector):
         more of than the pull would read, or after a refusal, reads its own."""
         window_start = self.context.as_of - timedelta(days=self.context.policy.lookback_days)
 
-        @functools.wraps(client.get_users_mentions)
-        def read(*args: Any, **kwargs: Any) -> JSON:
-            body = self.call(builder, EP_MENTIONS, client.get_users_mentions, *args, **kwargs)
-            if not isinstance(body, dict):
-                raise PlatformError(ErrorKind.MALFORMED, "X sent a response that is not a JSON object")
-            problem = partial_error(body, protected_fix="")
-            if problem is not None:
-                raise problem
-            bill_body(builder, EP_MENTIONS, body)
-            return body
+        read = self._checked(builder, EP_MENTIONS, client.get_users_mentions)
 
         for key, hint in sorted(found.items()):
             if hint.mentions is not None or not self.reads_window_mentions(hint.user, cursors.get(key) or {}):
@@ -413,16 +404,7 @@ class TwitterConnector(Connector):
     ) -> list[JSON] | None:
         """The batch's pages, or None when X had more than the pages allowed."""
 
-        @functools.wraps(client.search_recent_tweets)
-        def search(*args: Any, **kwargs: Any) -> JSON:
-            body = self.call(builder, EP_SEARCH, client.search_recent_tweets, *args, **kwargs)
-            if not isinstance(body, dict):
-                raise PlatformError(ErrorKind.MALFORMED, "X sent a response that is not a JSON object")
-            problem = partial_error(body, protected_fix="")
-            if problem is not None:
-                raise problem
-            bill_body(builder, EP_SEARCH, body)
-            return body
+        search = self._checked(builder, EP_SEARCH, client.search_recent_tweets)
 
         pages = Pages(
             tweepy.Paginator(
@@ -482,6 +464,26 @@ class TwitterConnector(Connector):
 
     shows_following = True
 
+    def _checked(
+        self, builder: SnapshotBuilder, endpoint: str, method: Callable[..., Any], protected_fix: str = ""
+    ) -> Callable[..., JSON]:
+        """`method` through the shared resilience layer, refusing a body that is not a JSON object or that
+        X answered with errors instead of data, and billing what the body holds (batched reads that belong
+        to no single account's pull: shared searches, mentions, following lists)."""
+
+        @functools.wraps(method)
+        def through_call(*args: Any, **kwargs: Any) -> JSON:
+            body = self.call(builder, endpoint, method, *args, **kwargs)
+            if not isinstance(body, dict):
+                raise PlatformError(ErrorKind.MALFORMED, "X sent a response that is not a JSON object")
+            problem = partial_error(body, protected_fix=protected_fix)
+            if problem is not None:
+                raise problem
+            bill_body(builder, endpoint, body)
+            return body
+
+        return through_call
+
     def read_following(self, handle: str, builder: SnapshotBuilder) -> Following:
         """One username lookup, then GET /2/users/:id/following pages of 1,000 through tweepy's paginator,
         at most the policy's `personal_connections_page_cap` pages (each returned user is billed)."""
@@ -494,18 +496,7 @@ class TwitterConnector(Connector):
         client = build_client(bearer_token=token.get_secret_value())
 
         def api(endpoint: str, method: Callable[..., Any]) -> Callable[..., JSON]:
-            @functools.wraps(method)
-            def through_call(*args: Any, **kwargs: Any) -> JSON:
-                body = self.call(builder, endpoint, method, *args, **kwargs)
-                if not isinstance(body, dict):
-                    raise PlatformError(ErrorKind.MALFORMED, "X sent a response that is not a JSON object")
-                problem = partial_error(body, protected_fix=PROTECTED_FOLLOWING)
-                if problem is not None:
-                    raise problem
-                bill_body(builder, endpoint, body)
-                return body
-
-            return through_call
+            return self._checked(builder, endpoint, method, protected_fix=PROTECTED_FOLLOWING)
 
         user = api(EP_USER_BY_NAME, client.get_user)(username=name)["data"]
         cap = self.context.policy.personal_connections_page_cap
