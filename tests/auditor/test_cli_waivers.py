@@ -139,7 +139,8 @@ def test_a_rerendered_report_shows_a_finding_waived_since_the_run_as_waived(
 ) -> None:
     report = _run(division_dir)
     finding = _finding(report, "password-reset-overdue", "hhs-whitford-class")
-    assert finding["status"] == "new" and report["summary"]["by_severity"]["medium"] == 5
+    medium = report["summary"]["by_severity"]["medium"]
+    assert finding["status"] == "new" and finding["severity"] == "medium"
     assert _waive(division_dir, finding["fingerprint"], _in(90)).exit_code == 0
 
     assert _invoke("report").exit_code == 0
@@ -148,7 +149,7 @@ def test_a_rerendered_report_shows_a_finding_waived_since_the_run_as_waived(
     waived = _finding(again, "password-reset-overdue", "hhs-whitford-class")
     assert waived["status"] == "waived"
     assert waived["waiver"]["source"] == "auditor waive" and waived["waiver"]["expired"] is False
-    assert again["summary"]["by_severity"]["medium"] == 4 and again["summary"]["by_status"]["waived"] == 1
+    assert again["summary"]["by_severity"]["medium"] == medium - 1 and again["summary"]["by_status"]["waived"] == 1
     html = Path("var/reports/latest/report.html").read_text()
     assert html.index("Password reset overdue", html.index('id="waived-table"')) > 0
 
