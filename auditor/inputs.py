@@ -32,7 +32,7 @@ from auditor.directory import Directory, normalise_handle
 from auditor.policy import Policy
 from connectors.base import available_connectors
 from connectors.files import file_kind, read_bounded
-from models.tables import Activity, PatternWaiver, Person, PersonIdentity, RegisteredAccount
+from models.tables import Activity, PatternWaiver, Person, PersonIdentity, RegisteredAccount, checked_row
 
 PERSON_STATUSES = {"active", "departed", "inactive", "on_leave"}
 # Division inputs are text a person edits: a directory of 50,000 people is a few MB. The bound only
@@ -40,6 +40,7 @@ PERSON_STATUSES = {"active", "departed", "inactive", "on_leave"}
 INPUT_MAX_BYTES = 512 * 1024 * 1024
 INPUT_READ_SECONDS = 120.0
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+PLATFORM_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]*")
 
 
 @dataclass
@@ -675,7 +676,8 @@ def _read_people(
                 loaded.rejected_people.add(person_id)  # its handles are not checked: this row's error says it all
             continue
         declared += handles
-        people[person_id] = Person(
+        people[person_id] = checked_row(
+            Person,
             person_id=person_id,
             role=row["role"].lower(),
             school=row.get("school") or None,
@@ -700,7 +702,7 @@ def _declared_identities(
     for path, number, person_id, platform, value in declared:
         platform = aliases.get(platform, platform)
         label = f"person '{person_id}'"
-        if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]*", platform):
+        if not PLATFORM_NAME.fullmatch(platform):
             problems.append(InputProblem(path, number, label, "handles", f"not a platform name: {platform!r}"))
             continue
         if person_id not in people:
@@ -715,7 +717,9 @@ def _declared_identities(
             continue
         if key not in owners:
             owners[key] = person_id
-            identities.append(PersonIdentity(person_id=person_id, platform=platform, value=key[1]))
+            identities.append(
+                checked_row(PersonIdentity, id=None, person_id=person_id, platform=platform, value=key[1])
+            )
     return identities
 
 

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+RowT = TypeVar("RowT", bound=SQLModel)
+
+
+def checked_row(table: type[RowT], **values: Any) -> RowT:
+    """A table object from values its loader has already checked, without SQLModel's per-field
+    validation (ten times the cost): a 150,000-person directory is built this way in seconds.
+    It is a full ORM object (it can be added to a session); give it every field."""
+    row: RowT = table.model_construct(**values)  # type: ignore[assignment]
+    table._sa_class_manager._new_state_if_none(row)  # type: ignore[attr-defined]
+    return row
 
 
 class Severity(StrEnum):
