@@ -50,6 +50,7 @@ from auditor.store import (
     previous_findings,
     replace_inputs,
     save_snapshot,
+    store_findings,
     waivers_by_fingerprint,
 )
 from connectors.base import (
@@ -179,7 +180,7 @@ def _execute_locked(
             patterns=pattern_waivers(db),  # waivers.yaml, stored with the inputs above
             resolved_before=ever_resolved(db, [r.fingerprint for r in results]),
         )
-        db.add_all(findings)
+        store_findings(db, findings)
         exit_code = _exit_code(findings, incomplete, division.policy)
         stored = db.get(AuditRun, run.id)
         assert stored is not None
@@ -190,6 +191,13 @@ def _execute_locked(
         stored.spend = spend
         db.add(stored)
         db.commit()
+    by_status = _count(f.status for f in findings)
+    by_severity = _count(f.severity for f in findings if f.status not in ("resolved", "waived"))
+    # Bounded memory: the report is built again from the store; what the run evaluated is let go
+    # first, so a division's findings are never in memory twice (as rule results and as a report).
+    del findings, results, outcomes, previous, evaluator
+    if division_wide:
+        del candidates
 
     folder = publish_run(engine, run.id, settings.report_dir)
     # A what-if (`check --person --departed`) tells the one who asked, never the notification sinks.
@@ -202,8 +210,8 @@ def _execute_locked(
         run_id=run.id,
         exit_code=exit_code,
         report_folder=folder,
-        findings_by_status=_count(f.status for f in findings),
-        findings_by_severity=_count(f.severity for f in findings if f.status not in ("resolved", "waived")),
+        findings_by_status=by_status,
+        findings_by_severity=by_severity,
         incomplete_accounts=sorted(incomplete),
         requests=spend["requests"],
         spend=spend,
