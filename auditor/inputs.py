@@ -103,6 +103,51 @@ _TextDatesLoader.add_constructor(
     lambda loader, node: loader.construct_scalar(node),  # type: ignore[arg-type]
 )
 
+# libyaml reads a registry of 1,000 accounts ten times faster; a file it refuses is read again by
+# the pure-Python loader, so every error message and line stays the one the tests expect.
+_FAST_LOADERS: tuple[type, type] | None = None
+if getattr(yaml, "__with_libyaml__", False):
+
+    class _FastTextDatesLoader(yaml.CSafeLoader):
+        """_TextDatesLoader on libyaml."""
+
+    _FastTextDatesLoader.add_constructor(
+        "tag:yaml.org,2002:timestamp",
+        lambda loader, node: loader.construct_scalar(node),  # type: ignore[arg-type]
+    )
+    _FAST_LOADERS = (yaml.CSafeLoader, _FastTextDatesLoader)
+
+
+_PLAIN_DEPTH = 64  # no registry, policy or activity list nests anywhere near this
+
+
+def _depth(root: yaml.Node | None) -> int:
+    """How deeply the document nests (iteratively: libyaml reads depths Python's stack cannot)."""
+    deepest, stack = 0, [(root, 1)] if root is not None else []
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(node, yaml.SequenceNode):
+            stack += [(child, depth + 1) for child in node.value]
+        elif isinstance(node, yaml.MappingNode):
+            stack += [(child, depth + 1) for pair in node.value for child in pair]
+        if deepest > _PLAIN_DEPTH:
+            break
+    return deepest
+
+
+def _parse_yaml(text: str) -> tuple[Any, yaml.Node | None]:
+    """The document's nodes (for lines) and its data; raises what the pure-Python loader raises."""
+    if _FAST_LOADERS is not None:
+        try:
+            node = yaml.compose(text, Loader=_FAST_LOADERS[0])
+            if _depth(node) <= _PLAIN_DEPTH:  # deeper: let the pure-Python loader decide, as it always did
+                return yaml.load(text, Loader=_FAST_LOADERS[1]), node
+        except (yaml.YAMLError, ValueError, RecursionError):
+            pass  # explained below, in the words and lines of the loader the messages were written for
+    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    return yaml.load(text, Loader=_TextDatesLoader), node
+
 
 def _line_at(raw: bytes, offset: int) -> int:
     return raw.count(b"\n", 0, offset) + 1
@@ -150,8 +195,7 @@ def _load_yaml(path: Path, problems: list[InputProblem]) -> tuple[Any, yaml.Node
     if text is None:
         return None, None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.load(text, Loader=_TextDatesLoader)
+        data, node = _parse_yaml(text)
     except (yaml.YAMLError, ValueError) as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

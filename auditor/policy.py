@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.tables import Severity
+from models.severity import Severity
 
 
 class MatchingPolicy(BaseModel):

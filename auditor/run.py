@@ -26,6 +26,14 @@ from auditor.discovery import (
     search_candidates,
     to_look_up,
 )
+from auditor.exit_codes import (  # the table lives there; named here too, as before
+    EXIT_BAD_INPUT,  # noqa: F401
+    EXIT_CLEAN,
+    EXIT_FINDINGS,
+    EXIT_INCOMPLETE,
+    EXIT_LOCKED,  # noqa: F401
+    EXIT_NOTIFY_FAILED,
+)
 from auditor.identity import IdentityResolver
 from auditor.inputs import Division
 from auditor.locking import RunLocked, run_lock
@@ -78,8 +86,6 @@ from models.snapshot import (
 from models.tables import AuditRun, FindingStatus, RegisteredAccount, Severity
 
 log = logging.getLogger("auditor.run")
-
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_BAD_INPUT, EXIT_INCOMPLETE, EXIT_NOTIFY_FAILED, EXIT_LOCKED = 0, 1, 2, 3, 4, 75
 
 
 @dataclass

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any, TypeVar
 
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+from models.severity import FindingStatus, Severity  # noqa: F401  (they were defined here: kept importable)
 
 RowT = TypeVar("RowT", bound=SQLModel)
 
@@ -19,26 +20,6 @@ def checked_row(table: type[RowT], **values: Any) -> RowT:
     row: RowT = table.model_construct(**values)  # type: ignore[assignment]
     table._sa_class_manager._new_state_if_none(row)  # type: ignore[attr-defined]
     return row
-
-
-class Severity(StrEnum):
-    INFO = "info"
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-    CRITICAL = "critical"
-
-    @property
-    def rank(self) -> int:
-        return list(Severity).index(self)
-
-
-class FindingStatus(StrEnum):
-    NEW = "new"
-    PERSISTING = "persisting"
-    RESOLVED = "resolved"
-    UNKNOWN = "unknown"  # the account could not be audited this run: neither confirmed nor resolved
-    WAIVED = "waived"
 
 
 def _json_column() -> Any:

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from auditor.rules._common import MASK_OPEN, detectors, excerpt, find_and_mask, is_account_itself
 from auditor.rules.base import RuleContext, RuleResult, rule
-from models.tables import Severity
+from models.severity import Severity
 
 
 @rule(

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.rules._common import Resolved, excerpt, hashtags_in, mask, normalise_tag, resolve
 from auditor.rules.base import RuleContext, RuleResult, rule
+from models.severity import Severity
 from models.snapshot import Interaction
-from models.tables import Activity, Person, Severity
+
+if TYPE_CHECKING:  # the tables are types here: the rules load without the database stack
+    from models.tables import Activity, Person
 
 
 @rule(
