@@ -22,9 +22,8 @@ def imported_modules(*args: str, code: str | None = None) -> tuple[set[str], str
     done = subprocess.run(
         command, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(REPO)), timeout=120
     )
-    modules = {
-        line.split("|")[-1].strip().split(".")[0] for line in done.stderr.splitlines() if line.startswith("import time:")
-    }
+    lines = [line for line in done.stderr.splitlines() if line.startswith("import time:")]
+    modules = {line.split("|")[-1].strip().split(".")[0] for line in lines}
     return modules, done.stdout
 
 
