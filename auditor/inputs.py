@@ -762,7 +762,9 @@ def _declared_identities(
         if key not in owners:
             owners[key] = person_id
             identities.append(
-                checked_row(PersonIdentity, id=None, person_id=person_id, platform=platform, value=key[1])
+                checked_row(
+                    PersonIdentity, session_ready=False, id=None, person_id=person_id, platform=platform, value=key[1]
+                )
             )
     return identities
 

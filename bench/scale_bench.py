@@ -257,13 +257,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         summary = (run.stdout.strip().splitlines() or [""])[-1]
         print(f"auditor run: exit {run.returncode} in {wall:.0f} s: {summary}", flush=True)
-        if run.returncode not in (0, 1):
+        report = root / "reports" / "latest" / "report.json"
+        if run.returncode not in (0, 1) or not report.exists():
             print(run.stderr[-3000:])
             return 1
         note = "" if peak_mb > before / 1024 else " (not above an earlier child's peak: read it as an upper bound)"
         print(ratio_line("run: peak RSS", peak_mb, RUN_RSS_TARGET_MB, "MB", f"({wall:.0f} s wall){note}"))
-        report = root / "reports" / "latest" / "report.json"
-        print(f"report.json {report.stat().st_size / 2**20:.0f} MB" if report.exists() else "no report.json written")
+        print(f"report.json {report.stat().st_size / 2**20:.0f} MB")
     return 0
 
 
