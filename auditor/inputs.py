@@ -18,7 +18,7 @@ import csv
 import io
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -605,7 +605,10 @@ PEOPLE_COLUMNS = {"person_id", "role", "first_name", "last_name", "status", "dep
 IDENTITY_COLUMNS = {"person_id", "platform", "handle"}
 
 
-def _read_csv(path: Path, problems: list[InputProblem]) -> tuple[list[str], list[tuple[int, dict[str, str]]]] | None:
+CsvRows = Iterable[tuple[int, dict[str, str]]]
+
+
+def _read_csv(path: Path, problems: list[InputProblem]) -> tuple[list[str], CsvRows] | None:
     """Header (lower-case) and rows (line, column -> stripped value), or None with the problems."""
     text = read_input_text(path, problems)
     if text is None:
@@ -633,10 +636,11 @@ def _read_csv(path: Path, problems: list[InputProblem]) -> tuple[list[str], list
     if not rows:
         problems.append(InputProblem(path, 1, None, None, "the file has a header but no rows"))
         return None
-    return header, [
+    # Each row becomes a dict as it is read: 150,000 of them at once would be a transient 150 MB.
+    return header, (
         (number, {h: (values[i] if i < len(values) else "").strip() for i, h in enumerate(header) if h})
         for number, values in rows
-    ]
+    )
 
 
 def load_directory(
@@ -679,7 +683,7 @@ def load_directory(
 
 def _read_people(
     path: Path,
-    rows: list[tuple[int, dict[str, str]]],
+    rows: CsvRows,
     people: dict[str, Person],
     declared: list[tuple[Path, int, str, str, str]],
     aliases: dict[str, str],
