@@ -266,6 +266,13 @@ def store_findings(session: Session, findings: Iterable[Finding]) -> int:
     return stored + len(batch)
 
 
+def run_finding_rows(session: Session, run_id: str) -> list[Any]:
+    """A run's findings as plain rows (attribute access like a Finding, no ORM object or identity
+    map): what a report of 100,000 findings is built from."""
+    columns = Finding.__table__.columns  # type: ignore[attr-defined]
+    return list(session.execute(select(*columns).where(columns.run_id == run_id)).all())
+
+
 def run_findings(session: Session, run_id: str) -> list[Finding]:
     return list(session.exec(select(Finding).where(Finding.run_id == run_id)).all())
 
