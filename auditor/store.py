@@ -220,15 +220,19 @@ def _open_findings(session: Session, run_id: str | None, condition: Any) -> list
 
 
 def ever_resolved(session: Session, fingerprints: Iterable[str]) -> set[str]:
-    wanted = list(set(fingerprints))
-    if not wanted:
-        return set()
-    rows = session.exec(
-        select(Finding.fingerprint).where(
-            col(Finding.fingerprint).in_(wanted), Finding.status == FindingStatus.RESOLVED.value
-        )
-    ).all()
-    return set(rows)
+    wanted = sorted(set(fingerprints))
+    found: set[str] = set()
+    # A batch at a time: a large division's run has more fingerprints than SQLite takes variables
+    # in one statement (32,766 or 250,000, depending on how it was built).
+    for start in range(0, len(wanted), IN_BATCH):
+        rows = session.exec(
+            select(Finding.fingerprint).where(
+                col(Finding.fingerprint).in_(wanted[start : start + IN_BATCH]),
+                Finding.status == FindingStatus.RESOLVED.value,
+            )
+        ).all()
+        found.update(rows)
+    return found
 
 
 def waivers_by_fingerprint(session: Session) -> dict[str, Waiver]:
@@ -248,6 +252,7 @@ def add_waiver(
 
 
 FINDING_BATCH = 5000
+IN_BATCH = 10_000
 
 
 def store_findings(session: Session, findings: Iterable[Finding]) -> int:

@@ -57,3 +57,28 @@ def test_a_large_directory_loads_without_validating_each_row(
         stored = db.exec(select(Person).where(Person.person_id == "390000007")).one()
         assert (stored.first_name, stored.role, stored.status) == ("First7", "student", "active")
         assert len(db.exec(select(PersonIdentity)).all()) == len(division.identities)
+
+
+def test_a_run_with_more_fingerprints_than_sqlite_takes_variables_finds_the_resolved_ones(tmp_path: Path) -> None:
+    """A division of 1,000 accounts evaluates more results than one SQLite statement takes
+    variables: the run crashed ("too many SQL variables") after collecting everything."""
+    from datetime import UTC, datetime
+
+    from auditor.store import ever_resolved
+    from models.tables import AuditRun, Finding
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'auditor.db'}")
+    init_db(engine)
+    now = datetime(2026, 11, 29, tzinfo=UTC)
+    with session(engine) as db:
+        db.add(AuditRun(id="r1", started_at=now, as_of=now))
+        db.add(
+            Finding(
+                run_id="r1", fingerprint="fp-fixed", rule_id="r", account_key="a", subject="s", severity="high",
+                confidence="certain", section="x", title="t", message="m", status="resolved",
+                first_seen_run="r1", first_seen_at=now, last_seen_run="r1",
+            )
+        )  # fmt: skip
+        db.commit()
+        fingerprints = [f"fp-{n:06d}" for n in range(260_000)] + ["fp-fixed"]
+        assert ever_resolved(db, fingerprints) == {"fp-fixed"}
