@@ -23,12 +23,14 @@ import argparse
 import csv
 import os
 import random
+import re
 import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,6 +101,11 @@ def generate(root: Path, *, people: int, accounts: int, participants: int, outsi
     write_directory(folder, directory, declared)
     (folder / "exports").mkdir()
     known_names = {(p.first_name, p.last_name) for p in directory}
+    # People known by name only (no declared id) are drawn among those whose name no one else in the
+    # directory bears: a namesake would make them `likely` outsiders, and findings = accounts x outsiders.
+    name_counts = Counter((p.first_name, p.last_name) for p in directory)
+    by_name_only = [p for p in members if p.person_id not in declared and name_counts[(p.first_name, p.last_name)] == 1]
+    by_id = [p for p in members if p.person_id in declared]
     strangers = NameSampler(random.Random(seed + 1))
     registry = []
     outsider_serial = 0
@@ -120,7 +127,9 @@ def generate(root: Path, *, people: int, accounts: int, participants: int, outsi
             blank = [""] * (len(EXPORT_COLUMNS) - 5)
             for holder in holders:
                 writer.writerow(["admin", "admin", declared[holder.person_id], "", holder.full_name, *blank])
-            for person in rng.sample(members, participants - outsiders):
+            known = participants - outsiders
+            named = rng.sample(by_name_only, min(len(by_name_only), known // 4))
+            for person in [*rng.sample(by_id, known - len(named)), *named]:
                 # by declared id where the directory has one, else by name only (the resolver's fuzzy path)
                 ident = declared.get(person.person_id) or f"7{rng.randrange(10**13):013d}"
                 writer.writerow(["participant", "", ident, "", f"{person.first_name} {person.last_name}", *blank])
@@ -263,7 +272,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         note = "" if peak_mb > before / 1024 else " (not above an earlier child's peak: read it as an upper bound)"
         print(ratio_line("run: peak RSS", peak_mb, RUN_RSS_TARGET_MB, "MB", f"({wall:.0f} s wall){note}"))
-        print(f"report.json {report.stat().st_size / 2**20:.0f} MB")
+        found = re.search(r"(\d+) open finding", run.stdout)
+        findings = f"{int(found.group(1)):,}" if found else "?"
+        print(f"report.json {report.stat().st_size / 2**20:.0f} MB, {findings} open findings")
     return 0
 
 

@@ -171,7 +171,12 @@ def report_for_run(engine: Engine, run_id: str, school: str | None = None) -> di
     Scrubbed of every configured secret: the last line of defence for every report file, export and
     the notifications read from it."""
     with session(engine) as db:
-        report = scrub_data(build_report(db, run_id))
+        built = build_report(db, run_id)
+    findings = built.pop("findings")
+    report = scrub_data(built)
+    for index, finding in enumerate(findings):  # in place: never two copies of 100,000 findings at once
+        findings[index] = scrub_data(finding)
+    report["findings"] = findings
     return report if school is None else filter_report_for_school(report, school)
 
 
