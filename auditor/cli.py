@@ -72,7 +72,9 @@ def _setup_logging(verbose: bool, quiet: bool = False) -> None:
     level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger().setLevel(level)  # basicConfig sets it only the first time in a process
-    for noisy in ("urllib3", "vcr", "googleapiclient.discovery_cache", "tweepy", "requests_oauthlib", "httplib2"):
+    # alembic.runtime.plugins speaks when alembic is first imported, which is now after this setup
+    noisy_loggers = ("urllib3", "vcr", "googleapiclient.discovery_cache", "tweepy", "requests_oauthlib", "httplib2")
+    for noisy in (*noisy_loggers, "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     from connectors.scrub import install_log_scrubbing
 
