@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from importlib import metadata, resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from auditor import cli_ops
@@ -29,14 +28,15 @@ from auditor.cli_db import db_app
 from auditor.cli_onboarding import register_onboarding
 from auditor.cli_ops import division_or_exit, register_ops, settings_or_exit
 from auditor.cli_waivers import expiry_problem, policy_or_exit, register_waivers
-from auditor.faults import EXIT_ENVIRONMENT, EXIT_SOFTWARE, describe
-from auditor.inputs import Division
+from auditor.exit_codes import EXIT_BAD_INPUT, EXIT_ENVIRONMENT, EXIT_LOCKED, EXIT_SOFTWARE
 from auditor.logs import attach_log_file, make_console, private_by_default
-from auditor.policy import Policy
-from auditor.run import EXIT_BAD_INPUT, EXIT_LOCKED, RunLocked, RunOutcome, execute_run
-from auditor.settings import Settings
-from connectors.scrub import install_log_scrubbing, scrub
-from models.tables import Severity
+
+# The run machinery, the platform SDKs and the report stack are imported by the commands that use
+# them: `auditor --help` and `auditor rules` start in a fraction of a second (#21).
+if TYPE_CHECKING:
+    from auditor.inputs import Division
+    from auditor.policy import Policy
+    from auditor.run import RunOutcome
 
 # Completion is offered and installs (`auditor --install-completion [bash|zsh|fish|pwsh]`).
 app = typer.Typer(no_args_is_help=True, help="Audit school social media accounts against AP 80-06.")
@@ -76,8 +76,12 @@ def _setup_logging(verbose: bool, quiet: bool = False) -> None:
     level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger().setLevel(level)  # basicConfig sets it only the first time in a process
-    for noisy in ("urllib3", "vcr", "googleapiclient.discovery_cache", "tweepy", "requests_oauthlib", "httplib2"):
+    # alembic.runtime.plugins speaks when alembic is first imported, which is now after this setup
+    noisy_loggers = ("urllib3", "vcr", "googleapiclient.discovery_cache", "tweepy", "requests_oauthlib", "httplib2")
+    for noisy in (*noisy_loggers, "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    from connectors.scrub import install_log_scrubbing
+
     install_log_scrubbing()
     private_by_default()  # reports, database and logs hold minors' data
     attach_log_file(settings_or_exit().log_dir, level)
@@ -131,9 +135,10 @@ def _execute(
                     f"No registered account {key!r} in {division_dir}. Known: {', '.join(sorted(known))}", markup=False
                 )
                 raise typer.Exit(EXIT_BAD_INPUT)
-    settings = Settings()
-    from auditor.run import _due_accounts
+    from auditor.run import RunLocked, _due_accounts, execute_run
+    from auditor.settings import Settings
 
+    settings = Settings()
     total = len(_due_accounts(division, only))
     try:
         with _progress_bar("Auditing accounts", total) as advance:
@@ -154,6 +159,8 @@ def _progress_bar(description: str, total: int | None) -> Iterator[Callable[[str
 
         yield log_line
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     columns = [SpinnerColumn(), TextColumn("{task.description}")]
     if total is not None:
         columns += [BarColumn(), MofNCompleteColumn(), TextColumn("accounts")]
@@ -195,6 +202,8 @@ def _summarise(outcome: RunOutcome) -> None:
 def summary_line(outcome: RunOutcome) -> str:
     """The run in one line, for cron's mail: open findings by severity, what was not audited, where
     the report is, the exit code."""
+    from models.tables import Severity
+
     ranked = sorted(outcome.findings_by_severity.items(), key=lambda kv: -Severity(kv[0]).rank)
     severities = ", ".join(f"{severity} {count}" for severity, count in ranked)
     total = sum(outcome.findings_by_severity.values())
@@ -242,6 +251,7 @@ def _dry_run(division_dir: Path, full: bool, as_of: datetime | None) -> None:
     from auditor.cli_ops import _missing_sqlite_file
     from auditor.connections import personal_accounts_by_platform
     from auditor.run import DISCOVERY_RULE, _due_accounts
+    from auditor.settings import Settings
     from auditor.spend import estimate_run
     from connectors.base import available_connectors
     from models.db import init_db, make_engine
@@ -459,6 +469,7 @@ def report(
         err.print(f"--format must be all or ocsf, got {output_format!r}", markup=False)
         raise typer.Exit(EXIT_BAD_INPUT)
     from auditor.report.publish import publish_run
+    from auditor.settings import Settings
     from auditor.store import latest_run
     from models.db import init_db, make_engine, session
 
@@ -524,6 +535,7 @@ def waive(
     """Waive a finding with a reason, an approver and an expiry date."""
     from sqlmodel import select
 
+    from auditor.settings import Settings
     from auditor.store import add_waiver
     from models.db import init_db, make_engine, session
     from models.tables import Finding
@@ -636,6 +648,9 @@ def main() -> None:
     try:
         app()
     except Exception as exc:
+        from auditor.faults import describe  # the database layer: only once something went wrong
+        from connectors.scrub import scrub
+
         line = describe(exc, _database_url())
         if line is None:  # the auditor's own bug: the traceback is what a developer needs, and cron
             # must not read the crash as 1 (findings)
@@ -649,6 +664,8 @@ def main() -> None:
 
 
 def _database_url() -> str:
+    from auditor.settings import Settings
+
     try:
         return Settings().database_url
     except Exception:

@@ -8,10 +8,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from auditor.settings import Settings
-from models import migrate
-from models.db import make_engine
-
 db_app = typer.Typer(no_args_is_help=True, help="Database schema: upgrade after an update, show the revision.")
 console = Console()
 err = Console(stderr=True)
@@ -25,6 +21,10 @@ def _label(url: str) -> str:
 @db_app.command()
 def upgrade() -> None:
     """Bring the database (DATABASE_URL) to the newest schema. Safe to repeat; every run does it too."""
+    from auditor.settings import Settings  # imported by the command, so `auditor --help` starts fast
+    from models import migrate
+    from models.db import make_engine
+
     settings = Settings()
     engine = make_engine(settings.database_url)
     try:
@@ -47,6 +47,10 @@ def upgrade() -> None:
 @db_app.command()
 def current() -> None:
     """Show the database's schema revision and the newest one; exit 1 when an upgrade is due."""
+    from auditor.settings import Settings
+    from models import migrate
+    from models.db import make_engine
+
     settings = Settings()
     with make_engine(settings.database_url).connect() as connection:
         revision = migrate.current_revision(connection)
@@ -63,5 +67,7 @@ def revision(
     rev_id: Annotated[str | None, typer.Option("--rev-id", help="Revision id (default: next number).")] = None,
 ) -> None:
     """For developers: write a migration for what models/tables.py changed (see docs/database.md)."""
+    from models import migrate
+
     for path in migrate.new_revision(message, rev_id or migrate.next_revision_id()):
         console.print(f"Wrote {path}: review it, then run the tests (tests/models/test_migrations.py).", markup=False)

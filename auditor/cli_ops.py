@@ -16,35 +16,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-import yaml
-from pydantic import ValidationError
 from rich.table import Table
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
-from auditor.directory import Directory
-from auditor.identity import IdentityResolver
-from auditor.inputs import Division, InputError, load_division
+from auditor.exit_codes import EXIT_BAD_INPUT, EXIT_INCOMPLETE, EXIT_LOCKED
 from auditor.logs import make_console
-from auditor.privacy import hmac_key, hmac_key_file, key_beside_data
-from auditor.run import EXIT_BAD_INPUT, EXIT_INCOMPLETE, EXIT_LOCKED, RunLocked, run_lock
-from auditor.settings import Settings
-from connectors.base import (
-    Connector,
-    ConnectorContext,
-    CredentialCheck,
-    CredentialState,
-    available_connectors,
-)
-from connectors.recording import cassette_leaks, make_vcr
-from connectors.resilience import Deadline
-from connectors.scrub import scrub
-from models.db import database_url, init_db, make_engine, session
-from models.snapshot import AccountSnapshot, CollectionState, ErrorKind, Identity
-from models.tables import RegisteredAccount
 
+# Imported by the commands that use them, so that `auditor --help` starts fast.
 if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+    from auditor.directory import Directory
+    from auditor.inputs import Division
     from auditor.retention import Cutoffs
+    from auditor.settings import Settings
+    from connectors.base import Connector, ConnectorContext, CredentialCheck, CredentialState
+    from models.snapshot import AccountSnapshot, Identity
+    from models.tables import RegisteredAccount
 
 console = make_console()
 err = make_console(stderr=True)
@@ -63,6 +50,10 @@ def settings_or_exit() -> Settings:
 
     Never the values: a value in the wrong variable may be a secret.
     """
+    from pydantic import ValidationError
+
+    from auditor.settings import Settings
+
     try:
         return Settings()
     except ValidationError as exc:
@@ -75,6 +66,13 @@ def _settings_problems(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}" for e in exc.errors())
 
 
+def available_connectors() -> dict[str, type[Connector]]:
+    """The installed connectors, loaded (with their SDKs) only by a command that needs them."""
+    from connectors import base
+
+    return base.available_connectors()
+
+
 def register_ops(app: typer.Typer) -> None:
     app.command()(record)
     app.command()(doctor)
@@ -83,6 +81,8 @@ def register_ops(app: typer.Typer) -> None:
 
 def division_or_exit(folder: Path) -> Division:
     """The validated division, or every input problem on stderr and exit code 2 (nothing written)."""
+    from auditor.inputs import InputError, load_division
+
     try:
         return load_division(folder)
     except InputError as exc:
@@ -94,6 +94,9 @@ def division_or_exit(folder: Path) -> Division:
 
 
 def _context(settings: Settings, division: Division, full: bool = True) -> ConnectorContext:
+    from connectors.base import ConnectorContext
+    from connectors.resilience import Deadline
+
     policy = division.policy
     return ConnectorContext(
         settings=settings,
@@ -127,6 +130,8 @@ def record(
     Whatever goes wrong ends with one line on stderr and a non-zero code, never a traceback, and
     never leaves a cassette that was not scanned for secrets.
     """
+    from pydantic import ValidationError
+
     try:
         _record(key, division, output, mode, pseudonymise, force)
     except typer.Exit:
@@ -141,11 +146,18 @@ def record(
 
 def _one_line(message: str) -> None:
     """One line on stderr, scrubbed and bounded (an exception's text may quote a server)."""
+    from connectors.scrub import scrub
+
     text = " ".join(scrub(message).split())
     err.print(text if len(text) <= 400 else text[:399] + "…", markup=False, highlight=False, soft_wrap=True)
 
 
 def _record(key: str, division: Path, output: Path | None, mode: str, pseudonymise: bool, force: bool) -> None:
+    from auditor.privacy import hmac_key
+    from auditor.settings import Settings
+    from connectors.recording import cassette_leaks, make_vcr
+    from models.snapshot import CollectionState, ErrorKind
+
     if mode not in ("once", "new_episodes"):
         err.print("--mode must be once or new_episodes", markup=False)
         raise typer.Exit(EXIT_BAD_INPUT)
@@ -217,6 +229,8 @@ class Replacement:
 
 def outsiders(snapshot: AccountSnapshot, account: RegisteredAccount, division: Division) -> list[Identity]:
     """Identities in the snapshot that the directory does not know, except the account itself."""
+    from auditor.identity import IdentityResolver
+
     directory: Directory = division.directory()
     matches = IdentityResolver(directory, division.policy.matching).resolve(snapshot.identities())
     own = {v for v in (account.platform_id, (account.handle or "").lstrip("@").lower()) if v}
@@ -254,6 +268,8 @@ def _same_shape_id(original: str, digest: str) -> str:
 def pseudonymise_cassette(cassette: Path, people: list[Identity], key: bytes) -> int:
     """Replace every occurrence (request URIs and bodies, response bodies) of the people's ids,
     handles and names by their pseudonyms; returns how many were replaced."""
+    import yaml
+
     data = yaml.safe_load(cassette.read_text(encoding="utf-8")) or {}
     replacements = pseudonyms(people, key)
     if not replacements:
@@ -293,6 +309,11 @@ class Check:
 
 def doctor(division: DivisionOption = Path("division")) -> None:
     """Check credentials (validity, expiry, scopes), the database and the folders before a nightly run."""
+    from auditor.inputs import InputError, load_division
+    from auditor.settings import Settings
+    from connectors.base import CredentialState
+    from connectors.scrub import scrub
+
     settings = Settings()
     checks: list[Check] = []
     try:
@@ -324,6 +345,8 @@ def doctor(division: DivisionOption = Path("division")) -> None:
 
 def credential_checks(settings: Settings, division: Division, now: datetime) -> list[Check]:
     """Every connector the registry uses checks its credentials; expiry is judged here, once."""
+    from connectors.base import CredentialCheck, CredentialState
+
     connectors = available_connectors()
     by_connector: dict[str, list[RegisteredAccount]] = {}
     for account in division.accounts:
@@ -348,6 +371,8 @@ def credential_checks(settings: Settings, division: Division, now: datetime) -> 
 def export_checks(division: Division, now: datetime) -> list[Check]:
     """Each active manual account's ITS export: present, readable, and no older than the policy allows
     (an old export audits the account as it was then)."""
+    from connectors.base import CredentialState
+
     limit = division.policy.max_export_age_days
     checks: list[Check] = []
     for account in division.accounts:
@@ -381,6 +406,8 @@ def export_checks(division: Division, now: datetime) -> list[Check]:
 def its_admin_checks(division: Division) -> list[Check]:
     """The registry's its_admin in the form the platform lists admins by (Facebook: a numeric id); in
     another form the ITS account is never matched exactly and its-admin-missing cannot be trusted."""
+    from connectors.base import CredentialState
+
     connectors = available_connectors()
     checks: list[Check] = []
     for account in division.accounts:
@@ -395,6 +422,8 @@ def its_admin_checks(division: Division) -> list[Check]:
 
 
 def _judge_expiry(result: CredentialCheck, now: datetime) -> Check:
+    from connectors.base import CredentialState
+
     state, detail = result.state, result.detail
     if result.expires_at is not None and state in (CredentialState.OK, CredentialState.WARNING):
         left = result.expires_at - now
@@ -411,6 +440,11 @@ def _judge_expiry(result: CredentialCheck, now: datetime) -> Check:
 
 
 def database_checks(settings: Settings) -> list[Check]:
+    from sqlalchemy import text
+
+    from connectors.base import CredentialState
+    from models.db import init_db, make_engine, session
+
     try:
         engine = make_engine(settings.database_url)
         init_db(engine)
@@ -435,6 +469,10 @@ def _database_label(settings: Settings) -> str:
 
 def data_folders(settings: Settings) -> list[Path]:
     """Folders holding data about minors: the SQLite database's, the reports', the lock's, the logs'."""
+    from sqlalchemy.engine import make_url
+
+    from models.db import database_url
+
     folders = [settings.report_dir, settings.lock_file.parent]
     if settings.log_dir is not None:
         folders.append(settings.log_dir)
@@ -446,6 +484,9 @@ def data_folders(settings: Settings) -> list[Path]:
 
 def key_checks(settings: Settings) -> list[Check]:
     """The key that makes outsiders' keyed identities meaningful should not travel with the data."""
+    from auditor.privacy import hmac_key_file, key_beside_data
+    from connectors.base import CredentialState
+
     if settings.hmac_key is not None:
         return [Check("privacy", "HMAC key", CredentialState.OK, "from AUDITOR_HMAC_KEY")]
     beside = key_beside_data(settings, data_folders(settings))
@@ -459,6 +500,8 @@ def key_checks(settings: Settings) -> list[Check]:
 
 
 def folder_checks(settings: Settings) -> list[Check]:
+    from connectors.base import CredentialState
+
     folders = {"reports": settings.report_dir, "lock": settings.lock_file.parent}
     if settings.log_dir is not None:
         folders["logs"] = settings.log_dir
@@ -499,7 +542,10 @@ def purge(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would go; change nothing.")] = False,
 ) -> None:
     """Apply the policy's retention: old snapshots, resolved findings' evidence, report folders, logs."""
+    from auditor.locking import RunLocked, run_lock
     from auditor.retention import Cutoffs, apply_purge, plan_purge
+    from auditor.settings import Settings
+    from models.db import init_db, make_engine, session
 
     policy = division_or_exit(division).policy
     settings = Settings()
@@ -531,6 +577,7 @@ def purge(
 def _print_purge_plan(settings: Settings, cutoffs: Cutoffs) -> None:
     """What `purge` would delete, read without creating or migrating anything."""
     from auditor.retention import plan_purge
+    from models.db import make_engine, session
 
     if _missing_sqlite_file(settings.database_url):
         plan = plan_purge(None, cutoffs, settings.report_dir, settings.log_dir)
@@ -553,6 +600,10 @@ def _print_purge_plan(settings: Settings, cutoffs: Cutoffs) -> None:
 
 
 def _missing_sqlite_file(url: str) -> bool:
+    from sqlalchemy.engine import make_url
+
+    from models.db import database_url
+
     parsed = make_url(database_url(url))
     database = parsed.database
     if parsed.get_backend_name() != "sqlite" or database in (None, "", ":memory:"):

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from auditor.inputs import InputProblem, load_policy
-from auditor.policy import Policy
-from auditor.run import EXIT_BAD_INPUT
-from auditor.settings import Settings
-from models.db import init_db, make_engine, session
+from auditor.exit_codes import EXIT_BAD_INPUT
+
+if TYPE_CHECKING:  # imported by the commands that use them, so `auditor --help` starts fast
+    from auditor.inputs import InputProblem
+    from auditor.policy import Policy
 
 console = Console(stderr=False)
 err = Console(stderr=True)
@@ -31,6 +31,8 @@ DivisionOption = Annotated[
 
 def policy_or_exit(division: Path) -> Policy:
     """The division's policy (defaults when it has no policy.yaml); a broken one is bad input."""
+    from auditor.inputs import load_policy
+
     problems: list[InputProblem] = []
     policy = load_policy(division / "policy.yaml", problems)
     for problem in problems:
@@ -66,7 +68,9 @@ def waivers(
     history: Annotated[bool, typer.Option("--history", help="Also list revoked waivers.")] = False,
 ) -> None:
     """List waivers: active, expiring (within the policy's waiver_warning_days) and expired."""
+    from auditor.settings import Settings
     from auditor.store import all_waivers, latest_finding, pattern_waivers
+    from models.db import init_db, make_engine, session
 
     policy = policy_or_exit(division)
     today = datetime.now(UTC).date()
@@ -116,7 +120,9 @@ def unwaive(
 ) -> None:
     """Revoke a finding's waiver; the waiver stays in the history with who revoked it, when and why."""
     from auditor.reconcile import pattern_matches
+    from auditor.settings import Settings
     from auditor.store import latest_finding, pattern_waivers, revoke_waivers
+    from models.db import init_db, make_engine, session
 
     if not reason.strip() or not by.strip():
         err.print("--reason and --by must not be empty")

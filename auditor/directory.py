@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from models.snapshot import Identity
-from models.tables import Activity, Person, PersonIdentity
+
+if TYPE_CHECKING:  # the tables are types here: the rules load without the database stack
+    from models.tables import Activity, Person, PersonIdentity
 
 
 def normalise_handle(value: str) -> str:

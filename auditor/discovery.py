@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz
 from unidecode import unidecode
@@ -28,7 +28,6 @@ from unidecode import unidecode
 from auditor.directory import Directory, normalise_handle
 from auditor.policy import Policy
 from models.snapshot import AccountSnapshot, Identity, Profile
-from models.tables import Activity, RegisteredAccount
 
 MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_][A-Za-z0-9_.]{1,49})")
 PROFILE_URL = re.compile(
@@ -36,6 +35,10 @@ PROFILE_URL = re.compile(
     r"(@?[A-Za-z0-9_.\-]+)(?:/(UC[A-Za-z0-9_-]{22}))?",
     re.IGNORECASE,
 )
+
+if TYPE_CHECKING:  # the tables are types here: the rules load without the database stack
+    from models.tables import Activity, RegisteredAccount
+
 URL_PLATFORM = {
     "twitter.com": "twitter",
     "x.com": "twitter",

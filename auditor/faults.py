@@ -16,10 +16,8 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, ProgrammingError
 
+from auditor.exit_codes import EXIT_ENVIRONMENT, EXIT_SOFTWARE  # noqa: F401  (the table lives there)
 from connectors.scrub import scrub
-
-EXIT_ENVIRONMENT = 74  # EX_IOERR
-EXIT_SOFTWARE = 70  # EX_SOFTWARE: the auditor's own bug (not 1, which cron reads as findings)
 
 
 class EnvironmentFault(Exception):

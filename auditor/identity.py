@@ -22,6 +22,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from rapidfuzz import fuzz
 from unidecode import unidecode
@@ -29,7 +31,6 @@ from unidecode import unidecode
 from auditor.directory import Directory, Match, MatchMethod
 from auditor.policy import MatchingPolicy
 from models.snapshot import Identity
-from models.tables import Person
 
 # Nickname -> canonical given name. Both sides of a comparison are canonicalised, so "Mike Smith"
 # and "Michael Smith" normalise to the same string. Short forms that are also common names of
@@ -137,6 +138,9 @@ DECLARES_ANOTHER_ACCOUNT = (
     "name matches a person who declares a different account on this platform: probably a namesake, not matched"
 )
 
+if TYPE_CHECKING:  # the tables are types here: the rules load without the database stack
+    from models.tables import Person
+
 
 @dataclass(frozen=True)
 class NormalisedName:
@@ -184,12 +188,17 @@ def _last_first_to_first_last(text: str) -> str:
     return " ".join(parts[1:] + parts[:1])
 
 
+# A directory repeats its given names and surnames (150,000 people, a few thousand names): each is
+# normalised once. NormalisedName is frozen, so sharing one is safe.
+_directory_part = lru_cache(maxsize=1 << 16)(normalise_name)
+
+
 def person_names(person: Person) -> set[NormalisedName]:
     """Every normalised way the directory knows this person: legal, preferred, first given name only."""
     names: set[NormalisedName] = set()
-    last = normalise_name(person.last_name).tokens
+    last = _directory_part(person.last_name).tokens
     for given in {person.first_name, person.preferred_name or ""}:
-        given_tokens = normalise_name(given).tokens
+        given_tokens = _directory_part(given).tokens
         if given_tokens and last:
             names.add(NormalisedName(given_tokens + last))
             names.add(NormalisedName(given_tokens[:1] + last))  # "Mary Ann Lee" is often "Mary Lee"

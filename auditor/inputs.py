@@ -18,7 +18,7 @@ import csv
 import io
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -32,7 +32,7 @@ from auditor.directory import Directory, normalise_handle
 from auditor.policy import Policy
 from connectors.base import available_connectors
 from connectors.files import file_kind, read_bounded
-from models.tables import Activity, PatternWaiver, Person, PersonIdentity, RegisteredAccount
+from models.tables import Activity, PatternWaiver, Person, PersonIdentity, RegisteredAccount, checked_row
 
 PERSON_STATUSES = {"active", "departed", "inactive", "on_leave"}
 # Division inputs are text a person edits: a directory of 50,000 people is a few MB. The bound only
@@ -40,6 +40,7 @@ PERSON_STATUSES = {"active", "departed", "inactive", "on_leave"}
 INPUT_MAX_BYTES = 512 * 1024 * 1024
 INPUT_READ_SECONDS = 120.0
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+PLATFORM_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]*")
 
 
 @dataclass
@@ -106,6 +107,51 @@ _TextDatesLoader.add_constructor(
     lambda loader, node: loader.construct_scalar(node),  # type: ignore[arg-type]
 )
 
+# libyaml reads a registry of 1,000 accounts ten times faster; a file it refuses is read again by
+# the pure-Python loader, so every error message and line stays the one the tests expect.
+_FAST_LOADERS: tuple[type, type] | None = None
+if getattr(yaml, "__with_libyaml__", False):
+
+    class _FastTextDatesLoader(yaml.CSafeLoader):
+        """_TextDatesLoader on libyaml."""
+
+    _FastTextDatesLoader.add_constructor(
+        "tag:yaml.org,2002:timestamp",
+        lambda loader, node: loader.construct_scalar(node),  # type: ignore[arg-type]
+    )
+    _FAST_LOADERS = (yaml.CSafeLoader, _FastTextDatesLoader)
+
+
+_PLAIN_DEPTH = 64  # no registry, policy or activity list nests anywhere near this
+
+
+def _depth(root: yaml.Node | None) -> int:
+    """How deeply the document nests (iteratively: libyaml reads depths Python's stack cannot)."""
+    deepest, stack = 0, [(root, 1)] if root is not None else []
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(node, yaml.SequenceNode):
+            stack += [(child, depth + 1) for child in node.value]
+        elif isinstance(node, yaml.MappingNode):
+            stack += [(child, depth + 1) for pair in node.value for child in pair]
+        if deepest > _PLAIN_DEPTH:
+            break
+    return deepest
+
+
+def _parse_yaml(text: str) -> tuple[Any, yaml.Node | None]:
+    """The document's nodes (for lines) and its data; raises what the pure-Python loader raises."""
+    if _FAST_LOADERS is not None:
+        try:
+            node = yaml.compose(text, Loader=_FAST_LOADERS[0])
+            if _depth(node) <= _PLAIN_DEPTH:  # deeper: let the pure-Python loader decide, as it always did
+                return yaml.load(text, Loader=_FAST_LOADERS[1]), node
+        except (yaml.YAMLError, ValueError, RecursionError):
+            pass  # explained below, in the words and lines of the loader the messages were written for
+    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    return yaml.load(text, Loader=_TextDatesLoader), node
+
 
 def _line_at(raw: bytes, offset: int) -> int:
     return raw.count(b"\n", 0, offset) + 1
@@ -158,8 +204,7 @@ def _load_yaml(path: Path, problems: list[InputProblem]) -> tuple[Any, yaml.Node
     if text is None:
         return None, None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.load(text, Loader=_TextDatesLoader)
+        data, node = _parse_yaml(text)
     except (yaml.YAMLError, ValueError) as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -646,15 +691,16 @@ PEOPLE_COLUMNS = {"person_id", "role", "first_name", "last_name", "status", "dep
 IDENTITY_COLUMNS = {"person_id", "platform", "handle"}
 
 
-def _read_csv(path: Path, problems: list[InputProblem]) -> tuple[list[str], list[tuple[int, dict[str, str]]]] | None:
+CsvRows = Iterable[tuple[int, dict[str, str]]]
+
+
+def _read_csv(path: Path, problems: list[InputProblem]) -> tuple[list[str], CsvRows] | None:
     """Header (lower-case) and rows (line, column -> stripped value), or None with the problems."""
     text = read_input_text(path, problems)
     return None if text is None else parse_csv(path, text, problems)
 
 
-def parse_csv(
-    path: Path, text: str, problems: list[InputProblem]
-) -> tuple[list[str], list[tuple[int, dict[str, str]]]] | None:
+def parse_csv(path: Path, text: str, problems: list[InputProblem]) -> tuple[list[str], CsvRows] | None:
     """`_read_csv` on text already read (e.g. from a zip member)."""
     if not text.strip():
         problems.append(InputProblem(path, None, None, None, "the file is empty (expected a header and rows)"))
@@ -679,10 +725,11 @@ def parse_csv(
     if not rows:
         problems.append(InputProblem(path, 1, None, None, "the file has a header but no rows"))
         return None
-    return header, [
+    # Each row becomes a dict as it is read: 150,000 of them at once would be a transient 150 MB.
+    return header, (
         (number, {h: (values[i] if i < len(values) else "").strip() for i, h in enumerate(header) if h})
         for number, values in rows
-    ]
+    )
 
 
 def load_directory_folder(
@@ -726,8 +773,8 @@ def load_directory(
 
     people: dict[str, Person] = {}
     declared: list[tuple[Path, int, str, str, str]] = []  # file, line, person, platform, value
-    for path, rows in rostered or []:
-        _read_people(path, rows, people, declared, aliases, loaded, problems)
+    for path, rostered_rows in rostered or []:
+        _read_people(path, rostered_rows, people, declared, aliases, loaded, problems)
     for path in files:
         table = _read_csv(path, problems)
         if table is None:
@@ -772,7 +819,7 @@ def load_directory(
 
 def _read_people(
     path: Path,
-    rows: list[tuple[int, dict[str, str]]],
+    rows: CsvRows,
     people: dict[str, Person],
     declared: list[tuple[Path, int, str, str, str]],
     aliases: dict[str, str],
@@ -813,7 +860,8 @@ def _read_people(
                 loaded.rejected_people.add(person_id)  # its handles are not checked: this row's error says it all
             continue
         declared += handles
-        people[person_id] = Person(
+        people[person_id] = checked_row(
+            Person,
             person_id=person_id,
             role=row["role"].lower(),
             school=row.get("school") or None,
@@ -839,7 +887,7 @@ def _declared_identities(
         platform = aliases.get(platform, platform)
         value, personal = split_personal(marked)
         label = f"person '{person_id}'"
-        if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]*", platform):
+        if not PLATFORM_NAME.fullmatch(platform):
             problems.append(InputProblem(path, number, label, "handles", f"not a platform name: {platform!r}"))
             continue
         if person_id not in people:
@@ -854,7 +902,11 @@ def _declared_identities(
             continue
         if key not in owners:
             owners[key] = person_id
-            identities.append(PersonIdentity(person_id=person_id, platform=platform, value=key[1]))
+            identities.append(
+                checked_row(
+                    PersonIdentity, session_ready=False, id=None, person_id=person_id, platform=platform, value=key[1]
+                )
+            )
         if personal:
             loaded.personal.add(key)
     return identities

@@ -15,8 +15,6 @@ from typing import Any
 
 from rich.console import Console, ConsoleDimensions
 
-from connectors.scrub import ScrubbingFilter
-
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 LOG_FILE = "auditor.log"
 KEEP_DAYS = 90
@@ -38,6 +36,8 @@ def attach_log_file(log_dir: Path | None, level: int = logging.INFO) -> Path | N
     handler = _PrivateLogFile(path, when="midnight", backupCount=KEEP_DAYS, utc=True, encoding="utf-8", delay=True)
     handler.setLevel(level)
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    from connectors.scrub import ScrubbingFilter  # imported when a log file is kept, not for --help
+
     handler.addFilter(ScrubbingFilter())
     root.addHandler(handler)
     return path

@@ -21,6 +21,7 @@ of being read as something else. docs/onboarding.md explains it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -157,7 +158,7 @@ def _lookup(table: dict[str, str], value: str) -> str | None:
 def apply_mapping(
     csv_path: Path,
     header: list[str],
-    rows: list[tuple[int, dict[str, str]]],
+    rows: Iterable[tuple[int, dict[str, str]]],
     mapping: Mapping,
     rejected: set[str],
     problems: list[InputProblem],

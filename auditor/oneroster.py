@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from auditor.inputs import INPUT_MAX_BYTES, InputProblem, decode_input, parse_csv, read_input_text
+from auditor.inputs import INPUT_MAX_BYTES, CsvRows, InputProblem, decode_input, parse_csv, read_input_text
 
 # The exact users.csv headers of the two versions (1.2 only appends columns), and orgs.csv's.
 USERS_11 = [
@@ -69,7 +69,7 @@ ROLES = {
 }
 
 _USER_ID = re.compile(r"\{([^{}:]+):([^{}]*)\}")
-Table = tuple[list[str], list[tuple[int, dict[str, str]]]]
+Table = tuple[list[str], CsvRows]  # header (lower-case), rows read one at a time
 Report = Callable[[str, str], None]  # column, message: a problem on the current users.csv line
 
 

@@ -16,7 +16,7 @@ from auditor.lexicons import (
     SCHOOL_IDIOMS,
     SHOP_DOMAINS,
 )
-from models.tables import Severity
+from models.severity import Severity
 
 
 class MatchingPolicy(BaseModel):

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from auditor import connections as personal_connections
 from auditor.directory import Directory, Match
@@ -26,6 +27,14 @@ from auditor.discovery import (
     mark_no_lookup,
     search_candidates,
     to_look_up,
+)
+from auditor.exit_codes import (  # the table lives there; named here too, as before
+    EXIT_BAD_INPUT,  # noqa: F401
+    EXIT_CLEAN,
+    EXIT_FINDINGS,
+    EXIT_INCOMPLETE,
+    EXIT_LOCKED,  # noqa: F401
+    EXIT_NOTIFY_FAILED,
 )
 from auditor.faults import EnvironmentFault, describe, file_fault
 from auditor.identity import IdentityResolver
@@ -58,6 +67,7 @@ from auditor.store import (
     previous_findings,
     replace_inputs,
     save_snapshot,
+    store_findings,
     waivers_by_fingerprint,
 )
 from connectors.base import (
@@ -82,11 +92,9 @@ from models.snapshot import (
     Identity,
     Interaction,
 )
-from models.tables import AuditRun, FindingStatus, RegisteredAccount, Severity
+from models.tables import AuditRun, Finding, FindingStatus, RegisteredAccount, Severity
 
 log = logging.getLogger("auditor.run")
-
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_BAD_INPUT, EXIT_INCOMPLETE, EXIT_NOTIFY_FAILED, EXIT_LOCKED = 0, 1, 2, 3, 4, 75
 
 
 @dataclass
@@ -198,18 +206,10 @@ def _audit(
         if division_wide:
             for finding in previous_division_findings(db, started):
                 previous.setdefault(finding.account_key, []).append(finding)
-        findings = reconcile(
-            run_id=run.id,
-            as_of=clock,
-            evaluated=results,
-            previous=previous,
-            incomplete=incomplete,
-            waivers=waivers_by_fingerprint(db),
-            patterns=pattern_waivers(db),  # waivers.yaml, stored with the inputs above
-            resolved_before=ever_resolved(db, [r.fingerprint for r in results]),
+        by_status, by_severity, breach = reconcile_and_store(
+            db, run.id, clock, results, previous, incomplete, division.policy.fail_threshold.rank
         )
-        db.add_all(findings)
-        exit_code = _exit_code(findings, incomplete, division.policy)
+        exit_code = EXIT_INCOMPLETE if incomplete else EXIT_FINDINGS if breach else EXIT_CLEAN
         stored = db.get(AuditRun, run.id)
         assert stored is not None
         stored.finished_at = datetime.now(UTC)
@@ -219,6 +219,11 @@ def _audit(
         stored.spend = spend
         db.add(stored)
         db.commit()
+    # Bounded memory: the report is built again from the store; what the run evaluated is let go
+    # first, so a division's findings are never in memory twice (as rule results and as a report).
+    del results, outcomes, previous, evaluator
+    if division_wide:
+        del candidates
 
     folder = _publish(engine, run.id, settings, "incomplete" if incomplete else "complete")
     # A what-if (`check --person --departed`) tells the one who asked, never the notification sinks.
@@ -231,8 +236,8 @@ def _audit(
         run_id=run.id,
         exit_code=exit_code,
         report_folder=folder,
-        findings_by_status=_count(f.status for f in findings),
-        findings_by_severity=_count(f.severity for f in findings if f.status not in ("resolved", "waived")),
+        findings_by_status=by_status,
+        findings_by_severity=by_severity,
         incomplete_accounts=sorted(incomplete),
         requests=spend["requests"],
         spend=spend,
@@ -290,6 +295,50 @@ def _abandon(engine: Engine, run_id: str) -> None:
         log.warning("run %s ended by an error: marked crashed", run_id)
     except Exception as exc:
         log.warning("run %s could not be marked crashed (%s): the next run will", run_id, type(exc).__name__)
+
+
+OPEN_STATUSES = (FindingStatus.NEW.value, FindingStatus.PERSISTING.value, FindingStatus.UNKNOWN.value)
+
+
+def reconcile_and_store(
+    db: Session,
+    run_id: str,
+    as_of: datetime,
+    results: list[Evaluated],
+    previous: dict[str, list[Finding]],
+    incomplete: set[str],
+    threshold: int,
+) -> tuple[dict[str, int], dict[str, int], bool]:
+    """Reconcile and store the run's findings one account at a time (reconciliation is per
+    fingerprint, and a fingerprint names its account), so that only one account's findings are
+    ever objects in memory. Returns the counts by status, the open ones by severity, and whether
+    an open finding reaches the fail threshold."""
+    waivers, patterns = waivers_by_fingerprint(db), pattern_waivers(db)  # waivers.yaml, stored with the inputs
+    resolved_before = ever_resolved(db, [r.fingerprint for r in results])
+    by_account: dict[str, list[Evaluated]] = {}
+    for item in results:
+        by_account.setdefault(item.account.key, []).append(item)
+    by_status: dict[str, int] = {}
+    by_severity: dict[str, int] = {}
+    breach = False
+    for key in sorted(set(by_account) | set(previous)):
+        findings = reconcile(
+            run_id=run_id,
+            as_of=as_of,
+            evaluated=by_account.pop(key, []),
+            previous={key: previous.get(key, [])},
+            incomplete=incomplete,
+            waivers=waivers,
+            patterns=patterns,
+            resolved_before=resolved_before,
+        )
+        store_findings(db, findings)
+        for finding in findings:
+            by_status[finding.status] = by_status.get(finding.status, 0) + 1
+            if finding.status not in (FindingStatus.RESOLVED.value, FindingStatus.WAIVED.value):
+                by_severity[finding.severity] = by_severity.get(finding.severity, 0) + 1
+            breach = breach or (finding.status in OPEN_STATUSES and Severity(finding.severity).rank >= threshold)
+    return dict(sorted(by_status.items())), dict(sorted(by_severity.items())), breach
 
 
 def _due_accounts(division: Division, only: list[str] | None) -> list[RegisteredAccount]:
@@ -777,16 +826,6 @@ def name_owners(
         book.annotate(item)
 
 
-def _exit_code(findings: list, incomplete: set[str], policy: Policy) -> int:  # type: ignore[type-arg]
-    if incomplete:
-        return EXIT_INCOMPLETE
-    threshold = policy.fail_threshold.rank
-    open_statuses = {FindingStatus.NEW.value, FindingStatus.PERSISTING.value, FindingStatus.UNKNOWN.value}
-    if any(f.status in open_statuses and Severity(f.severity).rank >= threshold for f in findings):
-        return EXIT_FINDINGS
-    return EXIT_CLEAN
-
-
 def _spend(outcomes: Mapping[str, AccountOutcome], prices: dict[str, float]) -> dict[str, Any]:
     """The run's spend, and each outcome's own (an account's, or a batch shared by many accounts,
     keyed by its name), so that a school's report can show only what its accounts spent."""
@@ -813,10 +852,3 @@ def _spend_counts(
         if outcome.billable:
             add_counts(billable, outcome.platform, outcome.billable.items())
     return requests, units, billable
-
-
-def _count(values: object) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for value in values:  # type: ignore[attr-defined]
-        counts[value] = counts.get(value, 0) + 1
-    return dict(sorted(counts.items()))

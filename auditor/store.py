@@ -222,15 +222,19 @@ def _open_findings(session: Session, run_id: str | None, condition: Any) -> list
 
 
 def ever_resolved(session: Session, fingerprints: Iterable[str]) -> set[str]:
-    wanted = list(set(fingerprints))
-    if not wanted:
-        return set()
-    rows = session.exec(
-        select(Finding.fingerprint).where(
-            col(Finding.fingerprint).in_(wanted), Finding.status == FindingStatus.RESOLVED.value
-        )
-    ).all()
-    return set(rows)
+    wanted = sorted(set(fingerprints))
+    found: set[str] = set()
+    # A batch at a time: a large division's run has more fingerprints than SQLite takes variables
+    # in one statement (32,766 or 250,000, depending on how it was built).
+    for start in range(0, len(wanted), IN_BATCH):
+        rows = session.exec(
+            select(Finding.fingerprint).where(
+                col(Finding.fingerprint).in_(wanted[start : start + IN_BATCH]),
+                Finding.status == FindingStatus.RESOLVED.value,
+            )
+        ).all()
+        found.update(rows)
+    return found
 
 
 def waivers_by_fingerprint(session: Session) -> dict[str, Waiver]:
@@ -247,6 +251,33 @@ def add_waiver(
     waiver = Waiver(fingerprint=fingerprint, reason=reason, approver=approver, expires_on=expires_on, created_at=now)
     session.add(waiver)
     return waiver
+
+
+FINDING_BATCH = 5000
+IN_BATCH = 10_000
+
+
+def store_findings(session: Session, findings: Iterable[Finding]) -> int:
+    """Insert a run's findings through SQLAlchemy Core, a batch at a time (an executemany each):
+    no ORM unit of work tracking 100,000 objects. Returns how many were stored."""
+    columns = [column.name for column in Finding.__table__.columns if column.name != "id"]  # type: ignore[attr-defined]
+    stored = 0
+    batch: list[dict[str, Any]] = []
+    for finding in findings:
+        batch.append({name: getattr(finding, name) for name in columns})
+        if len(batch) == FINDING_BATCH:
+            session.execute(insert(Finding), batch)
+            stored, batch = stored + len(batch), []
+    if batch:
+        session.execute(insert(Finding), batch)
+    return stored + len(batch)
+
+
+def run_finding_rows(session: Session, run_id: str) -> list[Any]:
+    """A run's findings as plain rows (attribute access like a Finding, no ORM object or identity
+    map): what a report of 100,000 findings is built from."""
+    columns = Finding.__table__.columns  # type: ignore[attr-defined]
+    return list(session.execute(select(*columns).where(columns.run_id == run_id)).all())
 
 
 def run_findings(session: Session, run_id: str) -> list[Finding]:

@@ -25,6 +25,7 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
     ("bench.rules_bench", [], ["--accounts", "30", "--people", "5000"]),
     ("bench.facebook_bench", [], ["--pages", "6"]),
     ("bench.youtube_bench", [], ["--channels", "6"]),
+    ("bench.scale_bench", [], ["--people", "15000", "--accounts", "100", "--runs", "3"]),  # #21, through the CLI
 ]
 
 

@@ -3,31 +3,32 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
-from typing import Any
+from functools import cache
+from typing import Any, TypeVar
 
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from models.severity import FindingStatus, Severity  # noqa: F401  (they were defined here: kept importable)
 
-class Severity(StrEnum):
-    INFO = "info"
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-    CRITICAL = "critical"
-
-    @property
-    def rank(self) -> int:
-        return list(Severity).index(self)
+RowT = TypeVar("RowT", bound=SQLModel)
 
 
-class FindingStatus(StrEnum):
-    NEW = "new"
-    PERSISTING = "persisting"
-    RESOLVED = "resolved"
-    UNKNOWN = "unknown"  # the account could not be audited this run: neither confirmed nor resolved
-    WAIVED = "waived"
+def checked_row(table: type[RowT], **values: Any) -> RowT:
+    """A table object from values its loader has already checked, without SQLModel's per-field
+    validation (ten times the cost): a 150,000-person directory is built this way in seconds.
+    It is a full ORM object (it can be added to a session); give it every field."""
+    row: RowT = table.model_construct(**values)  # type: ignore[assignment]
+    # Every field is set: all rows of a table share one "fields set" (pydantic only ever adds to it
+    # a name it already holds) instead of a set each, a third of a directory row's memory.
+    object.__setattr__(row, "__pydantic_fields_set__", _all_fields(table))
+    table._sa_class_manager._new_state_if_none(row)  # type: ignore[attr-defined]
+    return row
+
+
+@cache
+def _all_fields(table: type[SQLModel]) -> set[str]:
+    return set(table.model_fields)
 
 
 def _json_column() -> Any:

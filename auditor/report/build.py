@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from auditor.reconcile import AnyWaiver, waiver_applies, waiver_for
 from auditor.report.departures import departures
-from auditor.store import pattern_waivers, previous_run, run_findings, run_snapshots, waivers_by_fingerprint
+from auditor.store import pattern_waivers, previous_run, run_finding_rows, run_snapshots, waivers_by_fingerprint
 from models.tables import AuditRun, Finding, FindingStatus, Severity, Waiver
 
 SCHEMA_VERSION = 1
@@ -29,7 +29,7 @@ def build_report(db: Session, run_id: str) -> dict[str, Any]:
     patterns = pattern_waivers(db)
     findings = [
         _finding_entry(f, waiver_for(f, waivers, patterns, run.as_of), run.as_of)
-        for f in sorted(run_findings(db, run_id), key=_sort_key)
+        for f in sorted(run_finding_rows(db, run_id), key=_sort_key)
     ]
     coverage = [_coverage_entry(s) for s in run_snapshots(db, run_id)]
     summary = summarize(findings)

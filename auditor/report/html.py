@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -70,22 +71,25 @@ def render_html(report: dict[str, Any], *, clauses: dict[str, str] | None = None
     """
     # every string shown is cut if huge and has its bidi controls made visible (safe_text); the
     # template then isolates each platform-supplied value in <bdi> so right-to-left text stays in place
+    buffer = io.StringIO()
+    stream_html(report, buffer, clauses=clauses)
+    return buffer.getvalue()
+
+
+def stream_html(report: dict[str, Any], out: IO[str], *, clauses: dict[str, str] | None = None) -> None:
+    """render_html, written to `out` as the template yields it (a page of 100,000 findings is never
+    one string in memory)."""
     view = build_view(display_tree(report), clauses or {})
     template = _environment().get_template("report.html.j2")
     script = _asset("report.js")
     style = _asset("report.css")
-    return template.render(
-        **view,
-        script=script,
-        style=style,
-        csp=_content_security_policy(script, style),
-    )
+    out.writelines(template.generate(**view, script=script, style=style, csp=_content_security_policy(script, style)))
 
 
 def write_html(report: dict[str, Any], folder: Path, *, clauses: dict[str, str] | None = None) -> Path:
     """Write report.html into `folder` atomically (temporary file, then rename), readable by its owner only."""
     path = folder / "report.html"
-    atomic_write(path, render_html(report, clauses=clauses))
+    atomic_write(path, lambda out: stream_html(report, out, clauses=clauses))
     return path
 
 

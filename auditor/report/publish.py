@@ -7,13 +7,15 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import logging
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy.engine import Engine
 
@@ -51,16 +53,27 @@ CSV_COLUMNS = [
 ]
 
 
-def atomic_write(path: Path, content: str | bytes) -> None:
-    """Temporary file in the same folder, then rename: a reader never sees half a report."""
+TextWriter = Callable[[IO[str]], None]
+
+
+def atomic_write(path: Path, content: str | bytes | TextWriter) -> None:
+    """Temporary file in the same folder, then rename: a reader never sees half a report.
+
+    `content` may be a function that writes the text to the open file: a report of 100,000
+    findings then goes to disk piece by piece, never held whole in memory as one string."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    data = content.encode("utf-8") if isinstance(content, str) else content
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if callable(content):
+                with io.TextIOWrapper(handle, encoding="utf-8", newline="", write_through=False) as text:
+                    content(text)
+                    text.flush()
+                    os.fsync(handle.fileno())
+            else:
+                handle.write(content.encode("utf-8") if isinstance(content, str) else content)
+                handle.flush()
+                os.fsync(handle.fileno())
         os.chmod(tmp, 0o600)  # reports hold data about minors
         os.replace(tmp, path)
     except BaseException:
@@ -69,13 +82,35 @@ def atomic_write(path: Path, content: str | bytes) -> None:
 
 
 def render_json(report: dict[str, Any]) -> str:
-    return json.dumps(report, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    buffer = io.StringIO()
+    write_json(report, buffer)
+    return buffer.getvalue()
+
+
+def write_json(report: dict[str, Any], out: IO[str]) -> None:
+    """report.json, written as it is encoded: the run's parts indented, then one finding a line
+    (compact, so 100,000 findings stay a file of their own size, and each line greps as one finding)."""
+    head = {key: value for key, value in report.items() if key != "findings"}
+    text = json.dumps(head, indent=2, ensure_ascii=False, sort_keys=False)
+    findings = report.get("findings")
+    if findings is None:
+        out.write(text + "\n")
+        return
+    out.write(text[:-2] + ',\n  "findings": [' if head else '{\n  "findings": [')
+    for number, finding in enumerate(findings):
+        out.write(("\n    " if number == 0 else ",\n    ") + json.dumps(finding, ensure_ascii=False, sort_keys=False))
+    out.write("\n  ]\n}\n" if findings else "]\n}\n")
 
 
 def render_csv(report: dict[str, Any]) -> str:
+    buffer = io.StringIO()
+    write_csv(report, buffer)
+    return buffer.getvalue()
+
+
+def write_csv(report: dict[str, Any], buffer: IO[str]) -> None:
     """report.csv for spreadsheets: every cell is quoted, shown safely and never read as a formula
     (a handle starts with `@`, a subject may be `=HYPERLINK(...)`); see safe_text."""
-    buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerow(CSV_COLUMNS)  # our own names: left unquoted
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n", quoting=csv.QUOTE_ALL)
     for finding in report["findings"]:
@@ -85,7 +120,6 @@ def render_csv(report: dict[str, Any]) -> str:
         row["waiver"] = json.dumps(finding["waiver"], sort_keys=True) if finding["waiver"] else ""
         row["owners"] = owners_text(finding.get("owners") or [])
         writer.writerow({column: spreadsheet_cell(value) for column, value in row.items()})
-    return buffer.getvalue()
 
 
 def owners_text(owners: list[dict[str, str]]) -> str:
@@ -98,29 +132,37 @@ def owners_text(owners: list[dict[str, str]]) -> str:
 
 
 def write_report_files(report: dict[str, Any], folder: Path) -> list[Path]:
-    """report.json, report.csv and, where the writers are installed, report.html and summary.md."""
+    """report.json, report.csv and, where the writers are installed, report.html and summary.md.
+
+    Each is streamed to its file (see atomic_write): only the report itself is in memory."""
     written = []
-    for name, content in (("report.json", render_json(report)), ("report.csv", render_csv(report))):
-        atomic_write(folder / name, content)
-        written.append(folder / name)
-    for name, renderer in _optional_writers():
-        atomic_write(folder / name, renderer(report))
+    for name, writer in (("report.json", write_json), ("report.csv", write_csv), *_optional_writers()):
+        atomic_write(folder / name, functools.partial(writer, report))
         written.append(folder / name)
     return written
 
 
-def _optional_writers() -> list[tuple[str, Any]]:
-    writers: list[tuple[str, Any]] = []
-    try:
-        from auditor.report.html import render_html
+ReportWriter = Callable[[dict[str, Any], IO[str]], None]
 
-        writers.append(("report.html", render_html))
+
+def _write_summary_md(report: dict[str, Any], out: IO[str]) -> None:
+    from auditor.report.markdown import render_summary_md
+
+    out.write(render_summary_md(report))  # a short summary: the top findings only
+
+
+def _optional_writers() -> list[tuple[str, ReportWriter]]:
+    writers: list[tuple[str, ReportWriter]] = []
+    try:
+        from auditor.report.html import stream_html
+
+        writers.append(("report.html", stream_html))
     except ImportError:
         pass
     try:
-        from auditor.report.markdown import render_summary_md
+        from auditor.report.markdown import render_summary_md  # noqa: F401  (installed?)
 
-        writers.append(("summary.md", render_summary_md))
+        writers.append(("summary.md", _write_summary_md))
     except ImportError:
         pass
     return writers
@@ -142,7 +184,12 @@ def report_for_run(engine: Engine, run_id: str, school: str | None = None, owner
     Scrubbed of every configured secret: the last line of defence for every report file, export and
     the notifications read from it."""
     with session(engine) as db:
-        report = scrub_data(build_report(db, run_id))
+        built = build_report(db, run_id)
+    findings = built.pop("findings")
+    report = scrub_data(built)
+    for index, finding in enumerate(findings):  # in place: never two copies of 100,000 findings at once
+        findings[index] = scrub_data(finding)
+    report["findings"] = findings
     # A principal-only finding (about one person's private life) is in that school's report alone.
     report = filter_report_for_school(report, school) if school is not None else without_principal_only(report)
     if owner is not None:

@@ -9,12 +9,15 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.directory import Match, MatchMethod, normalise_handle
 from auditor.rules.base import RuleContext
 from models.snapshot import AdminRole, Capability, Identity
-from models.tables import Person
+
+if TYPE_CHECKING:  # the tables are types here: the rules load without the database stack
+    from models.tables import Person
+
 
 OBSERVED = "observed"
 DECLARED = "declared"

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from auditor.discovery import Candidate, discover
 from auditor.rules.base import DivisionContext, DivisionResult, rule
-from models.tables import RegisteredAccount, Severity
+from models.severity import Severity
 
 
 @rule(
@@ -47,6 +47,8 @@ def _profile(candidate: Candidate) -> dict[str, object] | None:
 
 
 def _result(candidate: Candidate) -> DivisionResult:
+    from models.tables import RegisteredAccount  # imported in a run: `auditor rules` needs no tables
+
     identity = candidate.identity
     label = f"@{identity.handle.lstrip('@')}" if identity.handle else identity.id or "?"
     account = RegisteredAccount(

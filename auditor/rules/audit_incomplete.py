@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from auditor.rules.base import RuleContext, RuleResult, rule
+from models.severity import Severity
 from models.snapshot import CollectionStatus
-from models.tables import Severity
 
 
 @rule(

@@ -13,12 +13,15 @@ import pkgutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.directory import Directory, Match
 from auditor.policy import Policy
+from models.severity import Severity
 from models.snapshot import AccountSnapshot, Capability
-from models.tables import RegisteredAccount, Severity
+
+if TYPE_CHECKING:  # the tables are types here: the rules load without the database stack
+    from models.tables import RegisteredAccount
 
 
 class RuleDefinitionError(Exception):

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from auditor.rules._common import MASK_OPEN, detectors, excerpt, find_and_mask, own_content
 from auditor.rules.base import RuleContext, RuleResult, rule
-from models.tables import Severity
+from models.severity import Severity
 
 
 @rule(

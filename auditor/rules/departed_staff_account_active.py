@@ -7,7 +7,7 @@ from datetime import datetime
 
 from auditor.rules._common import has_left, is_account_itself, person_label, person_summary
 from auditor.rules.base import RuleContext, RuleResult, rule
-from models.tables import Severity
+from models.severity import Severity
 
 
 @rule(

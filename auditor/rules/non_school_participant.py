@@ -18,8 +18,8 @@ from typing import Any
 
 from auditor.rules._common import Resolved, has_left, is_account_itself, is_its_identity, resolve
 from auditor.rules.base import RuleContext, RuleResult, rule
+from models.severity import Severity
 from models.snapshot import Capability, CollectionState, Identity
-from models.tables import Severity
 
 # Platforms where people participate by commenting (page followers or channel subscribers are not
 # listable), so the authors of comments are the participants a rule can see.

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from auditor.rules._common import DECLARED, last_password_reset, today
 from auditor.rules.base import RuleContext, RuleResult, rule
-from models.tables import Severity
+from models.severity import Severity
 
 
 @rule(

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from auditor.rules._common import OBSERVED, admins
 from auditor.rules.base import RuleContext, RuleResult, rule
-from models.tables import Severity
+from models.severity import Severity
 
 
 @rule(

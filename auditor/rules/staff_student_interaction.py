@@ -8,7 +8,7 @@ keywords. Anything else between staff and a student is a finding.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.rules._common import (
     Resolved,
@@ -21,8 +21,11 @@ from auditor.rules._common import (
     resolve,
 )
 from auditor.rules.base import RuleContext, RuleResult, rule
+from models.severity import Severity
 from models.snapshot import Interaction
-from models.tables import Activity, Person, Severity
+
+if TYPE_CHECKING:  # the tables are types here: the rules load without the database stack
+    from models.tables import Activity, Person
 
 
 @rule(

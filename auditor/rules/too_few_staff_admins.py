@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from auditor.rules._common import Admin, admins, not_active_staff_reason
 from auditor.rules.base import RuleContext, RuleResult, rule
-from models.tables import Severity
+from models.severity import Severity
 
 
 @rule(

@@ -137,3 +137,34 @@ def test_a_ten_megabyte_post_is_cut_in_every_report_but_json(tmp_path: Path) -> 
     hostile = csv_rows(written["report.csv"].read_text(encoding="utf-8"))[0]
     assert hostile["message"] == huge[:10_000] + TRUNCATED
     assert json.loads(hostile["evidence"])["excerpt"] == huge[:1_000] + TRUNCATED  # the cell is still JSON
+
+
+# --- large divisions (#21): the report files are streamed -----------------------------------------
+
+
+def test_report_files_are_written_without_holding_a_whole_file_in_memory(tmp_path: Path) -> None:
+    import tracemalloc
+
+    report = make_report(5000)
+    tracemalloc.start()
+    try:
+        write_report_files(report, tmp_path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    written = sum(path.stat().st_size for path in tmp_path.iterdir())
+    # Building each file as one string (and its bytes) cost almost three times what was written;
+    # streamed, only the HTML page's view of the findings is held, about what the files weigh.
+    assert peak < 1.5 * written, f"peak {peak / 1e6:.1f} MB for {written / 1e6:.1f} MB written"
+    assert json.loads((tmp_path / "report.json").read_text()) == report
+
+
+def test_report_json_holds_one_finding_a_line(tmp_path: Path) -> None:
+    report = make_report(30)
+    write_report_files(report, tmp_path)
+    text = (tmp_path / "report.json").read_text()
+    lines = [line for line in text.splitlines() if line.startswith('    {"fingerprint"')]
+    assert [json.loads(line.rstrip(",")) for line in lines] == report["findings"]
+    assert render_json(report) == text
+    empty = {**report, "findings": []}
+    assert json.loads(render_json(empty)) == empty
