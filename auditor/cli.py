@@ -419,8 +419,10 @@ def rules(
 
 def rule_entries(policy: Policy | None = None) -> list[dict[str, Any]]:
     """Every rule with its severity and whether it runs, under `policy` (None: the defaults)."""
+    from auditor.policy import Policy
     from auditor.rules.base import load_rules
 
+    policy_in_force = policy or Policy()
     entries = []
     for rule_id, rule in load_rules().items():
         default = rule.meta.severity
@@ -433,8 +435,8 @@ def rule_entries(policy: Policy | None = None) -> list[dict[str, Any]]:
                 "severity": severity.value,
                 "default_severity": default.value,
                 # an opt-in rule runs only when its policy switch is on (off in the defaults)
-                "enabled": rule_id not in (policy or Policy()).disabled_rules
-                and (not rule.meta.opt_in or bool(getattr(policy or Policy(), rule.meta.opt_in))),
+                "enabled": rule_id not in policy_in_force.disabled_rules
+                and (not rule.meta.opt_in or bool(getattr(policy_in_force, rule.meta.opt_in))),
                 "scope": rule.meta.scope,
             }
         )

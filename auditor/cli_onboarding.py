@@ -7,22 +7,16 @@ opens the database or takes the run lock. Exit codes: 0 done, 2 bad input or ref
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from auditor.cli_ops import DivisionOption, division_or_exit
-from auditor.inputs import InputError
-from auditor.registry_import import (
-    RECOGNISED_HEADERS,
-    ImportMapping,
-    import_forms,
-    load_mapping,
-    registry_text,
-    write_atomically,
-)
-from auditor.run import EXIT_BAD_INPUT
-from auditor.scaffold import ScaffoldRefused, scaffold
+from auditor.exit_codes import EXIT_BAD_INPUT
+from auditor.form_headers import RECOGNISED_HEADERS
+
+if TYPE_CHECKING:
+    from auditor.inputs import InputError
 
 registry_app = typer.Typer(no_args_is_help=True, help="Registry (Form 8-06) tools.")
 
@@ -38,6 +32,8 @@ def init_division(
     folder: Annotated[Path, typer.Argument(help="The new division folder (must not exist, or be empty).")],
 ) -> None:
     """Create a division folder: example registry, directory, activities, policy.yaml with every default, .env."""
+    from auditor.scaffold import ScaffoldRefused, scaffold
+
     try:
         written = scaffold(folder)
     except ScaffoldRefused as exc:
@@ -70,6 +66,9 @@ def import_registry(
     force: Annotated[bool, typer.Option("--force", help="Replace --out if it exists.")] = False,
 ) -> None:
     """Import Form 8-06 registrations. Recognised headers (case, spaces and punctuation ignored) per field:"""
+    from auditor.inputs import InputError
+    from auditor.registry_import import ImportMapping, import_forms, load_mapping, registry_text, write_atomically
+
     if out.exists() and not force:
         typer.echo(f"{out} exists: nothing was written (--force replaces it)", err=True)
         raise typer.Exit(EXIT_BAD_INPUT)

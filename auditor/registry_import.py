@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from auditor.form_headers import RECOGNISED_HEADERS
 from auditor.inputs import (
     InputError,
     InputProblem,
@@ -34,29 +35,6 @@ from auditor.inputs import (
 from connectors.base import available_connectors
 
 IGNORE = "ignore"
-# Registry field -> the spreadsheet headers recognised for it (compared without case, spaces or punctuation).
-RECOGNISED_HEADERS: dict[str, tuple[str, ...]] = {
-    "key": ("Key", "Registry key", "Account key"),
-    "platform": ("Platform", "Social media platform", "Site"),
-    "handle": ("Account name/Handle", "Account name", "Handle", "Account handle", "Username"),
-    "platform_id": ("Platform ID", "Account ID", "Page ID", "Channel ID"),
-    "school": ("School", "School/Department"),
-    "purpose": ("Purpose", "Purpose of account"),
-    "activity": ("Activity", "Club/Activity", "Club or activity"),
-    "kind": ("Individual or joint", "Individual/joint", "Account type"),
-    "audience": ("Public/closed", "Public or closed", "Audience"),
-    "holders": ("Holders", "Account holders", "Credential holders"),
-    "admins": ("Admins", "Administrators", "Staff admins"),
-    "its_admin": ("ITS admin", "ITS administrator", "ITS admin account"),
-    "reviewed_by": ("Reviewed by",),
-    "reviewed_on": ("Date reviewed", "Reviewed on", "Review date"),
-    "approved_by": ("Approved by",),
-    "approved_on": ("Date approved", "Approved on", "Approval date"),
-    "password_reset_on": ("Password last reset", "Password reset on", "Last password reset", "Date password reset"),
-    "status": ("Status",),
-    "connector": ("Connector",),
-    "export": ("Export", "Export file"),
-}
 LIST_FIELDS = {"holders", "admins"}
 DATE_FIELDS = {"reviewed_on", "approved_on", "password_reset_on"}
 ID_FIELDS = {"platform_id", "its_admin"}

@@ -13,10 +13,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.policy import ConductPolicy
-from models.tables import Person
+
+if TYPE_CHECKING:
+    from models.tables import Person  # annotations only: `auditor rules` needs no tables
 
 URL = re.compile(r"https?://\S+|www\.\S+")
 MENTION = re.compile(r"@\w+")

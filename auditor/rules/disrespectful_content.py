@@ -10,12 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from auditor.rules._common import excerpt, mask, own_content, resolve
 from auditor.rules._conduct import mask_names, score_many
 from auditor.rules.base import RuleContext, RuleResult, rule
+from models.severity import Severity
 from models.snapshot import Identity
-from models.tables import Person, Severity
+
+if TYPE_CHECKING:
+    from models.tables import Person  # annotations only: `auditor rules` needs no tables
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from auditor.rules._common import excerpt, hashtags_in, mask, mentions_keyword, normalise_tag, own_content
 from auditor.rules.base import RuleContext, RuleResult, rule
-from models.tables import Severity
+from models.severity import Severity
 
 LINK = re.compile(r"(?:https?://|www\.)[^\s<>\"')]+", re.I)
 

@@ -10,12 +10,15 @@ A personal account whose follows could not be read is said so, never taken as "f
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.connections import PersonalFollowing
 from auditor.rules.base import DivisionContext, DivisionResult, rule
+from models.severity import Severity
 from models.snapshot import CollectionState, Identity
-from models.tables import RegisteredAccount, Severity
+
+if TYPE_CHECKING:
+    from models.tables import RegisteredAccount  # annotations only: `auditor rules` needs no tables
 
 
 @rule(
@@ -78,6 +81,8 @@ def _student(ctx: DivisionContext, platform: str, identity: Identity) -> str | N
 
 
 def _personal_account(entry: PersonalFollowing, school: str) -> RegisteredAccount:
+    from models.tables import RegisteredAccount  # imported in a run: `auditor rules` needs no tables
+
     """Findings hang on a pseudo-account: the personal account is not a registered one (nor should be)."""
     return RegisteredAccount(
         key=f"personal:{entry.platform}:{entry.handle}",
