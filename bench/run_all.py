@@ -23,6 +23,7 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
     ("bench.collection_bench", [], ["--accounts", "30", "--followers", "60000"]),
     ("bench.storage_bench", [], ["--participants", "20000"]),
     ("bench.rules_bench", [], ["--accounts", "30", "--people", "5000"]),
+    ("bench.report_bench", [], ["--findings", "10000"]),
 ]
 
 

@@ -217,33 +217,38 @@ def rows_payload(findings: list[dict[str, Any]], coverage: list[dict[str, Any]],
     return {"fields": ROW_FIELDS, "texts": shared.items, "rows": rows, "accounts": accounts, "act_first": urgent}
 
 
+DETAIL_FIELDS = [
+    "source", "evidence", "section*", "clause*", "remediation*", "url", "url_text", "fingerprint", "subject",
+    "first_seen_run*", "last_seen_run*",
+]  # fmt: skip
+
+
 def details_payload(findings: list[dict[str, Any]]) -> dict[str, Any]:
     """What a finding shows when opened, as data: the page parses it only when a finding is opened or
     a search is made (textContent only), and lists there every identity match inside the evidence
-    (match_method, match_score, best_candidate). Long texts shared by many findings (clause,
-    remediation, run ids) are stored once."""
+    (match_method, match_score, best_candidate). One array per finding like the rows (`fields`
+    names the positions); long texts shared by many findings (clause, remediation, run ids) are
+    stored once. School, account, platform, confidence, first seen and waiver are in the rows."""
     shared = _Texts()
     items = []
     for f in findings:
         url = f.get("url")
-        # school, account, platform, first seen and waiver are read from the row's data
         items.append(
-            {
-                "source": evidence_source(f),
-                "confidence": f["confidence"],
-                "evidence": f.get("evidence") or {},
-                "section": shared(f["section"]),
-                "clause": shared(f["clause_text"]),
-                "remediation": shared(f["remediation"]),
-                "url": safe_link(url),
-                "url_text": url if url and not safe_link(url) else None,
-                "fingerprint": f["fingerprint"],
-                "subject": f["subject"],
-                "first_seen_run": shared(f["first_seen_run"]),
-                "last_seen_run": shared(f["last_seen_run"]),
-            }
+            [
+                evidence_source(f),
+                f.get("evidence") or {},
+                shared(f["section"]),
+                shared(f["clause_text"]),
+                shared(f["remediation"]),
+                safe_link(url),
+                url if url and not safe_link(url) else None,
+                f["fingerprint"],
+                f["subject"],
+                shared(f["first_seen_run"]),
+                shared(f["last_seen_run"]),
+            ]
         )
-    return {"texts": shared.items, "findings": items}
+    return {"fields": DETAIL_FIELDS, "texts": shared.items, "findings": items}
 
 
 def script_json(value: Any) -> Markup:
@@ -252,7 +257,7 @@ def script_json(value: Any) -> Markup:
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     for char, escaped in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e")):
         text = text.replace(char, escaped)
-    return Markup(text)  # noqa: S704 - escaped above for the script context; never parsed as HTML
+    return Markup(text)
 
 
 def evidence_source(finding: dict[str, Any]) -> str:
