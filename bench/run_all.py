@@ -26,6 +26,7 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
     ("bench.facebook_bench", [], ["--pages", "6"]),
     ("bench.youtube_bench", [], ["--channels", "6"]),
     ("bench.scale_bench", [], ["--people", "15000", "--accounts", "100", "--runs", "3"]),  # #21, through the CLI
+    ("bench.report_bench", [], ["--findings", "10000"]),
 ]
 
 

@@ -78,10 +78,31 @@ def sha256(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
 
 
-def details_data(html: str) -> dict[str, Any]:
-    block = re.search(r'<script type="application/json" id="details-data">(.*?)</script>', html, re.S)
+def details_data(html: str) -> list[dict[str, Any]]:
+    """Each finding's evidence panel data as report.js reads it, shared texts resolved."""
+    return decoded(data_block(html, "details-data"), "findings")
+
+
+def data_block(html: str, name: str) -> dict[str, Any]:
+    block = re.search(rf'<script type="application/json" id="{name}">(.*?)</script>', html, re.S)
     assert block is not None
     return json.loads(block.group(1))
+
+
+def rows_data(html: str) -> list[dict[str, Any]]:
+    """The findings as report.js reads them: one dict per finding, shared texts resolved."""
+    return decoded(data_block(html, "rows-data"), "rows")
+
+
+def decoded(data: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    texts = data["texts"]
+    return [
+        {
+            name.rstrip("*"): texts[value] if name.endswith("*") else value
+            for name, value in zip(data["fields"], row, strict=True)
+        }
+        for row in data[key]
+    ]
 
 
 def test_factory_reports_follow_the_schema_and_the_schema_rejects_broken_ones() -> None:
@@ -113,7 +134,7 @@ def test_every_platform_link_is_http_and_opens_safely() -> None:
     report = make_report(30)
     html = render_html(report)
     data = details_data(html)
-    for finding, item in zip(report["findings"], data["findings"], strict=True):
+    for finding, item in zip(report["findings"], data, strict=True):
         assert item["url"] == finding["url"]
     assert all(f["url"].startswith("https://") for f in report["findings"])
 
@@ -154,8 +175,12 @@ def test_report_data_is_escaped_everywhere() -> None:
     assert "<b>platform</b>" not in html
     assert "&lt;script&gt;alert(&#39;title&#39;)&lt;/script&gt;" in html
     page = parse(html)
-    assert len(page.scripts) == 2  # the page's own script and the JSON data block, nothing injected
-    item = details_data(html)["findings"][0]
+    # the page's own script and the two JSON data blocks, nothing injected
+    assert [attrs.get("type") for attrs, _ in page.scripts] == [None, "application/json", "application/json"]
+    assert "</script><script>" not in html and "<!--" not in html  # the data cannot close its block
+    row = rows_data(html)[0]
+    assert (row["title"], row["label"]) == ("<script>alert('title')</script>", "</script><script>alert(2)</script>")
+    item = details_data(html)[0]
     assert item["evidence"]["excerpt"] == "</script><script>alert(4)</script><!--"  # data intact once parsed
     assert item["url"] is None and item["url_text"] == "javascript:alert(3)"
 
@@ -192,28 +217,20 @@ def test_no_findings_is_never_shown_as_compliance_when_accounts_were_not_audited
     assert "every audited account meets AP 80-06" not in html
 
 
-def test_waived_findings_are_apart_and_open_ones_with_lapsed_waivers_are_flagged() -> None:
+def test_every_finding_is_in_the_page_data_with_what_its_row_shows() -> None:
+    """The rows are drawn by report.js (see test_html_browser.py): here, the data they are drawn from."""
     report = make_report(60)
-    html = render_html(report)
-    waived_start = html.index('id="waived-table"')
-    for index, finding in enumerate(report["findings"]):
-        position = html.index(f'id="f-{index}"')
-        assert (position > waived_start) is (finding["status"] == "waived")
-    lapsed = [f for f in report["findings"] if f["waiver"] and f["waiver"]["expired"]]
-    assert lapsed and all(f["status"] != "waived" for f in lapsed)
-    assert html.count('class="flag flag-expired">waiver expired') == len(lapsed)
-
-
-def test_findings_are_grouped_by_school_then_account() -> None:
-    report = make_report(40)
-    html = render_html(report)
-    schools = re.findall(r'class="group g-school" data-school="([^"]+)"', html)
-    assert schools == sorted({f["school"] for f in report["findings"] if f["status"] != "waived"})
-    accounts = re.findall(r'class="group g-account" data-school="([^"]+)" data-account="([^"]+)"', html)
-    assert len(accounts) == len(set(accounts))  # each account heading once
-    for school, account in accounts:
-        rows = re.findall(rf'data-school="{re.escape(school)}" data-platform="[^"]+" data-account="{account}"', html)
-        assert rows
+    rows = rows_data(render_html(report))
+    assert len(rows) == len(report["findings"])
+    for finding, row in zip(report["findings"], rows, strict=True):
+        assert row["status"] == finding["status"] and row["sev"] == finding["severity"]
+        assert (row["school"], row["account"], row["label"]) == (
+            finding["school"],
+            finding["account"],
+            finding["handle"],
+        )
+        assert row["owners"] == " " + " ".join(o.get("person_id") or "its" for o in finding["owners"]) + " "
+        assert row["waiver"] == finding["waiver"]
 
 
 def test_clauses_fill_in_for_findings_that_do_not_quote_one() -> None:
@@ -221,10 +238,9 @@ def test_clauses_fill_in_for_findings_that_do_not_quote_one() -> None:
     for finding in report["findings"]:
         finding["clause"] = ""
     data = details_data(render_html(report, clauses={"password-reset-overdue": "Passwords are changed yearly."}))
-    texts = data["texts"]
-    for finding, item in zip(report["findings"], data["findings"], strict=True):
+    for finding, item in zip(report["findings"], data, strict=True):
         expected = "Passwords are changed yearly." if finding["rule"] == "password-reset-overdue" else ""
-        assert texts[item["clause"]] == expected
+        assert item["clause"] == expected
 
 
 def test_write_html_is_atomic_private_and_deterministic(tmp_path: Path) -> None:
@@ -246,13 +262,14 @@ def test_per_school_report_says_whose_it_is() -> None:
     assert "Hillside High School" not in html
 
 
-def test_large_reports_keep_evidence_out_of_the_initial_page() -> None:
-    """5,000 findings: evidence panels are built on demand, so rows stay small."""
-    report = make_report(5000)
-    html = render_html(report)
-    data_start = html.index('<script type="application/json"')
-    assert html.count('class="detail-grid"') == 0
-    assert data_start / len(report["findings"]) < 1600  # bytes of markup per finding before the data block
+def test_large_reports_keep_findings_out_of_the_markup() -> None:
+    """5,000 findings: no row, evidence panel or act-first item is markup; the page before the data
+    blocks is the same size whatever the number of findings, so it opens as fast."""
+    small, large = render_html(make_report(60)), render_html(make_report(5000))
+    for html in (small, large):
+        assert 'class="f"' not in html and 'class="detail-grid"' not in html and 'class="af"' not in html
+    before = [html.index('<script type="application/json"') for html in (small, large)]
+    assert before[1] - before[0] < 2_000  # only the counts' digits differ
 
 
 def test_footer_reports_what_the_run_spent() -> None:
@@ -281,7 +298,8 @@ def test_bidi_overrides_are_shown_escaped_and_platform_names_isolated() -> None:
     html = render_html(report)
 
     assert [c for c in BIDI_CONTROLS if c in html] == []
-    assert '<div role="cell" class="c-account"><bdi>&lt;U+202E&gt;sh_edisllih@</bdi>' in html
-    assert '<span class="msg"><bdi>Admin &lt;U+202E&gt;sh_edisllih@ is not active staff</bdi></span>' in html
-    assert "<bdi>בית ספר</bdi>" in html
-    assert details_data(html)["findings"][0]["evidence"]["excerpt"] == "Go <U+2066>team<U+2069> <U+202E>won"
+    rows = rows_data(html)  # drawn in <bdi> by report.js: test_html_browser.py checks the isolation
+    assert rows[0]["label"] == "<U+202E>sh_edisllih@"
+    assert rows[0]["message"] == "Admin <U+202E>sh_edisllih@ is not active staff"
+    assert rows[1]["label"] == "בית ספר"
+    assert details_data(html)[0]["evidence"]["excerpt"] == "Go <U+2066>team<U+2069> <U+202E>won"

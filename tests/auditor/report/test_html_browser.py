@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -20,26 +19,21 @@ from typing import Any
 import pytest
 
 from auditor.report.html import write_html
+from bench import report_bench as bench
 from tests.auditor.report.factory import AS_OF, SPOOFED_HANDLE, make_report, validate, with_hostile_finding
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+CHROMIUM = bench.CHROMIUM
+CHROMIUM_ARGS = bench.CHROMIUM_ARGS
 REPO = Path(__file__).resolve().parents[3]
 # The README's screenshot is refreshed only when asked (UPDATE_SCREENSHOT=1 make test), so that a
 # test run never leaves the working tree modified.
 README_SCREENSHOT = REPO / "docs" / "report-screenshot.png"
 VISIBLE_ROWS = "#findings-table .f:not([hidden])"
 VISIBLE_WAIVED = "#waived-table .f:not([hidden])"
+PAGE_SIZE = 100  # findings report.js draws at a time
+ACT_FIRST_PAGE_SIZE = 50
 
 if not CHROMIUM.exists():
     pytest.skip(
@@ -104,21 +98,12 @@ def open_report(browser: Browser, tmp_path: Path) -> Iterator[Any]:
         page.close()
 
 
-def _timed_open(page: Page, url: str) -> float:
-    """Seconds from navigation to the first frame painted after the load event."""
-    started = time.perf_counter()
-    page.goto(url)
-    page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
-    return time.perf_counter() - started
+_timed_open = bench.open_seconds
 
 
 def wait_until(page: Page, expression: str, timeout: float = 10.0) -> None:
     """Poll a JS expression with page.evaluate: the page's CSP forbids the eval that wait_for_function needs."""
-    deadline = time.monotonic() + timeout
-    while not page.evaluate(expression):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {expression}")
-        time.sleep(0.02)
+    bench.wait_until(page, expression, timeout)
 
 
 def listed(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -454,6 +439,9 @@ def test_a_bidi_override_cannot_make_a_handle_display_as_another(open_report: An
     assert cell.locator("bdi").evaluate("el => getComputedStyle(el).unicodeBidi") == "isolate"
     heading = view.page.locator(f"#findings-table .g-account[data-account='{report['findings'][0]['account']}'] h4")
     assert heading.evaluate(VISUAL_TEXT).startswith("<U+202E>sh_edisllih@")
+    message = view.page.locator("#f-0 .msg bdi")
+    assert message.inner_text() == report["findings"][0]["message"].replace("\u202e", "<U+202E>")
+    assert message.evaluate("el => getComputedStyle(el).unicodeBidi") == "isolate"
     assert view.console_errors() == []
 
 
@@ -500,34 +488,88 @@ def test_demo_report_works_in_the_browser_and_is_the_readme_screenshot(
 
 
 @pytest.mark.slow
-def test_five_thousand_findings_open_and_filter(open_report: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    report = make_report(5000)
+@pytest.mark.parametrize("size", [5_000, 100_000])
+def test_a_large_report_opens_filters_and_finds_beyond_the_first_page(
+    open_report: Any, capsys: pytest.CaptureFixture[str], size: int
+) -> None:
+    """The page works at division scale; the timing targets (open 3 s, filter 200 ms) are the
+    bench's to check (python -m bench.report_bench): here they are printed."""
+    report = make_report(size, validated=size <= 5_000)  # the schema check alone takes a minute at 100,000
+    rows = listed(report)
     view = open_report(report)
-    opened = view.opened_seconds
-    navigation = view.page.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd")
+    assert view.visible() == PAGE_SIZE  # one page drawn, not every finding
+    assert view.page.locator("#shown").inner_text() == f"{len(rows):,} findings."
+    assert view.page.locator("#act-first-list li").count() == ACT_FIRST_PAGE_SIZE
 
-    filter_ms = view.page.evaluate(
-        """() => new Promise(resolve => {
-             const box = document.querySelector('input[name=severity][value=high]');
-             const t0 = performance.now();
-             box.click();
-             document.body.offsetHeight;
-             requestAnimationFrame(() => resolve(performance.now() - t0));
-           })"""
-    )
-    search_started = time.perf_counter()
-    view.page.locator("input[name=q]").fill("@hhs_robotics")
-    expected = len([f for f in listed(report) if f["handle"] == "@hhs_robotics" and f["severity"] != "high"])
-    wait_until(view.page, f"document.querySelectorAll('{VISIBLE_ROWS}').length === {expected}")
-    searched = time.perf_counter() - search_started
+    filter_ms = bench.filter_ms(view.page, "high")
+    not_high = [f for f in rows if f["severity"] != "high"]
+    assert view.page.locator("#shown").inner_text() == f"Showing {len(not_high):,} of {len(rows):,} findings."
+    assert view.visible() == PAGE_SIZE and view.visible(f"{VISIBLE_ROWS}[data-sev=high]") == 0
 
-    assert view.visible() == expected
+    target = not_high[-1]  # the last of the list: far beyond the first page
+    assert report["findings"].index(target) > PAGE_SIZE
+    person = target["evidence"]["admin"]["identity"].split("(")[1].rstrip(")")
+    searched = bench.search_seconds(view.page, person, f"f-{report['findings'].index(target)}")
+    assert view.page.locator("#shown").inner_text() == f"Showing 1 of {len(rows):,} findings."
     assert view.console_errors() == []
+    size_mb = Path(view.url.removeprefix("file://")).stat().st_size / 1e6
     with capsys.disabled():
         print(
-            f"\n[report.html, 5,000 findings] open {opened * 1000:.0f} ms (load event at {navigation:.0f} ms), "
-            f"filter by severity {filter_ms:.0f} ms, search (150 ms debounce included) {searched * 1000:.0f} ms"
+            f"\n[report.html, {size:,} findings, {size_mb:.1f} MB] open {view.opened_seconds * 1000:.0f} ms, "
+            f"filter by severity {filter_ms:.0f} ms, search beyond the first page (150 ms debounce included) "
+            f"{searched * 1000:.0f} ms"
         )
+
+
+def test_show_more_draws_the_next_page_and_a_link_reaches_a_finding_not_drawn_yet(open_report: Any) -> None:
+    report = make_report(300)
+    rows = listed(report)
+    view = open_report(report)
+    page = view.page
+    assert view.visible() == PAGE_SIZE
+    assert page.locator("#listed").inner_text() == f"Listed {PAGE_SIZE} of {len(rows)} matching findings."
+    page.get_by_role("button", name=f"Show {PAGE_SIZE} more ({len(rows) - PAGE_SIZE} not listed yet)").click()
+    assert view.visible() == 2 * PAGE_SIZE
+    ids = view.page.locator(VISIBLE_ROWS).evaluate_all("rows => rows.map(r => r.id)")
+    assert ids == [f"f-{report['findings'].index(f)}" for f in rows[: 2 * PAGE_SIZE]]  # the next page, in order
+
+    # an act-first item whose finding is past what is drawn, and hidden by a filter: following it draws it
+    position, index = next(
+        (p, int(href[3:]))
+        for href in page.locator("#act-first-list a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+        for p, f in enumerate(rows)
+        if f is report["findings"][int(href[3:])] and p >= 2 * PAGE_SIZE
+    )
+    page.get_by_label(report["findings"][index]["severity"].capitalize(), exact=True).uncheck()
+    page.locator(f"#act-first-list a[href='#f-{index}']").click()
+    wait_until(page, f"location.hash === '#f-{index}'")
+    row = page.locator(f"#f-{index}")
+    assert row.is_visible() and row.evaluate("r => r.getBoundingClientRect().top < innerHeight")
+    assert page.locator("#shown").inner_text() == f"{len(rows)} findings."  # the filter hiding it was cleared
+    assert view.visible() == min((position // PAGE_SIZE + 1) * PAGE_SIZE, len(rows))
+    assert view.console_errors() == []
+
+
+def test_findings_are_grouped_by_school_then_account_and_lapsed_waivers_flagged(open_report: Any) -> None:
+    report = make_report(60)
+    view = open_report(report)
+    page = view.page
+    schools = page.locator("#findings-table .g-school").evaluate_all("gs => gs.map(g => g.dataset.school)")
+    assert schools == sorted({f["school"] for f in listed(report)})
+    accounts = page.locator("#findings-table .g-account").evaluate_all(
+        "gs => gs.map(g => g.dataset.school + '/' + g.dataset.account)"
+    )
+    assert len(accounts) == len(set(accounts)) == len({(f["school"], f["account"]) for f in listed(report)})
+    # every row sits under its own school's and account's headings
+    under = page.locator(VISIBLE_ROWS).evaluate_all(
+        """rows => rows.map(r => {
+             let a = r.previousElementSibling; while (!a.classList.contains('g-account')) a = a.previousElementSibling;
+             return [r.dataset.school, a.dataset.school, r.dataset.account, a.dataset.account]; })"""
+    )
+    assert all(row_school == school and row_account == account for row_school, school, row_account, account in under)
+    lapsed = [f for f in report["findings"] if f["waiver"] and f["waiver"]["expired"]]
+    assert lapsed and all(f["status"] != "waived" for f in lapsed)
+    assert page.locator("#findings-table .flag-expired").count() == len(lapsed)
 
 
 # Every header (table, column, heading, legend) whose text wraps between two letters or digits: a break
