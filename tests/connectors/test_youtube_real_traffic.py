@@ -112,22 +112,20 @@ def replay_run(
         sleep=sleeps.append,
     )
     accounts = [
-        RegisteredAccount(
-            key="real" if n == 0 else f"real{n}",
-            platform="youtube",
-            connector="youtube",
-            platform_id=channel_id,
-            school="-",
-            purpose="-",
-            kind="joint",
-            audience="public",
-        )
-        for n, channel_id in enumerate(channel_ids)
+        channel_account("real" if n == 0 else f"real{n}", channel_id) for n, channel_id in enumerate(channel_ids)
     ]
     with make_vcr(tmp_path, match_on=("method", "path")).use_cassette("real.yaml") as recording:
         connector = YouTubeConnector(context)
         snapshots = [connector.pull(account, dict(cursor or {})) for account in accounts]
         return snapshots, recording.all_played, sleeps
+
+
+def channel_account(key: str, channel_id: str) -> RegisteredAccount:
+    """A registered public channel audited by the YouTube connector (the rules' fields do not matter here)."""
+    return RegisteredAccount(
+        key=key, platform="youtube", connector="youtube", platform_id=channel_id, school="-", purpose="-",
+        kind="joint", audience="public",
+    )  # fmt: skip
 
 
 def get(resource: str, data: JSON, status: int = 200) -> tuple[str, str, int, JSON]:
@@ -492,19 +490,7 @@ def test_channels_are_read_50_a_call_before_the_pulls(tmp_path: Path) -> None:
         yaml.safe_dump({"interactions": [_interaction(get("channels", recorded))], "version": 1})
     )
     context = ConnectorContext(settings=Settings(), policy=EVERYTHING, as_of=AS_OF, deadline=Deadline(60))
-    accounts = [
-        RegisteredAccount(
-            key=f"channel{n}",
-            platform="youtube",
-            connector="youtube",
-            platform_id=channel_id,
-            school="-",
-            purpose="-",
-            kind="joint",
-            audience="public",
-        )
-        for n, channel_id in enumerate(ids)
-    ]
+    accounts = [channel_account(f"channel{n}", channel_id) for n, channel_id in enumerate(ids)]
     builder = SnapshotBuilder("youtube:batched-lookup", "youtube", AS_OF)
     with make_vcr(tmp_path, match_on=("method", "path")).use_cassette("real.yaml") as recording:
         found = YouTubeConnector(context).prefetch(accounts, builder, {})
@@ -579,16 +565,7 @@ def test_a_nightly_run_reads_the_comments_of_videos_whose_count_moved_only(tmp_p
     estimate = YouTubeConnector(
         ConnectorContext(settings=Settings(), policy=EVERYTHING, as_of=AS_OF, deadline=Deadline(60))
     ).estimate(
-        RegisteredAccount(
-            key="real",
-            platform="youtube",
-            connector="youtube",
-            platform_id=UPLOADS_CHANNEL["id"],
-            school="-",
-            purpose="-",
-            kind="joint",
-            audience="public",
-        ),
+        channel_account("real", UPLOADS_CHANNEL["id"]),
         cursor,
         None,
     )
