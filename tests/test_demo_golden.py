@@ -21,6 +21,7 @@ GOLDEN = REPO / "tests" / "golden" / "demo"
 FILES = ("report.json", "report.csv", "summary.md", "report.html")
 RUN_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{6}")
 WALL_CLOCK = re.compile(r'"(started_at|finished_at)": "[^"]+"')
+WALL_CLOCK_SHOWN = re.compile(r"(started|finished) \d{4}-\d\d-\d\d \d\d:\d\d UTC")  # the page's footer
 # The page's CSP hashes cover its embedded data, which holds the masked path: they are masked too
 # (the data they hash is compared in full).
 CSP_HASH = re.compile(r"sha256-[A-Za-z0-9+/]{43}=")
@@ -31,6 +32,7 @@ def normalise(text: str) -> str:
     text = text.replace(str(REPO), "<repo>").replace(str(REPO).replace("/", "\\/"), "<repo>")
     text = RUN_ID.sub("<run-id>", text)
     text = CSP_HASH.sub("sha256-<hash>", text)
+    text = WALL_CLOCK_SHOWN.sub(r"\1 <time>", text)
     return WALL_CLOCK.sub(r'"\1": "<time>"', text)
 
 
