@@ -33,4 +33,3 @@ def test_one_incomplete_collection_makes_the_snapshot_incomplete(state: Collecti
     assert snapshot.incomplete is incomplete
     assert bool(snapshot.failed_collections()) is incomplete
     assert (worst_state(snapshot) != "complete") is incomplete
-
