@@ -300,12 +300,6 @@ def latest_run(session: Session) -> AuditRun | None:
     ).first()
 
 
-def to_json(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
-
-
 # --- runs that died, retention ----------------------------------------------------------------------
 
 

@@ -18,7 +18,6 @@ import tweepy
 from connectors.resilience import PlatformError, classify_failure
 from models.snapshot import ErrorKind
 
-PROBLEMS = "https://api.twitter.com/2/problems/"
 USAGE_CAPPED = "usage-capped"
 CLIENT_FORBIDDEN = "client-forbidden"
 NOT_AUTHORIZED = "not-authorized-for-resource"
