@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from auditor.policy import Policy
-from auditor.run import carry_forward
+from auditor.merge import carry_forward
 from auditor.settings import Settings
 from connectors.base import ConnectorContext, CredentialState, SnapshotBuilder
 from connectors.recording import make_vcr
