@@ -25,8 +25,8 @@ from pathlib import Path
 from sqlmodel import col, select
 
 from auditor.directory import Directory
-from auditor.policy import Policy
 from auditor.evaluate import AccountEvaluator
+from auditor.policy import Policy
 from auditor.store import load_snapshot, save_snapshot
 from bench.generate import make_division
 from bench.identity_bench import cpu_model, peak_rss_mb, verdict
