@@ -187,6 +187,9 @@ def _summarise(outcome: RunOutcome) -> None:
     console.print(f"Findings by status: {statuses}", markup=False)
     if outcome.incomplete_accounts:
         console.print(f"Not fully audited: {', '.join(outcome.incomplete_accounts)}", markup=False)
+    if outcome.crashed_rules:
+        rules = ", ".join(outcome.crashed_rules)
+        console.print(f"Division rule(s) crashed, their findings unknown (see the log): {rules}", markup=False)
     if outcome.requests:
         console.print(f"API spend: {_spend_line(outcome.spend or {'requests': outcome.requests})}", markup=False)
     for failure in outcome.failed_notifications:

@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from auditor.connections import personal_accounts_by_platform
 from auditor.context import Connectors, RunContext
 from auditor.discovery import (
     Candidate,
@@ -234,8 +235,6 @@ def _outsider_key(ctx: RunContext) -> bytes:
 def estimate(ctx: RunContext) -> RunEstimate:
     """What `collect` (and a division-wide run's discovery and personal connections) would spend, from
     the store's previous snapshots only: nothing is called, nothing is written (`auditor run --dry-run`)."""
-    from auditor.connections import personal_accounts_by_platform
-
     discovering = ctx.division_wide and DISCOVERY_RULE not in ctx.policy.disabled_rules
     return estimate_run(
         ctx.accounts,

@@ -52,7 +52,16 @@ from models.db import init_db, make_engine, session
 from models.migrate import SchemaBusy
 from models.tables import AuditRun
 
-__all__ = ["ProgressCallback", "RunLocked", "RunOutcome", "execute_run", "finish_run", "new_run_id", "run_lock"]
+__all__ = [
+    "ProgressCallback",
+    "RunLocked",
+    "RunOutcome",
+    "execute_run",
+    "finish_run",
+    "new_run_id",
+    "open_run",
+    "run_lock",
+]
 
 log = logging.getLogger("auditor.run")
 
@@ -107,7 +116,7 @@ def execute_run(
             only=only,
             progress=progress,
         )
-        _open_run(ctx, started)
+        open_run(ctx, started)
         try:
             # No name holds the outcomes here: finish_run lets them go before it builds the report.
             return finish_run(ctx, collect.collect(ctx))
@@ -116,8 +125,9 @@ def execute_run(
             raise
 
 
-def _open_run(ctx: RunContext, started: datetime) -> None:
-    """The run row (`running`), after marking runs that died without finishing, with this run's inputs."""
+def open_run(ctx: RunContext, started: datetime) -> None:
+    """The run row (`running`), after marking runs that died without finishing, with this run's inputs.
+    Whoever schedules the accounts' jobs opens it first (finish_run reads it); the caller holds the lock."""
     division = ctx.division
     run = AuditRun(
         id=ctx.run_id,
