@@ -256,7 +256,9 @@ def _youtube_division_findings(description: str) -> dict[str, Any]:
     )
     policy = Policy(division="Prairie Hills Regional Division")
     division = Division(folder=Path("."), accounts=[MEDIA], people=[], identities=[], activities=[], policy=policy)
-    ctx = RunContext.start(division, Settings(), make_engine("sqlite:///:memory:"), {"youtube": YouTubeConnector}, AS_OF)
+    ctx = RunContext.start(
+        division, Settings(), make_engine("sqlite:///:memory:"), {"youtube": YouTubeConnector}, AS_OF
+    )
     outcome = collect.AccountOutcome("youtube", False, {}, 0, [], gather_candidates(MEDIA, snapshot))
     candidates, discovered = collect.discover(ctx, {MEDIA.key: outcome})
     context = DivisionContext(
