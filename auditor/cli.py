@@ -135,11 +135,12 @@ def _execute(
                     f"No registered account {key!r} in {division_dir}. Known: {', '.join(sorted(known))}", markup=False
                 )
                 raise typer.Exit(EXIT_BAD_INPUT)
-    from auditor.run import RunLocked, _due_accounts, execute_run
+    from auditor.context import due_accounts
+    from auditor.run import RunLocked, execute_run
     from auditor.settings import Settings
 
     settings = Settings()
-    total = len(_due_accounts(division, only))
+    total = len(due_accounts(division, only))
     try:
         with _progress_bar("Auditing accounts", total) as advance:
             return execute_run(division, settings, only=only, kind=kind, full=full, as_of=_utc(as_of), progress=advance)
@@ -186,6 +187,9 @@ def _summarise(outcome: RunOutcome) -> None:
     console.print(f"Findings by status: {statuses}", markup=False)
     if outcome.incomplete_accounts:
         console.print(f"Not fully audited: {', '.join(outcome.incomplete_accounts)}", markup=False)
+    if outcome.crashed_rules:
+        rules = ", ".join(outcome.crashed_rules)
+        console.print(f"Division rule(s) crashed, their findings unknown (see the log): {rules}", markup=False)
     if outcome.requests:
         console.print(f"API spend: {_spend_line(outcome.spend or {'requests': outcome.requests})}", markup=False)
     for failure in outcome.failed_notifications:
@@ -248,11 +252,10 @@ def _spend_line(spend: dict) -> str:  # type: ignore[type-arg]
 
 def _dry_run(division_dir: Path, full: bool, as_of: datetime | None) -> None:
     """Predict the run's spend per platform from the store; no platform is called, nothing is written."""
+    from auditor import collect
     from auditor.cli_ops import _missing_sqlite_file
-    from auditor.connections import personal_accounts_by_platform
-    from auditor.run import DISCOVERY_RULE, _due_accounts
+    from auditor.context import RunContext
     from auditor.settings import Settings
-    from auditor.spend import estimate_run
     from connectors.base import available_connectors
     from models.db import init_db, make_engine
 
@@ -271,22 +274,9 @@ def _dry_run(division_dir: Path, full: bool, as_of: datetime | None) -> None:
     else:
         engine = make_engine(settings.database_url)  # read only: no migration, no lock
     clock = _utc(as_of) or datetime.now(UTC)
-    accounts = _due_accounts(division_inputs, None)
-    policy = division_inputs.policy
-    discovering = DISCOVERY_RULE not in policy.disabled_rules
-    personal = personal_accounts_by_platform(division_inputs)  # opt-in: staff-student-personal-connection
+    ctx = RunContext.start(division_inputs, settings, engine, available_connectors(), clock, kind="dry-run", full=full)
     with _progress_bar("Estimating the run (nothing is called)", None):
-        estimate = estimate_run(
-            accounts,
-            available_connectors(),
-            settings,
-            policy,
-            clock,
-            full,
-            engine,
-            discovering=discovering,
-            personal=personal,
-        )
+        estimate = collect.estimate(ctx)  # the collect stage's own prediction, as `auditor run` would collect
     table = Table(title=f"Predicted spend of a {'full' if full else 'nightly'} run (dry run)", show_header=True)
     for column in ("platform", "requests", "units", "billed items", "estimated cost"):
         table.add_column(column, justify="left" if column == "platform" else "right")

@@ -3,7 +3,7 @@
 Candidates are accounts mentioned, tagged, replied to or linked from registered accounts' posts
 and profiles, and accounts that interact with registered accounts. Where a platform allows it, the
 run looks their profiles up (X: batched user lookup) or searches by school name (YouTube, opt-in):
-see `auditor.run.enrich_candidates`. Each is scored for looking like a school account: its name,
+see `auditor.collect.discover`. Each is scored for looking like a school account: its name,
 handle or profile description resembles a school, the Division or a registered activity, or uses
 school words; a description that reads like a person's own account lowers the score. Registered
 accounts, people the directory declares (a person's own account is not a school account) and the
@@ -319,6 +319,43 @@ def personal_markers(description: str | None) -> list[str]:
     return found
 
 
+class Discovery:
+    """One run's discovery: what it knows (registered accounts, declared identities, the ignore list,
+    what a school looks like) is worked out once; candidates are merged in as the run finds them
+    (gathered from posts, then returned by searches) and scored again after each lookup."""
+
+    def __init__(
+        self, accounts: list[RegisteredAccount], directory: Directory, policy: Policy, ignored: list[dict[str, Any]]
+    ) -> None:
+        self.policy = policy
+        self.ignored = ignored
+        self.known = known_identity_keys(accounts, directory)
+        schools = {a.school for a in accounts} | {p.school for p in directory.people.values() if p.school}
+        self.likeness = SchoolLikeness(schools, policy, directory.activities.values())
+        self.merged: dict[str, Candidate] = {}
+
+    def add(self, candidates: Iterable[Candidate]) -> None:
+        """Merge candidates seen from several accounts; known and ignored ones are dropped."""
+        merged = self.merged
+        for candidate in candidates:
+            if _identity_keys(candidate.identity) & self.known or is_ignored(candidate, self.ignored):
+                continue
+            existing = merged.setdefault(candidate.key, candidate)
+            if existing is not candidate:
+                existing.sightings += [s for s in candidate.sightings if s not in existing.sightings]
+                existing.profile = existing.profile or candidate.profile
+                existing.missing = existing.missing or candidate.missing
+                existing.no_lookup = existing.no_lookup or candidate.no_lookup
+
+    def scored(self) -> list[Candidate]:
+        """Every candidate scored on what is known of it now, most school-like first."""
+        # Nothing to register: the platform says the account does not exist (a typo) or is suspended.
+        self.merged = {key: c for key, c in self.merged.items() if c.missing is None}
+        for candidate in self.merged.values():
+            self.likeness.score(candidate, self.policy.discovery_threshold)
+        return sorted(self.merged.values(), key=lambda c: (-c.score, c.key))
+
+
 def discover(
     candidates: Iterable[Candidate],
     accounts: list[RegisteredAccount],
@@ -327,24 +364,9 @@ def discover(
     ignored: list[dict[str, Any]],
 ) -> list[Candidate]:
     """Merge candidates seen from several accounts, drop known and ignored ones, score the rest."""
-    known = known_identity_keys(accounts, directory)
-    merged: dict[str, Candidate] = {}
-    for candidate in candidates:
-        if _identity_keys(candidate.identity) & known or is_ignored(candidate, ignored):
-            continue
-        existing = merged.setdefault(candidate.key, candidate)
-        if existing is not candidate:
-            existing.sightings += [s for s in candidate.sightings if s not in existing.sightings]
-            existing.profile = existing.profile or candidate.profile
-            existing.missing = existing.missing or candidate.missing
-            existing.no_lookup = existing.no_lookup or candidate.no_lookup
-    # Nothing to register: the platform says the account does not exist (a typo) or is suspended.
-    merged = {key: c for key, c in merged.items() if c.missing is None}
-    schools = {a.school for a in accounts} | {p.school for p in directory.people.values() if p.school}
-    likeness = SchoolLikeness(schools, policy, directory.activities.values())
-    for candidate in merged.values():
-        likeness.score(candidate, policy.discovery_threshold)
-    return sorted(merged.values(), key=lambda c: (-c.score, c.key))
+    discovery = Discovery(accounts, directory, policy, ignored)
+    discovery.add(candidates)
+    return discovery.scored()
 
 
 # --- lookups and searches (the run asks the connectors; these only choose and apply) -----------

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
@@ -35,6 +35,10 @@ from auditor.settings import Settings
 from connectors.scrub import REDACTED, register_url_secret, scrub
 from models.severity import OPEN_STATUSES
 from models.tables import Severity
+
+if TYPE_CHECKING:
+    from auditor.context import RunContext
+    from auditor.report.publish import Published
 
 log = logging.getLogger("auditor.notify")
 
@@ -143,6 +147,17 @@ def send_notifications(
 ) -> list[SinkOutcome]:
     """Send to every sink of the policy. Never raises: a failure is logged and returned as failed."""
     return [_deliver(report, report_dir, sink_policy, settings) for sink_policy in policy.sinks]
+
+
+def notify(ctx: RunContext, published: Published) -> list[SinkOutcome]:
+    """The notify stage's entry: every sink of the policy told about the report the publish stage just
+    wrote, from its in-memory notice (never report.json read back). A what-if (`check --person
+    --departed`) tells the one who asked, never the sinks."""
+    from auditor.store import WHAT_IF_KIND  # the store's stack loads only in a run
+
+    if ctx.kind == WHAT_IF_KIND:
+        return []
+    return send_notifications(published.notice, published.folder, ctx.policy, ctx.settings)
 
 
 def send_notifications_for_folder(report_dir: Path, policy: Policy, settings: Settings) -> list[SinkOutcome]:
@@ -524,6 +539,7 @@ __all__ = [
     "Notification",
     "SinkError",
     "SinkOutcome",
+    "notify",
     "route",
     "send_notifications",
     "send_notifications_for_folder",

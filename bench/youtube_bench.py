@@ -39,8 +39,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import httplib2
 
+from auditor.merge import carry_forward
 from auditor.policy import Policy
-from auditor.run import carry_forward
 from auditor.settings import Settings
 from connectors.base import ConnectorContext, SnapshotBuilder
 from connectors.resilience import Deadline

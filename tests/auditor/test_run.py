@@ -9,7 +9,8 @@ from typing import ClassVar
 import pytest
 
 from auditor.inputs import load_division
-from auditor.run import carry_forward, execute_run
+from auditor.merge import carry_forward
+from auditor.run import execute_run
 from auditor.settings import Settings
 from connectors.base import Connector
 from connectors.resilience import PlatformError

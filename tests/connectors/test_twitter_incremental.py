@@ -6,8 +6,8 @@ import os
 from datetime import timedelta
 from unittest.mock import patch
 
+from auditor.merge import carry_forward
 from auditor.policy import Policy
-from auditor.run import carry_forward
 from auditor.settings import Settings
 from auditor.store import StoredParticipants
 from connectors.base import ConnectorContext, KnownParticipants

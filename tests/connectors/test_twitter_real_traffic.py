@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 import yaml
 
+from auditor.merge import carry_forward
 from auditor.policy import Policy
-from auditor.run import carry_forward
 from auditor.settings import Settings
 from connectors.base import ConnectorContext, CredentialState, SnapshotBuilder
 from connectors.recording import make_vcr
