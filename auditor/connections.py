@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from auditor.settings import Settings
 from connectors.base import Connector, SnapshotBuilder
+from connectors.registry import ConnectorRegistry
 from connectors.resilience import PlatformError
 from models.snapshot import CollectionState, ErrorKind, Identity
 
@@ -69,7 +70,7 @@ def personal_accounts_by_platform(division: Division) -> dict[str, int]:
 
 def collect(
     division: Division,
-    connectors: dict[str, type[Connector]],
+    connectors: ConnectorRegistry,
     settings: Settings,
     as_of: datetime,
     outcomes: dict[str, AccountOutcome],
@@ -88,7 +89,9 @@ def collect(
             why = f"{platform}'s API does not show whom an account follows" if cls else "no connector installed"
             results += [PersonalFollowing(p, platform, h, CollectionState.NOT_SUPPORTED, reason=why) for p, h in people]
             continue
-        with DiscoveryRequests(cls, settings, division.policy, as_of, outcomes, purpose="personal") as requests:
+        with DiscoveryRequests(
+            cls, settings, division.policy, as_of, outcomes, purpose="personal", connectors=connectors
+        ) as requests:
             for person_id, handle in people:
                 results.append(_read(requests.connector, requests.builder, person_id, platform, handle))
     return results

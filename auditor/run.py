@@ -42,6 +42,7 @@ from auditor.inputs import Division
 from auditor.locking import RunLocked, run_lock
 from auditor.notify import send_notifications_for_folder
 from auditor.owners import OwnerBook
+from auditor.plugins import connector_context, run_budgets
 from auditor.policy import Policy
 from auditor.privacy import hmac_key, keyed_identity, pseudonymise_outsiders
 from auditor.reconcile import Evaluated, reconcile
@@ -76,9 +77,9 @@ from connectors.base import (
     KnownParticipants,
     SnapshotBuilder,
     UnitBudget,
-    available_connectors,
 )
 from connectors.recording import make_vcr
+from connectors.registry import ConnectorRegistry
 from connectors.resilience import Deadline, PlatformError
 from connectors.scrub import scrub, scrub_model
 from models.db import init_db, make_engine, session
@@ -187,7 +188,7 @@ def _audit(
 ) -> RunOutcome:
     started = run.started_at
     accounts = _due_accounts(division, only)
-    connectors = available_connectors()
+    connectors = ConnectorRegistry.installed()
     evaluator = AccountEvaluator(connectors, division.directory(), division.policy, clock)
     outcomes = collect_all(
         accounts, connectors, settings, division.policy, clock, full, engine, run.id, evaluator, progress
@@ -367,7 +368,7 @@ class AccountOutcome:
 
 def collect_all(
     accounts: list[RegisteredAccount],
-    connectors: dict[str, type[Connector]],
+    connectors: ConnectorRegistry,
     settings: Settings,
     policy: Policy,
     as_of: datetime,
@@ -380,8 +381,8 @@ def collect_all(
     """Pull, store and evaluate every account, each isolated and stored in its own transaction."""
     run_deadline = Deadline(policy.run_deadline_seconds)
     replaying = settings.cassette_dir is not None
-    # YouTube's daily quota belongs to the Google Cloud project: one budget for every channel of the run.
-    budget = UnitBudget(policy.youtube_daily_units, "YouTube quota units (policy youtube_daily_units)")
+    # A metered quota (a daily project quota) is one budget for every account of the run.
+    budgets = run_budgets(connectors, policy, {a.connector for a in accounts})
     limits = {
         name: threading.Semaphore(policy.concurrency.get(name, policy.concurrency.get("default", 4)))
         for name in {a.connector for a in accounts}
@@ -401,13 +402,14 @@ def collect_all(
             # The store keeps people outside the directory as keyed hashes: recognise them in that form.
             earlier = PreviousParticipants(engine, account.key, lambda i: keyed_identity(outsider_key, i))
             deadline = Deadline(min(policy.account_deadline_seconds, max(run_deadline.remaining(), 0.0)))
-            context = ConnectorContext(
-                settings=settings,
-                policy=policy,
+            context = connector_context(
+                connectors,
+                account.connector,
+                policy,
                 as_of=as_of,
                 deadline=deadline,
                 full=full,
-                budget=budget,
+                budget=budgets.get(cls.name) if cls is not None else None,
                 known_participants=earlier.keys if incremental else None,
                 prefetched=prefetched.get(account.key),
             )
@@ -429,7 +431,7 @@ def collect_all(
             dict(snapshot.requests),
             snapshot.units,
             results,
-            gather_candidates(account, snapshot),
+            gather_candidates(account, snapshot, connectors),
             dict(snapshot.billable),
         )
         if progress:
@@ -497,7 +499,7 @@ FULL_LISTING_KEY = "full_reconciled_at"  # cursor key; the report's coverage[].l
 
 
 def mark_full_listing(snapshot: AccountSnapshot) -> None:
-    """A connector that lists every participant each run (YouTube subscribers, an ITS export) does not
+    """A connector that lists every participant each run (a channel's subscribers, an ITS export) does not
     keep a reconciliation date itself: its complete listing is one, dated this run."""
     status = snapshot.status_of(Capability.PARTICIPANTS)
     complete = status is not None and status.state == CollectionState.COMPLETE
@@ -536,7 +538,7 @@ class PreviousParticipants:
 
 def prefetch_all(
     accounts: list[RegisteredAccount],
-    connectors: dict[str, type[Connector]],
+    connectors: ConnectorRegistry,
     settings: Settings,
     policy: Policy,
     as_of: datetime,
@@ -545,8 +547,8 @@ def prefetch_all(
     outcomes: dict[str, AccountOutcome],
     engine: Engine,
 ) -> dict[str, Any]:
-    """Counts before lists: each connector's batched lookup of its accounts (e.g. X profiles, 100 per
-    request; on a nightly run X mentions too). Its spend is recorded as an outcome of its own; a
+    """Counts before lists: each connector's batched lookup of its accounts (e.g. profiles, 100 per
+    request; on a nightly run shared searches too). Its spend is recorded as an outcome of its own; a
     failure only means no hints."""
     hints: dict[str, Any] = {}
     groups: dict[str, list[RegisteredAccount]] = {}
@@ -558,7 +560,7 @@ def prefetch_all(
             continue
         builder = SnapshotBuilder(f"{cls.name}:batched-lookup", cls.name, as_of)
         deadline = Deadline(min(policy.account_deadline_seconds, max(run_deadline.remaining(), 0.0)))
-        context = ConnectorContext(settings=settings, policy=policy, as_of=as_of, deadline=deadline, full=full)
+        context = connector_context(connectors, cls.name, policy, as_of=as_of, deadline=deadline, full=full)
         try:
             hints.update(cls(context).prefetch(group, builder, {} if full else _cursors(engine, group)))
         except Exception as exc:  # the pulls then read their own profiles
@@ -587,7 +589,7 @@ def _interaction_key(interaction: Interaction) -> tuple[str | None, ...]:
 
 def pull_account(
     account: RegisteredAccount,
-    connectors: dict[str, type[Connector]],
+    connectors: ConnectorRegistry,
     context: ConnectorContext,
     cursor: dict[str, str],
     cassette_dir: Path | None,
@@ -598,7 +600,7 @@ def pull_account(
         return failed_snapshot(account, context.as_of, ErrorKind.BAD_REQUEST, f"no connector {account.connector!r}")
     try:
         connector = cls(context)
-        if cassette_dir is not None and account.connector != "manual":
+        if cassette_dir is not None and cls.records_traffic:
             cassette = make_vcr(cassette_dir).use_cassette(f"{account.key}.yaml")
             with cassette:
                 return scrub_snapshot(connector.pull(account, cursor))
@@ -640,7 +642,7 @@ class AccountEvaluator:
     """Resolves a snapshot's identities and runs every enabled rule on it (pure: no network)."""
 
     def __init__(
-        self, connectors: dict[str, type[Connector]], directory: Directory, policy: Policy, as_of: datetime
+        self, connectors: ConnectorRegistry, directory: Directory, policy: Policy, as_of: datetime
     ) -> None:
         self.connectors = connectors
         self.directory = directory
@@ -662,6 +664,7 @@ class AccountEvaluator:
         if known is not None:
             known.update(key for key, match in matches.items() if match.person_id)
         cls = self.connectors.get(account.connector)
+        platform = self.connectors.get(account.platform)
         context = RuleContext(
             account=account,
             snapshot=snapshot,
@@ -670,6 +673,7 @@ class AccountEvaluator:
             directory=self.directory,
             policy=self.policy,
             as_of=self.as_of,
+            participants_from_interactions=platform is not None and platform.participants_from_interactions,
         )
         results: list[Evaluated] = []
         crashed = False
@@ -693,15 +697,16 @@ DISCOVERY_RULE = "account-unregistered"
 def enrich_candidates(
     division: Division,
     candidates: list[Candidate],
-    connectors: dict[str, type[Connector]],
+    connectors: ConnectorRegistry,
     settings: Settings,
     as_of: datetime,
     outcomes: dict[str, AccountOutcome],
 ) -> list[Candidate]:
     """Where a platform allows it, ask about the candidates before they are scored: profile lookups
-    (X: one request per 100 handles) update `candidates` in place; the accounts a YouTube channel
-    search by each school's name returns (opt-in) are returned as new candidates. The requests are
-    counted as an outcome of their own (`<platform>:discovery`); a refusal only means fewer details."""
+    (one request per batch of handles) update `candidates` in place; the accounts a platform's search
+    by each school's name returns (opt-in, `Connector.searches_school_names`) are returned as new
+    candidates. The requests are counted as an outcome of their own (`<platform>:discovery`); a refusal
+    only means fewer details."""
     policy = division.policy
     if DISCOVERY_RULE in policy.disabled_rules:
         return []  # nobody reads the answers: ask nothing
@@ -717,7 +722,7 @@ def enrich_candidates(
             why = cls.discovery_notes if cls else "no connector installed"
             log.info("%s: %d candidate(s) scored on what posts showed (%s)", platform, len(group), why)
             continue
-        with DiscoveryRequests(cls, settings, policy, as_of, outcomes) as requests:
+        with DiscoveryRequests(cls, settings, policy, as_of, outcomes, connectors=connectors) as requests:
             if requests.connector is None:
                 continue
             batch = max(1, cls.lookup_batch)
@@ -725,14 +730,15 @@ def enrich_candidates(
             for start in range(0, len(handles), batch):
                 answer = requests.connector.lookup_accounts(handles[start : start + batch], requests.builder)
                 apply_lookup(candidates, platform, answer)
-    youtube = connectors.get("youtube")
-    if policy.discovery_youtube_search and youtube is not None:
-        with DiscoveryRequests(youtube, settings, policy, as_of, outcomes) as requests:
+    for cls in connectors.values():  # platforms searched by each school's name (opt-in, in their section)
+        if not cls.searches_school_names(connectors.options_for(cls.name, policy.connectors)):
+            continue
+        with DiscoveryRequests(cls, settings, policy, as_of, outcomes, connectors=connectors) as requests:
             for school in sorted({a.school for a in division.accounts if a.school}):
                 if requests.connector is None:
                     break
                 profiles = requests.connector.search_accounts(school, requests.builder)
-                found += search_candidates(youtube.name, school, profiles)
+                found += search_candidates(cls.name, school, profiles)
     return found
 
 
@@ -748,6 +754,8 @@ class DiscoveryRequests:
         as_of: datetime,
         outcomes: dict[str, AccountOutcome],
         purpose: str = "discovery",  # or "personal" (auditor.connections): names the count and the recording
+        *,
+        connectors: ConnectorRegistry,
     ) -> None:
         self.cls = cls
         self.outcomes = outcomes
@@ -761,11 +769,13 @@ class DiscoveryRequests:
                 log.info("%s: replaying without %s: %s asks the platform nothing", cls.name, name, purpose)
                 return
             self.cassette = make_vcr(settings.cassette_dir).use_cassette(name)
-        # What earlier collections of the run spent counts: YouTube's quota is one budget per project.
-        spent = sum(o.units for o in outcomes.values() if o.platform == cls.name)
-        budget = UnitBudget(max(0, policy.youtube_daily_units - spent), "YouTube quota units left for discovery")
+        # What earlier collections of the run spent counts: a metered quota is one budget per run.
+        budget = cls.run_budget(connectors.options_for(cls.name, policy.connectors))
+        if budget is not None:
+            spent = sum(o.units for o in outcomes.values() if o.platform == cls.name)
+            budget = UnitBudget(max(0, budget.limit - spent), f"{budget.label}, left for {purpose}")
         deadline = Deadline(policy.account_deadline_seconds)
-        context = ConnectorContext(settings=settings, policy=policy, as_of=as_of, deadline=deadline, budget=budget)
+        context = connector_context(connectors, cls.name, policy, as_of=as_of, deadline=deadline, budget=budget)
         self.connector = cls(context)
 
     def __enter__(self) -> DiscoveryRequests:
@@ -818,7 +828,7 @@ def evaluate_division(
 
 
 def name_owners(
-    results: list[Evaluated], division: Division, connectors: dict[str, type[Connector]], as_of: datetime
+    results: list[Evaluated], division: Division, connectors: ConnectorRegistry, as_of: datetime
 ) -> None:
     """Who must act on each result, and the connector's place-specific remediation (auditor.owners)."""
     book = OwnerBook(division.directory(), as_of, division.principals, connectors, tuple(division.policy.staff_roles))

@@ -52,6 +52,7 @@ from connectors.twitter.replies import (
     replied_in,
 )
 from connectors.twitter.replies import queries as conversation_queries
+from connectors.twitter.settings import CREDENTIAL_VARIABLES, PRICES, XOptions, XSettings
 from models.snapshot import (
     AccountSnapshot,
     Capability,
@@ -175,9 +176,30 @@ class TwitterConnector(Connector):
         ),
     }
 
+    settings_model = XSettings
+    options_model = XOptions
+    legacy_policy_keys: ClassVar[dict[str, str]] = {
+        "x_page_cap": "page_cap",
+        "x_public_follower_lists": "public_follower_lists",
+    }
+    prices: ClassVar[dict[str, float]] = PRICES
+    approved_by_default = True  # AP 80-06 names it
+    profile_hosts = ("x.com", "twitter.com")
+    profile_url = "https://x.com/{handle}"
+    noisy_loggers = ("tweepy", "requests_oauthlib")
+    credential_variables = CREDENTIAL_VARIABLES
+
     def __init__(self, context: Any) -> None:
         super().__init__(context)
         guard_library_logs()
+
+    @property
+    def settings(self) -> XSettings:
+        return self.context.settings_as(XSettings)
+
+    @property
+    def options(self) -> XOptions:
+        return self.context.options_as(XOptions)
 
     def classify_error(self, error: BaseException) -> PlatformError:
         return classify(error)
@@ -190,7 +212,7 @@ class TwitterConnector(Connector):
 
     def pull(self, account: RegisteredAccount, cursor: dict[str, str]) -> AccountSnapshot:
         builder = self.new_builder(account)
-        credentials = credentials_for(self.context.settings, account.key)
+        credentials = credentials_for(self.settings, account.key)
         if credentials is None:
             missing = PlatformError(
                 ErrorKind.AUTH,
@@ -214,7 +236,7 @@ class TwitterConnector(Connector):
         """Profiles (protected flag, follower and post counts) of all accounts in batches of 100, with
         the app's bearer token: each pull then compares counts instead of asking for its profile. On a
         nightly run, also the accounts' mentions, about 25 accounts per recent search."""
-        token = self.context.settings.x_bearer_token
+        token = self.settings.x_bearer_token
         if token is None:
             return {}
         client = build_client(bearer_token=token.get_secret_value())
@@ -235,7 +257,7 @@ class TwitterConnector(Connector):
         if self._searchable(str(user.get("id")), user, cursor) is not None:
             return False  # the nightly shared search reads its new mentions
         since = cursor.get(CURSOR_MENTIONS_SINCE_ID)
-        window_start = self.context.as_of - timedelta(days=self.context.policy.lookback_days)
+        window_start = self.context.window_start
         return not since or not since.isdigit() or parse.snowflake_time(since) < window_start
 
     def _read_window_mentions(
@@ -249,7 +271,7 @@ class TwitterConnector(Connector):
         request per 100): the same requests its pull would make, made first so that the conversations
         they show replies in are searched 13 to a query across accounts. An account whose mentions X had
         more of than the pull would read, or after a refusal, reads its own."""
-        window_start = self.context.as_of - timedelta(days=self.context.policy.lookback_days)
+        window_start = self.context.window_start
 
         read = self._checked(builder, EP_MENTIONS, client.get_users_mentions)
 
@@ -364,7 +386,7 @@ class TwitterConnector(Connector):
         """The conversations of this account a shared search should cover tonight (see replies.py)."""
         if hint.mentions is None:
             return []  # its own pull reads its mentions, and so knows best what to search
-        window_start = self.context.as_of - timedelta(days=self.context.policy.lookback_days)
+        window_start = self.context.window_start
         user_id = str(hint.user.get("id"))
         if hint.mentions.since <= window_start:  # the whole window's mentions: they show every answered one
             if any(parse.unattributed(t) or not t.get("conversation_id") for t in hint.mentions.data):
@@ -394,7 +416,7 @@ class TwitterConnector(Connector):
         return mentions.Searchable(key, username, user_id, since) if since is not None else None
 
     def _mentions_since(self, cursor: Mapping[str, str]) -> datetime | None:
-        window_start = self.context.as_of - timedelta(days=self.context.policy.lookback_days)
+        window_start = self.context.window_start
         return mentions.search_since(
             cursor.get(CURSOR_MENTIONS_SINCE_ID), cursor.get(CURSOR_MENTIONS_CHECKED), self.context.as_of, window_start
         )
@@ -429,7 +451,7 @@ class TwitterConnector(Connector):
     )
 
     def estimate_discovery(self, schools: list[str]) -> Estimate:
-        most = self.context.policy.discovery_max_lookups
+        most = self.context.limits.discovery_max_lookups
         return Estimate(
             {EP_USERS_BY_NAME: math.ceil(most / LOOKUP_BATCH)} if most else {},
             0,
@@ -440,7 +462,7 @@ class TwitterConnector(Connector):
     def lookup_accounts(self, handles: list[str], builder: SnapshotBuilder) -> list[FoundAccount]:
         """Profiles of up to 100 usernames in one request (app bearer token). A suspended or unknown
         username comes back in the 200 answer's `errors` (resource-not-found): no profile, X's words."""
-        token = self.context.settings.x_bearer_token
+        token = self.settings.x_bearer_token
         if token is None:
             raise PlatformError(ErrorKind.AUTH, "no X credentials configured", fix="set X_BEARER_TOKEN")
         asked = {h.lstrip("@").lower(): h.lstrip("@") for h in handles if X_USERNAME.fullmatch(h.lstrip("@"))}
@@ -487,7 +509,7 @@ class TwitterConnector(Connector):
     def read_following(self, handle: str, builder: SnapshotBuilder) -> Following:
         """One username lookup, then GET /2/users/:id/following pages of 1,000 through tweepy's paginator,
         at most the policy's `personal_connections_page_cap` pages (each returned user is billed)."""
-        token = self.context.settings.x_bearer_token
+        token = self.settings.x_bearer_token
         if token is None:
             raise PlatformError(ErrorKind.AUTH, "no X credentials configured", fix="set X_BEARER_TOKEN")
         name = handle.lstrip("@")
@@ -499,7 +521,7 @@ class TwitterConnector(Connector):
             return self._checked(builder, endpoint, method, protected_fix=PROTECTED_FOLLOWING)
 
         user = api(EP_USER_BY_NAME, client.get_user)(username=name)["data"]
-        cap = self.context.policy.personal_connections_page_cap
+        cap = self.context.limits.following_page_cap
         pages = Pages(
             tweepy.Paginator(
                 api(EP_FOLLOWING, client.get_users_following), str(user["id"]), limit=cap, max_results=FOLLOWERS_PAGE
@@ -515,7 +537,7 @@ class TwitterConnector(Connector):
         return Following(followed, complete=True)
 
     def estimate_following(self, accounts: int) -> Estimate:
-        cap = self.context.policy.personal_connections_page_cap
+        cap = self.context.limits.following_page_cap
         if not accounts:
             return Estimate()
         return Estimate(
@@ -568,7 +590,7 @@ class TwitterConnector(Connector):
     def _answered_before(self, key: str, cursor: Mapping[str, str]) -> list[replies.Watched]:
         """For an estimate of a full or first run: the conversations of the window the last run found
         replies in (all of them when it did not record which)."""
-        window_start = self.context.as_of - timedelta(days=self.context.policy.lookback_days)
+        window_start = self.context.window_start
         conversations = open_conversations(cursor, window_start)
         answered = answered_before(cursor, conversations)
         found = conversations.keys() if answered is None else answered
@@ -577,7 +599,7 @@ class TwitterConnector(Connector):
     def _watched_before(self, key: str, cursor: Mapping[str, str]) -> list[replies.Watched]:
         """For an estimate: the conversations someone replied to by the previous run (tonight's first
         replies are not known before the run)."""
-        window_start = self.context.as_of - timedelta(days=self.context.policy.lookback_days)
+        window_start = self.context.window_start
         answered = answered_before(cursor, open_conversations(cursor, window_start))
         return [replies.Watched(key, c, None, self.context.as_of) for c in sorted(answered or ())]
 
@@ -629,16 +651,16 @@ class AccountPull:
         self.cursor = cursor
         context = connector.context
         self.as_of: datetime = context.as_of
-        self.window_start = self.as_of - timedelta(days=context.policy.lookback_days)
-        self.page_cap = context.policy.x_page_cap
-        self.protected_fix = owner_token_hint(context.settings, account.key)
+        self.window_start = context.window_start
+        self.page_cap = context.options_as(XOptions).page_cap
+        self.protected_fix = owner_token_hint(context.settings_as(XSettings), account.key)
         self.users = parse.UserIndex()
         self.me: Identity | None = None
         self.conversations: dict[str, str] = open_conversations(cursor, self.window_start)
         self.answered: set[str] | None = answered_before(cursor, self.conversations)
         self.next_cursor: dict[str, str] = {}
         self.full = context.full
-        self.reconcile_days = context.policy.full_reconcile_days
+        self.reconcile_days = context.limits.full_reconcile_days
         self.known_participants = context.known_participants
         self.prefetched = context.prefetched if isinstance(context.prefetched, XPrefetch) else None
         # Whether this run's mentions cover the whole look-back window (a full or first run): their
@@ -791,7 +813,7 @@ class AccountPull:
             reason = "the previous follower list is not in the store"
         if reason is not None:
             self._read_all_followers(user_id, known, reason)
-        elif not self._closed() and self.connector.context.policy.x_public_follower_lists == "reconciliation":
+        elif not self._closed() and self.connector.options.public_follower_lists == "reconciliation":
             self._keep_public_followers()
         elif self._count("followers") == _int(self.cursor.get(CURSOR_FOLLOWERS)):
             self.snapshot.participants_delta = True  # nothing new: the run keeps the previous list
@@ -807,7 +829,8 @@ class AccountPull:
         return observed if observed is not None else (self.account.audience or "").lower() == "closed"
 
     def _keep_public_followers(self) -> None:
-        """A public account's followers between its full listings: not read (policy x_public_follower_lists).
+        """A public account's followers between its full listings: not read (policy
+        connectors.twitter.public_follower_lists).
         Anyone may follow a public account, so its followers are no participant list the school controls:
         the rule reports only a count, which the full listing every `full_reconcile_days` keeps current."""
         self.snapshot.participants_delta = True  # the run keeps the previous list
@@ -818,7 +841,7 @@ class AccountPull:
             f"followers: public account, list kept from its last full listing ({listed}: "
             f"{self.cursor.get(CURSOR_FOLLOWERS, '?')} followers; X now reports {self._count('followers')}); "
             f"listed again by {due} (every {self.reconcile_days} days, or `auditor run --full`; policy "
-            "x_public_follower_lists: nightly reads new followers every run)"
+            "connectors.twitter.public_follower_lists: nightly reads new followers every run)"
         )
         self._complete(Capability.PARTICIPANTS)
 
@@ -843,8 +866,9 @@ class AccountPull:
             total = (self.snapshot.profile.counts.get("followers") if self.snapshot.profile else None) or "?"
             self.builder.mark_partial(
                 Capability.PARTICIPANTS,
-                f"read {count} of {total} followers: the policy's x_page_cap allows {self.page_cap} pages of "
-                f"{FOLLOWERS_PAGE} per run (raise x_page_cap to read more; each follower read is billed)",
+                f"read {count} of {total} followers: the policy's connectors.twitter.page_cap allows "
+                f"{self.page_cap} pages of {FOLLOWERS_PAGE} per run (raise it to read more; each follower read "
+                "is billed)",
             )
             return
         self._complete(Capability.PARTICIPANTS)
@@ -1196,7 +1220,7 @@ class PullEstimate:
             self.add(EP_USER if self.account.platform_id else EP_USER_BY_NAME, 1, "user", 1)
         self.followers()
         self.posts()
-        window_start = self.context.as_of - timedelta(days=self.context.policy.lookback_days)
+        window_start = self.context.window_start
         no_since = CURSOR_MENTIONS_SINCE_ID not in self.cursor
         whole_window = self.context.full or (no_since and not self.batched_mentions())
         if whole_window:
@@ -1238,13 +1262,13 @@ class PullEstimate:
         return self.connector._searchable(self.account.key, profile, self.cursor) is not None
 
     def followers(self) -> None:
-        cap = self.context.policy.x_page_cap
+        cap = self.connector.options.page_cap
         followers = self.counts.get("followers") or _int(self.cursor.get(CURSOR_FOLLOWERS))
-        policy = self.context.policy
+        limits = self.context.limits
         due = reconciliation_due(
-            self.account.key, self.cursor, self.context.as_of, policy.full_reconcile_days, full=self.context.full
+            self.account.key, self.cursor, self.context.as_of, limits.full_reconcile_days, full=self.context.full
         )
-        if due is None and not self.closed and policy.x_public_follower_lists == "reconciliation":
+        if due is None and not self.closed and self.connector.options.public_follower_lists == "reconciliation":
             self.basis.append("followers: public account, kept until its full listing")
         elif due is None:
             # Only new followers: one small page when the count moved (unknown before the run).
