@@ -39,10 +39,10 @@ import requests
 
 from auditor.policy import Policy
 from auditor.settings import Settings
-from connectors.base import ConnectorContext
 from connectors.facebook import FacebookConnector
 from connectors.resilience import Deadline
 from models.tables import RegisteredAccount
+from tests.contexts import context_for
 
 AS_OF = datetime(2026, 11, 15, 6, 0, tzinfo=UTC)
 LOOKBACK_DAYS = 30
@@ -264,7 +264,9 @@ def full_run(graph: FakeGraph) -> tuple[Counter[str], Counter[str]]:
     policy = Policy(lookback_days=LOOKBACK_DAYS, approved_platforms=["facebook"])
     predicted: Counter[str] = Counter()
     for account in registry(graph):
-        context = ConnectorContext(settings=settings, policy=policy, as_of=AS_OF, deadline=Deadline(600), full=True)
+        context = context_for(
+            FacebookConnector, settings=settings, policy=policy, as_of=AS_OF, deadline=Deadline(600), full=True
+        )
         connector = FacebookConnector(context)
         predicted.update(connector.estimate(account, {}, None).requests)
         snapshot = connector.pull(account, {})

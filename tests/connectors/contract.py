@@ -22,13 +22,12 @@ from typing import Any, ClassVar
 
 import pytest
 
-from auditor.policy import Policy
-from auditor.settings import Settings
 from connectors.base import Connector, ConnectorContext
 from connectors.resilience import Deadline, PlatformError, RetryPolicy, call_with_retry
 from connectors.scrub import forget_secrets, register_secret
 from models.snapshot import AccountSnapshot, CollectionState, ErrorKind
 from models.tables import RegisteredAccount
+from tests.contexts import context_for
 from tests.fakeplatform import Answer, FakePlatform
 from tests.real_traffic import real_traffic
 
@@ -55,10 +54,9 @@ def reference_body(platform: str, name: str) -> Any:
     return json.loads(path.read_text())
 
 
-def context(as_of: datetime | None = None, sleeps: list[float] | None = None) -> ConnectorContext:
-    return ConnectorContext(
-        settings=Settings(),
-        policy=Policy(),
+def context(cls: type[Connector], as_of: datetime | None = None, sleeps: list[float] | None = None) -> ConnectorContext:
+    return context_for(
+        cls,
         as_of=as_of or datetime.now(UTC),
         deadline=Deadline(600),
         retry=RetryPolicy(max_attempts=3),

@@ -35,7 +35,7 @@ def envelope(situation: str) -> tuple[int, Any]:
 
 class TestFacebookErrors(ErrorContract):
     def make_connector(self) -> Connector:
-        return FacebookConnector(context())
+        return FacebookConnector(context(FacebookConnector))
 
     def platform_error(self, situation: str, secret: str) -> BaseException:
         status, body = envelope(situation)

@@ -34,7 +34,7 @@ def problem(situation: str) -> tuple[int, type[tweepy.HTTPException], Any]:
 
 class TestTwitterErrors(ErrorContract):
     def make_connector(self) -> Connector:
-        return TwitterConnector(context())
+        return TwitterConnector(context(TwitterConnector))
 
     def platform_error(self, situation: str, secret: str) -> BaseException:
         status, cls, body = problem(situation)

@@ -31,7 +31,7 @@ def wp_error(status: int, secret: str) -> dict[str, Any]:
 
 class TestWebErrors(ErrorContract):
     def make_connector(self) -> Connector:
-        return WebConnector(context())
+        return WebConnector(context(WebConnector))
 
     def platform_error(self, situation: str, secret: str) -> BaseException:
         status = STATUS[situation]
@@ -73,4 +73,4 @@ class TestWebPull(PullContract):
         return [int(post.id) for post in snapshot.posts]
 
     def make_connector(self, as_of: datetime, sleeps: list[float]) -> Connector:
-        return WebConnector(context(as_of, sleeps))
+        return WebConnector(context(WebConnector, as_of, sleeps))

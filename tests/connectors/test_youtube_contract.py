@@ -37,7 +37,7 @@ def body(situation: str) -> tuple[int, Any]:
 
 class TestYouTubeErrors(ErrorContract):
     def make_connector(self) -> Connector:
-        return YouTubeConnector(context())
+        return YouTubeConnector(context(YouTubeConnector))
 
     def platform_error(self, situation: str, secret: str) -> BaseException:
         status, content = body(situation)
