@@ -14,7 +14,7 @@ from connectors.web import WebConnector
 from connectors.web.errors import WebHTTPError
 from models.snapshot import AccountSnapshot
 from models.tables import RegisteredAccount
-from tests.connectors.contract import ErrorContract, PullContract, context
+from tests.connectors.contract import DeclarationContract, ErrorContract, PullContract, context
 from tests.fakeplatform import Answer, ok
 
 STATUS = {"auth": 401, "permission": 403, "not-found": 404, "rate-limited": 429, "server-error": 500,
@@ -74,3 +74,7 @@ class TestWebPull(PullContract):
 
     def make_connector(self, as_of: datetime, sleeps: list[float]) -> Connector:
         return WebConnector(context(WebConnector, as_of, sleeps))
+
+
+class TestWebDeclarations(DeclarationContract):
+    connector = WebConnector
