@@ -422,7 +422,13 @@ def rule_entries(policy: Policy | None = None) -> list[dict[str, Any]]:
     from auditor.policy import Policy
     from auditor.rules.base import load_rules
 
-    policy_in_force = policy or Policy()
+    def setting(name: str) -> Any:
+        # The defaults field by field: a whole Policy() would load every connector (and its SDK) for
+        # the defaults it takes from them, and listing the rules must start fast.
+        if policy is not None:
+            return getattr(policy, name)
+        return Policy.model_fields[name].get_default(call_default_factory=True)
+
     entries = []
     for rule_id, rule in load_rules().items():
         default = rule.meta.severity
@@ -435,8 +441,8 @@ def rule_entries(policy: Policy | None = None) -> list[dict[str, Any]]:
                 "severity": severity.value,
                 "default_severity": default.value,
                 # an opt-in rule runs only when its policy switch is on (off in the defaults)
-                "enabled": rule_id not in policy_in_force.disabled_rules
-                and (not rule.meta.opt_in or bool(getattr(policy_in_force, rule.meta.opt_in))),
+                "enabled": rule_id not in setting("disabled_rules")
+                and (not rule.meta.opt_in or bool(setting(rule.meta.opt_in))),
                 "scope": rule.meta.scope,
             }
         )

@@ -15,6 +15,7 @@ from auditor.rules.base import DivisionContext
 from auditor.run import enrich_candidates
 from auditor.settings import Settings
 from connectors.base import FoundAccount
+from connectors.registry import ConnectorRegistry
 from connectors.youtube.connector import YouTubeConnector
 from connectors.youtube.parse import thread_interactions
 from models.snapshot import AccountSnapshot, Identity, Interaction, Post, Profile
@@ -120,7 +121,8 @@ def test_scores_flag_club_and_impostor_not_parent_or_registered() -> None:
 
 def test_rule_reports_evidence_and_respects_ignore_list() -> None:
     candidates = gather_candidates(NEWS, _snapshot())
-    ignored = [{"platform": "x", "handle": "@HHS_ChessClub", "reason": "retired club, account deleted"}]
+    # As the registry loader passes it on: an alias (`x`) is already the connector's own name.
+    ignored = [{"platform": "twitter", "handle": "@HHS_ChessClub", "reason": "retired club, account deleted"}]
     context = DivisionContext(
         accounts=[NEWS, ROBOTICS],
         directory=DIRECTORY,
@@ -255,7 +257,7 @@ def _youtube_division_findings(description: str) -> dict[str, Any]:
     policy = Policy(division="Prairie Hills Regional Division")
     division = Division(folder=Path("."), accounts=[MEDIA], people=[], identities=[], activities=[], policy=policy)
     candidates = gather_candidates(MEDIA, snapshot)
-    candidates += enrich_candidates(division, candidates, {"youtube": YouTubeConnector}, Settings(), AS_OF, {})
+    candidates += enrich_candidates(division, candidates, ConnectorRegistry([YouTubeConnector]), Settings(), AS_OF, {})
     context = DivisionContext(
         accounts=[MEDIA], directory=division.directory(), policy=policy, as_of=AS_OF, candidates=candidates, ignored=[]
     )
