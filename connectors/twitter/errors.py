@@ -148,3 +148,8 @@ def withheld(body: Mapping[str, Any]) -> list[str]:
             kind = problem.get("resource_type")
             found.append(f"{title} ({kind})" if kind else title)
     return found
+
+
+def classify_error(error: BaseException) -> PlatformError:
+    """The connector's `classify_error`: an exception of the app's requests (bearer token)."""
+    return classify(error)
