@@ -41,10 +41,10 @@ import httplib2
 
 from auditor.policy import Policy
 from auditor.run import carry_forward
-from auditor.settings import Settings
 from connectors.base import ConnectorContext, SnapshotBuilder
 from connectors.resilience import Deadline
 from connectors.youtube import YouTubeConnector
+from connectors.youtube.settings import YouTubeSettings
 from models.snapshot import AccountSnapshot
 from models.tables import RegisteredAccount
 from tests.contexts import context_for
@@ -294,7 +294,7 @@ def run(
     youtube: FakeYouTube, as_of: datetime, full: bool, previous: dict[str, AccountSnapshot]
 ) -> tuple[Counter[str], Counter[str], dict[str, AccountSnapshot]]:
     """The batched channels, then every channel's pull; (requests counted, --dry-run estimate, snapshots)."""
-    settings = Settings(YOUTUBE_API_KEY="bench-placeholder-key")  # type: ignore[call-arg]
+    settings = YouTubeSettings(YOUTUBE_API_KEY="bench-placeholder-key")  # type: ignore[call-arg]
     policy = Policy(
         lookback_days=LOOKBACK_DAYS,
         approved_platforms=["youtube"],
