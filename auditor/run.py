@@ -641,9 +641,7 @@ def _incomplete(snapshot: AccountSnapshot) -> bool:
 class AccountEvaluator:
     """Resolves a snapshot's identities and runs every enabled rule on it (pure: no network)."""
 
-    def __init__(
-        self, connectors: ConnectorRegistry, directory: Directory, policy: Policy, as_of: datetime
-    ) -> None:
+    def __init__(self, connectors: ConnectorRegistry, directory: Directory, policy: Policy, as_of: datetime) -> None:
         self.connectors = connectors
         self.directory = directory
         self.policy = policy
@@ -827,9 +825,7 @@ def evaluate_division(
     return results
 
 
-def name_owners(
-    results: list[Evaluated], division: Division, connectors: ConnectorRegistry, as_of: datetime
-) -> None:
+def name_owners(results: list[Evaluated], division: Division, connectors: ConnectorRegistry, as_of: datetime) -> None:
     """Who must act on each result, and the connector's place-specific remediation (auditor.owners)."""
     book = OwnerBook(division.directory(), as_of, division.principals, connectors, tuple(division.policy.staff_roles))
     for item in results:
