@@ -33,6 +33,7 @@ from auditor.report.markdown import finding_lines, render_summary_md
 from auditor.report.safe_text import display_line
 from auditor.settings import Settings
 from connectors.scrub import REDACTED, register_url_secret, scrub
+from models.severity import OPEN_STATUSES
 from models.tables import Severity
 
 log = logging.getLogger("auditor.notify")
@@ -41,7 +42,6 @@ SMTP_TIMEOUT_SECONDS = 30.0
 HTTP_TIMEOUT_SECONDS = (5.0, 30.0)  # connect, read
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024  # above this the e-mail says where the report is instead
 LISTED_FINDINGS = 20  # findings listed in a message; the rest are counted
-OPEN_STATUSES = ("new", "persisting", "unknown")
 MAX_ERROR_TEXT = 200  # a server's reply is its text, not ours: bounded in logs and outcomes
 
 

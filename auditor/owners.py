@@ -19,7 +19,7 @@ from typing import Any
 
 from auditor.directory import Directory
 from auditor.reconcile import Evaluated
-from auditor.rules._common import person_label
+from auditor.rules._people import person_label
 from models.tables import Person, RegisteredAccount
 
 ITS_OWNER: dict[str, str] = {"name": "ITS", "role": "its"}  # ITS is a department: no person id

@@ -21,7 +21,9 @@ from sqlalchemy.engine import Engine
 from auditor.directory import Directory, normalise_handle
 from auditor.identity import IdentityResolver
 from auditor.inputs import Division
-from auditor.rules._common import OBSERVED, AdminSet, admins, last_password_reset
+from auditor.rules._admins import AdminSet, admins
+from auditor.rules._passwords import last_password_reset
+from auditor.rules._people import OBSERVED
 from auditor.rules.base import RuleContext
 from auditor.store import latest_content, run_snapshots
 from connectors.registry import ConnectorRegistry
@@ -99,7 +101,7 @@ def assume_departure(division: Division, person: Person, departed: date, as_of: 
 
 
 def has_left(person: Person, on: date) -> bool:
-    """As the rules decide it (auditor.rules._common.has_left), without a rule context."""
+    """As the rules decide it (auditor.rules._people.has_left), without a rule context."""
     return person.status == "departed" or (person.departure_date is not None and person.departure_date <= on)
 
 

@@ -31,7 +31,7 @@ from typing import ClassVar
 
 from connectors.base import Connector, Estimate, SnapshotBuilder
 from connectors.files import read_bounded
-from connectors.resilience import PlatformError
+from connectors.resilience import PlatformError, classify_failure
 from models.snapshot import (
     AccountSnapshot,
     AdminRole,
@@ -73,10 +73,6 @@ RECORD_OF = {
     "post": Capability.POSTS,
     "interaction": Capability.INTERACTIONS,
 }
-
-
-class ExportError(Exception):
-    pass
 
 
 @dataclass(frozen=True)
@@ -196,9 +192,7 @@ class ManualConnector(Connector):
         return Estimate(basis="reads an ITS export file: no platform request")
 
     def classify_error(self, error: BaseException) -> PlatformError:
-        if isinstance(error, FileNotFoundError):
-            return PlatformError(ErrorKind.NOT_FOUND, f"export file not found: {error.filename}")
-        return PlatformError(ErrorKind.MALFORMED, str(error))
+        return classify_failure(error, _export_problem)
 
     def _read_export(self, account: RegisteredAccount) -> Export:
         path = Path(account.export or "")
@@ -278,6 +272,15 @@ class ManualConnector(Connector):
         return Identity(
             platform=platform, id=id_ or None, handle=(handle or "").lstrip("@") or None, display_name=name or None
         )
+
+
+def _export_problem(error: BaseException) -> PlatformError | None:
+    """What reading an export file can go wrong with; the shared layer classifies anything else."""
+    if isinstance(error, FileNotFoundError):
+        return PlatformError(ErrorKind.NOT_FOUND, f"export file not found: {error.filename}")
+    if isinstance(error, OSError | UnicodeDecodeError | csv.Error):  # the message names the file, not a secret
+        return PlatformError(ErrorKind.MALFORMED, str(error))
+    return None
 
 
 def _empty_reason(export: Export) -> str:

@@ -29,6 +29,14 @@ class CollectionState(StrEnum):
     NOT_SUPPORTED = "not_supported"  # no API exists for this fact on this platform
 
 
+# A collection in one of these states read less than the whole fact: the account is not fully audited.
+INCOMPLETE_STATES = frozenset({CollectionState.FAILED, CollectionState.PARTIAL, CollectionState.UNAVAILABLE})
+
+# Cursor keys the core reads (a connector's own keys are its business): when every participant was
+# last listed, i.e. the report's coverage[].last_full_reconciliation.
+CURSOR_FULL_RECONCILED_AT = "full_reconciled_at"
+
+
 class ErrorKind(StrEnum):
     """Classified platform errors: one vocabulary for every connector."""
 
@@ -108,6 +116,12 @@ class CollectionStatus(BaseModel):
     def usable(self) -> bool:
         return self.state in (CollectionState.COMPLETE, CollectionState.PARTIAL)
 
+    @property
+    def incomplete(self) -> bool:
+        """Less than the whole collection was read (failed, partial or unavailable); `not_supported` is
+        not incomplete: the platform has no API for it and the rules fall back to declared data."""
+        return self.state in INCOMPLETE_STATES
+
 
 class Profile(BaseModel):
     id: str | None = None
@@ -151,12 +165,14 @@ class AccountSnapshot(BaseModel):
         status = self.status_of(collection)
         return status is not None and status.usable
 
+    @property
+    def incomplete(self) -> bool:
+        """The account was not fully audited: a collection is incomplete (see `CollectionStatus.incomplete`)."""
+        return any(status.incomplete for status in self.collections.values())
+
     def failed_collections(self) -> dict[str, CollectionStatus]:
-        return {
-            name: status
-            for name, status in self.collections.items()
-            if status.state in (CollectionState.FAILED, CollectionState.PARTIAL, CollectionState.UNAVAILABLE)
-        }
+        """The incomplete collections, by name."""
+        return {name: status for name, status in self.collections.items() if status.incomplete}
 
     def identities(self) -> list[Identity]:
         """Every distinct identity the snapshot names: admins, participants, authors, actors, targets."""

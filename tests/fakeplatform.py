@@ -27,7 +27,7 @@ import pytest
 import requests
 
 from connectors.base import Connector, CredentialCheck, CredentialState
-from connectors.resilience import PlatformError
+from connectors.resilience import PlatformError, classify_failure
 from models.snapshot import AccountSnapshot, Capability, ErrorKind, Identity, Post, Profile
 from models.tables import RegisteredAccount
 
@@ -272,20 +272,21 @@ def _retry_at(headers: Any) -> datetime | None:
 
 
 def classify(error: BaseException) -> PlatformError:
-    """The fake platform's classification, shaped like the real connectors' (X and Graph)."""
+    """The fake platform's classification, shaped like the real connectors' (X and Graph): its own
+    answers here, network errors, timeouts and anything unknown by the shared layer."""
+    return classify_failure(error, _fake_answer)
+
+
+def _fake_answer(error: BaseException) -> PlatformError | None:
     if isinstance(error, FakeApiError):
         code = error.error.get("code")
         kind = ErrorKind.AUTH if code == 190 else ErrorKind.RETRYABLE if code in (1, 2) else ErrorKind.BAD_REQUEST
         return PlatformError(kind, str(error.error.get("message", "error")), status=error.status, code=str(code))
     if isinstance(error, requests.HTTPError) and error.response is not None:
         return _classify_status(error.response)
-    if isinstance(error, requests.Timeout):
-        return PlatformError(ErrorKind.RETRYABLE, "the platform did not answer in time (timeout)")
-    if isinstance(error, requests.ConnectionError):
-        return PlatformError(ErrorKind.RETRYABLE, "connection to the platform failed (reset or refused)")
     if isinstance(error, ValueError | KeyError | TypeError):
         return PlatformError(ErrorKind.MALFORMED, f"unexpected response: {type(error).__name__}: {error}")
-    return PlatformError(ErrorKind.BAD_REQUEST, f"unexpected {type(error).__name__}")
+    return None
 
 
 def _classify_status(response: requests.Response) -> PlatformError:

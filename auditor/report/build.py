@@ -10,6 +10,8 @@ from sqlmodel import Session
 from auditor.reconcile import AnyWaiver, waiver_applies, waiver_for
 from auditor.report.departures import departures
 from auditor.store import pattern_waivers, previous_run, run_finding_rows, run_snapshots, waivers_by_fingerprint
+from models.severity import OPEN_STATUSES
+from models.snapshot import CURSOR_FULL_RECONCILED_AT
 from models.tables import AuditRun, Finding, FindingStatus, Severity, Waiver
 
 SCHEMA_VERSION = 1
@@ -159,7 +161,7 @@ def _coverage_entry(snapshot: Any) -> dict[str, Any]:
         "school": account.get("school", ""),
         "handle": account.get("handle"),
         "state": snapshot.state,
-        "last_full_reconciliation": (data.get("cursor") or {}).get("full_reconciled_at"),
+        "last_full_reconciliation": (data.get("cursor") or {}).get(CURSOR_FULL_RECONCILED_AT),
         "audience_declared": account.get("audience"),
         "audience_observed": None if closed is None else ("closed" if closed else "public"),
         "collections": collections,
@@ -167,7 +169,7 @@ def _coverage_entry(snapshot: Any) -> dict[str, Any]:
 
 
 def summarize(findings: list[dict[str, Any]]) -> dict[str, Any]:
-    open_findings = [f for f in findings if f["status"] in ("new", "persisting", "unknown")]
+    open_findings = [f for f in findings if f["status"] in OPEN_STATUSES]
     by_severity: dict[str, int] = {}
     by_rule: dict[str, int] = {}
     by_status: dict[str, int] = {}

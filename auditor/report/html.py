@@ -28,6 +28,7 @@ from markupsafe import Markup
 
 from auditor.report.publish import atomic_write
 from auditor.report.safe_text import display_tree
+from models.severity import OPEN_STATUSES
 
 SEVERITIES = ["critical", "high", "medium", "low", "info"]  # most severe first
 SEVERITY_RANK = {name: len(SEVERITIES) - i for i, name in enumerate(SEVERITIES)}
@@ -40,7 +41,6 @@ STATUS_TEXT = {
     "waived": "Waived",
 }
 STATUS_HELP = {"unknown": "not fully audited"}
-OPEN_STATUSES = {"new", "persisting", "unknown"}
 # A leaving checklist item's status shown with the coverage states' colours.
 PERSON_STATES = {"done": "complete", "open": "failed", "unknown": "partial", "not-due": "none"}
 ACT_FIRST_SEVERITIES = {"high", "critical"}
@@ -162,7 +162,7 @@ def act_first(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for f in findings
         if f["severity"] in ACT_FIRST_SEVERITIES
         and (f["status"] == "new" or f.get("regressed"))
-        and f["status"] not in ("resolved", "waived")
+        and f["status"] in OPEN_STATUSES
     ]
     return sorted(chosen, key=lambda f: (f.get("first_seen") or "", -f["rank"], f["index"]))
 

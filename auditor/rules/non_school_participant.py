@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from auditor.rules._common import Resolved, has_left, is_account_itself, is_its_identity, resolve
+from auditor.rules._people import Resolved, has_left, is_account_itself, is_its_identity, resolve
 from auditor.rules.base import RuleContext, RuleResult, rule
 from models.severity import Severity
 from models.snapshot import Capability, CollectionState, Identity

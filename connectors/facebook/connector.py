@@ -60,6 +60,7 @@ TIMEOUT_SECONDS = 30.0
 PAGE_SIZE = 100  # Graph's usual cap per edge page
 MAX_PAGES = 50  # per edge and run: beyond this the collection is reported partial
 TEXT_LIMIT = 500  # students are minors: keep an excerpt, enough for hashtags and keywords
+CURSOR_POSTS_SINCE = "posts_since"  # when the posts were last read: the next pull reads what is newer
 
 PAGE_TOKEN = "FACEBOOK_PAGE_TOKEN"
 BUSINESS_ID = "FACEBOOK_BUSINESS_ID"
@@ -161,7 +162,7 @@ class FacebookConnector(Connector):
             for c in (Capability.POSTS, Capability.INTERACTIONS)
         )
         # Move the cursor only past a window read completely; otherwise the next run reads it again.
-        builder.snapshot.cursor = {"posts_since": self.context.as_of.isoformat()} if read_all else dict(cursor)
+        builder.snapshot.cursor = {CURSOR_POSTS_SINCE: self.context.as_of.isoformat()} if read_all else dict(cursor)
         builder.snapshot.notes.append(
             "participants = people who commented, replied, tagged the Page or posted on it "
             "(no API lists Page followers; Facebook groups are audited through the manual connector)"
@@ -178,7 +179,7 @@ class FacebookConnector(Connector):
         requests = {"GET /{page-id}": 1, "GET /{page-id}/roles": 1, "GET /{page-id}/agencies": 1}
         if self.settings.account_secret(account.key, BUSINESS_ID) is not None:
             requests["GET /{page-id}/assigned_users"] = 1
-        window = self.context.full or _parse_time(cursor.get("posts_since")) is None
+        window = self.context.full or _parse_time(cursor.get(CURSOR_POSTS_SINCE)) is None
         feeds = ("GET /{page-id}/posts", "GET /{page-id}/visitor_posts", "GET /{page-id}/tagged")
         before = previous.requests if previous is not None and window else {}
         for feed in feeds:
@@ -311,7 +312,7 @@ class FacebookConnector(Connector):
     def _since(self, cursor: dict[str, str]) -> datetime:
         """Start of the look-back window; later when the previous run already read up to a moment."""
         window = self.context.window_start
-        previous = None if self.context.full else _parse_time(cursor.get("posts_since"))
+        previous = None if self.context.full else _parse_time(cursor.get(CURSOR_POSTS_SINCE))
         return max(window, previous) if previous and previous < self.context.as_of else window
 
     def _feed(self, page: Page, edge: str, since: datetime, fields: list[str] = POST_FIELDS) -> GraphCursor:

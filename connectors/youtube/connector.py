@@ -67,6 +67,8 @@ IDS_PER_CALL = 50  # channels.list and videos.list take up to 50 ids a call (1 u
 # a nightly run re-reads the comments only of videos whose count moved (videos.list statistics).
 CURSOR_COMMENT_COUNTS = "comment_counts"
 CURSOR_VIDEO_COUNT = "video_count"  # the channel's videoCount when its uploads were last read
+CURSOR_NEWEST_VIDEO_ID = "newest_video_id"  # the newest upload read: the next pull stops there
+CURSOR_NEWEST_VIDEO_AT = "newest_video_at"
 COLLECTIONS_AFTER_PROFILE = (Capability.POSTS, Capability.INTERACTIONS, Capability.PARTICIPANTS)
 
 JSON = dict[str, Any]
@@ -246,7 +248,7 @@ class YouTubeConnector(Connector):
         if not isinstance(self.context.prefetched, dict) and not self.context.prefetched:
             requests["channels.list"] = 1
         stored = None if self.context.full else stored_counts(cursor, self._window_start())
-        incremental = not self.context.full and "newest_video_id" in cursor
+        incremental = not self.context.full and CURSOR_NEWEST_VIDEO_ID in cursor
         if not incremental:
             requests["playlistItems.list"] = max(1, before.get("playlistItems.list", 0))
         elif CURSOR_VIDEO_COUNT not in cursor:
@@ -470,11 +472,11 @@ class YouTubeConnector(Connector):
     ) -> None:
         """Uploads newest first, until the look-back window or the previous run's newest video."""
         snapshot = builder.snapshot
-        snapshot.cursor.update({k: v for k, v in cursor.items() if k.startswith("newest_video")})
+        snapshot.cursor.update({k: cursor[k] for k in (CURSOR_NEWEST_VIDEO_ID, CURSOR_NEWEST_VIDEO_AT) if k in cursor})
         videos = snapshot.profile.counts.get("videos") if snapshot.profile else None
         if videos is not None:
             snapshot.cursor[CURSOR_VIDEO_COUNT] = str(videos)
-        if not self.context.full and "newest_video_id" in cursor and cursor.get(CURSOR_VIDEO_COUNT) == str(videos):
+        if not self.context.full and CURSOR_NEWEST_VIDEO_ID in cursor and cursor.get(CURSOR_VIDEO_COUNT) == str(videos):
             # The channel's video count has not moved: nothing uploaded (the run keeps the window's videos).
             # As on X, an upload and a deletion on the same day cancel out until the next full run.
             return
@@ -482,7 +484,7 @@ class YouTubeConnector(Connector):
         if playlist is None:
             snapshot.notes.append("the channel has no uploads playlist: no videos to audit")
             return
-        known = None if self.context.full else cursor.get("newest_video_id")
+        known = None if self.context.full else cursor.get(CURSOR_NEWEST_VIDEO_ID)
         self._window_read = known is None  # every upload of the window, not only the new ones
         since = self._window_start()
         pages = self._pages(
@@ -520,7 +522,8 @@ class YouTubeConnector(Connector):
             ) from error
         newest = max((p for p in snapshot.posts if p.created_at), key=lambda p: p.created_at or since, default=None)
         if newest is not None:
-            snapshot.cursor.update(newest_video_id=newest.id, newest_video_at=f"{newest.created_at:%Y-%m-%dT%H:%M:%SZ}")
+            snapshot.cursor[CURSOR_NEWEST_VIDEO_ID] = newest.id
+            snapshot.cursor[CURSOR_NEWEST_VIDEO_AT] = f"{newest.created_at:%Y-%m-%dT%H:%M:%SZ}"
 
     @staticmethod
     def _take_uploads(
