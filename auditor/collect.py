@@ -36,6 +36,7 @@ from auditor.discovery import (
 )
 from auditor.evaluate import AccountEvaluator, Evaluated, load_rules
 from auditor.merge import PreviousParticipants, merge
+from auditor.plugins import connector_context
 from auditor.policy import Policy
 from auditor.privacy import hmac_key, keyed_identity, pseudonymise_outsiders
 from auditor.settings import Settings
@@ -48,6 +49,7 @@ from connectors.base import (
     UnitBudget,
 )
 from connectors.recording import make_vcr
+from connectors.registry import ConnectorRegistry
 from connectors.resilience import Deadline, PlatformError
 from connectors.scrub import scrub, scrub_model
 from models.db import session
@@ -177,7 +179,7 @@ def audit_account(
     snapshot. `prefetched`: the account's part of a batched prefetch; `slot`: held while the platform
     is asked (the policy's per-connector concurrency)."""
     settings, policy, as_of, full = ctx.settings, ctx.policy, ctx.as_of, ctx.full
-    engine, connectors, budget, run_deadline, run_id = ctx.engine, ctx.connectors, ctx.budget, ctx.deadline, ctx.run_id
+    engine, connectors, run_deadline, run_id = ctx.engine, ctx.connectors, ctx.deadline, ctx.run_id
     outsider_key = _outsider_key(ctx)
     evaluator = _evaluator(ctx)
     with slot if slot is not None else nullcontext():
@@ -189,13 +191,14 @@ def audit_account(
         # The store keeps people outside the directory as keyed hashes: recognise them in that form.
         earlier = PreviousParticipants(engine, account.key, lambda i: keyed_identity(outsider_key, i))
         deadline = Deadline(min(policy.account_deadline_seconds, max(run_deadline.remaining(), 0.0)))
-        context = ConnectorContext(
-            settings=settings,
-            policy=policy,
+        context = connector_context(
+            connectors,
+            account.connector,
+            policy,
             as_of=as_of,
             deadline=deadline,
             full=full,
-            budget=budget,
+            budget=ctx.budgets.get(cls.name) if cls is not None else None,
             known_participants=earlier.keys if incremental else None,
             prefetched=prefetched,
         )
@@ -215,7 +218,7 @@ def audit_account(
         dict(snapshot.requests),
         snapshot.units,
         results,
-        gather_candidates(account, snapshot),
+        gather_candidates(account, snapshot, connectors),
         dict(snapshot.billable),
     )
     if ctx.progress:
@@ -265,7 +268,7 @@ def prefetch(ctx: RunContext, outcomes: dict[str, AccountOutcome]) -> dict[str, 
             continue
         builder = SnapshotBuilder(f"{cls.name}:batched-lookup", cls.name, as_of)
         deadline = Deadline(min(policy.account_deadline_seconds, max(run_deadline.remaining(), 0.0)))
-        context = ConnectorContext(settings=settings, policy=policy, as_of=as_of, deadline=deadline, full=full)
+        context = connector_context(connectors, cls.name, policy, as_of=as_of, deadline=deadline, full=full)
         try:
             hints.update(cls(context).prefetch(group, builder, {} if full else _cursors(engine, group)))
         except Exception as exc:  # the pulls then read their own profiles
@@ -295,7 +298,7 @@ def pull_account(
         return failed_snapshot(account, context.as_of, ErrorKind.BAD_REQUEST, f"no connector {account.connector!r}")
     try:
         connector = cls(context)
-        if cassette_dir is not None and account.connector != "manual":
+        if cassette_dir is not None and cls.records_traffic:
             cassette = make_vcr(cassette_dir).use_cassette(f"{account.key}.yaml")
             with cassette:
                 return scrub_snapshot(connector.pull(account, cursor))
@@ -323,7 +326,6 @@ def failed_snapshot(account: RegisteredAccount, as_of: datetime, kind: ErrorKind
     )
 
 
-
 # --- discovery's optional requests -------------------------------------------------------------
 
 
@@ -347,9 +349,10 @@ def enrich_candidates(
     ctx: RunContext, discovery: Discovery, candidates: list[Candidate], outcomes: dict[str, AccountOutcome]
 ) -> list[Candidate]:
     """Where a platform allows it, ask about the candidates before they are scored: profile lookups
-    (X: one request per 100 handles) update `candidates` in place; the accounts a YouTube channel
-    search by each school's name returns (opt-in) are returned as new candidates. The requests are
-    counted as an outcome of their own (`<platform>:discovery`); a refusal only means fewer details."""
+    (one request per batch of handles) update `candidates` in place; the accounts a platform's search
+    by each school's name returns (opt-in, `Connector.searches_school_names`) are returned as new
+    candidates. The requests are counted as an outcome of their own (`<platform>:discovery`); a refusal
+    only means fewer details."""
     division, connectors, settings, as_of, policy = ctx.division, ctx.connectors, ctx.settings, ctx.as_of, ctx.policy
     for platform in sorted({c.identity.platform for c in candidates}):
         cls = connectors.get(platform)
@@ -364,7 +367,7 @@ def enrich_candidates(
             why = cls.discovery_notes if cls else "no connector installed"
             log.info("%s: %d candidate(s) scored on what posts showed (%s)", platform, len(group), why)
             continue
-        with DiscoveryRequests(cls, settings, policy, as_of, outcomes) as requests:
+        with DiscoveryRequests(cls, settings, policy, as_of, outcomes, connectors=connectors) as requests:
             if requests.connector is None:
                 continue
             batch = max(1, cls.lookup_batch)
@@ -372,14 +375,15 @@ def enrich_candidates(
             for start in range(0, len(handles), batch):
                 answer = requests.connector.lookup_accounts(handles[start : start + batch], requests.builder)
                 apply_lookup(candidates, platform, answer)
-    youtube = connectors.get("youtube")
-    if policy.discovery_youtube_search and youtube is not None:
-        with DiscoveryRequests(youtube, settings, policy, as_of, outcomes) as requests:
+    for cls in connectors.values():  # platforms searched by each school's name (opt-in, in their section)
+        if not cls.searches_school_names(connectors.options_for(cls.name, policy.connectors)):
+            continue
+        with DiscoveryRequests(cls, settings, policy, as_of, outcomes, connectors=connectors) as requests:
             for school in sorted({a.school for a in division.accounts if a.school}):
                 if requests.connector is None:
                     break
                 profiles = requests.connector.search_accounts(school, requests.builder)
-                found += search_candidates(youtube.name, school, profiles)
+                found += search_candidates(cls.name, school, profiles)
     return found
 
 
@@ -395,6 +399,8 @@ class DiscoveryRequests:
         as_of: datetime,
         outcomes: dict[str, AccountOutcome],
         purpose: str = "discovery",  # or "personal" (auditor.connections): names the count and the recording
+        *,
+        connectors: ConnectorRegistry,
     ) -> None:
         self.cls = cls
         self.outcomes = outcomes
@@ -408,11 +414,13 @@ class DiscoveryRequests:
                 log.info("%s: replaying without %s: %s asks the platform nothing", cls.name, name, purpose)
                 return
             self.cassette = make_vcr(settings.cassette_dir).use_cassette(name)
-        # What earlier collections of the run spent counts: YouTube's quota is one budget per project.
-        spent = sum(o.units for o in outcomes.values() if o.platform == cls.name)
-        budget = UnitBudget(max(0, policy.youtube_daily_units - spent), "YouTube quota units left for discovery")
+        # What earlier collections of the run spent counts: a metered quota is one budget per run.
+        budget = cls.run_budget(connectors.options_for(cls.name, policy.connectors))
+        if budget is not None:
+            spent = sum(o.units for o in outcomes.values() if o.platform == cls.name)
+            budget = UnitBudget(max(0, budget.limit - spent), f"{budget.label}, left for {purpose}")
         deadline = Deadline(policy.account_deadline_seconds)
-        context = ConnectorContext(settings=settings, policy=policy, as_of=as_of, deadline=deadline, budget=budget)
+        context = connector_context(connectors, cls.name, policy, as_of=as_of, deadline=deadline, budget=budget)
         self.connector = cls(context)
 
     def __enter__(self) -> DiscoveryRequests:

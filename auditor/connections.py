@@ -83,7 +83,9 @@ def collect(ctx: RunContext, outcomes: dict[str, AccountOutcome]) -> list[Person
             why = f"{platform}'s API does not show whom an account follows" if cls else "no connector installed"
             results += [PersonalFollowing(p, platform, h, CollectionState.NOT_SUPPORTED, reason=why) for p, h in people]
             continue
-        with DiscoveryRequests(cls, settings, division.policy, as_of, outcomes, purpose="personal") as requests:
+        with DiscoveryRequests(
+            cls, settings, division.policy, as_of, outcomes, purpose="personal", connectors=connectors
+        ) as requests:
             for person_id, handle in people:
                 results.append(_read(requests.connector, requests.builder, person_id, platform, handle))
     return results

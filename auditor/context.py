@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from connectors.base import Connector, UnitBudget
+from auditor.plugins import run_budgets
+from connectors.base import UnitBudget
+from connectors.registry import ConnectorRegistry
 from connectors.resilience import Deadline
 
 if TYPE_CHECKING:
@@ -26,9 +28,8 @@ if TYPE_CHECKING:
     from auditor.settings import Settings
     from models.tables import RegisteredAccount
 
-# The installed connectors by name. The one place this type is spelled: it becomes a
-# ConnectorRegistry (connectors/registry.py) without any stage changing its signature.
-Connectors = dict[str, type[Connector]]
+# The installed connectors (loaded once per process, or built from classes in a test).
+Connectors = ConnectorRegistry
 
 ProgressCallback = Callable[[str, str], None]  # (account key, state)
 
@@ -45,7 +46,7 @@ class RunContext:
     connectors: Connectors
     as_of: datetime  # the run's clock: rules and connectors read no other
     deadline: Deadline  # the whole run's wall-clock budget; each account's is cut to fit in it
-    budget: UnitBudget  # metered quota shared by every account of the run
+    budgets: dict[str, UnitBudget]  # connector name -> its metered quota, shared by every account of the run
     run_id: str = ""  # empty: no run row (a dry run's estimate)
     kind: str = "run"  # run | check | what-if (store.WHAT_IF_KIND)
     full: bool = False  # full reconciliation: ignore cursors, list everything
@@ -72,8 +73,6 @@ class RunContext:
     ) -> RunContext:
         """A context whose budgets start now."""
         policy = division.policy
-        # YouTube's daily quota belongs to the Google Cloud project: one budget for every channel of the run.
-        budget = UnitBudget(policy.youtube_daily_units, "YouTube quota units (policy youtube_daily_units)")
         return cls(
             division=division,
             settings=settings,
@@ -81,7 +80,7 @@ class RunContext:
             connectors=connectors,
             as_of=as_of,
             deadline=Deadline(policy.run_deadline_seconds),
-            budget=budget,
+            budgets=run_budgets(connectors, policy, set(connectors.names())),
             run_id=run_id,
             kind=kind,
             full=full,

@@ -141,6 +141,7 @@ class AccountEvaluator:
         if known is not None:
             known.update(key for key, match in matches.items() if match.person_id)
         cls = self.connectors.get(account.connector)
+        platform = self.connectors.get(account.platform)
         context = RuleContext(
             account=account,
             snapshot=snapshot,
@@ -149,6 +150,7 @@ class AccountEvaluator:
             directory=self.directory,
             policy=self.policy,
             as_of=self.as_of,
+            participants_from_interactions=platform is not None and platform.participants_from_interactions,
         )
         results, crashed = run_rules(self.rules, context, self.policy, account.key)
         return results, bool(crashed)

@@ -163,8 +163,6 @@ def _url(evidence: dict[str, object]) -> str | None:
 # --- the stage: reconcile and store the run's findings -------------------------------------------
 
 
-
-
 def reconcile_and_store(
     db: Session,
     run_id: str,

@@ -46,7 +46,7 @@ from auditor.store import (
     mark_crashed_runs,
     replace_inputs,
 )
-from connectors.base import available_connectors
+from connectors.registry import ConnectorRegistry
 from connectors.scrub import scrub
 from models.db import init_db, make_engine, session
 from models.migrate import SchemaBusy
@@ -108,7 +108,7 @@ def execute_run(
             division,
             settings,
             engine,
-            connectors if connectors is not None else available_connectors(),
+            connectors if connectors is not None else ConnectorRegistry.installed(),
             as_of or started,
             run_id=new_run_id(started),
             kind=kind,

@@ -30,7 +30,7 @@ from auditor.policy import Policy
 from auditor.store import load_snapshot, save_snapshot
 from bench.generate import make_division
 from bench.identity_bench import cpu_model, peak_rss_mb, verdict
-from connectors.base import available_connectors
+from connectors.registry import ConnectorRegistry
 from models.db import init_db, make_engine, session
 from models.tables import AuditRun, Person, PersonIdentity, RegisteredAccount, Snapshot
 
@@ -84,7 +84,7 @@ def evaluate(database: Path) -> None:
         accounts = {a.key: a for a in db.exec(select(RegisteredAccount)).all()}
         snapshot_ids = list(db.exec(select(Snapshot.id).order_by(col(Snapshot.id))).all())
     loaded_inputs = time.perf_counter() - started
-    evaluator = AccountEvaluator(available_connectors(), Directory(people, identities), Policy(), AS_OF)
+    evaluator = AccountEvaluator(ConnectorRegistry.installed(), Directory(people, identities), Policy(), AS_OF)
     index_built = time.perf_counter() - started - loaded_inputs
     loading = evaluating = 0.0
     participants = results = 0

@@ -140,6 +140,15 @@ class ManualConnector(Connector):
     name = "manual"
     capabilities = frozenset(Capability)
     remediation: ClassVar[dict[str, str]] = REMEDIATION
+    reads_export = True  # the registry's `export:` file, not an API
+    records_traffic = False  # no HTTP to record or replay
+    needs_handle = False  # the export names the account
+    # Platforms ITS exports by hand that have no connector here: how discovery recognises their profile links.
+    other_platforms: ClassVar[dict[str, tuple[tuple[str, ...], str]]] = {
+        "tiktok": (("tiktok.com",), "https://www.tiktok.com/@{handle}"),
+        "instagram": (("instagram.com",), "https://www.instagram.com/{handle}"),
+    }
+    shop_links = ("tiktok.com/@",)  # a creator's profile is their storefront (TikTok Shop)
 
     def pull(self, account: RegisteredAccount, cursor: dict[str, str]) -> AccountSnapshot:
         builder = self.new_builder(account)
@@ -188,8 +197,8 @@ class ManualConnector(Connector):
     def _read_export(self, account: RegisteredAccount) -> Export:
         path = Path(account.export or "")
         try:
-            policy = self.context.policy  # bounded: a wrong export must not fill memory or hang the run
-            raw = read_bounded(path, max_bytes=policy.export_max_bytes, timeout_seconds=policy.export_read_seconds)
+            limits = self.context.limits  # bounded: a wrong export must not fill memory or hang the run
+            raw = read_bounded(path, max_bytes=limits.export_max_bytes, timeout_seconds=limits.export_read_seconds)
             with io.StringIO(raw.decode("utf-8-sig"), newline="") as handle:
                 reader = csv.DictReader(handle)
                 columns = frozenset(c.strip().lower() for c in reader.fieldnames or () if c and c.strip())

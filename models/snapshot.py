@@ -79,7 +79,7 @@ class AdminRole(BaseModel):
     identity: Identity
     role: str = "admin"  # platform wording: Admin, MANAGE, owner, ...
     tasks: list[str] = Field(default_factory=list)
-    is_admin: bool = True  # holds full control (Facebook MANAGE, classic Admin role)
+    is_admin: bool = True  # holds full control (a platform's full-control task or admin role)
     source: str = "observed"  # observed | export (manual connector)
 
 
@@ -128,7 +128,7 @@ class Profile(BaseModel):
     handle: str | None = None
     name: str | None = None
     url: str | None = None
-    closed: bool | None = None  # protected X account, private group; None = unknown
+    closed: bool | None = None  # protected account, private group; None = unknown
     published: bool | None = None
     description: str | None = None
     counts: dict[str, int] = Field(default_factory=dict)  # followers, posts, subscribers, ...
@@ -151,12 +151,12 @@ class AccountSnapshot(BaseModel):
     collections: dict[str, CollectionStatus] = Field(default_factory=dict)
     cursor: dict[str, str] = Field(default_factory=dict)  # what the next incremental pull starts from
     requests: dict[str, int] = Field(default_factory=dict)  # endpoint -> requests spent
-    units: int = 0  # platform quota units spent (YouTube)
-    # Items the platform bills, as it counts them (X: each returned user, follower, post): the run
+    units: int = 0  # platform quota units spent (a metered quota)
+    # Items the platform bills, as it counts them (e.g. each returned user, follower, post): the run
     # prices them with the policy's `prices` ("<platform>:<item>").
     billable: dict[str, int] = Field(default_factory=dict)
     notes: list[str] = Field(default_factory=list)  # facts rules may use, e.g. "token died: password changed"
-    password_changed_at: datetime | None = None  # observed evidence (Facebook 190/460)
+    password_changed_at: datetime | None = None  # observed evidence (the platform said the password changed)
 
     def status_of(self, collection: Capability | str) -> CollectionStatus | None:
         return self.collections.get(str(collection))

@@ -4,7 +4,7 @@ vcrpy replays recorded answers but cannot time out or reset a connection; this s
 path has a script of answers consumed in order (the last one repeats): a status, headers and a
 body, or a fault (`reset`: the socket is closed without an answer; `hang`: no answer before the
 client's timeout). The connector is an ordinary `Connector` subclass, registered in-test by
-patching `available_connectors`, so that the whole run pipeline (inputs, isolation, store,
+injecting a `ConnectorRegistry`, so that the whole run pipeline (inputs, isolation, store,
 reconciliation, report) sees it like a platform connector.
 """
 
@@ -313,18 +313,9 @@ def _classify_status(response: requests.Response) -> PlatformError:
 @contextmanager
 def fake_connector_installed(monkeypatch: pytest.MonkeyPatch, server: FakePlatform) -> Iterator[None]:
     """Make `fakeplat` an installed connector for inputs and runs, pointed at `server`."""
-    import auditor.cli_ops
-    import auditor.inputs
-    import auditor.run
-    import connectors.base
+    from tests.contexts import install_connectors
 
-    real = connectors.base.available_connectors
-
-    def with_fake() -> dict[str, type[Connector]]:
-        return {**real(), "fakeplat": FakePlatformConnector}
-
-    for module in (auditor.inputs, auditor.run, auditor.cli_ops, connectors.base):
-        monkeypatch.setattr(module, "available_connectors", with_fake)
+    install_connectors(monkeypatch, FakePlatformConnector)
     monkeypatch.setattr(FakePlatformConnector, "base_url", server.url)
     yield
 

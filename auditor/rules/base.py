@@ -55,6 +55,9 @@ class RuleContext:
     directory: Directory
     policy: Policy
     as_of: datetime
+    # Whoever comments takes part (the platform lists no members): its connector's
+    # `participants_from_interactions`, for the account's platform.
+    participants_from_interactions: bool = False
 
     def match(self, identity_key: str) -> Match | None:
         return self.matches.get(identity_key)

@@ -67,6 +67,7 @@ from connectors.twitter.prefetch import Prefetch, XPrefetch
 from connectors.twitter.pull import AccountPull
 from connectors.twitter.remediation import REMEDIATION
 from connectors.twitter.replies import queries as conversation_queries  # noqa: F401  (re-exported)
+from connectors.twitter.settings import CREDENTIAL_VARIABLES, PRICES, XOptions, XSettings
 from models.snapshot import AccountSnapshot, Capability, ErrorKind
 from models.tables import RegisteredAccount
 
@@ -92,6 +93,19 @@ class TwitterConnector(Connector):
         ),
     }
 
+    settings_model = XSettings
+    options_model = XOptions
+    legacy_policy_keys: ClassVar[dict[str, str]] = {
+        "x_page_cap": "page_cap",
+        "x_public_follower_lists": "public_follower_lists",
+    }
+    prices: ClassVar[dict[str, float]] = PRICES
+    approved_by_default = True  # AP 80-06 names it
+    profile_hosts = ("x.com", "twitter.com")
+    profile_url = "https://x.com/{handle}"
+    noisy_loggers = ("tweepy", "requests_oauthlib")
+    credential_variables = CREDENTIAL_VARIABLES
+
     def __init__(self, context: Any) -> None:
         super().__init__(context)
         guard_library_logs()
@@ -108,12 +122,16 @@ class TwitterConnector(Connector):
     # --- what the run asks for: the settings and policy, read here only --------------------------
 
     @property
+    def settings(self) -> XSettings:
+        return self.context.settings_as(XSettings)
+
+    @property
     def knobs(self) -> XKnobs:
         return XKnobs.from_context(self.context)
 
     def _app_client(self) -> tweepy.Client | None:
         """A client with the app's bearer token (batched reads), or None when none is configured."""
-        token = self.context.settings.x_bearer_token
+        token = self.settings.x_bearer_token
         return auth.build_client(bearer_token=token.get_secret_value()) if token is not None else None
 
     def plan(self, account: RegisteredAccount, cursor: Mapping[str, str], prefetched: Any = None) -> FetchPlan:
@@ -134,7 +152,7 @@ class TwitterConnector(Connector):
 
     def pull(self, account: RegisteredAccount, cursor: dict[str, str]) -> AccountSnapshot:
         builder = self.new_builder(account)
-        settings = self.context.settings
+        settings = self.settings
         credentials = credentials_for(settings, account.key)
         if credentials is None:
             missing = PlatformError(

@@ -48,7 +48,8 @@ class FollowerReads(PullState):
         return observed if observed is not None else (self.account.audience or "").lower() == "closed"
 
     def _keep_public_followers(self) -> None:
-        """A public account's followers between its full listings: not read (policy x_public_follower_lists).
+        """A public account's followers between its full listings: not read (policy
+        connectors.twitter.public_follower_lists).
         Anyone may follow a public account, so its followers are no participant list the school controls:
         the rule reports only a count, which the full listing every `full_reconcile_days` keeps current."""
         self.snapshot.participants_delta = True  # the run keeps the previous list
@@ -59,7 +60,7 @@ class FollowerReads(PullState):
             f"followers: public account, list kept from its last full listing ({listed}: "
             f"{self.cursor.get(CURSOR_FOLLOWERS, '?')} followers; X now reports {self._count('followers')}); "
             f"listed again by {due} (every {self.reconcile_days} days, or `auditor run --full`; policy "
-            "x_public_follower_lists: nightly reads new followers every run)"
+            "connectors.twitter.public_follower_lists: nightly reads new followers every run)"
         )
         self._complete(Capability.PARTICIPANTS)
 
@@ -81,8 +82,9 @@ class FollowerReads(PullState):
             total = (self.snapshot.profile.counts.get("followers") if self.snapshot.profile else None) or "?"
             self.builder.mark_partial(
                 Capability.PARTICIPANTS,
-                f"read {count} of {total} followers: the policy's x_page_cap allows {self.page_cap} pages of "
-                f"{FOLLOWERS_PAGE} per run (raise x_page_cap to read more; each follower read is billed)",
+                f"read {count} of {total} followers: the policy's connectors.twitter.page_cap allows "
+                f"{self.page_cap} pages of {FOLLOWERS_PAGE} per run (raise it to read more; each follower read "
+                "is billed)",
             )
             return
         self._complete(Capability.PARTICIPANTS)
@@ -112,7 +114,7 @@ class FollowerReads(PullState):
             self.builder.mark_partial(
                 Capability.PARTICIPANTS,
                 f"{len(self.snapshot.participants)} new followers read without reaching a known one: the "
-                f"policy's x_page_cap allows {self.page_cap} pages per run",
+                f"policy's connectors.twitter.page_cap allows {self.page_cap} pages per run",
             )
             return
         if not reached_known:

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from connectors.base import ConnectorContext
 from connectors.twitter import mentions, parse
 from connectors.twitter.endpoints import (
     CURSOR_FOLLOWERS,
@@ -36,6 +37,7 @@ from connectors.twitter.replies import (
     answered_before,
     open_conversations,
 )
+from connectors.twitter.settings import XOptions
 from models.tables import RegisteredAccount
 
 
@@ -51,24 +53,24 @@ class XKnobs:
     public_follower_lists: str  # "reconciliation" or "nightly"
     following_page_cap: int  # personal connections: "following" pages per personal account
     discovery_max_lookups: int
+    window_start: datetime  # the look-back window's start (RunLimits.window_start)
 
     @classmethod
-    def from_context(cls, context: Any) -> XKnobs:
-        policy = context.policy
+    def from_context(cls, context: ConnectorContext) -> XKnobs:
+        """From the run's limits and the policy's `connectors: {twitter: {...}}` section."""
+        limits = context.limits
+        options = context.options_as(XOptions)
         return cls(
             as_of=context.as_of,
             full=context.full,
-            lookback_days=policy.lookback_days,
-            page_cap=policy.x_page_cap,
-            reconcile_days=policy.full_reconcile_days,
-            public_follower_lists=policy.x_public_follower_lists,
-            following_page_cap=policy.personal_connections_page_cap,
-            discovery_max_lookups=policy.discovery_max_lookups,
+            lookback_days=limits.lookback_days,
+            page_cap=options.page_cap,
+            reconcile_days=limits.full_reconcile_days,
+            public_follower_lists=options.public_follower_lists,
+            following_page_cap=limits.following_page_cap,
+            discovery_max_lookups=limits.discovery_max_lookups,
+            window_start=context.window_start,
         )
-
-    @property
-    def window_start(self) -> datetime:
-        return self.as_of - timedelta(days=self.lookback_days)
 
     @property
     def recent_start(self) -> datetime:
@@ -109,7 +111,8 @@ class FetchPlan:
         return self.mentions_read is MentionsRead.BEFORE_PULLS
 
     def followers_kept(self, closed: bool) -> bool:
-        """A public account's followers between its full listings are not read (x_public_follower_lists)."""
+        """A public account's followers between its full listings are not read (policy
+        connectors.twitter.public_follower_lists)."""
         return self.reconciliation is None and not closed and self.knobs.public_follower_lists == "reconciliation"
 
     def timeline_unchanged(self, posts_count: int | None) -> bool:

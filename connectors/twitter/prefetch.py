@@ -64,17 +64,13 @@ class XPrefetch:
 class Prefetch:
     """One run's batched reads, with the app's bearer token."""
 
-    def __init__(
-        self, connector: Connector, knobs: XKnobs, client: tweepy.Client, builder: SnapshotBuilder
-    ) -> None:
+    def __init__(self, connector: Connector, knobs: XKnobs, client: tweepy.Client, builder: SnapshotBuilder) -> None:
         self.connector = connector
         self.knobs = knobs
         self.client = client
         self.builder = builder
 
-    def run(
-        self, accounts: list[RegisteredAccount], cursors: Mapping[str, Mapping[str, str]]
-    ) -> dict[str, XPrefetch]:
+    def run(self, accounts: list[RegisteredAccount], cursors: Mapping[str, Mapping[str, str]]) -> dict[str, XPrefetch]:
         found = {key: XPrefetch(user) for key, user in self.lookup_profiles(accounts).items()}
         if not self.knobs.full:
             self.search_mentions(found, cursors)

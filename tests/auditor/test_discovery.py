@@ -16,6 +16,7 @@ from auditor.rules.account_unregistered import check
 from auditor.rules.base import DivisionContext
 from auditor.settings import Settings
 from connectors.base import FoundAccount
+from connectors.registry import ConnectorRegistry
 from connectors.youtube.connector import YouTubeConnector
 from connectors.youtube.parse import thread_interactions
 from models.db import make_engine
@@ -122,7 +123,8 @@ def test_scores_flag_club_and_impostor_not_parent_or_registered() -> None:
 
 def test_rule_reports_evidence_and_respects_ignore_list() -> None:
     candidates = gather_candidates(NEWS, _snapshot())
-    ignored = [{"platform": "x", "handle": "@HHS_ChessClub", "reason": "retired club, account deleted"}]
+    # As the registry loader passes it on: an alias (`x`) is already the connector's own name.
+    ignored = [{"platform": "twitter", "handle": "@HHS_ChessClub", "reason": "retired club, account deleted"}]
     context = DivisionContext(
         accounts=[NEWS, ROBOTICS],
         directory=DIRECTORY,
@@ -257,9 +259,9 @@ def _youtube_division_findings(description: str) -> dict[str, Any]:
     policy = Policy(division="Prairie Hills Regional Division")
     division = Division(folder=Path("."), accounts=[MEDIA], people=[], identities=[], activities=[], policy=policy)
     ctx = RunContext.start(
-        division, Settings(), make_engine("sqlite:///:memory:"), {"youtube": YouTubeConnector}, AS_OF
+        division, Settings(), make_engine("sqlite:///:memory:"), ConnectorRegistry([YouTubeConnector]), AS_OF
     )
-    outcome = collect.AccountOutcome("youtube", False, {}, 0, [], gather_candidates(MEDIA, snapshot))
+    outcome = collect.AccountOutcome("youtube", False, {}, 0, [], gather_candidates(MEDIA, snapshot, ctx.connectors))
     candidates, discovered = collect.discover(ctx, {MEDIA.key: outcome})
     context = DivisionContext(
         accounts=[MEDIA],

@@ -15,8 +15,9 @@ import requests
 import urllib3.exceptions
 from tenacity import RetryError
 
-from connectors.base import Connector, SnapshotBuilder, available_connectors
+from connectors.base import Connector, SnapshotBuilder
 from connectors.recording import make_vcr
+from connectors.registry import ConnectorRegistry
 from connectors.resilience import (
     Deadline,
     PlatformError,
@@ -285,7 +286,7 @@ SHARED_FAILURES: dict[str, tuple[BaseException | None, ErrorKind, bool]] = {
         False,
     ),
 }
-CONNECTORS = sorted({cls.name: cls for cls in available_connectors().values()}.items())
+CONNECTORS = sorted({cls.name: cls for cls in ConnectorRegistry.installed().values()}.items())
 
 
 @pytest.fixture
@@ -316,7 +317,7 @@ def test_shared_failures_are_classified_the_same_on_every_connector(
     error, kind, retried = SHARED_FAILURES[failure_name]
     failure = error if error is not None else _cassette_miss(tmp_path)
     reference = classify_failure(failure, lambda _error: None)  # what a connector that maps nothing of its own gets
-    connector = cls(contract_context())
+    connector = cls(contract_context(cls))
 
     direct = connector.classify_error(failure)
     through, attempts = _through_the_connector(connector, failure)

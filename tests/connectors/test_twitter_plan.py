@@ -9,22 +9,24 @@ from __future__ import annotations
 import pytest
 
 from auditor.policy import Policy
-from auditor.settings import Settings
-from connectors.base import ConnectorContext, KnownParticipants
+from connectors.base import KnownParticipants
 from connectors.recording import make_vcr
 from connectors.resilience import Deadline
 from connectors.twitter import TwitterConnector
 from connectors.twitter.endpoints import EP_FOLLOWERS, EP_SEARCH, EP_TWEETS, EP_USER, EP_USER_BY_NAME
 from connectors.twitter.plan import MentionsRead
+from connectors.twitter.settings import XSettings
 from models.snapshot import Identity
 from models.tables import RegisteredAccount
 from tests.connectors.test_twitter import AS_OF, BEARER, CASSETTES, _no_sleep, division_account, pull, registered
+from tests.contexts import context_for
 
 
 def connector(*, full: bool, known: list[Identity] | None = None) -> TwitterConnector:
     stored = KnownParticipants({p.key for p in known}) if known is not None else None
-    context = ConnectorContext(
-        settings=Settings(X_BEARER_TOKEN=BEARER),  # type: ignore[call-arg]
+    context = context_for(
+        TwitterConnector,
+        settings=XSettings(X_BEARER_TOKEN=BEARER),  # type: ignore[call-arg]
         policy=Policy(),
         as_of=AS_OF,
         deadline=Deadline(60),
