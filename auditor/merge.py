@@ -88,7 +88,7 @@ FULL_LISTING_KEY = "full_reconciled_at"  # cursor key; the report's coverage[].l
 
 
 def mark_full_listing(snapshot: AccountSnapshot) -> None:
-    """A connector that lists every participant each run (YouTube subscribers, an ITS export) does not
+    """A connector that lists every participant each run (a channel's subscribers, an ITS export) does not
     keep a reconciliation date itself: its complete listing is one, dated this run."""
     status = snapshot.status_of(Capability.PARTICIPANTS)
     complete = status is not None and status.state == CollectionState.COMPLETE
