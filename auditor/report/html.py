@@ -16,7 +16,7 @@ import base64
 import hashlib
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -98,16 +98,20 @@ def build_view(report: dict[str, Any], clauses: dict[str, str]) -> dict[str, Any
     urgent = [key[-1] for key in sorted(survey.act_first_keys)]
     accounts = {c["account"]: c["state"] for c in coverage}  # for the account headings
     rows = _streamed_json(
-        {"fields": ROW_FIELDS, "texts": survey.row_texts.items},
-        "rows",
-        (finding_row(f, survey.row_texts) for f in _shown_findings(report, clauses)),
-        {"accounts": accounts, "act_first": urgent},
+        {
+            "fields": ROW_FIELDS,
+            "texts": survey.row_texts.items,
+            "rows": (finding_row(f, survey.row_texts) for f in _shown_findings(report, clauses)),
+            "accounts": accounts,
+            "act_first": urgent,
+        }
     )
     details = _streamed_json(
-        {"fields": DETAIL_FIELDS, "texts": survey.detail_texts.items},
-        "findings",
-        (finding_detail(f, survey.detail_texts) for f in _shown_findings(report, clauses)),
-        {},
+        {
+            "fields": DETAIL_FIELDS,
+            "texts": survey.detail_texts.items,
+            "findings": (finding_detail(f, survey.detail_texts) for f in _shown_findings(report, clauses)),
+        }
     )
     return {
         "run": run,
@@ -303,19 +307,26 @@ def finding_detail(f: dict[str, Any], shared: _Texts) -> list[Any]:
     ]
 
 
-def _streamed_json(before: dict[str, Any], key: str, items: Iterable[Any], after: dict[str, Any]) -> Iterator[Markup]:
-    """The JSON of `{**before, key: list(items), **after}` (compact, escaped by script_text), yielded
-    200 items at a time: the same text, without the list or its JSON ever whole in memory."""
-    opening = _dumps(before)
-    yield script_text(f"{opening[:-1]}{',' if before else ''}{_dumps(key)}:[")
-    batch: list[str] = []
-    for number, item in enumerate(items):
-        batch.append(("," if number else "") + _dumps(item))
-        if len(batch) == 200:
-            yield script_text("".join(batch))
-            batch.clear()
-    closing = _dumps(after)
-    yield script_text("".join(batch) + "]" + (f",{closing[1:]}" if after else "}"))
+def _streamed_json(members: dict[str, Any]) -> Iterator[Markup]:
+    """The JSON of `members` (compact, escaped by script_text), each list or generator among them
+    encoded 200 items at a time: the same text, without a list of every finding or its JSON ever
+    whole in memory."""
+    opening = "{"
+    for name, value in members.items():
+        key = f"{opening}{_dumps(name)}:"
+        opening = ","
+        if not isinstance(value, list | Iterator):
+            yield script_text(key + _dumps(value))
+            continue
+        batch = [key, "["]
+        for number, item in enumerate(value):
+            batch.append(("," if number else "") + _dumps(item))
+            if len(batch) >= 200:
+                yield script_text("".join(batch))
+                batch.clear()
+        batch.append("]")
+        yield script_text("".join(batch))
+    yield Markup("}" if members else "{}")
 
 
 def _dumps(value: Any) -> str:
