@@ -25,9 +25,11 @@ def _store_findings(path: Path, count: int) -> tuple[object, str]:
     rows = [
         dict(
             run_id="r1", fingerprint=f"fp-{n:06d}", rule_id="non-school-participant", account_key="group-0001",
-            platform="facebook", school="Ashton Elementary School", handle="SchoolGroup0001", subject=f"facebook:id:9{n:013d}",
+            platform="facebook", school="Ashton Elementary School", handle="SchoolGroup0001",
+            subject=f"facebook:id:9{n:013d}",
             severity="high", confidence="certain", section="Online Interactions", clause=CLAUSE,
-            title="Participant outside the school body in a closed group", message=f"Stranger {n} is not in the directory",
+            title="Participant outside the school body in a closed group",
+            message=f"Stranger {n} is not in the directory",
             evidence={"identity": f"Stranger {n}", "platform_id": f"9{n:013d}", "match_method": "none",
                       "match_score": 0.0, "reason": "not matched to anyone in the directory",
                       "audience_declared": "closed", "audience_observed": "closed"},
