@@ -603,6 +603,22 @@ def test_sending_from_a_run_folder_reads_its_report_json(hook: Hook, tmp_path: P
     assert len(hook.requests) == 1
 
 
+def test_a_division_without_sinks_does_not_read_its_report_back(tmp_path: Path) -> None:
+    """Nothing to send: the run's report.json is not read back (at 100,000 findings, reading it
+    whole was the run's memory peak, issue #21)."""
+    import tracemalloc
+
+    folder = report_folder(tmp_path, make_report(2000, validated=False))
+    size = (folder / "report.json").stat().st_size
+    tracemalloc.start()
+    try:
+        assert send_notifications_for_folder(folder, policy(), settings()) == []
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < size / 10, f"{peak:,} bytes held for a {size:,}-byte report.json"
+
+
 # --- transport security and server text --------------------------------------------------------
 
 
