@@ -10,6 +10,7 @@ deadline; otherwise the error goes back to the connector, which marks the collec
 
 from __future__ import annotations
 
+import functools
 import http.client
 import logging
 import socket
@@ -19,9 +20,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypeVar
 
-import httplib2
-import requests
-import urllib3.exceptions
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from connectors.scrub import scrub
@@ -34,20 +32,41 @@ T = TypeVar("T")
 RETRY_KINDS = frozenset({ErrorKind.RETRYABLE, ErrorKind.RATE_LIMITED})
 MAX_RATE_LIMIT_WAIT = 16 * 60  # one X window (15 min) plus clock skew; a longer ask is not waited for
 
-# The HTTP libraries the connectors' SDKs sit on (requests, urllib3, httplib2, http.client, sockets).
-TIMEOUTS: tuple[type[BaseException], ...] = (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)
-NETWORK_ERRORS: tuple[type[BaseException], ...] = (
-    requests.ConnectionError,
-    urllib3.exceptions.NewConnectionError,  # (a urllib3 TimeoutError subclass: the host was not reached at all)
-    urllib3.exceptions.ProtocolError,
-    urllib3.exceptions.MaxRetryError,
-    urllib3.exceptions.SSLError,
-    urllib3.exceptions.ProxyError,
-    httplib2.HttpLib2Error,
-    http.client.HTTPException,  # IncompleteRead, RemoteDisconnected...
-    socket.gaierror,  # DNS
-    ConnectionError,  # reset, refused, aborted, broken pipe
-)
+
+
+@dataclass(frozen=True)
+class HttpFailures:
+    """The failures of the HTTP libraries the connectors' SDKs sit on (requests, urllib3, httplib2,
+    http.client, sockets)."""
+
+    timeouts: tuple[type[BaseException], ...]
+    network: tuple[type[BaseException], ...]
+    both: tuple[type[BaseException], ...]  # a connect timeout is a network error and a timeout
+
+
+@functools.cache
+def http_failures() -> HttpFailures:
+    """Imported on first use, not with this module: the policy loads the connector base, and
+    `auditor rules` or `--help` must not pay for three HTTP stacks (start-up target, #21)."""
+    import httplib2
+    import requests
+    import urllib3.exceptions
+
+    timeouts = (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)
+    network = (
+        requests.ConnectionError,
+        urllib3.exceptions.NewConnectionError,  # (a urllib3 TimeoutError subclass: the host was not reached at all)
+        urllib3.exceptions.ProtocolError,
+        urllib3.exceptions.MaxRetryError,
+        urllib3.exceptions.SSLError,
+        urllib3.exceptions.ProxyError,
+        httplib2.HttpLib2Error,
+        http.client.HTTPException,  # IncompleteRead, RemoteDisconnected...
+        socket.gaierror,  # DNS
+        ConnectionError,  # reset, refused, aborted, broken pipe
+    )
+    return HttpFailures(timeouts, network, (requests.Timeout,))
+
 UNKNOWN_DETAIL_LENGTH = 200
 
 
@@ -95,9 +114,10 @@ def classify_common(error: BaseException) -> PlatformError | None:
         from connectors.recording import describe_cassette_miss
 
         return PlatformError(ErrorKind.BAD_REQUEST, describe_cassette_miss(error))
-    if isinstance(error, NETWORK_ERRORS) and not isinstance(error, requests.Timeout):  # ConnectTimeout is both
+    failures = http_failures()
+    if isinstance(error, failures.network) and not isinstance(error, failures.both):  # ConnectTimeout is both
         return network_error(error)
-    if isinstance(error, TIMEOUTS):
+    if isinstance(error, failures.timeouts):
         return PlatformError(ErrorKind.RETRYABLE, f"the platform did not answer in time ({type(error).__name__})")
     return None
 
