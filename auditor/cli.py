@@ -508,9 +508,10 @@ def _write_ocsf(
     engine: Any, run_id: str, report_root: Path, school: str | None, filters: Any = None, out: Path | None = None
 ) -> None:
     """report.ocsf.json beside the run's report.json (or in `out`), mapped from the same report data."""
+    from auditor.report.files import atomic_write
     from auditor.report.filters import filter_report
     from auditor.report.ocsf import OCSF_FILE, render_ocsf
-    from auditor.report.publish import atomic_write, report_folder, report_for_run
+    from auditor.report.publish import report_folder, report_for_run
 
     report = report_for_run(engine, run_id, school)
     if filters:

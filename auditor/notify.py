@@ -23,13 +23,14 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 import requests
 
 from auditor.policy import Policy, SinkPolicy
 from auditor.report.markdown import finding_lines, render_summary_md
+from auditor.report.model import FindingLabels, Report, ReportLabels
 from auditor.report.safe_text import display_line
 from auditor.settings import Settings
 from connectors.scrub import REDACTED, register_url_secret, scrub
@@ -70,10 +71,10 @@ class SinkOutcome:
 class Notification:
     """What one sink sends: the findings routed to it and the texts shared by every format."""
 
-    report: dict[str, Any]
+    report: ReportLabels
     report_dir: Path
     policy: SinkPolicy
-    findings: list[dict[str, Any]]
+    findings: list[FindingLabels]
 
     @property
     def quiet(self) -> bool:
@@ -135,16 +136,14 @@ def sink(kind: str) -> Callable[[SinkFunction], SinkFunction]:
 # --- routing -----------------------------------------------------------------------------------
 
 
-def route(report: dict[str, Any], policy: SinkPolicy) -> list[dict[str, Any]]:
+def route(report: ReportLabels, policy: SinkPolicy) -> list[FindingLabels]:
     """The findings a sink is told about: at or above its severity, and only new ones if new_only."""
     threshold = Severity(policy.min_severity).rank
     statuses = ("new",) if policy.new_only else OPEN_STATUSES
     return [f for f in report["findings"] if f["status"] in statuses and Severity(f["severity"]).rank >= threshold]
 
 
-def send_notifications(
-    report: dict[str, Any], report_dir: Path, policy: Policy, settings: Settings
-) -> list[SinkOutcome]:
+def send_notifications(report: ReportLabels, report_dir: Path, policy: Policy, settings: Settings) -> list[SinkOutcome]:
     """Send to every sink of the policy. Never raises: a failure is logged and returned as failed."""
     return [_deliver(report, report_dir, sink_policy, settings) for sink_policy in policy.sinks]
 
@@ -165,7 +164,7 @@ def send_notifications_for_folder(report_dir: Path, policy: Policy, settings: Se
     if not policy.sinks:  # nothing to send: a 100,000-finding report.json read back was the run's peak (#21)
         return []
     try:
-        report = json.loads((report_dir / "report.json").read_text(encoding="utf-8"))
+        report: Report = json.loads((report_dir / "report.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         detail = f"report.json could not be read: {type(exc).__name__}"
         log.warning("notifications not sent: %s", detail)
@@ -173,9 +172,9 @@ def send_notifications_for_folder(report_dir: Path, policy: Policy, settings: Se
     return send_notifications(report, report_dir, policy, settings)
 
 
-def _deliver(report: dict[str, Any], report_dir: Path, policy: SinkPolicy, settings: Settings) -> SinkOutcome:
+def _deliver(report: ReportLabels, report_dir: Path, policy: SinkPolicy, settings: Settings) -> SinkOutcome:
     target = describe_target(policy, settings)
-    findings: list[dict[str, Any]] = []
+    findings: list[FindingLabels] = []
     try:
         findings = route(report, policy)
         notification = Notification(report, report_dir, policy, findings)
@@ -303,7 +302,8 @@ def _report_html(notification: Notification) -> bytes | None:
         return path.read_bytes()
     from auditor.report.html import render_html
 
-    data = render_html(notification.report).encode("utf-8")
+    # publishing writes report.html beside every report: only a whole report.json read back reaches here
+    data = render_html(cast("Report", notification.report)).encode("utf-8")
     return data if len(data) <= MAX_ATTACHMENT_BYTES else None
 
 
@@ -405,18 +405,18 @@ def send_webhook(notification: Notification, settings: Settings) -> None:
     _post_json(settings, webhook_payload(notification))
 
 
-def _counts_line(report: dict[str, Any]) -> str:
+def _counts_line(report: ReportLabels) -> str:
     changes = report["summary"]["changes"]
     return f"{changes['new']} new · {changes['resolved']} resolved · {changes['regressed']} regressed"
 
 
-def _open_line(report: dict[str, Any]) -> str:
+def _open_line(report: ReportLabels) -> str:
     by_severity = report["summary"]["by_severity"]
     parts = [f"{by_severity[s.value]} {s.value}" for s in reversed(Severity) if by_severity.get(s.value)]
     return ", ".join(parts) or "none"
 
 
-def _coverage_line(report: dict[str, Any]) -> str:
+def _coverage_line(report: ReportLabels) -> str:
     problems = [c for c in report["coverage"] if c["state"] != "complete"]
     total = len(report["coverage"])
     if not total:
@@ -426,7 +426,7 @@ def _coverage_line(report: dict[str, Any]) -> str:
     return f"{len(problems)} of {total} accounts not fully audited"
 
 
-def _plain_finding_lines(findings: list[dict[str, Any]], limit: int) -> list[str]:
+def _plain_finding_lines(findings: list[FindingLabels], limit: int) -> list[str]:
     ordered = sorted(findings, key=lambda f: (-Severity(f["severity"]).rank, f["school"], f["account"]))
     lines = [
         f"{f['severity'].upper()} · {display_line(f['title'])} · {display_line(f.get('handle') or f['account'])} "

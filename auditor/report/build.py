@@ -2,31 +2,51 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import copy
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal, cast
 
 from sqlalchemy import select
 from sqlmodel import Session
 
 from auditor.reconcile import AnyWaiver, waiver_applies, waiver_for
 from auditor.report.departures import departures
+from auditor.report.model import (
+    SEVERITY_RANK,
+    CollectionEntry,
+    CollectionStateName,
+    ConfidenceName,
+    CoverageEntry,
+    CoverageState,
+    FindingEntry,
+    FindingLabels,
+    Owner,
+    Report,
+    RunInfo,
+    RunKind,
+    RunStatus,
+    SeverityName,
+    Spend,
+    StatusName,
+    Summary,
+    WaiverEntry,
+    one_of,
+)
 from auditor.store import finding_rows_by_id, pattern_waivers, previous_run, run_snapshots, waivers_by_fingerprint
 from models.severity import OPEN_STATUSES
 from models.snapshot import CURSOR_FULL_RECONCILED_AT
-from models.tables import AuditRun, Finding, FindingStatus, Severity, Waiver
+from models.tables import AuditRun, Finding, FindingStatus, Waiver
 
-SCHEMA_VERSION = 1
-SEVERITY_ORDER = {s.value: s.rank for s in Severity}
+SCHEMA_VERSION: Literal[1] = 1
+SEVERITY_ORDER = SEVERITY_RANK
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def build_report(
-    db: Session, run_id: str, clean: Callable[[dict[str, Any]], dict[str, Any]] | None = None
-) -> dict[str, Any]:
+def build_report(db: Session, run_id: str, clean: Callable[[FindingEntry], FindingEntry] | None = None) -> Report:
     """The run's report; `clean` (e.g. scrubbing secrets) is applied to each finding as it is built.
 
     Bounded memory (issue #21): the findings are sorted by their keys alone, then read from the store
@@ -46,7 +66,7 @@ def build_report(
     order = [key.id for key in sorted(keys, key=_sort_key)]
     del keys
     shared = SharedValues()
-    findings = []
+    findings: list[FindingEntry] = []
     for row in finding_rows_by_id(db, order):
         entry = _finding_entry(row, waiver_for(row, waivers, patterns, run.as_of), run.as_of)
         findings.append(shared.finding(clean(entry) if clean else entry))
@@ -54,25 +74,28 @@ def build_report(
     coverage = [_coverage_entry(s) for s in run_snapshots(db, run_id)]
     summary = summarize(findings)
     summary["departures"] = departures(db, findings, run.as_of)  # who left, with what still open
+    info: RunInfo = {
+        "id": run.id,
+        "kind": cast(RunKind, one_of(run.kind, RunKind, "run kind")),
+        "division": run.division,
+        "started_at": run.started_at.isoformat(),
+        "finished_at": _iso(run.finished_at),
+        "as_of": run.as_of.isoformat(),
+        # not checked: while its reports are written the row says `publishing` (auditor/run.py), and
+        # write_run_reports puts the status the run ends with in their place
+        "status": cast(RunStatus, run.status),
+        "exit_code": run.exit_code,
+        "accounts_audited": len(coverage),
+        "previous_run": before.id if before else None,
+        "fail_threshold": cast(SeverityName, one_of(run.fail_threshold, SeverityName, "fail threshold")),
+        "policy_digest": run.policy_digest,
+        "school": None,
+        "scope": run_scope(run.kind, list(run.accounts or [])),
+        "spend": cast(Spend, run.spend or {}),  # the run's own JSON column, written by auditor/spend
+    }
     return {
         "schema_version": SCHEMA_VERSION,
-        "run": {
-            "id": run.id,
-            "kind": run.kind,
-            "division": run.division,
-            "started_at": _iso(run.started_at),
-            "finished_at": _iso(run.finished_at),
-            "as_of": _iso(run.as_of),
-            "status": run.status,
-            "exit_code": run.exit_code,
-            "accounts_audited": len(coverage),
-            "previous_run": before.id if before else None,
-            "fail_threshold": run.fail_threshold,
-            "policy_digest": run.policy_digest,
-            "school": None,
-            "scope": run_scope(run.kind, list(run.accounts or [])),
-            "spend": run.spend or {},
-        },
+        "run": info,
         "summary": summary,
         "coverage": coverage,
         "findings": findings,
@@ -100,11 +123,12 @@ class SharedValues:
     def text(self, value: str) -> str:
         return self._texts.setdefault(value, value)
 
-    def finding(self, finding: dict[str, Any]) -> dict[str, Any]:
+    def finding(self, finding: FindingEntry) -> FindingEntry:
+        fields = cast(dict[str, Any], finding)  # the same dict, its fields by name: each is a str, kept a str
         for name in REPEATED_FIELDS:
-            value = finding.get(name)
+            value = fields.get(name)
             if isinstance(value, str):
-                finding[name] = self.text(value)
+                fields[name] = self.text(value)
         owners = finding.get("owners")
         if owners:
             try:
@@ -151,21 +175,24 @@ def _sort_key(finding: Any) -> tuple[Any, ...]:  # a Finding or a row of its key
     )
 
 
-def current_status(finding: Finding, waiver: AnyWaiver | None, as_of: datetime) -> str:
+def current_status(finding: Finding, waiver: AnyWaiver | None, as_of: datetime) -> StatusName:
     """The status a re-rendered report shows: a waiver granted since the run waives the finding; one
     revoked (or removed from waivers.yaml) since reopens it, as the status it had before the waiver."""
-    if finding.status == FindingStatus.RESOLVED.value:
-        return finding.status
+    stored = cast(StatusName, one_of(finding.status, StatusName, "finding status"))
+    if stored == FindingStatus.RESOLVED.value:
+        return stored
     if waiver_applies(waiver, as_of):
-        return FindingStatus.WAIVED.value
-    if finding.status != FindingStatus.WAIVED.value:
-        return finding.status
+        return "waived"
+    if stored != FindingStatus.WAIVED.value:
+        return stored
     if finding.last_seen_run != finding.run_id:  # carried from an earlier run: its account was not fully audited
-        return FindingStatus.UNKNOWN.value
-    return (FindingStatus.NEW if finding.first_seen_run == finding.run_id else FindingStatus.PERSISTING).value
+        return "unknown"
+    return "new" if finding.first_seen_run == finding.run_id else "persisting"
 
 
-def _finding_entry(finding: Finding, waiver: AnyWaiver | None, as_of: datetime) -> dict[str, Any]:
+def _finding_entry(finding: Finding, waiver: AnyWaiver | None, as_of: datetime) -> FindingEntry:
+    """The one place a stored finding becomes a report's: its text columns are checked against the
+    report's enums here (a store holding another value is an error, never a report the schema refuses)."""
     status = current_status(finding, waiver, as_of)
     return {
         "fingerprint": finding.fingerprint,
@@ -175,18 +202,18 @@ def _finding_entry(finding: Finding, waiver: AnyWaiver | None, as_of: datetime) 
         "platform": finding.platform,
         "school": finding.school,
         "handle": finding.handle,
-        "severity": finding.severity,
-        "confidence": finding.confidence,
+        "severity": cast(SeverityName, one_of(finding.severity, SeverityName, "severity")),
+        "confidence": cast(ConfidenceName, one_of(finding.confidence, ConfidenceName, "confidence")),
         "section": finding.section,
         "clause": finding.clause,
         "subject": finding.subject,
         "message": finding.message,
         "evidence": finding.evidence,
         "remediation": finding.remediation,
-        "owners": list(finding.owners or []),
+        "owners": cast(list[Owner], list(finding.owners or [])),  # as auditor/owners.py stored them
         "status": status,
         "regressed": finding.regressed,
-        "first_seen": _iso(finding.first_seen_at),
+        "first_seen": finding.first_seen_at.isoformat(),
         "first_seen_run": finding.first_seen_run,
         "last_seen_run": finding.last_seen_run,
         "url": finding.url,
@@ -194,7 +221,7 @@ def _finding_entry(finding: Finding, waiver: AnyWaiver | None, as_of: datetime) 
     }
 
 
-def _waiver_entry(waiver: AnyWaiver, as_of: datetime) -> dict[str, Any]:
+def _waiver_entry(waiver: AnyWaiver, as_of: datetime) -> WaiverEntry:
     return {
         # which grant waived it: `auditor waive`, or the waivers.yaml entry ("waivers.yaml:12")
         "source": "auditor waive" if isinstance(waiver, Waiver) else waiver.source,
@@ -206,14 +233,14 @@ def _waiver_entry(waiver: AnyWaiver, as_of: datetime) -> dict[str, Any]:
     }
 
 
-def _coverage_entry(snapshot: Any) -> dict[str, Any]:
+def _coverage_entry(snapshot: Any) -> CoverageEntry:
     data = snapshot.data
     account = data.get("account", {})
     profile = data.get("profile") or {}
     closed = profile.get("closed")
-    collections = {
+    collections: dict[str, CollectionEntry] = {
         name: {
-            "state": status["state"],
+            "state": cast(CollectionStateName, one_of(status["state"], CollectionStateName, "collection state")),
             "reason": status.get("reason"),
             "error": status.get("error"),
             "retry_after": status.get("retry_after"),
@@ -225,7 +252,7 @@ def _coverage_entry(snapshot: Any) -> dict[str, Any]:
         "platform": snapshot.platform,
         "school": account.get("school", ""),
         "handle": account.get("handle"),
-        "state": snapshot.state,
+        "state": cast(CoverageState, one_of(snapshot.state, CoverageState, "coverage state")),
         "last_full_reconciliation": (data.get("cursor") or {}).get(CURSOR_FULL_RECONCILED_AT),
         "audience_declared": account.get("audience"),
         "audience_observed": None if closed is None else ("closed" if closed else "public"),
@@ -233,7 +260,7 @@ def _coverage_entry(snapshot: Any) -> dict[str, Any]:
     }
 
 
-def summarize(findings: list[dict[str, Any]]) -> dict[str, Any]:
+def summarize(findings: Sequence[FindingLabels]) -> Summary:
     open_findings = [f for f in findings if f["status"] in OPEN_STATUSES]
     by_severity: dict[str, int] = {}
     by_rule: dict[str, int] = {}
@@ -252,4 +279,27 @@ def summarize(findings: list[dict[str, Any]]) -> dict[str, Any]:
             "resolved": by_status.get("resolved", 0),
             "regressed": sum(1 for f in findings if f.get("regressed")),
         },
+    }
+
+
+def report_of(
+    report: Report, run: RunInfo, summary: Summary, coverage: list[CoverageEntry], findings: list[FindingEntry]
+) -> Report:
+    """A new report of these parts; the report's others (schema_version, and `person` if any) copied first,
+    as a school's and an owner's report have always had them."""
+    if "person" in report:
+        return {
+            "schema_version": report["schema_version"],
+            "person": copy.deepcopy(report["person"]),
+            "run": run,
+            "summary": summary,
+            "coverage": coverage,
+            "findings": findings,
+        }
+    return {
+        "schema_version": report["schema_version"],
+        "run": run,
+        "summary": summary,
+        "coverage": coverage,
+        "findings": findings,
     }

@@ -8,12 +8,14 @@ People are named (staff names, from the directory) and never by id alone; studen
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
 from sqlmodel import Session
 
 from auditor.person import display_name, has_left
+from auditor.report.model import Departure, DepartureAccount, FindingEntry
 from models.severity import OPEN_STATUSES
 from models.tables import Person
 
@@ -25,8 +27,24 @@ def _left(evidence: dict[str, Any], person: Person, on: date) -> bool:
     return has_left(person, on)
 
 
-def departures(db: Session, findings: list[dict[str, Any]], as_of: datetime) -> list[dict[str, Any]]:
-    people: dict[str, dict[str, Any]] = {}
+class _Person:
+    """A departed person as found: their accounts by key, each with its findings, until sorted."""
+
+    def __init__(self, person_id: str, name: str, departure_date: str | None) -> None:
+        self.person_id, self.name, self.departure_date = person_id, name, departure_date
+        self.accounts: dict[str, DepartureAccount] = {}
+
+    def entry(self) -> Departure:
+        return {
+            "person_id": self.person_id,
+            "name": self.name,
+            "departure_date": self.departure_date,
+            "accounts": sorted(self.accounts.values(), key=lambda a: a["account"]),
+        }
+
+
+def departures(db: Session, findings: Sequence[FindingEntry], as_of: datetime) -> list[Departure]:
+    people: dict[str, _Person] = {}
     for finding in findings:
         if finding["status"] not in OPEN_STATUSES:
             continue
@@ -35,17 +53,13 @@ def departures(db: Session, findings: list[dict[str, Any]], as_of: datetime) -> 
         person = db.get(Person, person_id) if isinstance(person_id, str) else None
         if person is None or person.role == "student" or not _left(evidence, person, as_of.date()):
             continue
-        entry = people.setdefault(
-            person.person_id,
-            {
-                "person_id": person.person_id,
-                "name": display_name(person),
-                "departure_date": evidence.get("departure_date")
-                or (person.departure_date.isoformat() if person.departure_date else None),
-                "accounts": {},
-            },
-        )
-        account = entry["accounts"].setdefault(
+        entry = people.get(person.person_id)
+        if entry is None:
+            departure = evidence.get("departure_date") or (
+                person.departure_date.isoformat() if person.departure_date else None
+            )
+            entry = people[person.person_id] = _Person(person.person_id, display_name(person), departure)
+        account = entry.accounts.setdefault(
             finding["account"],
             {"account": finding["account"], "handle": finding["handle"], "school": finding["school"], "findings": []},
         )
@@ -58,5 +72,5 @@ def departures(db: Session, findings: list[dict[str, Any]], as_of: datetime) -> 
                 "status": finding["status"],
             }
         )
-    ordered = sorted(people.values(), key=lambda p: (p["name"].casefold(), p["person_id"]))
-    return [{**p, "accounts": sorted(p["accounts"].values(), key=lambda a: a["account"])} for p in ordered]
+    ordered = sorted(people.values(), key=lambda p: (p.name.casefold(), p.person_id))
+    return [p.entry() for p in ordered]

@@ -10,9 +10,9 @@ import copy
 import hashlib
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Any
 
 from auditor.report.build import summarize
+from auditor.report.model import FindingLabels, Report
 from auditor.report.school import school_spend
 from models.tables import Severity
 
@@ -44,7 +44,7 @@ class ReportFilters:
         """A short, stable folder suffix: the same filters re-render into the same folder."""
         return "filtered-" + hashlib.sha256(self.describe().encode()).hexdigest()[:8]
 
-    def keeps(self, finding: dict[str, Any]) -> bool:
+    def keeps(self, finding: FindingLabels) -> bool:
         if self.severity is not None and Severity(finding["severity"]).rank < self.severity.rank:
             return False
         if self.rules and not any(fnmatchcase(finding["rule"], p) for p in self.rules):
@@ -71,7 +71,7 @@ def parse_filters(severity: str | None, rules: list[str], accounts: list[str], k
     return ReportFilters(level, tuple(rules), tuple(accounts))
 
 
-def filter_report(report: dict[str, Any], filters: ReportFilters) -> dict[str, Any]:
+def filter_report(report: Report, filters: ReportFilters) -> Report:
     """A new report dict (the input is not changed) with only the findings the filters keep; with
     --account, coverage and account count are those accounts' too."""
     known = {f["account"] for f in report["findings"]} | {c["account"] for c in report["coverage"]}
@@ -85,7 +85,7 @@ def filter_report(report: dict[str, Any], filters: ReportFilters) -> dict[str, A
         copy.deepcopy(c) for c in report["coverage"] if not filters.accounts or filters.matches_account(c["account"])
     ]
     run = copy.deepcopy(report["run"])
-    run["filters"] = {
+    run["filters"] = {  # the schema leaves `filters` open: what was asked, in words and as given
         "severity": filters.severity.value if filters.severity else None,
         "rules": list(filters.rules),
         "accounts": list(filters.accounts),

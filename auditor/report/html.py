@@ -26,12 +26,11 @@ from urllib.parse import urlsplit
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from auditor.report.publish import atomic_write
+from auditor.report.files import atomic_write
+from auditor.report.model import SEVERITIES, SEVERITY_RANK, CoverageEntry, Report
 from auditor.report.safe_text import display_tree
 from models.severity import OPEN_STATUSES
 
-SEVERITIES = ["critical", "high", "medium", "low", "info"]  # most severe first
-SEVERITY_RANK = {name: len(SEVERITIES) - i for i, name in enumerate(SEVERITIES)}
 STATUSES = ["new", "persisting", "unknown", "resolved", "waived"]
 STATUS_TEXT = {
     "new": "New",
@@ -47,7 +46,7 @@ ACT_FIRST_SEVERITIES = {"high", "critical"}
 ITS_KEY = "its"  # the owner filter's value for ITS, which has no person id
 
 
-def render_html(report: dict[str, Any], *, clauses: dict[str, str] | None = None) -> str:
+def render_html(report: Report, *, clauses: dict[str, str] | None = None) -> str:
     """The report as one HTML page.
 
     `clauses` maps a rule id to its AP 80-06 clause, used for findings whose own `clause` is empty
@@ -60,7 +59,7 @@ def render_html(report: dict[str, Any], *, clauses: dict[str, str] | None = None
     return buffer.getvalue()
 
 
-def stream_html(report: dict[str, Any], out: IO[str], *, clauses: dict[str, str] | None = None) -> None:
+def stream_html(report: Report, out: IO[str], *, clauses: dict[str, str] | None = None) -> None:
     """render_html, written to `out` as the template yields it (a page of 100,000 findings is never
     one string in memory)."""
     view = build_view(report, clauses or {})
@@ -70,7 +69,7 @@ def stream_html(report: dict[str, Any], out: IO[str], *, clauses: dict[str, str]
     out.writelines(template.generate(**view, script=script, style=style, csp=_content_security_policy(script, style)))
 
 
-def write_html(report: dict[str, Any], folder: Path, *, clauses: dict[str, str] | None = None) -> Path:
+def write_html(report: Report, folder: Path, *, clauses: dict[str, str] | None = None) -> Path:
     """Write report.html into `folder` atomically (temporary file, then rename), readable by its owner only."""
     path = folder / "report.html"
     atomic_write(path, lambda out: stream_html(report, out, clauses=clauses))
@@ -85,7 +84,7 @@ def write_html(report: dict[str, Any], folder: Path, *, clauses: dict[str, str] 
 # blocks share; the blocks are then encoded a finding at a time while the template streams.
 
 
-def build_view(report: dict[str, Any], clauses: dict[str, str]) -> dict[str, Any]:
+def build_view(report: Report, clauses: dict[str, str]) -> dict[str, Any]:
     head = display_tree({key: value for key, value in report.items() if key != "findings"})
     run = head["run"]
     summary = head["summary"]
@@ -142,7 +141,7 @@ def build_view(report: dict[str, Any], clauses: dict[str, str]) -> dict[str, Any
     }
 
 
-def _shown_findings(report: dict[str, Any], clauses: dict[str, str]) -> Iterator[dict[str, Any]]:
+def _shown_findings(report: Report, clauses: dict[str, str]) -> Iterator[dict[str, Any]]:
     """The report's findings as the page shows them, one at a time (each a short-lived copy)."""
     for index, finding in enumerate(report["findings"]):
         yield _finding_view(display_tree(finding), index, clauses)
@@ -374,7 +373,7 @@ def person_view(report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _coverage_view(entry: dict[str, Any], open_findings: int) -> dict[str, Any]:
+def _coverage_view(entry: CoverageEntry, open_findings: int) -> dict[str, Any]:
     gaps = [
         {"name": name, **status}
         for name, status in sorted(entry.get("collections", {}).items())
@@ -383,7 +382,7 @@ def _coverage_view(entry: dict[str, Any], open_findings: int) -> dict[str, Any]:
     return {**entry, "gaps": gaps, "open_findings": open_findings}
 
 
-def _spend_view(spend: dict[str, Any]) -> list[str]:
+def _spend_view(spend: dict[str, Any]) -> list[str]:  # the run's spend, made safe to show
     """API requests per platform (and quota units, estimated cost) this run spent: one phrase each."""
     units = spend.get("units") or {}
     phrases = []

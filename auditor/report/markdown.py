@@ -7,11 +7,18 @@ stay in report.html, which is access-controlled.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from auditor.report.html import SEVERITIES, SEVERITY_RANK
-from auditor.report.publish import atomic_write
+from auditor.report.files import atomic_write
+from auditor.report.model import (
+    SEVERITIES,
+    SEVERITY_RANK,
+    CollectionEntry,
+    FindingLabels,
+    ReportLabels,
+)
 from auditor.report.safe_text import display_line
 from models.severity import OPEN_STATUSES
 
@@ -26,7 +33,7 @@ def md_escape(text: Any) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", display_line(text))
 
 
-def render_summary_md(report: dict[str, Any], *, top: int = TOP_NEW) -> str:
+def render_summary_md(report: ReportLabels, *, top: int = TOP_NEW) -> str:
     lines = _heading(report)
     lines += _changes(report)
     lines += _open_counts(report)
@@ -38,17 +45,17 @@ def render_summary_md(report: dict[str, Any], *, top: int = TOP_NEW) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def write_summary_md(report: dict[str, Any], folder: Path) -> Path:
+def write_summary_md(report: ReportLabels, folder: Path) -> Path:
     path = folder / "summary.md"
     atomic_write(path, render_summary_md(report))
     return path
 
 
-def open_findings(report: dict[str, Any]) -> list[dict[str, Any]]:
+def open_findings(report: ReportLabels) -> list[FindingLabels]:
     return [f for f in report["findings"] if f["status"] in OPEN_STATUSES]
 
 
-def _heading(report: dict[str, Any]) -> list[str]:
+def _heading(report: ReportLabels) -> list[str]:
     run = report["run"]
     scope = f" — {md_escape(run['school'])}" if run.get("school") else ""
     status = run["status"]
@@ -62,17 +69,17 @@ def _heading(report: dict[str, Any]) -> list[str]:
     if run.get("kind") == "check":
         scope = run.get("scope") or "single-account check (auditor check), not the nightly division run"
         lines += ["", f"**Scope:** {md_escape(scope[:1].upper() + scope[1:])}."]
-    if run.get("filters"):
-        left_out = run["filters"]["findings_left_out"]
+    if filters := run.get("filters"):
+        left_out = filters["findings_left_out"]
         lines += [
             "",
-            f"**Filtered:** only findings with {md_escape(run['filters']['description'])}; "
+            f"**Filtered:** only findings with {md_escape(filters['description'])}; "
             f"{left_out} other finding{'' if left_out == 1 else 's'} of this run left out.",
         ]
     return lines
 
 
-def _changes(report: dict[str, Any]) -> list[str]:
+def _changes(report: ReportLabels) -> list[str]:
     changes = report["summary"]["changes"]
     previous = report["run"].get("previous_run")
     since = f"since run `{previous}`" if previous else "(first run: everything is new)"
@@ -86,7 +93,7 @@ def _changes(report: dict[str, Any]) -> list[str]:
     ]
 
 
-def _open_counts(report: dict[str, Any]) -> list[str]:
+def _open_counts(report: ReportLabels) -> list[str]:
     by_severity = report["summary"]["by_severity"]
     total = sum(by_severity.values())
     lines = ["", f"## Open findings: {total}"]
@@ -103,7 +110,7 @@ def _open_counts(report: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _departures(report: dict[str, Any]) -> list[str]:
+def _departures(report: ReportLabels) -> list[str]:
     """People who left whose departure still has open findings: staff names, accounts and rules only."""
     people = report["summary"].get("departures") or []
     if not people:
@@ -119,7 +126,7 @@ def _departures(report: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _coverage(report: dict[str, Any]) -> list[str]:
+def _coverage(report: ReportLabels) -> list[str]:
     coverage = report["coverage"]
     problems = [c for c in coverage if c["state"] != "complete"]
     lines = ["", "## Coverage", ""]
@@ -145,7 +152,7 @@ def _coverage(report: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _gap_text(name: str, status: dict[str, Any]) -> str:
+def _gap_text(name: str, status: CollectionEntry) -> str:
     text = f"{name} {status['state'].replace('_', ' ')}"
     if status.get("reason"):
         text += f" ({md_escape(status['reason'])})"
@@ -154,8 +161,8 @@ def _gap_text(name: str, status: dict[str, Any]) -> str:
     return text
 
 
-def _waivers(report: dict[str, Any]) -> list[str]:
-    waivers = [f["waiver"] for f in report["findings"] if f.get("waiver")]
+def _waivers(report: ReportLabels) -> list[str]:
+    waivers = [waiver for f in report["findings"] if (waiver := f.get("waiver"))]
     soon = sum(1 for w in waivers if w["expiring_soon"] and not w["expired"])
     expired = sum(1 for w in waivers if w["expired"])
     if not soon and not expired:
@@ -168,14 +175,14 @@ def _waivers(report: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _top_new(report: dict[str, Any], top: int) -> list[str]:
+def _top_new(report: ReportLabels, top: int) -> list[str]:
     new = [f for f in report["findings"] if f["status"] == "new"]
     if not new:
         return []
     return ["", f"## New findings ({len(new)})", "", *finding_lines(new, top)]
 
 
-def finding_lines(findings: list[dict[str, Any]], limit: int) -> list[str]:
+def finding_lines(findings: Sequence[FindingLabels], limit: int) -> list[str]:
     """One Markdown bullet per finding, most severe first: severity, rule title, account, school."""
     ordered = sorted(
         findings, key=lambda f: (-SEVERITY_RANK.get(f["severity"], 0), f["school"], f["account"], f["rule"])

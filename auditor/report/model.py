@@ -8,19 +8,40 @@ schema (tests/auditor/report/test_model.py compares it with report.schema.json).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import (
     Any,
     Literal,
     NotRequired,  # pydantic reads these on Python < 3.12
+    get_args,
 )
 
 from pydantic import ConfigDict, with_config
-from typing_extensions import TypedDict
+from typing_extensions import ReadOnly, TypedDict
+
+from models.severity import Severity
 
 SeverityName = Literal["info", "low", "medium", "high", "critical"]
 StatusName = Literal["new", "persisting", "resolved", "unknown", "waived"]
+ConfidenceName = Literal["certain", "likely", "declared"]
 CoverageState = Literal["complete", "partial", "failed"]
 CollectionStateName = Literal["complete", "partial", "failed", "unavailable", "not_supported"]
+RunKind = Literal["run", "check", "what-if"]
+RunStatus = Literal["running", "complete", "incomplete", "crashed"]
+
+SEVERITIES: list[SeverityName] = ["critical", "high", "medium", "low", "info"]  # most severe first
+SEVERITY_RANK: dict[str, int] = {s.value: s.rank for s in Severity}  # higher is more severe
+
+
+def one_of(value: str, allowed: Any, what: str) -> str:
+    """`value` if the Literal `allowed` names it. The store keeps these fields as plain text: they are
+    checked here, once, where a report part is built from it, and typed by a cast after this check."""
+    if value not in get_args(allowed):
+        known = ", ".join(get_args(allowed))
+        raise ValueError(f"the store holds {what} {value!r}, which a report cannot say ({known})")
+    return value
+
+
 _CLOSED = ConfigDict(extra="forbid")  # the schema's additionalProperties: false
 _OPEN = ConfigDict(extra="allow")  # said of each open part: pydantic would pass the closed one down
 
@@ -54,7 +75,7 @@ class FindingEntry(TypedDict):
     school: str
     handle: str | None
     severity: SeverityName
-    confidence: Literal["certain", "likely", "declared"]
+    confidence: ConfidenceName
     section: str
     clause: str
     subject: str
@@ -137,18 +158,21 @@ class Summary(TypedDict):
 class Spend(TypedDict, total=False):
     requests: dict[str, dict[str, int]]
     units: dict[str, int]
+    billable: dict[str, dict[str, int]]
     estimated_cost: float
+    by_account: dict[str, Spend]  # each account's own (a school's or a filtered report keeps its accounts')
+    shared_requests: int  # a school's report: requests made for many accounts at once, not counted as its own
 
 
 @with_config(_CLOSED)
 class RunInfo(TypedDict):
     id: str
-    kind: Literal["run", "check", "what-if"]
+    kind: RunKind
     division: str
     started_at: str
     finished_at: str | None
     as_of: str
-    status: Literal["running", "complete", "incomplete", "crashed"]
+    status: RunStatus
     exit_code: int | None
     accounts_audited: int
     previous_run: str | None
@@ -171,3 +195,28 @@ class Report(TypedDict):
     coverage: list[CoverageEntry]
     findings: list[FindingEntry]
     person: NotRequired[dict[str, Any]]
+
+
+# What a notification reads (auditor/notify.py, summary.md): the report without each finding's message
+# and evidence, which stay in the access-controlled files. ReadOnly, so that a whole Report is one too.
+class FindingLabels(TypedDict):
+    fingerprint: ReadOnly[str]
+    rule: ReadOnly[str]
+    title: ReadOnly[str]
+    severity: ReadOnly[SeverityName]
+    status: ReadOnly[StatusName]
+    regressed: NotRequired[ReadOnly[bool]]
+    school: ReadOnly[str]
+    account: ReadOnly[str]
+    handle: ReadOnly[str | None]
+    platform: ReadOnly[str]
+    waiver: ReadOnly[WaiverEntry | None]
+
+
+class ReportLabels(TypedDict):
+    """A report as the notifications read it: a full Report, or a finishing run's notice (publish.Published)."""
+
+    run: ReadOnly[RunInfo]
+    summary: ReadOnly[Summary]
+    coverage: ReadOnly[list[CoverageEntry]]
+    findings: ReadOnly[Sequence[FindingLabels]]

@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any
 
+from auditor.report.model import FindingEntry, Report, RunInfo
+
 OCSF_VERSION = "1.5.0"  # the schema version py-ocsf-models validates against (tests)
 PRODUCT = "school-social-auditor"
 OCSF_FILE = "report.ocsf.json"
@@ -53,7 +55,7 @@ def _version() -> str:
         return "0"
 
 
-def ocsf_finding(finding: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
+def ocsf_finding(finding: FindingEntry, run: RunInfo) -> dict[str, Any]:
     """One report.json finding as an OCSF Detection Finding."""
     status_id, status, activity_id = STATUS[finding["status"]]
     severity_id = SEVERITY_ID[finding["severity"]]
@@ -61,8 +63,7 @@ def ocsf_finding(finding: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]
     details = [f"report.json status: {finding['status']}"]
     if finding.get("regressed"):
         details.append("regressed: it had been resolved")
-    if finding.get("waiver"):
-        waiver = finding["waiver"]
+    if waiver := finding.get("waiver"):
         details.append(f"waived until {waiver['expires_on']}" + (" (expired)" if waiver.get("expired") else ""))
     confidence_id = CONFIDENCE_ID.get(finding.get("confidence") or "", 0)
     event: dict[str, Any] = {
@@ -118,9 +119,9 @@ def ocsf_finding(finding: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]
     return event
 
 
-def ocsf_findings(report: dict[str, Any]) -> list[dict[str, Any]]:
+def ocsf_findings(report: Report) -> list[dict[str, Any]]:
     return [ocsf_finding(finding, report["run"]) for finding in report["findings"]]
 
 
-def render_ocsf(report: dict[str, Any]) -> str:
+def render_ocsf(report: Report) -> str:
     return json.dumps(ocsf_findings(report), indent=2, ensure_ascii=False) + "\n"

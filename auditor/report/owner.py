@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import copy
-from typing import Any
 
-from auditor.report.build import summarize
+from auditor.report.build import report_of, summarize
+from auditor.report.model import Report
 
 ITS = "its"  # ITS is an owner without a person id: `--owner its`
 
@@ -14,7 +14,7 @@ class UnknownOwner(ValueError):
     """The id owns nothing in the report; the message names the owners that do exist."""
 
 
-def owners_in(report: dict[str, Any]) -> dict[str, str]:
+def owners_in(report: Report) -> dict[str, str]:
     """Owner key (person id, or `its`) -> `Name (ID)`, for every owner the report names."""
     found: dict[str, str] = {}
     for finding in report["findings"]:
@@ -25,7 +25,7 @@ def owners_in(report: dict[str, Any]) -> dict[str, str]:
     return found
 
 
-def filter_report_for_owner(report: dict[str, Any], owner: str) -> dict[str, Any]:
+def filter_report_for_owner(report: Report, owner: str) -> Report:
     """A new report dict holding only `owner`'s findings, and coverage of the accounts they concern."""
     wanted = owner.strip()
     known = owners_in(report)
@@ -43,10 +43,4 @@ def filter_report_for_owner(report: dict[str, Any], owner: str) -> dict[str, Any
     run = copy.deepcopy(report["run"])
     run["owner"] = known[key]
     run["accounts_audited"] = len(coverage)
-    return {
-        **{k: copy.deepcopy(v) for k, v in report.items() if k not in ("run", "summary", "coverage", "findings")},
-        "run": run,
-        "summary": summarize(findings),
-        "coverage": coverage,
-        "findings": findings,
-    }
+    return report_of(report, run, summarize(findings), coverage, findings)

@@ -12,19 +12,23 @@ import io
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from sqlalchemy.engine import Engine
 
-from auditor.report.build import build_report
+from auditor.report.build import build_report, summarize
+from auditor.report.files import atomic_write
 from auditor.report.filters import ReportFilters, filter_report
+from auditor.report.html import stream_html
+from auditor.report.markdown import render_summary_md
+from auditor.report.model import FindingEntry, FindingLabels, Owner, Report, ReportLabels, RunStatus, one_of
 from auditor.report.owner import filter_report_for_owner
 from auditor.report.safe_text import VALUE_LIMIT, display_tree, spreadsheet_cell
 from auditor.report.school import filter_report_for_school
+from auditor.rules.base import principal_only_rules
 from connectors.scrub import scrub_data
 from models.db import session
 
@@ -54,41 +58,13 @@ CSV_COLUMNS = [
 ]
 
 
-TextWriter = Callable[[IO[str]], None]
-
-
-def atomic_write(path: Path, content: str | bytes | TextWriter) -> None:
-    """Temporary file in the same folder, then rename: a reader never sees half a report.
-
-    `content` may be a function that writes the text to the open file: a report of 100,000
-    findings then goes to disk piece by piece, never held whole in memory as one string."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            if callable(content):
-                with io.TextIOWrapper(handle, encoding="utf-8", newline="", write_through=False) as text:
-                    content(text)
-                    text.flush()
-                    os.fsync(handle.fileno())
-            else:
-                handle.write(content.encode("utf-8") if isinstance(content, str) else content)
-                handle.flush()
-                os.fsync(handle.fileno())
-        os.chmod(tmp, 0o600)  # reports hold data about minors
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def render_json(report: dict[str, Any]) -> str:
+def render_json(report: Report) -> str:
     buffer = io.StringIO()
     write_json(report, buffer)
     return buffer.getvalue()
 
 
-def write_json(report: dict[str, Any], out: IO[str]) -> None:
+def write_json(report: Report, out: IO[str]) -> None:
     """report.json, written as it is encoded: the run's parts indented, then one finding a line
     (compact, so 100,000 findings stay a file of their own size, and each line greps as one finding)."""
     head = {key: value for key, value in report.items() if key != "findings"}
@@ -103,19 +79,20 @@ def write_json(report: dict[str, Any], out: IO[str]) -> None:
     out.write("\n  ]\n}\n" if findings else "]\n}\n")
 
 
-def render_csv(report: dict[str, Any]) -> str:
+def render_csv(report: Report) -> str:
     buffer = io.StringIO()
     write_csv(report, buffer)
     return buffer.getvalue()
 
 
-def write_csv(report: dict[str, Any], buffer: IO[str]) -> None:
+def write_csv(report: Report, buffer: IO[str]) -> None:
     """report.csv for spreadsheets: every cell is quoted, shown safely and never read as a formula
     (a handle starts with `@`, a subject may be `=HYPERLINK(...)`); see safe_text."""
     csv.writer(buffer, lineterminator="\n").writerow(CSV_COLUMNS)  # our own names: left unquoted
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n", quoting=csv.QUOTE_ALL)
     for finding in report["findings"]:
-        row: dict[str, Any] = {column: finding.get(column) for column in CSV_COLUMNS}
+        fields: dict[str, Any] = dict(finding)  # by column name
+        row: dict[str, Any] = {column: fields.get(column) for column in CSV_COLUMNS}
         # long evidence strings are cut inside the JSON, so the cell stays valid JSON
         row["evidence"] = json.dumps(display_tree(finding["evidence"], VALUE_LIMIT), ensure_ascii=False, sort_keys=True)
         row["waiver"] = json.dumps(finding["waiver"], sort_keys=True) if finding["waiver"] else ""
@@ -123,7 +100,7 @@ def write_csv(report: dict[str, Any], buffer: IO[str]) -> None:
         writer.writerow({column: spreadsheet_cell(value) for column, value in row.items()})
 
 
-def owners_text(owners: list[dict[str, str]]) -> str:
+def owners_text(owners: list[Owner]) -> str:
     """`Ada Okafor (E1001, holder); ITS (its)`: each owner by name, id and why they own it."""
     parts = []
     for owner in owners:
@@ -132,41 +109,28 @@ def owners_text(owners: list[dict[str, str]]) -> str:
     return "; ".join(parts)
 
 
-def write_report_files(report: dict[str, Any], folder: Path) -> list[Path]:
+def write_report_files(report: Report, folder: Path) -> list[Path]:
     """report.json, report.csv and, where the writers are installed, report.html and summary.md.
 
     Each is streamed to its file (see atomic_write): only the report itself is in memory."""
     written = []
-    for name, writer in (("report.json", write_json), ("report.csv", write_csv), *_optional_writers()):
+    for name, writer in WRITERS:
         atomic_write(folder / name, functools.partial(writer, report))
         written.append(folder / name)
     return written
 
 
-ReportWriter = Callable[[dict[str, Any], IO[str]], None]
-
-
-def _write_summary_md(report: dict[str, Any], out: IO[str]) -> None:
-    from auditor.report.markdown import render_summary_md
-
+def _write_summary_md(report: Report, out: IO[str]) -> None:
     out.write(render_summary_md(report))  # a short summary: the top findings only
 
 
-def _optional_writers() -> list[tuple[str, ReportWriter]]:
-    writers: list[tuple[str, ReportWriter]] = []
-    try:
-        from auditor.report.html import stream_html
-
-        writers.append(("report.html", stream_html))
-    except ImportError:
-        pass
-    try:
-        from auditor.report.markdown import render_summary_md  # noqa: F401  (installed?)
-
-        writers.append(("summary.md", _write_summary_md))
-    except ImportError:
-        pass
-    return writers
+ReportWriter = Callable[[Report, IO[str]], None]
+WRITERS: tuple[tuple[str, ReportWriter], ...] = (
+    ("report.json", write_json),
+    ("report.csv", write_csv),
+    ("report.html", stream_html),
+    ("summary.md", _write_summary_md),
+)
 
 
 def point_latest(report_root: Path, folder: Path) -> None:
@@ -178,7 +142,7 @@ def point_latest(report_root: Path, folder: Path) -> None:
     os.replace(tmp, link)
 
 
-def report_for_run(engine: Engine, run_id: str, school: str | None = None, owner: str | None = None) -> dict[str, Any]:
+def report_for_run(engine: Engine, run_id: str, school: str | None = None, owner: str | None = None) -> Report:
     """The run's report; with `school`, only that school's part (raises UnknownSchool); with `owner`,
     only the findings that person (or `its`) must act on (raises UnknownOwner).
 
@@ -186,8 +150,9 @@ def report_for_run(engine: Engine, run_id: str, school: str | None = None, owner
     the notifications read from it."""
     with session(engine) as db:
         built = build_report(db, run_id, clean=scrub_data)  # each finding as it is built: never two copies
-    findings = built.pop("findings")
-    report = scrub_data(built)
+    findings = built["findings"]
+    built["findings"] = []
+    report: Report = scrub_data(built)  # the same parts, every string scrubbed
     report["findings"] = findings
     # A principal-only finding (about one person's private life) is in that school's report alone.
     report = filter_report_for_school(report, school) if school is not None else without_principal_only(report)
@@ -196,23 +161,19 @@ def report_for_run(engine: Engine, run_id: str, school: str | None = None, owner
     return report
 
 
-def without_principal_only(report: dict[str, Any]) -> dict[str, Any]:
+def without_principal_only(report: Report) -> Report:
     """The division's report (and so its exports and notifications) without the findings that only a school's
     principal sees (rules with `principal_only`, e.g. staff-student-personal-connection)."""
-    from auditor.report.build import summarize
-    from auditor.rules.base import principal_only_rules
-
     hidden = principal_only_rules()
     if not any(f["rule"] in hidden for f in report["findings"]):
         return report
     findings = [f for f in report["findings"] if f["rule"] not in hidden]
-    summary = {**summarize(findings), "departures": report["summary"].get("departures", [])}
+    summary = summarize(findings)
+    summary["departures"] = report["summary"].get("departures", [])
     return {**report, "summary": summary, "findings": findings}
 
 
-def report_folder(
-    report_root: Path, report: dict[str, Any], school: str | None = None, owner: str | None = None
-) -> Path:
+def report_folder(report_root: Path, report: Report, school: str | None = None, owner: str | None = None) -> Path:
     """`<root>/<run>` for a division run, `<root>/checks/<run>` for a check (one account, a person, a what-if)."""
     run = report["run"]
     name = run["id"] if school is None else f"{run['id']}-{_slug(school)}"
@@ -257,19 +218,7 @@ def publish_run(
 
 # What a notification reads of each finding (auditor.notify, report/markdown.py): its labels, never
 # its message or evidence, which stay in the access-controlled report files.
-NOTICE_FIELDS = (
-    "fingerprint",
-    "rule",
-    "title",
-    "severity",
-    "status",
-    "regressed",
-    "school",
-    "account",
-    "handle",
-    "platform",
-    "waiver",
-)
+NOTICE_FIELDS = tuple(FindingLabels.__annotations__)
 
 
 @dataclass(frozen=True)
@@ -280,7 +229,7 @@ class Published:
 
     folder: Path
     nightly: bool
-    notice: dict[str, Any]
+    notice: ReportLabels
 
 
 def write_run_reports(engine: Engine, run_id: str, report_root: Path, status: str) -> Published:
@@ -288,14 +237,26 @@ def write_run_reports(engine: Engine, run_id: str, report_root: Path, status: st
     The caller points `latest` at a nightly run's once the run is recorded as ended; a check's or a
     what-if's never move it."""
     report = report_for_run(engine, run_id)
-    report["run"]["status"] = status
+    report["run"]["status"] = cast(RunStatus, one_of(status, RunStatus, "run status"))
     folder = report_folder(report_root, report)
     write_report_files(report, folder)
-    findings = report.pop("findings")
-    for index, finding in enumerate(findings):  # in place: the full findings are let go one by one
-        findings[index] = {key: finding[key] for key in NOTICE_FIELDS if key in finding}
-    report["findings"] = findings
-    return Published(folder, report["run"]["kind"] == "run", report)
+    full = report["findings"]
+    full.reverse()
+    labels: list[FindingLabels] = []
+    while full:  # the full findings are let go one by one, in the report's order
+        labels.append(_labels(full.pop()))
+    notice: ReportLabels = {
+        "run": report["run"],
+        "summary": report["summary"],
+        "coverage": report["coverage"],
+        "findings": labels,
+    }
+    return Published(folder, report["run"]["kind"] == "run", notice)
+
+
+def _labels(finding: FindingEntry) -> FindingLabels:
+    fields: dict[str, Any] = dict(finding)
+    return cast(FindingLabels, {key: fields[key] for key in NOTICE_FIELDS if key in fields})  # its own keys
 
 
 def _slug(text: str) -> str:

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import copy
-from typing import Any
 
-from auditor.report.build import summarize
+from auditor.report.build import report_of, summarize
+from auditor.report.model import Departure, Report, Spend
 
 
 class UnknownSchool(ValueError):
     """The name matches no school in the report; the message lists the ones that do exist."""
 
 
-def schools_in(report: dict[str, Any]) -> list[str]:
+def schools_in(report: Report) -> list[str]:
     names = {f["school"] for f in report["findings"]} | {c["school"] for c in report["coverage"]}
     return sorted((n for n in names if n), key=str.lower)
 
 
-def resolve_school(report: dict[str, Any], school: str) -> str:
+def resolve_school(report: Report, school: str) -> str:
     """The report's spelling of `school`, matched without regard to case or surrounding spaces."""
     wanted = " ".join(school.split()).casefold()
     for name in schools_in(report):
@@ -27,7 +27,7 @@ def resolve_school(report: dict[str, Any], school: str) -> str:
     raise UnknownSchool(f"no school named {school!r} in this report; schools: {known}")
 
 
-def filter_report_for_school(report: dict[str, Any], school: str) -> dict[str, Any]:
+def filter_report_for_school(report: Report, school: str) -> Report:
     """A new report dict (the input is not changed) holding only `school`'s findings and coverage.
 
     The summary is recomputed from the kept findings, so counts, changes and coverage describe that
@@ -42,26 +42,24 @@ def filter_report_for_school(report: dict[str, Any], school: str) -> dict[str, A
     run["spend"] = school_spend(
         run.get("spend") or {}, {c["account"] for c in coverage}, {c["account"] for c in report["coverage"]}
     )
-    return {
-        **{k: copy.deepcopy(v) for k, v in report.items() if k not in ("run", "summary", "coverage", "findings")},
-        "run": run,
-        "summary": {**summarize(findings), "departures": school_departures(report, name)},
-        "coverage": coverage,
-        "findings": findings,
-    }
+    summary = summarize(findings)
+    summary["departures"] = school_departures(report, name)
+    return report_of(report, run, summary, coverage, findings)
 
 
-def school_departures(report: dict[str, Any], school: str) -> list[dict[str, Any]]:
+def school_departures(report: Report, school: str) -> list[Departure]:
     """The summary's departed people, each with only this school's accounts; none left: not listed."""
     kept = []
     for person in report["summary"].get("departures") or []:
         accounts = [copy.deepcopy(a) for a in person["accounts"] if a["school"] == school]
         if accounts:
-            kept.append({**copy.deepcopy(person), "accounts": accounts})
+            entry = copy.deepcopy(person)
+            entry["accounts"] = accounts
+            kept.append(entry)
     return kept
 
 
-def school_spend(spend: dict[str, Any], mine: set[str], every_account: set[str]) -> dict[str, Any]:
+def school_spend(spend: Spend, mine: set[str], every_account: set[str]) -> Spend:
     """What the school's own accounts spent; requests shared by many accounts (batched lookups,
     searches across accounts) are counted apart, never as the school's, and other schools' never.
     A run stored before spend was kept per account gives nothing rather than the division's."""

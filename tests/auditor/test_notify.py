@@ -28,8 +28,9 @@ from cryptography.x509.oid import NameOID
 
 from auditor.notify import SINKS, route, send_notifications, send_notifications_for_folder
 from auditor.policy import Policy, SinkPolicy
+from auditor.report.files import atomic_write
 from auditor.report.html import write_html
-from auditor.report.publish import atomic_write, render_json
+from auditor.report.publish import render_json
 from auditor.settings import Settings
 from connectors.scrub import ScrubbingFilter
 from models.tables import Severity
