@@ -23,7 +23,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
-from typing import Any, ClassVar, TypeVar
+from typing import Any, TypeVar
 
 from facebook_business.adobjects.assigneduser import AssignedUser
 from facebook_business.adobjects.igcomment import IGComment
@@ -221,7 +221,9 @@ class InstagramConnector(Connector):
 
     # --- admins: the linked Facebook Page's people ------------------------------------------
 
-    def _read_admins(self, builder: SnapshotBuilder, account: RegisteredAccount, api: FacebookAdsApi, ig_id: str) -> None:
+    def _read_admins(
+        self, builder: SnapshotBuilder, account: RegisteredAccount, api: FacebookAdsApi, ig_id: str
+    ) -> None:
         try:
             page_id = self._linked_page(builder, api, ig_id)
         except PlatformError as error:
@@ -374,7 +376,8 @@ class InstagramConnector(Connector):
         return 0
 
     def _author(self, raw: dict[str, Any]) -> Identity | None:
-        person = raw.get("from") if isinstance(raw.get("from"), dict) else {}
+        found = raw.get("from")
+        person: dict[str, Any] = found if isinstance(found, dict) else {}
         user_id = person.get("id")
         username = person.get("username") or raw.get("username")
         if not (user_id or username):

@@ -42,7 +42,9 @@ def classify_instagram_error(error: BaseException, token_variable: str) -> Platf
         f"the token lacks the permission to read {where}: grant {needed} (a token of someone with a task "
         "on the Facebook Page linked to the Instagram account)"
     )
-    return PlatformError(ErrorKind.PERMISSION, detail, status=classified.status, code=classified.code, fix=classified.fix)
+    return PlatformError(
+        ErrorKind.PERMISSION, detail, status=classified.status, code=classified.code, fix=classified.fix
+    )
 
 
 def _failure(error: BaseException) -> GraphFailure | None:
