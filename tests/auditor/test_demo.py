@@ -67,6 +67,13 @@ PLANTED = {
         "|twitter:id:1537790183021989888",
     ),
     (
+        # an Instagram comment reply (cassettes/demo/hhs-main-ig.yaml): a teacher answering a student about a retest
+        "staff-student-interaction",
+        "hhs-main-ig",
+        "https://www.instagram.com/p/DCb2News211/c/17860000000000222/|instagram:id:17841460000000002"
+        "|instagram:id:17841460000100003",
+    ),
+    (
         # a WordPress blog's comment reply (cassettes/demo/hhs-library-blog.yaml): commenters are names only
         "staff-student-interaction",
         "hhs-library-blog",
