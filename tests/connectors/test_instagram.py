@@ -266,3 +266,20 @@ def test_no_cassette_holds_a_token() -> None:
             if "uri:" in line:
                 assert "access_token=" not in line and "appsecret_proof=" not in line, cassette.name
         assert "EAA" not in text and "Bearer " not in text, cassette.name
+
+
+def test_dry_run_predicts_the_requests_a_pull_makes() -> None:
+    """First pull: one request of each listing; afterwards, what the previous pull read (`auditor run --dry-run`)."""
+    registered = account("hhs-sports-ig", "17841460000000105")
+    connector = InstagramConnector(context())
+    first = connector.estimate(registered, {}, None)
+    assert first.requests == {
+        "GET /{ig-user-id}": 1,
+        "GET /me/accounts": 1,
+        "GET /{page-id}/roles": 1,
+        "GET /{ig-user-id}/media": 1,
+        "GET /{ig-user-id}/tags": 1,
+    }
+    previous = pull("paging.yaml", registered)
+    again = connector.estimate(registered, {}, previous)
+    assert again.requests == previous.requests  # two media pages, three comment pages, one replies page
