@@ -1,9 +1,12 @@
-"""Settings and credentials: environment or `.env` only, never the database, never CLI flags."""
+"""The core's settings: environment or `.env` only, never the database, never CLI flags.
+
+A platform's credentials are its connector's own settings (`Connector.settings_model`), loaded through
+the connector registry: the core names no platform.
+"""
 
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 from dotenv import dotenv_values
@@ -11,6 +14,9 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from connectors.scrub import register_secret, register_url_secret
+
+# What a connector's credential variables end with (X_..._TOKEN, ..._APP_SECRET, ..._API_KEY).
+SECRET_SUFFIXES = ("_TOKEN", "_SECRET", "_KEY", "_PASSWORD")
 
 
 class Settings(BaseSettings):
@@ -26,22 +32,6 @@ class Settings(BaseSettings):
     hmac_key_file: Path | None = Field(None, validation_alias="AUDITOR_HMAC_KEY_FILE")
     # Replay recorded traffic instead of calling platforms (demo, tests): a cassette folder.
     cassette_dir: Path | None = Field(None, validation_alias="AUDITOR_CASSETTE_DIR")
-
-    # X / Twitter
-    x_bearer_token: SecretStr | None = Field(None, validation_alias="X_BEARER_TOKEN")
-    x_consumer_key: SecretStr | None = Field(None, validation_alias="X_CONSUMER_KEY")
-    x_consumer_secret: SecretStr | None = Field(None, validation_alias="X_CONSUMER_SECRET")
-
-    # Facebook
-    facebook_app_id: str | None = Field(None, validation_alias="FACEBOOK_APP_ID")
-    facebook_app_secret: SecretStr | None = Field(None, validation_alias="FACEBOOK_APP_SECRET")
-    facebook_access_token: SecretStr | None = Field(None, validation_alias="FACEBOOK_ACCESS_TOKEN")
-
-    # YouTube
-    youtube_api_key: SecretStr | None = Field(None, validation_alias="YOUTUBE_API_KEY")
-    youtube_client_id: str | None = Field(None, validation_alias="YOUTUBE_CLIENT_ID")
-    youtube_client_secret: SecretStr | None = Field(None, validation_alias="YOUTUBE_CLIENT_SECRET")
-    youtube_refresh_token: SecretStr | None = Field(None, validation_alias="YOUTUBE_REFRESH_TOKEN")
 
     # Notifications
     smtp_host: str | None = Field(None, validation_alias="SMTP_HOST")
@@ -64,31 +54,11 @@ class Settings(BaseSettings):
                     register_url_secret(value.get_secret_value())
                 else:
                     register_secret(value.get_secret_value())
-        # Per-account credentials (ACCOUNT_<KEY>_<NAME>) are secrets from the start, not only once a
-        # connector reads them: a crash before that read must not print one.
+        # Per-account credentials (ACCOUNT_<KEY>_<NAME>) and every connector's tokens, secrets and keys
+        # are secrets from the start, not only once a connector loads its settings: a crash before that
+        # must not print one (the core does not know the connectors' variables, only their shape).
         env_file = Path(".env")
         from_file = dotenv_values(env_file) if env_file.exists() else {}
         for name, secret in {**from_file, **os.environ}.items():
-            if name.startswith("ACCOUNT_") and secret:
+            if secret and (name.startswith("ACCOUNT_") or name.upper().endswith(SECRET_SUFFIXES)):
                 register_secret(secret)
-
-    def account_secret(self, account_key: str, name: str) -> SecretStr | None:
-        """A per-account credential: `ACCOUNT_<KEY>_<NAME>`, e.g. ACCOUNT_HS_CLUB_X_ACCESS_TOKEN.
-
-        Used where one token cannot serve every account (a protected X account's own user token,
-        one Page token per Facebook Page, a channel owner's refresh token).
-        """
-        variable = self.account_variable(account_key, name)
-        value = os.environ.get(variable)
-        if value is None:
-            env_file = Path(".env")
-            if env_file.exists():
-                value = dotenv_values(env_file).get(variable)
-        if not value:
-            return None
-        register_secret(value)
-        return SecretStr(value)
-
-    @staticmethod
-    def account_variable(account_key: str, name: str) -> str:
-        return "ACCOUNT_" + re.sub(r"[^A-Za-z0-9]", "_", account_key).upper() + "_" + name.upper()

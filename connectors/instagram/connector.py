@@ -22,8 +22,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from datetime import datetime
+from typing import Any, ClassVar, TypeVar
 
 from facebook_business.adobjects.assigneduser import AssignedUser
 from facebook_business.adobjects.igcomment import IGComment
@@ -38,6 +38,7 @@ from connectors.base import Connector, CredentialCheck, Estimate, SnapshotBuilde
 from connectors.facebook.connector import GRAPH_VERSION, TIMEOUT_SECONDS, _dedupe_admins, _parse_time
 from connectors.facebook.paging import GraphCursor
 from connectors.instagram.errors import classify_instagram_error
+from connectors.instagram.settings import CREDENTIAL_VARIABLES, InstagramOptions, InstagramSettings
 from connectors.resilience import PlatformError
 from models.snapshot import (
     AccountSnapshot,
@@ -56,7 +57,6 @@ from models.tables import RegisteredAccount
 T = TypeVar("T")
 
 PAGE_SIZE = 100
-MAX_PAGES = 50  # per edge and pull: beyond this the collection is reported partial
 TEXT_LIMIT = 500  # students are minors: an excerpt, enough for hashtags and keywords
 HASHTAG = re.compile(r"#\w+")
 
@@ -106,12 +106,35 @@ class InstagramConnector(Connector):
         "Division's own account; Instagram candidates are scored on their handle and the posts that name them"
     )
 
+    settings_model = InstagramSettings
+    options_model = InstagramOptions
+    # AP 80-06 names Twitter and Facebook only: an Instagram account is an "other site added by request".
+    approved_by_default = False
+    profile_hosts = ("instagram.com", "www.instagram.com")
+    profile_url = "https://www.instagram.com/{handle}"
+    # No API lists an account's followers: the people who comment, reply and tag take part. The core
+    # reads them from the interactions, so the snapshot lists no participants of its own.
+    participants_from_interactions = True
+    credential_variables = CREDENTIAL_VARIABLES
+    # The SDK logs nothing of its own without its crash reporter (never enabled here).
+    noisy_loggers: ClassVar[tuple[str, ...]] = ()
+    # Handles compare as the base class compares them (`@Name` and `name` are one account): Instagram
+    # usernames are case-insensitive letters, digits, `.` and `_`.
+
+    @property
+    def settings(self) -> InstagramSettings:
+        return self.context.settings_as(InstagramSettings)
+
+    @property
+    def options(self) -> InstagramOptions:
+        return self.context.options_as(InstagramOptions)
+
     # --- entry points ---------------------------------------------------------------------
 
     def pull(self, account: RegisteredAccount, cursor: dict[str, str]) -> AccountSnapshot:
         builder = self.new_builder(account)
         self._pages_done: Counter[Capability] = Counter()
-        self._token_variable = self.context.settings.account_variable(account.key, ACCOUNT_TOKEN)
+        self._token_variable = self.settings.account_variable(account.key, ACCOUNT_TOKEN)
         api = self._api_for(account)
         self._api = api
         if api is None:
@@ -130,7 +153,7 @@ class InstagramConnector(Connector):
                        url=profile.url)  # fmt: skip
         with builder.collect(Capability.ADMINS):
             self._read_admins(builder, account, api, str(profile.id))
-        since = self.context.as_of - timedelta(days=self.context.policy.lookback_days)
+        since = self.context.window_start
         with builder.collect(Capability.POSTS):
             self._read_media(builder, user, own, since)
         if builder.snapshot.usable(Capability.POSTS):
@@ -139,7 +162,6 @@ class InstagramConnector(Connector):
         else:
             status = builder.snapshot.collections[Capability.POSTS.value]
             builder.snapshot.collections[Capability.INTERACTIONS.value] = _copy(status, "comments are read per media: ")
-        builder.snapshot.participants = _participants(builder.snapshot.interactions, own)
         builder.snapshot.notes.append(
             "participants = people who commented, replied or tagged the account (no API lists Instagram "
             "followers); @mentions are not listed by any endpoint (webhook only)"
@@ -154,7 +176,7 @@ class InstagramConnector(Connector):
         previous pull's counts are the best guess, else one of each listing."""
         before = previous.requests if previous is not None else {}
         requests = {PROFILE_EDGE: 1, PAGES_EDGE: 1, ROLES_EDGE: 1, MEDIA_EDGE: 1, TAGS_EDGE: 1}
-        if self.context.settings.account_secret(account.key, BUSINESS_ID) is not None:
+        if self.settings.account_secret(account.key, BUSINESS_ID) is not None:
             requests[ASSIGNED_EDGE] = 1
         for edge in (*requests, COMMENTS_EDGE, REPLIES_EDGE):
             if before.get(edge):
@@ -175,7 +197,7 @@ class InstagramConnector(Connector):
 
     def _api_for(self, account: RegisteredAccount) -> FacebookAdsApi | None:
         """One API instance per account: its own token, else the system-user token Facebook uses."""
-        settings = self.context.settings
+        settings = self.settings
         token = settings.account_secret(account.key, ACCOUNT_TOKEN) or settings.facebook_access_token
         if token is None:
             return None
@@ -238,7 +260,7 @@ class InstagramConnector(Connector):
         admins = builder.snapshot.admins
         roles = GraphCursor(page, User, fields=ROLE_FIELDS, endpoint="roles")
         admins += [_role(raw) for raw in self._items(builder, ROLES_EDGE, roles)]
-        business = self.context.settings.account_secret(account.key, BUSINESS_ID)
+        business = self.settings.account_secret(account.key, BUSINESS_ID)
         if business is not None:
             params = {"business": business.get_secret_value()}
             assigned = GraphCursor(page, AssignedUser, fields=ASSIGNED_USER_FIELDS, params=params,
@@ -247,7 +269,7 @@ class InstagramConnector(Connector):
         builder.snapshot.admins = _dedupe_admins(admins)
         builder.snapshot.notes.append("admins = people with tasks on the Facebook Page linked to the account")
         if business is None and not builder.snapshot.admins:
-            variable = self.context.settings.account_variable(account.key, BUSINESS_ID)
+            variable = self.settings.account_variable(account.key, BUSINESS_ID)
             builder.mark_partial(
                 Capability.ADMINS,
                 f"the linked Page's /roles lists nobody, so its people are assigned through a Business "
@@ -392,8 +414,10 @@ class InstagramConnector(Connector):
         """Every item of an edge, one counted and retried request per page (the SDK's cursor paging)."""
         collection = _collection_of(endpoint)
         while not cursor.finished:
-            if cursor.pages_read >= MAX_PAGES:
-                builder.mark_partial(collection, f"stopped after {MAX_PAGES} pages of {endpoint}")
+            cap = self.options.page_cap
+            if cursor.pages_read >= cap:
+                reason = f"stopped after {cap} pages of {endpoint} (policy connectors.instagram.page_cap)"
+                builder.mark_partial(collection, reason)
                 return
             try:
                 self._graph(builder, endpoint, cursor.load_next_page)
@@ -454,14 +478,6 @@ def _collection_of(endpoint: str) -> Capability:
     if endpoint == MEDIA_EDGE:
         return Capability.POSTS
     return Capability.INTERACTIONS
-
-
-def _participants(interactions: list[Interaction], own: Identity) -> list[Identity]:
-    seen: dict[str, Identity] = {}
-    for interaction in interactions:
-        if not _same(interaction.actor, own):
-            seen.setdefault(interaction.actor.key, interaction.actor)
-    return list(seen.values())
 
 
 def _older(items: list[dict[str, Any]], since: datetime) -> bool:

@@ -20,7 +20,7 @@ NEEDED_SCOPES = ("instagram_basic", "instagram_manage_comments", "pages_show_lis
 
 
 def check_instagram(connector: InstagramConnector, accounts: list[RegisteredAccount]) -> list[CredentialCheck]:
-    settings = connector.context.settings
+    settings = connector.settings
     tokens: dict[str, str] = {}
     for account in accounts:
         own = settings.account_secret(account.key, ACCOUNT_TOKEN)

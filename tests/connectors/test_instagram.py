@@ -14,14 +14,17 @@ import pytest
 import requests
 
 from auditor.policy import Policy
-from auditor.settings import Settings
-from connectors.base import ConnectorContext, available_connectors
+from connectors.base import ConnectorContext
 from connectors.instagram import InstagramConnector
+from connectors.instagram.settings import InstagramOptions
 from connectors.recording import make_vcr
+from connectors.registry import ConnectorRegistry
 from connectors.resilience import Deadline
 from connectors.scrub import forget_secrets, install_log_scrubbing
 from models.snapshot import AccountSnapshot, Capability, CollectionState, ErrorKind
 from models.tables import RegisteredAccount
+from tests.auditor.rules.world import World
+from tests.contexts import context_for
 
 REPO = Path(__file__).resolve().parents[2]
 CASSETTES = REPO / "cassettes" / "instagram"
@@ -49,10 +52,12 @@ def account(key: str, ig_id: str) -> RegisteredAccount:
     )  # fmt: skip
 
 
-def context(sleep: Callable[[float], None] | None = None, deadline: float = 900) -> ConnectorContext:
-    return ConnectorContext(
-        settings=Settings(),
-        policy=Policy(lookback_days=30),
+def context(
+    sleep: Callable[[float], None] | None = None, deadline: float = 900, policy: Policy | None = None
+) -> ConnectorContext:
+    return context_for(
+        InstagramConnector,
+        policy=policy or Policy(lookback_days=30),
         as_of=AS_OF,
         deadline=Deadline(deadline),
         full=True,
@@ -72,8 +77,9 @@ def states(snapshot: AccountSnapshot) -> dict[str, str]:
 
 
 def test_connector_is_found_through_its_entry_point_and_says_what_instagram_does_not_give() -> None:
-    assert available_connectors()["instagram"] is InstagramConnector
-    assert available_connectors()["ig"] is InstagramConnector
+    installed = ConnectorRegistry.installed()
+    assert installed["instagram"] is InstagramConnector
+    assert installed["ig"] is InstagramConnector
     assert Capability.PARTICIPANTS not in InstagramConnector.capabilities
     assert "followers" in InstagramConnector.limitations[Capability.PARTICIPANTS]
 
@@ -115,7 +121,7 @@ def test_staff_reply_to_student_is_a_reply_from_staff_to_the_student() -> None:
     assert reply.url == "https://www.instagram.com/p/DCb2News211/c/17860000000000222/"
     assert reply.created_at == datetime(2026, 11, 10, 22, 41, 37, tzinfo=UTC)
     assert "room 214" in reply.text
-    assert {p.handle for p in snapshot.participants} == {"noah.nguyen.07", "mr.okafor.teaches"}
+    assert snapshot.participants == []  # the core takes the commenters as participants (next test)
     # The token's Pages do not include the linked one: admins are the registry's, and the reason says so.
     admins = snapshot.collections["admins"]
     assert admins.state == CollectionState.NOT_SUPPORTED and "declared" in (admins.reason or "")
@@ -128,11 +134,20 @@ def test_outsider_comment_and_tag_make_them_participants() -> None:
     assert kinds == Counter({("comment", "riverbend_pizza_deals"): 1, ("tag", "riverbend_cafe"): 1})
     tag = next(i for i in snapshot.interactions if i.kind == "tag")
     assert tag.target is None and tag.url == "https://www.instagram.com/p/DCc3Tag391/"
-    assert {p.handle for p in snapshot.participants} == {"riverbend_pizza_deals", "riverbend_cafe"}
+    # No API lists followers: the connector declares that commenters and taggers take part, and the
+    # participant rule counts them as outsiders (nobody in the directory declares them).
+    assert snapshot.participants == [] and InstagramConnector.participants_from_interactions
+    world = World()
+    world.account_is(key="rbe-main-ig", platform="instagram", connector="instagram", handle="riverbend.elem",
+                     platform_id="17841460000000103")  # fmt: skip
+    world.snapshot = snapshot
+    (summary,) = world.run("non-school-participant")
+    assert summary.subject == "summary"
+    assert (summary.evidence["participants_checked"], summary.evidence["outside_school_body"]) == (2, 2)
 
 
 def test_confidential_caption_reaches_the_rules_as_the_accounts_own_post() -> None:
-    from auditor.rules._common import detectors, find_and_mask
+    from auditor.rules._pii import detectors, find_and_mask
 
     snapshot = pull("confidential_post.yaml", account("hhs-counsel-ig", "17841460000000104"))
     (post,) = snapshot.posts
@@ -160,6 +175,18 @@ def test_two_media_pages_two_comment_pages_and_a_replies_edge() -> None:
     ]
     assert sum(1 for i in snapshot.interactions if i.kind == "comment") == 3
     assert all(state != "partial" for state in states(snapshot).values())
+
+
+def test_the_policy_section_caps_the_pages_read_and_the_collection_says_partial() -> None:
+    """policy.yaml `connectors: {instagram: {page_cap: 1}}`: one media page of two, reported partial, not complete."""
+    assert InstagramOptions().page_cap == 50
+    capped = context(policy=Policy(lookback_days=30, connectors={"instagram": {"page_cap": 1}}))
+    with make_vcr(CASSETTES).use_cassette("paging.yaml", allow_playback_repeats=False):
+        snapshot = InstagramConnector(capped).pull(account("hhs-sports-ig", "17841460000000105"), {})
+    assert snapshot.requests["GET /{ig-user-id}/media"] == 1
+    posts = snapshot.collections["posts"]
+    assert posts.state == CollectionState.PARTIAL and "connectors.instagram.page_cap" in (posts.reason or "")
+    assert [p.id for p in snapshot.posts] == ["17900000000000511", "17900000000000512"]
 
 
 def test_revoked_token_fails_every_collection_and_names_the_variable() -> None:

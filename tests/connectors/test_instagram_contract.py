@@ -1,6 +1,6 @@
-"""The shared connector contract's error part (tests/connectors/contract.py) applied to the Instagram connector,
-with Graph's error envelopes (the real Facebook recordings where the reference set has one: Instagram's
-Graph API answers with the same envelope, and the Instagram set holds no error)."""
+"""The shared connector contract (tests/connectors/contract.py: errors and declarations) applied to the
+Instagram connector, with Graph's error envelopes (the real Facebook recordings where the reference set has
+one: Instagram's Graph API answers with the same envelope, and the Instagram set holds no error)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from facebook_business.exceptions import FacebookRequestError
 
 from connectors.base import Connector
 from connectors.instagram import InstagramConnector
-from tests.connectors.contract import ErrorContract, context, reference_body
+from connectors.manual import ManualConnector
+from connectors.registry import ConnectorRegistry
+from tests.connectors.contract import DeclarationContract, ErrorContract, context, reference_body
 
 
 def graph(code: int, message: str, **extra: Any) -> dict[str, Any]:
@@ -37,7 +39,7 @@ def envelope(situation: str) -> tuple[int, Any]:
 
 class TestInstagramErrors(ErrorContract):
     def make_connector(self) -> Connector:
-        return InstagramConnector(context())
+        return InstagramConnector(context(InstagramConnector))
 
     def platform_error(self, situation: str, secret: str) -> BaseException:
         status, body = envelope(situation)
@@ -48,3 +50,20 @@ class TestInstagramErrors(ErrorContract):
 
     def malformed_error(self) -> BaseException:
         return ValueError("Expecting value: line 1 column 1 (char 0)")
+
+
+class TestInstagramDeclarations(DeclarationContract):
+    connector = InstagramConnector
+
+
+def test_instagram_links_are_the_instagram_connectors_not_the_manual_exports() -> None:
+    """Discovery recognises an Instagram profile link by what this connector declares (the manual connector
+    no longer declares Instagram for its exports), and writes a profile's link the same way."""
+    registry = ConnectorRegistry([ManualConnector, InstagramConnector])
+    assert "instagram" not in ManualConnector.other_platforms
+    assert registry.platform_of_host("www.instagram.com") == "instagram"
+    assert registry.profile_link("ig", "@hillside.hawks") == "https://www.instagram.com/hillside.hawks"
+    pattern = registry.profile_link_pattern()
+    assert pattern is not None
+    found = pattern.search("Follow us: https://www.instagram.com/hillside.hawks and more")
+    assert found is not None and found.group(2) == "hillside.hawks"

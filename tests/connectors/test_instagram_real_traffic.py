@@ -23,14 +23,13 @@ import requests
 import yaml
 
 from auditor.policy import Policy
-from auditor.settings import Settings
-from connectors.base import ConnectorContext
 from connectors.instagram import InstagramConnector
 from connectors.recording import make_vcr
 from connectors.resilience import Deadline
 from connectors.scrub import forget_secrets, install_log_scrubbing
 from models.snapshot import AccountSnapshot, CollectionState
 from models.tables import RegisteredAccount
+from tests.contexts import context_for
 from tests.real_traffic import real_traffic
 
 REAL = real_traffic("instagram")
@@ -127,8 +126,8 @@ def replay(
     for noisy in ("urllib3", "vcr", "facebook_business"):
         caplog.set_level(logging.DEBUG, logger=noisy)
     install_log_scrubbing()
-    context = ConnectorContext(
-        settings=Settings(),
+    context = context_for(
+        InstagramConnector,
         policy=Policy(lookback_days=lookback_days),
         as_of=as_of,
         deadline=Deadline(60),
