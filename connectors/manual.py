@@ -146,7 +146,6 @@ class ManualConnector(Connector):
     # Platforms ITS exports by hand that have no connector here: how discovery recognises their profile links.
     other_platforms: ClassVar[dict[str, tuple[tuple[str, ...], str]]] = {
         "tiktok": (("tiktok.com",), "https://www.tiktok.com/@{handle}"),
-        "instagram": (("instagram.com",), "https://www.instagram.com/{handle}"),
     }
     shop_links = ("tiktok.com/@",)  # a creator's profile is their storefront (TikTok Shop)
 

@@ -123,6 +123,18 @@ SCENARIOS = [
     ),
     Scenario("facebook", "token_password_changed.yaml", account("rbe-library-fb", "facebook", "", "108000000000204")),
     Scenario("facebook", "throttled.yaml", account("hhs-robotics-fb", "facebook", "", "108000000000205")),
+    Scenario("instagram", "clean_account.yaml", account("hhs-art-ig", "instagram", "", "17841460000000101")),
+    Scenario("instagram", "staff_reply_to_student.yaml", account("hhs-main-ig", "instagram", "", "17841460000000102")),
+    Scenario("instagram", "outsider_comment.yaml", account("rbe-main-ig", "instagram", "", "17841460000000103")),
+    Scenario("instagram", "confidential_post.yaml", account("hhs-counsel-ig", "instagram", "", "17841460000000104")),
+    Scenario(
+        "instagram",
+        "paging.yaml",
+        account("hhs-sports-ig", "instagram", "", "17841460000000105"),
+        {"ACCOUNT_HHS_SPORTS_IG_INSTAGRAM_TOKEN": "canaryIgToken7Rm2"},
+    ),
+    Scenario("instagram", "revoked_token.yaml", account("hhs-band-ig", "instagram", "", "17841460000000106")),
+    Scenario("instagram", "throttled.yaml", account("hhs-robotics-ig", "instagram", "", "17841460000000107")),
     *[
         Scenario(
             "youtube",

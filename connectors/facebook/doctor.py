@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from connectors.base import CredentialCheck, CredentialState
+from connectors.base import Connector, CredentialCheck, CredentialState
 from connectors.facebook.connector import GRAPH_VERSION, PAGE_TOKEN, TIMEOUT_SECONDS
 from connectors.facebook.errors import classify_graph_error
 from connectors.resilience import PlatformError, call_with_retry
@@ -70,7 +70,7 @@ def _check(connector: FacebookConnector, variable: str, token: str, app_token: s
     return CredentialCheck(NAME, variable, CredentialState.OK, f"valid {kind}{never}", expires, scopes)
 
 
-def _debug_token(connector: FacebookConnector, variable: str, token: str, app_token: str) -> dict[str, Any]:
+def _debug_token(connector: Connector, variable: str, token: str, app_token: str) -> dict[str, Any]:
     def ask() -> dict[str, Any]:
         response = requests.get(
             f"{GRAPH}/{GRAPH_VERSION}/debug_token",

@@ -67,6 +67,13 @@ PLANTED = {
         "|twitter:id:1537790183021989888",
     ),
     (
+        # an Instagram comment reply (cassettes/demo/hhs-main-ig.yaml): a teacher answering a student about a retest
+        "staff-student-interaction",
+        "hhs-main-ig",
+        "https://www.instagram.com/p/DCb2News211/c/17860000000000222/|instagram:id:17841460000000002"
+        "|instagram:id:17841460000100003",
+    ),
+    (
         # a WordPress blog's comment reply (cassettes/demo/hhs-library-blog.yaml): commenters are names only
         "staff-student-interaction",
         "hhs-library-blog",
@@ -126,7 +133,7 @@ def test_demo_reports_exactly_the_planted_findings(tmp_path: Path) -> None:
     found = {(f["rule"], f["account"], f["subject"]) for f in report["findings"]}
     assert found == PLANTED
     assert {c["state"] for c in report["coverage"]} == {"complete"}
-    assert len(report["coverage"]) == 9
+    assert len(report["coverage"]) == 10  # nine accounts and the Instagram one
     # one account is kept clean, and every rule the demo can express is planted at least once
     assert not any(f["account"] == "rbe-news-group" for f in report["findings"])
     from auditor.rules.base import load_rules
