@@ -91,7 +91,7 @@ class DivisionContext:
     as_of: datetime
     candidates: list[Any]  # auditor.discovery.Candidate
     ignored: list[dict[str, Any]]
-    connections: list[Any] = field(default_factory=list)  # auditor.connections.PersonalFollowing (opt-in)
+    connections: list[Any] = field(default_factory=list)  # auditor.personal_accounts.PersonalFollowing (opt-in)
     # Discovery's result, found once per run (auditor.collect.discover): `candidates` merged, looked up and
     # scored. None: only the raw candidates are known (a rule test), and account-unregistered scores them.
     discovered: list[Any] | None = None

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from auditor.connections import PersonalFollowing
+from auditor.personal_accounts import PersonalFollowing
 from auditor.directory import Directory
 from auditor.policy import Policy
 from auditor.rules.base import DivisionContext, DivisionResult, load_rules, principal_only_rules
