@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from auditor.personal_accounts import PersonalFollowing
 from auditor.directory import Directory
+from auditor.personal_accounts import PersonalFollowing
 from auditor.policy import Policy
 from auditor.rules.base import DivisionContext, DivisionResult, load_rules, principal_only_rules
 from models.snapshot import CollectionState, Identity
