@@ -17,7 +17,7 @@ from rich.table import Table
 from auditor.exit_codes import EXIT_BAD_INPUT
 
 if TYPE_CHECKING:  # imported by the commands that use them, so `auditor --help` starts fast
-    from auditor.inputs import InputProblem
+    from auditor.input_files import InputProblem
     from auditor.policy import Policy
 
 console = Console(stderr=False)
