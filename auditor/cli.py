@@ -253,26 +253,14 @@ def _spend_line(spend: dict) -> str:  # type: ignore[type-arg]
 def _dry_run(division_dir: Path, full: bool, as_of: datetime | None) -> None:
     """Predict the run's spend per platform from the store; no platform is called, nothing is written."""
     from auditor import collect
-    from auditor.cli_ops import _missing_sqlite_file
     from auditor.context import RunContext
     from auditor.settings import Settings
     from connectors.registry import ConnectorRegistry
-    from models.db import init_db, make_engine
+    from models.db import open_store_to_read
 
     division_inputs = division_or_exit(division_dir)
     settings = Settings()
-    if _missing_sqlite_file(settings.database_url):
-        # No store yet: predict as for a first run, from an empty store in memory; no file is made.
-        engine = make_engine("sqlite:///:memory:")
-        migration_log = logging.getLogger("auditor.db")
-        level = migration_log.level
-        migration_log.setLevel(logging.WARNING)  # "schema upgraded" would read as if a store was written
-        try:
-            init_db(engine)
-        finally:
-            migration_log.setLevel(level)
-    else:
-        engine = make_engine(settings.database_url)  # read only: no migration, no lock
+    engine = open_store_to_read(settings)  # no migration, no lock, no file made
     clock = _utc(as_of) or datetime.now(UTC)
     connectors = ConnectorRegistry.installed()
     ctx = RunContext.start(division_inputs, settings, engine, connectors, clock, kind="dry-run", full=full)
@@ -469,11 +457,10 @@ def report(
     from auditor.report.publish import publish_run
     from auditor.settings import Settings
     from auditor.store import latest_run
-    from models.db import init_db, make_engine, session
+    from models.db import open_store, session
 
     settings = Settings()
-    engine = make_engine(settings.database_url)
-    init_db(engine)
+    engine = open_store(settings)
     with session(engine) as db:
         if run_id is None:
             latest = latest_run(db)
@@ -535,7 +522,7 @@ def waive(
 
     from auditor.settings import Settings
     from auditor.store import add_waiver
-    from models.db import init_db, make_engine, session
+    from models.db import open_store, session
     from models.tables import Finding
 
     try:
@@ -551,8 +538,7 @@ def waive(
         err.print(refused, markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_BAD_INPUT)
     settings = Settings()
-    engine = make_engine(settings.database_url)
-    init_db(engine)
+    engine = open_store(settings)
     with session(engine) as db:
         known = db.exec(select(Finding).where(Finding.fingerprint == fingerprint).limit(1)).first()
         if known is None:

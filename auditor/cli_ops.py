@@ -443,28 +443,24 @@ def database_checks(settings: Settings) -> list[Check]:
     from sqlalchemy import text
 
     from connectors.base import CredentialState
-    from models.db import init_db, make_engine, session
+    from models.db import open_store, redacted_url, session
 
+    label = redacted_url(settings.database_url)
     try:
-        engine = make_engine(settings.database_url)
-        init_db(engine)
+        engine = open_store(settings)
         with session(engine) as db:
             running = db.execute(text("SELECT count(*) FROM audit_run WHERE status = 'running'")).scalar_one()
             last = db.execute(
                 text("SELECT id, status FROM audit_run WHERE status != 'running' ORDER BY started_at DESC LIMIT 1")
             ).first()
     except Exception as exc:
-        return [Check("database", _database_label(settings), CredentialState.FAILED, f"{type(exc).__name__}: {exc}")]
+        return [Check("database", label, CredentialState.FAILED, f"{type(exc).__name__}: {exc}")]
     detail = f"reachable; last run {last[0]} ({last[1]})" if last else "reachable; no run yet"
     state = CredentialState.OK
     if running:
         detail += f"; {running} run(s) still marked running (in progress, or crashed: the next run marks them)"
         state = CredentialState.WARNING
-    return [Check("database", _database_label(settings), state, detail)]
-
-
-def _database_label(settings: Settings) -> str:
-    return re.sub(r"//[^@/]*@", "//", settings.database_url)  # never show a password in the URL
+    return [Check("database", label, state, detail)]
 
 
 def data_folders(settings: Settings) -> list[Path]:
@@ -545,7 +541,7 @@ def purge(
     from auditor.locking import RunLocked, run_lock
     from auditor.retention import Cutoffs, apply_purge, plan_purge
     from auditor.settings import Settings
-    from models.db import init_db, make_engine, session
+    from models.db import open_store, session
 
     policy = division_or_exit(division).policy
     settings = Settings()
@@ -554,8 +550,7 @@ def purge(
     if dry_run:
         _print_purge_plan(settings, cutoffs)
         return
-    engine = make_engine(settings.database_url)
-    init_db(engine)
+    engine = open_store(settings)
     try:
         with run_lock(settings.lock_file, engine), session(engine) as db:
             plan = plan_purge(db, cutoffs, settings.report_dir, settings.log_dir)
@@ -577,12 +572,12 @@ def purge(
 def _print_purge_plan(settings: Settings, cutoffs: Cutoffs) -> None:
     """What `purge` would delete, read without creating or migrating anything."""
     from auditor.retention import plan_purge
-    from models.db import make_engine, session
+    from models.db import missing_sqlite_file, open_store, session
 
-    if _missing_sqlite_file(settings.database_url):
+    if missing_sqlite_file(settings.database_url):
         plan = plan_purge(None, cutoffs, settings.report_dir, settings.log_dir)
     else:
-        with session(make_engine(settings.database_url)) as db:
+        with session(open_store(settings, migrate=False)) as db:
             plan = plan_purge(db, cutoffs, settings.report_dir, settings.log_dir)
     lines = [
         "Would purge (dry run, nothing changed):",
@@ -597,15 +592,3 @@ def _print_purge_plan(settings: Settings, cutoffs: Cutoffs) -> None:
     lines += [f"    {log}" for log in plan.log_files]
     for line in lines:
         console.print(line, markup=False, highlight=False, soft_wrap=True)
-
-
-def _missing_sqlite_file(url: str) -> bool:
-    from sqlalchemy.engine import make_url
-
-    from models.db import database_url
-
-    parsed = make_url(database_url(url))
-    database = parsed.database
-    if parsed.get_backend_name() != "sqlite" or database in (None, "", ":memory:"):
-        return False
-    return not Path(str(database)).exists()

@@ -70,12 +70,11 @@ def waivers(
     """List waivers: active, expiring (within the policy's waiver_warning_days) and expired."""
     from auditor.settings import Settings
     from auditor.store import all_waivers, latest_finding, pattern_waivers
-    from models.db import init_db, make_engine, session
+    from models.db import open_store, session
 
     policy = policy_or_exit(division)
     today = datetime.now(UTC).date()
-    engine = make_engine(Settings().database_url)
-    init_db(engine)
+    engine = open_store(Settings())
     table = Table(show_header=True, title=f"Waivers on {today} (expiring: within {policy.waiver_warning_days} days)")
     for column in ("state", "expires", "rule", "account", "subject", "approver", "reason", "source"):
         table.add_column(column)
@@ -122,13 +121,12 @@ def unwaive(
     from auditor.reconcile import pattern_matches
     from auditor.settings import Settings
     from auditor.store import latest_finding, pattern_waivers, revoke_waivers
-    from models.db import init_db, make_engine, session
+    from models.db import open_store, session
 
     if not reason.strip() or not by.strip():
         err.print("--reason and --by must not be empty")
         raise typer.Exit(EXIT_BAD_INPUT)
-    engine = make_engine(Settings().database_url)
-    init_db(engine)
+    engine = open_store(Settings())
     now = datetime.now(UTC)
     with session(engine) as db:
         revoked = revoke_waivers(db, fingerprint, by.strip(), reason.strip(), now)
