@@ -6,7 +6,7 @@ Kept apart from auditor/cli.py; `register_waivers(app)` adds them. Exit codes: 0
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -42,32 +42,12 @@ def policy_or_exit(division: Path) -> Policy:
     return policy
 
 
-def expiry_problem(expires_on: date, policy: Policy, today: date) -> str | None:
-    """Why a waiver may not end on `expires_on`, in one line; None when it may."""
-    if expires_on <= today:
-        return "--expires must be in the future"
-    latest = today + timedelta(days=policy.max_waiver_days)
-    if expires_on > latest:
-        return (
-            f"--expires {expires_on} is beyond the policy's max_waiver_days ({policy.max_waiver_days} days: "
-            f"{latest} at the latest); renew the waiver when it expires"
-        )
-    return None
-
-
-def waiver_state(expires_on: date, revoked: bool, today: date, warning_days: int) -> str:
-    if revoked:
-        return "revoked"
-    if expires_on < today:
-        return "expired"
-    return "expiring" if expires_on <= today + timedelta(days=warning_days) else "active"
-
-
 def waivers(
     division: DivisionOption = Path("division"),
     history: Annotated[bool, typer.Option("--history", help="Also list revoked waivers.")] = False,
 ) -> None:
     """List waivers: active, expiring (within the policy's waiver_warning_days) and expired."""
+    from auditor.reconcile import waiver_state
     from auditor.settings import Settings
     from auditor.store import all_waivers, latest_finding, pattern_waivers
     from models.db import open_store, session

@@ -79,7 +79,7 @@ def test_the_rule_is_opt_in_and_for_principals_only() -> None:
 
 
 def test_auditor_rules_lists_it_as_off_until_the_policy_switch_is_on() -> None:
-    from auditor.cli import rule_entries
+    from auditor.rules.base import rule_entries
 
     by_id = {e["id"]: e for e in rule_entries()}
     assert {"disrespectful-content", "personal-use", RULE} <= set(by_id)
