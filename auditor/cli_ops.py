@@ -131,12 +131,9 @@ def _one_line(message: str) -> None:
 
 
 def _record(key: str, division: Path, output: Path | None, mode: str, pseudonymise: bool, force: bool) -> None:
-    from auditor.plugins import command_context
     from auditor.privacy import hmac_key
-    from auditor.recording import outsiders, pseudonymise_cassette
+    from auditor.recording import RecordingRefused, record_account
     from auditor.settings import Settings
-    from connectors.recording import cassette_leaks, make_vcr
-    from models.snapshot import CollectionState, ErrorKind
 
     if mode not in ("once", "new_episodes"):
         err.print("--mode must be once or new_episodes", markup=False)
@@ -157,39 +154,13 @@ def _record(key: str, division: Path, output: Path | None, mode: str, pseudonymi
         err.print(f"{cassette} exists; use --force to record it again.", markup=False)
         raise typer.Exit(EXIT_BAD_INPUT)
     settings = Settings()
-    key_for_pseudonyms = hmac_key(settings) if pseudonymise else b""
-    if cassette.exists() and mode == "once":
-        cassette.unlink()  # `once` would replay the old recording instead of recording
-    folder.mkdir(parents=True, exist_ok=True)
+    key_for_pseudonyms = hmac_key(settings) if pseudonymise else None
     try:
-        connector = cls(command_context(connectors, cls.name, loaded.policy))
-        with make_vcr(folder, record_mode=mode).use_cassette(cassette.name):
-            snapshot = connector.pull(account, {})
-        replaced = 0
-        if pseudonymise and cassette.exists():
-            replaced = pseudonymise_cassette(cassette, outsiders(snapshot, account, loaded), key_for_pseudonyms)
-        leaks = cassette_leaks(cassette.read_text(encoding="utf-8")) if cassette.exists() else []
-    except BaseException:
-        cassette.unlink(missing_ok=True)  # never leave a recording that was not scanned
-        raise
-    if leaks:
-        cassette.unlink()
-        _one_line(
-            f"Refused: the recording held a secret, a piece or an encoding of one ({len(leaks)} place(s): "
-            f"{', '.join(leaks[:5])}); nothing was kept."
-        )
-        raise typer.Exit(EXIT_BAD_INPUT)
-    # (in the order the connector collected them: the first failure is the cause of the others)
-    collections = snapshot.collections.items()
-    failed = {name: status for name, status in collections if status.state == CollectionState.FAILED}
-    if any(status.error == ErrorKind.AUTH for status in failed.values()):
-        cassette.unlink(missing_ok=True)
-        name, status = next((n, s) for n, s in failed.items() if s.error == ErrorKind.AUTH)
-        _one_line(
-            f"Refused: {name} failed for lack of working credentials ({status.reason or 'auth'}); "
-            "check them with `auditor doctor`; nothing was kept."
-        )
-        raise typer.Exit(EXIT_BAD_INPUT)
+        recorded = record_account(cls, connectors, loaded, account, cassette, mode, key_for_pseudonyms)
+    except RecordingRefused as refused:
+        _one_line(f"Refused: {refused}; nothing was kept.")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    snapshot, failed, replaced = recorded.snapshot, recorded.failed, recorded.replaced
     states = ", ".join(f"{name}: {status.state.value}" for name, status in sorted(snapshot.collections.items()))
     if failed:
         # Kept: a recorded platform failure can be a wanted test scenario; cron still hears it.

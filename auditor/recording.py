@@ -1,5 +1,6 @@
-"""`auditor record --pseudonymise`: the people in a recording the directory does not know, and the
-rewrite of the cassette that gives each of them the same stable pseudonym (HMAC with the division's key)."""
+"""`auditor record`: one account pulled while its traffic is recorded, scrubbed and scanned for secrets;
+with --pseudonymise, the people the directory does not know each get the same stable pseudonym
+(HMAC with the division's key) throughout the cassette."""
 
 from __future__ import annotations
 
@@ -14,8 +15,66 @@ import yaml
 
 from auditor.identity import IdentityResolver
 from auditor.inputs import Division
-from models.snapshot import AccountSnapshot, Identity
+from auditor.plugins import command_context
+from connectors.base import Connector
+from connectors.recording import cassette_leaks, make_vcr
+from connectors.registry import ConnectorRegistry
+from models.snapshot import AccountSnapshot, CollectionState, CollectionStatus, ErrorKind, Identity
 from models.tables import RegisteredAccount
+
+
+class RecordingRefused(Exception):
+    """The recording was not kept (it held a secret, or the credentials did not work): why, in one line."""
+
+
+@dataclass
+class Recording:
+    snapshot: AccountSnapshot
+    failed: dict[str, CollectionStatus]  # in the order collected: the first failure is the cause of the others
+    replaced: int  # values pseudonymised
+
+
+def record_account(
+    cls: type[Connector],
+    connectors: ConnectorRegistry,
+    division: Division,
+    account: RegisteredAccount,
+    cassette: Path,
+    mode: str,
+    pseudonym_key: bytes | None,
+) -> Recording:
+    """Pull `account` once, recording `cassette` (vcrpy `mode`); never leaves a recording that was not
+    scanned, nor one that holds a secret or records refused credentials (RecordingRefused)."""
+    if cassette.exists() and mode == "once":
+        cassette.unlink()  # `once` would replay the old recording instead of recording
+    cassette.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        connector = cls(command_context(connectors, cls.name, division.policy))
+        with make_vcr(cassette.parent, record_mode=mode).use_cassette(cassette.name):
+            snapshot = connector.pull(account, {})
+        replaced = 0
+        if pseudonym_key is not None and cassette.exists():
+            replaced = pseudonymise_cassette(cassette, outsiders(snapshot, account, division), pseudonym_key)
+        leaks = cassette_leaks(cassette.read_text(encoding="utf-8")) if cassette.exists() else []
+    except BaseException:
+        cassette.unlink(missing_ok=True)  # never leave a recording that was not scanned
+        raise
+    if leaks:
+        cassette.unlink()
+        raise RecordingRefused(
+            f"the recording held a secret, a piece or an encoding of one ({len(leaks)} place(s): "
+            f"{', '.join(leaks[:5])})"
+        )
+    collections = snapshot.collections.items()
+    failed = {name: status for name, status in collections if status.state == CollectionState.FAILED}
+    if any(status.error == ErrorKind.AUTH for status in failed.values()):
+        cassette.unlink(missing_ok=True)
+        name, status = next((n, s) for n, s in failed.items() if s.error == ErrorKind.AUTH)
+        raise RecordingRefused(
+            f"{name} failed for lack of working credentials ({status.reason or 'auth'}); "
+            "check them with `auditor doctor`"
+        )
+    return Recording(snapshot, failed, replaced)
 
 
 @dataclass(frozen=True)
