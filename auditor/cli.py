@@ -27,7 +27,7 @@ from auditor import cli_ops
 from auditor.cli_db import db_app
 from auditor.cli_onboarding import register_onboarding
 from auditor.cli_ops import division_or_exit, register_ops, settings_or_exit
-from auditor.cli_waivers import expiry_problem, policy_or_exit, register_waivers
+from auditor.cli_waivers import policy_or_exit, register_waivers
 from auditor.exit_codes import EXIT_BAD_INPUT, EXIT_ENVIRONMENT, EXIT_LOCKED, EXIT_SOFTWARE
 from auditor.logs import attach_log_file, make_console, private_by_default
 
@@ -35,7 +35,6 @@ from auditor.logs import attach_log_file, make_console, private_by_default
 # them: `auditor --help` and `auditor rules` start in a fraction of a second (#21).
 if TYPE_CHECKING:
     from auditor.inputs import Division
-    from auditor.policy import Policy
     from auditor.run import RunOutcome
 
 # Completion is offered and installs (`auditor --install-completion [bash|zsh|fish|pwsh]`).
@@ -253,26 +252,14 @@ def _spend_line(spend: dict) -> str:  # type: ignore[type-arg]
 def _dry_run(division_dir: Path, full: bool, as_of: datetime | None) -> None:
     """Predict the run's spend per platform from the store; no platform is called, nothing is written."""
     from auditor import collect
-    from auditor.cli_ops import _missing_sqlite_file
     from auditor.context import RunContext
     from auditor.settings import Settings
     from connectors.registry import ConnectorRegistry
-    from models.db import init_db, make_engine
+    from models.db import open_store_to_read
 
     division_inputs = division_or_exit(division_dir)
     settings = Settings()
-    if _missing_sqlite_file(settings.database_url):
-        # No store yet: predict as for a first run, from an empty store in memory; no file is made.
-        engine = make_engine("sqlite:///:memory:")
-        migration_log = logging.getLogger("auditor.db")
-        level = migration_log.level
-        migration_log.setLevel(logging.WARNING)  # "schema upgraded" would read as if a store was written
-        try:
-            init_db(engine)
-        finally:
-            migration_log.setLevel(level)
-    else:
-        engine = make_engine(settings.database_url)  # read only: no migration, no lock
+    engine = open_store_to_read(settings)  # no migration, no lock, no file made
     clock = _utc(as_of) or datetime.now(UTC)
     connectors = ConnectorRegistry.installed()
     ctx = RunContext.start(division_inputs, settings, engine, connectors, clock, kind="dry-run", full=full)
@@ -390,6 +377,8 @@ def rules(
     ] = None,
 ) -> None:
     """List every rule: id, AP 80-06 section, severity, title (with --division, as its policy sets them)."""
+    from auditor.rules.base import rule_entries
+
     entries = rule_entries(division_or_exit(division).policy if division is not None else None)
     if as_json:
         console.print_json(json.dumps(entries))  # no wrapping: one valid JSON document
@@ -405,38 +394,6 @@ def rules(
             entry["id"], entry["section"], severity, "yes" if entry["enabled"] else "disabled", entry["title"]
         )
     console.print(table)
-
-
-def rule_entries(policy: Policy | None = None) -> list[dict[str, Any]]:
-    """Every rule with its severity and whether it runs, under `policy` (None: the defaults)."""
-    from auditor.policy import Policy
-    from auditor.rules.base import load_rules
-
-    def setting(name: str) -> Any:
-        # The defaults field by field: a whole Policy() would load every connector (and its SDK) for
-        # the defaults it takes from them, and listing the rules must start fast.
-        if policy is not None:
-            return getattr(policy, name)
-        return Policy.model_fields[name].get_default(call_default_factory=True)
-
-    entries = []
-    for rule_id, rule in load_rules().items():
-        default = rule.meta.severity
-        severity = policy.severity_for(rule_id, default) if policy is not None else default
-        entries.append(
-            {
-                "id": rule_id,
-                "section": rule.meta.section,
-                "title": rule.meta.title,
-                "severity": severity.value,
-                "default_severity": default.value,
-                # an opt-in rule runs only when its policy switch is on (off in the defaults)
-                "enabled": rule_id not in setting("disabled_rules")
-                and (not rule.meta.opt_in or bool(setting(rule.meta.opt_in))),
-                "scope": rule.meta.scope,
-            }
-        )
-    return entries
 
 
 @app.command()
@@ -469,11 +426,10 @@ def report(
     from auditor.report.publish import publish_run
     from auditor.settings import Settings
     from auditor.store import latest_run
-    from models.db import init_db, make_engine, session
+    from models.db import open_store, session
 
     settings = Settings()
-    engine = make_engine(settings.database_url)
-    init_db(engine)
+    engine = open_store(settings)
     with session(engine) as db:
         if run_id is None:
             latest = latest_run(db)
@@ -534,9 +490,10 @@ def waive(
     """Waive a finding with a reason, an approver and an expiry date."""
     from sqlmodel import select
 
+    from auditor.reconcile import expiry_problem
     from auditor.settings import Settings
     from auditor.store import add_waiver
-    from models.db import init_db, make_engine, session
+    from models.db import open_store, session
     from models.tables import Finding
 
     try:
@@ -552,8 +509,7 @@ def waive(
         err.print(refused, markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_BAD_INPUT)
     settings = Settings()
-    engine = make_engine(settings.database_url)
-    init_db(engine)
+    engine = open_store(settings)
     with session(engine) as db:
         known = db.exec(select(Finding).where(Finding.fingerprint == fingerprint).limit(1)).first()
         if known is None:

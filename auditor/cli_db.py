@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 import typer
@@ -14,32 +13,28 @@ err = Console(stderr=True)
 EXIT_OUTDATED, EXIT_BAD_INPUT, EXIT_LOCKED = 1, 2, 75
 
 
-def _label(url: str) -> str:
-    return re.sub(r"//[^@/]*@", "//", url)  # never show a password in the URL
-
-
 @db_app.command()
 def upgrade() -> None:
     """Bring the database (DATABASE_URL) to the newest schema. Safe to repeat; every run does it too."""
     from auditor.settings import Settings  # imported by the command, so `auditor --help` starts fast
     from models import migrate
-    from models.db import make_engine
+    from models.db import open_store, redacted_url
 
     settings = Settings()
-    engine = make_engine(settings.database_url)
+    engine = open_store(settings, migrate=False)  # migrated below, its before and after reported
     try:
         before, after = migrate.upgrade(engine)
     except migrate.UnknownSchema as exc:
-        err.print(f"Cannot upgrade {_label(settings.database_url)}: {exc}", markup=False)
+        err.print(f"Cannot upgrade {redacted_url(settings.database_url)}: {exc}", markup=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except migrate.SchemaBusy as exc:
         err.print(f"Not upgraded: {exc}", markup=False)
         raise typer.Exit(EXIT_LOCKED) from None
     if before == after:
-        console.print(f"{_label(settings.database_url)}: schema already at revision {after}.", markup=False)
+        console.print(f"{redacted_url(settings.database_url)}: schema already at revision {after}.", markup=False)
     else:
         console.print(
-            f"{_label(settings.database_url)}: schema upgraded from {before or 'unversioned'} to {after}.",
+            f"{redacted_url(settings.database_url)}: schema upgraded from {before or 'unversioned'} to {after}.",
             markup=False,
         )
 
@@ -49,13 +44,14 @@ def current() -> None:
     """Show the database's schema revision and the newest one; exit 1 when an upgrade is due."""
     from auditor.settings import Settings
     from models import migrate
-    from models.db import make_engine
+    from models.db import open_store, redacted_url
 
     settings = Settings()
-    with make_engine(settings.database_url).connect() as connection:
+    with open_store(settings, migrate=False).connect() as connection:  # only looks
         revision = migrate.current_revision(connection)
     head = migrate.head_revision()
-    console.print(f"{_label(settings.database_url)}: revision {revision or 'none'} (newest: {head})", markup=False)
+    label = redacted_url(settings.database_url)
+    console.print(f"{label}: revision {revision or 'none'} (newest: {head})", markup=False)
     if revision != head:
         console.print("Run `auditor db upgrade` (a run also upgrades it before auditing).", markup=False)
         raise typer.Exit(EXIT_OUTDATED)

@@ -29,7 +29,7 @@ from auditor.report.publish import write_report_files
 from auditor.run import EXIT_BAD_INPUT, EXIT_CLEAN
 from auditor.settings import Settings
 from auditor.store import WHAT_IF_KIND
-from models.db import init_db, make_engine
+from models.db import open_store
 
 console = Console(stderr=False)
 err = Console(stderr=True)
@@ -62,8 +62,7 @@ def check_person(
         evaluated = assume_departure(division, person, left, clock.date())
         assert evaluated.assumed is not None
         person = evaluated.assumed
-    engine = make_engine(Settings().database_url)
-    init_db(engine)
+    engine = open_store(Settings())
     entries = accounts_of(evaluated, person.person_id, engine, clock)
     label = f"{display_name(person)} ({person.person_id})"
     # Disabled accounts too, as `check KEY` does: what the platform still shows of them is evidence.

@@ -6,7 +6,7 @@ Kept apart from auditor/cli.py; `register_waivers(app)` adds them. Exit codes: 0
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -17,7 +17,7 @@ from rich.table import Table
 from auditor.exit_codes import EXIT_BAD_INPUT
 
 if TYPE_CHECKING:  # imported by the commands that use them, so `auditor --help` starts fast
-    from auditor.inputs import InputProblem
+    from auditor.input_files import InputProblem
     from auditor.policy import Policy
 
 console = Console(stderr=False)
@@ -42,40 +42,19 @@ def policy_or_exit(division: Path) -> Policy:
     return policy
 
 
-def expiry_problem(expires_on: date, policy: Policy, today: date) -> str | None:
-    """Why a waiver may not end on `expires_on`, in one line; None when it may."""
-    if expires_on <= today:
-        return "--expires must be in the future"
-    latest = today + timedelta(days=policy.max_waiver_days)
-    if expires_on > latest:
-        return (
-            f"--expires {expires_on} is beyond the policy's max_waiver_days ({policy.max_waiver_days} days: "
-            f"{latest} at the latest); renew the waiver when it expires"
-        )
-    return None
-
-
-def waiver_state(expires_on: date, revoked: bool, today: date, warning_days: int) -> str:
-    if revoked:
-        return "revoked"
-    if expires_on < today:
-        return "expired"
-    return "expiring" if expires_on <= today + timedelta(days=warning_days) else "active"
-
-
 def waivers(
     division: DivisionOption = Path("division"),
     history: Annotated[bool, typer.Option("--history", help="Also list revoked waivers.")] = False,
 ) -> None:
     """List waivers: active, expiring (within the policy's waiver_warning_days) and expired."""
+    from auditor.reconcile import waiver_state
     from auditor.settings import Settings
     from auditor.store import all_waivers, latest_finding, pattern_waivers
-    from models.db import init_db, make_engine, session
+    from models.db import open_store, session
 
     policy = policy_or_exit(division)
     today = datetime.now(UTC).date()
-    engine = make_engine(Settings().database_url)
-    init_db(engine)
+    engine = open_store(Settings())
     table = Table(show_header=True, title=f"Waivers on {today} (expiring: within {policy.waiver_warning_days} days)")
     for column in ("state", "expires", "rule", "account", "subject", "approver", "reason", "source"):
         table.add_column(column)
@@ -122,13 +101,12 @@ def unwaive(
     from auditor.reconcile import pattern_matches
     from auditor.settings import Settings
     from auditor.store import latest_finding, pattern_waivers, revoke_waivers
-    from models.db import init_db, make_engine, session
+    from models.db import open_store, session
 
     if not reason.strip() or not by.strip():
         err.print("--reason and --by must not be empty")
         raise typer.Exit(EXIT_BAD_INPUT)
-    engine = make_engine(Settings().database_url)
-    init_db(engine)
+    engine = open_store(Settings())
     now = datetime.now(UTC)
     with session(engine) as db:
         revoked = revoke_waivers(db, fingerprint, by.strip(), reason.strip(), now)

@@ -22,7 +22,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from auditor.connections import personal_accounts_by_platform
 from auditor.context import Connectors, RunContext
 from auditor.discovery import (
     Candidate,
@@ -36,6 +35,7 @@ from auditor.discovery import (
 )
 from auditor.evaluate import AccountEvaluator, Evaluated, load_rules
 from auditor.merge import PreviousParticipants, merge
+from auditor.personal_accounts import personal_accounts_by_platform
 from auditor.plugins import connector_context
 from auditor.policy import Policy
 from auditor.privacy import hmac_key, keyed_identity, pseudonymise_outsiders

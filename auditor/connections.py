@@ -9,61 +9,18 @@ the discovery machinery: counted as `<platform>:personal`, recorded as `personal
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from auditor.collect import AccountOutcome, DiscoveryRequests
+from auditor.personal_accounts import PersonalFollowing, staff_personal_identities, wanted
 from connectors.base import Connector, SnapshotBuilder
 from connectors.resilience import PlatformError
-from models.snapshot import CollectionState, ErrorKind, Identity
+from models.snapshot import CollectionState, ErrorKind
 
 if TYPE_CHECKING:
-    from auditor.collect import AccountOutcome
     from auditor.context import RunContext
-    from auditor.inputs import Division
 
 log = logging.getLogger("auditor.connections")
-
-RULE = "staff-student-personal-connection"
-
-
-@dataclass
-class PersonalFollowing:
-    """Whom one staff member's personal account follows, as far as it could be read."""
-
-    person_id: str
-    platform: str
-    handle: str
-    state: CollectionState
-    followed: list[Identity] = field(default_factory=list)
-    reason: str | None = None
-
-
-def wanted(division: Division) -> bool:
-    policy = division.policy
-    return policy.personal_connections and RULE not in policy.disabled_rules
-
-
-def staff_personal_identities(division: Division) -> list[tuple[str, str, str]]:
-    """(person id, platform, handle) of every active staff member's declared personal identity."""
-    directory = division.directory()
-    policy = division.policy
-    found = []
-    for platform in sorted({p for p, _ in directory.personal}):
-        for identity in directory.personal_identities(platform):
-            person = directory.person(identity.person_id)
-            if person is not None and person.role in policy.staff_roles and person.status == "active":
-                found.append((identity.person_id, platform, identity.value))
-    return found
-
-
-def personal_accounts_by_platform(division: Division) -> dict[str, int]:
-    """How many personal accounts a run would ask about, per platform (the dry run prices them)."""
-    if not wanted(division):
-        return {}
-    counts: dict[str, int] = {}
-    for _, platform, _ in staff_personal_identities(division):
-        counts[platform] = counts.get(platform, 0) + 1
-    return counts
 
 
 def collect(ctx: RunContext, outcomes: dict[str, AccountOutcome]) -> list[PersonalFollowing]:
@@ -71,8 +28,6 @@ def collect(ctx: RunContext, outcomes: dict[str, AccountOutcome]) -> list[Person
     division, connectors, settings, as_of = ctx.division, ctx.connectors, ctx.settings, ctx.as_of
     if not wanted(division):
         return []  # nobody reads the answers: ask nothing
-    from auditor.collect import DiscoveryRequests  # the collect stage imports this module
-
     results: list[PersonalFollowing] = []
     by_platform: dict[str, list[tuple[str, str]]] = {}
     for person_id, platform, handle in staff_personal_identities(division):

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 from auditor.directory import Directory, Match
 from auditor.identity import IdentityResolver
-from auditor.owners import OwnerBook
 from auditor.policy import Policy
 from auditor.rules.base import (
     DivisionContext,
@@ -183,11 +182,3 @@ def evaluate_division(
     )
     results, crashed = run_rules(enabled_rules(policy, "division"), context, policy, "division")
     return DivisionEvaluation(results, crashed)
-
-
-def name_owners(ctx: RunContext, results: list[Evaluated]) -> None:
-    """Who must act on each result, and the connector's place-specific remediation (auditor.owners)."""
-    division = ctx.division
-    book = OwnerBook(ctx.directory, ctx.as_of, division.principals, ctx.connectors, tuple(division.policy.staff_roles))
-    for item in results:
-        book.annotate(item)

@@ -13,13 +13,10 @@ A division folder holds:
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
 import logging
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -30,38 +27,23 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from auditor.directory import Directory, normalise_handle
+from auditor.input_files import (
+    PEOPLE_COLUMNS,
+    PERSON_STATUSES,
+    CsvRows,
+    InputProblem,
+    explain,
+    load_yaml,
+    mapping_lines,
+    read_csv,
+)
 from auditor.policy import Policy, move_legacy_keys
-from connectors.files import file_kind, read_bounded
+from connectors.files import file_kind
 from connectors.registry import ConnectorRegistry
 from models.tables import Activity, PatternWaiver, Person, PersonIdentity, RegisteredAccount, checked_row
 
-PERSON_STATUSES = {"active", "departed", "inactive", "on_leave"}
-# Division inputs are text a person edits: a directory of 50,000 people is a few MB. The bound only
-# keeps a wrong file (a disk image, a pipe) from filling memory or hanging the nightly run.
 log = logging.getLogger("auditor.inputs")
-INPUT_MAX_BYTES = 512 * 1024 * 1024
-INPUT_READ_SECONDS = 120.0
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 PLATFORM_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]*")
-
-
-@dataclass
-class InputProblem:
-    file: Path
-    line: int | None
-    record: str | None
-    field: str | None
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else str(self.file)
-        parts = [where]
-        if self.record:
-            parts.append(self.record)
-        if self.field:
-            parts.append(f"field '{self.field}'")
-        # One problem, one line: a newline in a message or a file name must not split it in a log.
-        return _CONTROL.sub(" ", ": ".join(parts) + f": {self.message}")
 
 
 class InputError(Exception):
@@ -95,165 +77,6 @@ class Division:
             activities={a.activity_id: a for a in self.activities},
             personal=frozenset(self.personal),
         )
-
-
-# --- YAML with line numbers ---------------------------------------------------------------
-
-
-class _TextDatesLoader(yaml.SafeLoader):
-    """Dates stay text so that pydantic validates them and a bad one becomes a clear message."""
-
-
-_TextDatesLoader.add_constructor(
-    "tag:yaml.org,2002:timestamp",
-    lambda loader, node: loader.construct_scalar(node),  # type: ignore[arg-type]
-)
-
-# libyaml reads a registry of 1,000 accounts ten times faster; a file it refuses is read again by
-# the pure-Python loader, so every error message and line stays the one the tests expect.
-_FAST_LOADERS: tuple[type, type] | None = None
-if getattr(yaml, "__with_libyaml__", False):
-
-    class _FastTextDatesLoader(yaml.CSafeLoader):
-        """_TextDatesLoader on libyaml."""
-
-    _FastTextDatesLoader.add_constructor(
-        "tag:yaml.org,2002:timestamp",
-        lambda loader, node: loader.construct_scalar(node),  # type: ignore[arg-type]
-    )
-    _FAST_LOADERS = (yaml.CSafeLoader, _FastTextDatesLoader)
-
-
-_PLAIN_DEPTH = 64  # no registry, policy or activity list nests anywhere near this
-
-
-def _depth(root: yaml.Node | None) -> int:
-    """How deeply the document nests (iteratively: libyaml reads depths Python's stack cannot)."""
-    deepest, stack = 0, [(root, 1)] if root is not None else []
-    while stack:
-        node, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if isinstance(node, yaml.SequenceNode):
-            stack += [(child, depth + 1) for child in node.value]
-        elif isinstance(node, yaml.MappingNode):
-            stack += [(child, depth + 1) for pair in node.value for child in pair]
-        if deepest > _PLAIN_DEPTH:
-            break
-    return deepest
-
-
-def _parse_yaml(text: str) -> tuple[Any, yaml.Node | None]:
-    """The document's nodes (for lines) and its data; raises what the pure-Python loader raises."""
-    if _FAST_LOADERS is not None:
-        try:
-            node = yaml.compose(text, Loader=_FAST_LOADERS[0])
-            if _depth(node) <= _PLAIN_DEPTH:  # deeper: let the pure-Python loader decide, as it always did
-                return yaml.load(text, Loader=_FAST_LOADERS[1]), node
-        except (yaml.YAMLError, ValueError, RecursionError):
-            pass  # explained below, in the words and lines of the loader the messages were written for
-    node = yaml.compose(text, Loader=yaml.SafeLoader)
-    return yaml.load(text, Loader=_TextDatesLoader), node
-
-
-def _line_at(raw: bytes, offset: int) -> int:
-    return raw.count(b"\n", 0, offset) + 1
-
-
-_WIDE_BOMS = (
-    (codecs.BOM_UTF32_LE, "UTF-32"),  # before UTF-16 LE: it starts with the same two bytes
-    (codecs.BOM_UTF32_BE, "UTF-32"),
-    (codecs.BOM_UTF16_LE, "UTF-16"),
-    (codecs.BOM_UTF16_BE, "UTF-16"),
-)
-
-
-def read_input_text(path: Path, problems: list[InputProblem]) -> str | None:
-    """The file as UTF-8 text, or None with a problem naming the line of the first bad byte."""
-    try:
-        raw = read_bounded(path, max_bytes=INPUT_MAX_BYTES, timeout_seconds=INPUT_READ_SECONDS)
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        problems.append(InputProblem(path, None, None, None, f"cannot read file: {reason}"))
-        return None
-    return decode_input(raw, path, problems)
-
-
-def decode_input(raw: bytes, path: Path, problems: list[InputProblem]) -> str | None:
-    """Bytes read from `path` (a file, or a member of a zip) as UTF-8 text, or None with a problem."""
-    for bom, encoding in _WIDE_BOMS:
-        if raw.startswith(bom):
-            problems.append(InputProblem(path, 1, None, None, f"the file is {encoding} text: save it as UTF-8"))
-            return None
-    nul = raw.find(b"\x00")
-    if nul >= 0:
-        message = "contains a NUL byte (a binary file, or UTF-16 text?): save it as UTF-8 text"
-        problems.append(InputProblem(path, _line_at(raw, nul), None, None, message))
-        return None
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        column = exc.start - raw.rfind(b"\n", 0, exc.start)
-        message = (
-            f"not UTF-8 text: byte 0x{raw[exc.start]:02X} at column {column} "
-            "(Latin-1 or Windows-1252?): save the file as UTF-8"
-        )
-        problems.append(InputProblem(path, _line_at(raw, exc.start), None, None, message))
-        return None
-
-
-def _load_yaml(path: Path, problems: list[InputProblem]) -> tuple[Any, yaml.Node | None]:
-    text = read_input_text(path, problems)
-    if text is None:
-        return None, None
-    try:
-        data, node = _parse_yaml(text)
-    except (yaml.YAMLError, ValueError) as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        if isinstance(exc, yaml.reader.ReaderError):  # a character YAML refuses: its offset, as a line
-            line = text.count("\n", 0, exc.position) + 1
-        problems.append(InputProblem(path, line, None, None, f"not valid YAML: {getattr(exc, 'problem', exc)}"))
-        return None, None
-    except RecursionError:
-        problems.append(
-            InputProblem(path, None, None, None, "nested too deeply to read (lists or maps inside each other)")
-        )
-        return None, None
-    _check_duplicate_keys(path, node, problems)
-    return data, node
-
-
-def _check_duplicate_keys(path: Path, root: yaml.Node | None, problems: list[InputProblem]) -> None:
-    """A key given twice in one mapping: YAML keeps the last silently, so the first would be lost unseen."""
-    pending = [root] if root is not None else []
-    visited: set[int] = set()
-    while pending:  # a loop, not recursion: the nesting may be as deep as the parser allowed
-        node = pending.pop()
-        if id(node) in visited:  # an alias repeats a node already checked
-            continue
-        visited.add(id(node))
-        if isinstance(node, yaml.MappingNode):
-            first: dict[str, int] = {}
-            for key, value in node.value:
-                pending.append(value)
-                if not isinstance(key, yaml.ScalarNode) or key.tag == "tag:yaml.org,2002:merge":
-                    continue
-                line = key.start_mark.line + 1
-                if key.value in first:
-                    message = f"duplicate key (also at line {first[key.value]}; only one may be given)"
-                    problems.append(InputProblem(path, line, None, key.value, message))
-                else:
-                    first[key.value] = line
-        elif isinstance(node, yaml.SequenceNode):
-            pending.extend(node.value)
-
-
-def _mapping_lines(node: yaml.Node | None) -> tuple[int | None, dict[str, int]]:
-    """Line of a mapping node and of each of its keys (1-based)."""
-    if not isinstance(node, yaml.MappingNode):
-        return (node.start_mark.line + 1 if node is not None else None), {}
-    lines = {str(key.value): key.start_mark.line + 1 for key, _ in node.value}
-    return node.start_mark.line + 1, lines
 
 
 def _list_items(node: yaml.Node | None, key: str) -> list[yaml.Node]:
@@ -324,37 +147,22 @@ def _validated_items(
     """
     singular = section.rstrip("s").replace("activitie", "activity")
     for raw, item_node in zip(data.get(section) or [], _list_items(node, section), strict=False):
-        line, key_lines = _mapping_lines(item_node)
+        line, key_lines = mapping_lines(item_node)
         label = f"{singular} '{raw.get(key_field, '?')}'" if isinstance(raw, dict) else singular
         try:
             yield model.model_validate(raw), line, key_lines, item_node
         except ValidationError as exc:
             if rejected is not None and isinstance(raw, dict) and isinstance(raw.get(key_field), str | int):
                 rejected.add(str(raw[key_field]))
-            for location, message in _explain(exc):
+            for location, message in explain(exc):
                 top = (location or "").split(".")[0]
                 problems.append(InputProblem(path, key_lines.get(top, line), label, location, message))
-
-
-def _explain(error: ValidationError) -> list[tuple[str | None, str]]:
-    explained = []
-    for item in error.errors():
-        location = ".".join(str(part) for part in item["loc"]) or None
-        message = item["msg"]
-        if item["type"] == "extra_forbidden":
-            message = "unknown field (check the spelling)"
-        elif item["type"] == "missing":
-            message = "required field is missing"
-        elif "input" in item and item["type"].startswith(("date", "literal", "enum")):
-            message = f"{message} (got {item['input']!r})"
-        explained.append((location, message))
-    return explained
 
 
 def _unknown_sections(
     path: Path, data: dict[Any, Any], node: yaml.Node | None, known: tuple[str, ...], problems: list[InputProblem]
 ) -> None:
-    _line, key_lines = _mapping_lines(node)
+    _line, key_lines = mapping_lines(node)
     expected = ", ".join(f"'{k}:'" for k in known)
     for key in data:
         if key not in known:
@@ -519,7 +327,7 @@ def load_registry(
     ignored: list[dict[str, Any]] = []
     seen: dict[str, str] = {}
     for path in files:
-        data, node = _load_yaml(path, problems)
+        data, node = load_yaml(path, problems)
         if not isinstance(data, dict) or not isinstance(data.get("accounts", []), list):
             loaded.unreadable.add("account")
         if node is None and data is None:
@@ -530,7 +338,7 @@ def load_registry(
             problems.append(InputProblem(path, 1, None, "accounts", "expected a list under 'accounts:'"))
             continue
         _unknown_sections(path, data, node, ("accounts", "ignore", "schools"), problems)
-        key_lines = _mapping_lines(node)[1]
+        key_lines = mapping_lines(node)[1]
         lists = {section: isinstance(data.get(section, []), list) for section in ("accounts", "ignore")}
         for section in (s for s, ok in lists.items() if not ok):
             message = f"expected a list under '{section}:'"
@@ -697,50 +505,7 @@ def _to_account(
 
 # --- directory -----------------------------------------------------------------------------
 
-# Without status and departure_date a directory cannot tell departed staff from active ones.
-PEOPLE_COLUMNS = {"person_id", "role", "first_name", "last_name", "status", "departure_date"}
 IDENTITY_COLUMNS = {"person_id", "platform", "handle"}
-
-
-CsvRows = Iterable[tuple[int, dict[str, str]]]
-
-
-def _read_csv(path: Path, problems: list[InputProblem]) -> tuple[list[str], CsvRows] | None:
-    """Header (lower-case) and rows (line, column -> stripped value), or None with the problems."""
-    text = read_input_text(path, problems)
-    return None if text is None else parse_csv(path, text, problems)
-
-
-def parse_csv(path: Path, text: str, problems: list[InputProblem]) -> tuple[list[str], CsvRows] | None:
-    """`_read_csv` on text already read (e.g. from a zip member)."""
-    if not text.strip():
-        problems.append(InputProblem(path, None, None, None, "the file is empty (expected a header and rows)"))
-        return None
-    reader = csv.reader(io.StringIO(text, newline=""))
-    rows: list[tuple[int, list[str]]] = []
-    try:
-        header = [h.strip().lower() for h in next(reader)]
-        start = reader.line_num + 1
-        for values in reader:
-            if values:  # a blank line
-                rows.append((start, values))
-            start = reader.line_num + 1
-    except csv.Error as exc:
-        problems.append(InputProblem(path, reader.line_num, None, None, f"not valid CSV: {exc}"))
-        return None
-    duplicated = sorted({h for h in header if h and header.count(h) > 1})
-    if duplicated:
-        message = f"duplicated column(s): {', '.join(duplicated)} (which one counts would be a guess)"
-        problems.append(InputProblem(path, 1, None, None, message))
-        return None
-    if not rows:
-        problems.append(InputProblem(path, 1, None, None, "the file has a header but no rows"))
-        return None
-    # Each row becomes a dict as it is read: 150,000 of them at once would be a transient 150 MB.
-    return header, (
-        (number, {h: (values[i] if i < len(values) else "").strip() for i, h in enumerate(header) if h})
-        for number, values in rows
-    )
 
 
 def load_directory_folder(
@@ -787,7 +552,7 @@ def load_directory(
     for path, rostered_rows in rostered or []:
         _read_people(path, rostered_rows, people, declared, aliases, loaded, problems)
     for path in files:
-        table = _read_csv(path, problems)
+        table = read_csv(path, problems)
         if table is None:
             loaded.unreadable.add("person")
             continue
@@ -955,7 +720,7 @@ class ActivityEntry(BaseModel):
 def load_activities(path: Path, loaded: _Loaded, problems: list[InputProblem]) -> list[Activity]:
     if not path.exists():
         return []
-    data, node = _load_yaml(path, problems)
+    data, node = load_yaml(path, problems)
     if not isinstance(data, dict) or not isinstance(data.get("activities") or [], list):
         loaded.unreadable.add("activity")
     if data is None:
@@ -992,11 +757,11 @@ def load_activities(path: Path, loaded: _Loaded, problems: list[InputProblem]) -
 def load_policy(path: Path, problems: list[InputProblem], connectors: ConnectorRegistry | None = None) -> Policy:
     if not path.exists():
         return Policy()
-    data, node = _load_yaml(path, problems)
+    data, node = load_yaml(path, problems)
     if data is None:
         return Policy()
     registry = connectors or ConnectorRegistry.installed()
-    _line, key_lines = _mapping_lines(node)
+    _line, key_lines = mapping_lines(node)
     data = dict(data) if isinstance(data, dict) else data
     if isinstance(data, dict):
         for old, connector, new in move_legacy_keys(data, registry):
@@ -1007,7 +772,7 @@ def load_policy(path: Path, problems: list[InputProblem], connectors: ConnectorR
     try:
         policy = Policy.model_validate(data or {})
     except ValidationError as exc:
-        for location, message in _explain(exc):
+        for location, message in explain(exc):
             top = (location or "").split(".")[0]
             problems.append(InputProblem(path, key_lines.get(top, 1), "policy", location, message))
         return Policy()
@@ -1019,11 +784,11 @@ def _check_connector_sections(
     path: Path, node: yaml.Node | None, policy: Policy, registry: ConnectorRegistry, problems: list[InputProblem]
 ) -> None:
     """Each `connectors:` section names an installed connector and holds only its options, valid."""
-    _line, key_lines = _mapping_lines(node)
+    _line, key_lines = mapping_lines(node)
     sections_node = _value_node(node, "connectors")
-    _line, section_lines = _mapping_lines(sections_node)
+    _line, section_lines = mapping_lines(sections_node)
     for name, field_name, message in registry.check_sections(policy.connectors):
-        _line, field_lines = _mapping_lines(_value_node(sections_node, name))
+        _line, field_lines = mapping_lines(_value_node(sections_node, name))
         top = (field_name or "").split(".")[0]
         line = field_lines.get(top) or section_lines.get(name) or key_lines.get("connectors", 1)
         location = f"connectors.{name}" + (f".{field_name}" if field_name else "")
@@ -1123,7 +888,7 @@ def load_waivers(
 
     if not path.exists():
         return []
-    data, node = _load_yaml(path, problems)
+    data, node = load_yaml(path, problems)
     if data is None:
         return []
     if not isinstance(data, dict) or not isinstance(data.get("waivers") or [], list):

@@ -30,7 +30,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from auditor.inputs import PEOPLE_COLUMNS, PERSON_STATUSES, InputProblem, _explain, _load_yaml, _mapping_lines
+from auditor.input_files import PEOPLE_COLUMNS, PERSON_STATUSES, InputProblem, explain, load_yaml, mapping_lines
 
 Target = Literal[
     "person_id", "role", "school", "first_name", "last_name", "preferred_name", "status", "departure_date", "handles"
@@ -96,7 +96,7 @@ def _line_of(node: yaml.Node | None, keys: list[str], default: int) -> int:
     """Line of the deepest key of `keys` (a pydantic location such as values.status.LOA) that exists."""
     line = default
     for key in keys:
-        lines = _mapping_lines(node)[1]
+        lines = mapping_lines(node)[1]
         if key not in lines:
             break
         line, node = lines[key], _child(node, key)
@@ -108,28 +108,28 @@ def load_mappings(path: Path, problems: list[InputProblem]) -> dict[str, Mapping
     file is then not read at all: read as nine columns it would only add knock-on errors)."""
     if not path.exists():
         return {}
-    data, node = _load_yaml(path, problems)
+    data, node = load_yaml(path, problems)
     if data is None:
         return {}
     if not isinstance(data, dict) or set(data) != {"files"} or not isinstance(data["files"], dict):
         problems.append(InputProblem(path, 1, None, "files", "expected 'files:' mapping each file name to its mapping"))
         return {}
     files_node = _child(node, "files")
-    _line, file_lines = _mapping_lines(files_node)
+    _line, file_lines = mapping_lines(files_node)
     mappings: dict[str, Mapping | None] = {}
     for name, raw in data["files"].items():
         mappings[str(name)] = None
         line = file_lines.get(str(name), 1)
         entry_node = _child(files_node, str(name))
-        key_lines = _mapping_lines(entry_node)[1]
+        key_lines = mapping_lines(entry_node)[1]
         try:
             spec = FileMapping.model_validate(raw)
         except ValidationError as exc:
-            for location, message in _explain(exc):
+            for location, message in explain(exc):
                 at = _line_of(entry_node, (location or "").split("."), line)
                 problems.append(InputProblem(path, at, f"file '{name}'", location, message))
             continue
-        column_lines = _mapping_lines(_child(entry_node, "columns"))[1]
+        column_lines = mapping_lines(_child(entry_node, "columns"))[1]
         targets: dict[str, str] = {}
         for column, target in spec.columns.items():
             if target in targets:

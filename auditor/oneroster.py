@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from auditor.inputs import INPUT_MAX_BYTES, CsvRows, InputProblem, decode_input, parse_csv, read_input_text
+from auditor.input_files import INPUT_MAX_BYTES, CsvRows, InputProblem, decode_input, parse_csv, read_input_text
 
 # The exact users.csv headers of the two versions (1.2 only appends columns), and orgs.csv's.
 USERS_11 = [

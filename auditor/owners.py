@@ -22,6 +22,7 @@ from auditor.rules._people import person_label
 from models.tables import Person, RegisteredAccount
 
 if TYPE_CHECKING:
+    from auditor.context import RunContext
     from auditor.evaluate import Evaluated
 
 ITS_OWNER: dict[str, str] = {"name": "ITS", "role": "its"}  # ITS is a department: no person id
@@ -139,6 +140,14 @@ class OwnerBook:
             if isinstance(value, str) and value:
                 return value
         return "the person"
+
+
+def name_owners(ctx: RunContext, results: list[Evaluated]) -> None:
+    """Who must act on each result, and the connector's place-specific remediation, for one run's results."""
+    division = ctx.division
+    book = OwnerBook(ctx.directory, ctx.as_of, division.principals, ctx.connectors, tuple(division.policy.staff_roles))
+    for item in results:
+        book.annotate(item)
 
 
 class _Values(dict[str, str]):

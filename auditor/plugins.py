@@ -6,7 +6,7 @@ record` and `doctor`) gives a connector the same view of the policy, whatever th
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from auditor.policy import Policy
@@ -36,6 +36,13 @@ def connector_context(
         limits=limits,
         **rest,
     )
+
+
+def command_context(connectors: ConnectorRegistry, name: str, policy: Policy, *, full: bool = True) -> ConnectorContext:
+    """A connector's context for a command outside a run (`auditor record`, `auditor doctor`): now,
+    one account's deadline, no run budget."""
+    deadline = Deadline(policy.account_deadline_seconds)
+    return connector_context(connectors, name, policy, as_of=datetime.now(UTC), deadline=deadline, full=full)
 
 
 def run_budgets(connectors: ConnectorRegistry, policy: Policy, names: set[str]) -> dict[str, UnitBudget]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING
 
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from auditor.context import RunContext
+    from auditor.policy import Policy
 
 AnyWaiver = Waiver | PatternWaiver
 
@@ -41,6 +42,27 @@ def waiver_applies(waiver: AnyWaiver | None, as_of: datetime) -> bool:
     if waiver is None or (isinstance(waiver, Waiver) and waiver.revoked):
         return False
     return waiver.expires_on >= as_of.date()
+
+
+def expiry_problem(expires_on: date, policy: Policy, today: date) -> str | None:
+    """Why a waiver may not end on `expires_on`, in one line; None when it may."""
+    if expires_on <= today:
+        return "--expires must be in the future"
+    latest = today + timedelta(days=policy.max_waiver_days)
+    if expires_on > latest:
+        return (
+            f"--expires {expires_on} is beyond the policy's max_waiver_days ({policy.max_waiver_days} days: "
+            f"{latest} at the latest); renew the waiver when it expires"
+        )
+    return None
+
+
+def waiver_state(expires_on: date, revoked: bool, today: date, warning_days: int) -> str:
+    if revoked:
+        return "revoked"
+    if expires_on < today:
+        return "expired"
+    return "expiring" if expires_on <= today + timedelta(days=warning_days) else "active"
 
 
 def pattern_matches(pattern: PatternWaiver, rule_id: str, account_key: str, subject: str) -> bool:

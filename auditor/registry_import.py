@@ -23,15 +23,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from auditor.form_headers import RECOGNISED_HEADERS
-from auditor.inputs import (
-    InputError,
-    InputProblem,
-    RegistryEntry,
-    _explain,
-    _load_yaml,
-    _mapping_lines,
-    read_input_text,
-)
+from auditor.input_files import InputProblem, explain, load_yaml, mapping_lines, read_input_text
+from auditor.inputs import InputError, RegistryEntry
 from connectors.registry import ConnectorRegistry
 
 IGNORE = "ignore"
@@ -69,16 +62,16 @@ class ImportResult:
 
 def load_mapping(path: Path) -> ImportMapping:
     problems: list[InputProblem] = []
-    data, node = _load_yaml(path, problems)
+    data, node = load_yaml(path, problems)
     if problems:
         raise InputError(problems)
-    sections = _mapping_lines(node)[1]
+    sections = mapping_lines(node)[1]
     try:
         mapping = ImportMapping.model_validate(data or {})
     except ValidationError as exc:
         raise InputError(
             [InputProblem(path, sections.get((where or "").split(".")[0]), "mapping", where, what)
-             for where, what in _explain(exc)]
+             for where, what in explain(exc)]
         ) from None  # fmt: skip
     fields = set(RegistryEntry.model_fields)
     for header, target in mapping.columns.items():
@@ -270,7 +263,7 @@ def _row_entry(
         # Without a key (no platform or handle) the errors about those say what to fix.
         RegistryEntry.model_validate({"key": "unnamed", **entry})
     except ValidationError as exc:
-        for where, what in _explain(exc):
+        for where, what in explain(exc):
             problems.append(InputProblem(path, number, label, where, what))
         return None
     connector = connectors.get(str(entry.get("connector") or entry["platform"]))

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from auditor import collect, evaluate, reconcile
+from auditor import collect, evaluate, owners, reconcile
 from auditor import connections as personal_connections
 from auditor.context import Connectors, ProgressCallback, RunContext
 from auditor.exit_codes import (  # the table lives there; named here too, as before
@@ -161,7 +161,7 @@ def finish_run(ctx: RunContext, outcomes: dict[str, collect.AccountOutcome]) -> 
         results += division.results
         crashed_rules = division.crashed_rules
         del candidates, discovered, connections, division
-    evaluate.name_owners(ctx, results)
+    owners.name_owners(ctx, results)
     spend = collect.spend(outcomes, ctx.policy.prices)
     with session(ctx.engine) as db:
         stored = db.get(AuditRun, ctx.run_id)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
@@ -67,6 +69,52 @@ def init_db(engine: Engine) -> None:
     migrate.upgrade(engine)
     if engine.url.get_backend_name() == "sqlite" and engine.url.database not in (None, "", ":memory:"):
         os.chmod(str(engine.url.database), 0o600)
+
+
+class StoreSettings(Protocol):
+    """What opening the store reads of the auditor's settings (models/ never imports auditor/)."""
+
+    @property
+    def database_url(self) -> str: ...
+
+
+def open_store(settings: StoreSettings, *, migrate: bool = True) -> Engine:
+    """The store DATABASE_URL names; brought to the current schema first unless `migrate` is False
+    (a read-only look, or a command that migrates by itself)."""
+    engine = make_engine(settings.database_url)
+    if migrate:
+        init_db(engine)
+    return engine
+
+
+def missing_sqlite_file(url: str) -> bool:
+    """A SQLite URL whose file does not exist yet: a command that only reads must not create it."""
+    parsed = make_url(database_url(url))
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or database in (None, "", ":memory:"):
+        return False
+    return not Path(str(database)).exists()
+
+
+def open_store_to_read(settings: StoreSettings) -> Engine:
+    """The store as it is (no migration, nothing created): when its SQLite file does not exist yet, an
+    empty store in memory, so a prediction reads as for a first run and no file is made."""
+    if not missing_sqlite_file(settings.database_url):
+        return make_engine(settings.database_url)
+    engine = make_engine("sqlite:///:memory:")
+    migration_log = logging.getLogger("auditor.db")
+    level = migration_log.level
+    migration_log.setLevel(logging.WARNING)  # "schema upgraded" would read as if a store was written
+    try:
+        init_db(engine)
+    finally:
+        migration_log.setLevel(level)
+    return engine
+
+
+def redacted_url(url: str) -> str:
+    """The database URL to show: never its password."""
+    return re.sub(r"//[^@/]*@", "//", url)
 
 
 def session(engine: Engine) -> Session:

@@ -91,7 +91,7 @@ class DivisionContext:
     as_of: datetime
     candidates: list[Any]  # auditor.discovery.Candidate
     ignored: list[dict[str, Any]]
-    connections: list[Any] = field(default_factory=list)  # auditor.connections.PersonalFollowing (opt-in)
+    connections: list[Any] = field(default_factory=list)  # auditor.personal_accounts.PersonalFollowing (opt-in)
     # Discovery's result, found once per run (auditor.collect.discover): `candidates` merged, looked up and
     # scored. None: only the raw candidates are known (a rule test), and account-unregistered scores them.
     discovered: list[Any] | None = None
@@ -171,3 +171,33 @@ def fingerprint(rule_id: str, account_key: str, subject: str) -> str:
 def principal_only_rules() -> set[str]:
     """Ids of the rules whose findings only a school's own report shows."""
     return {rule_id for rule_id, r in load_rules().items() if r.meta.principal_only}
+
+
+def rule_entries(policy: Policy | None = None) -> list[dict[str, Any]]:
+    """Every rule with its severity and whether it runs, under `policy` (None: the defaults)."""
+
+    def setting(name: str) -> Any:
+        # The defaults field by field: a whole Policy() would load every connector (and its SDK) for
+        # the defaults it takes from them, and listing the rules must start fast.
+        if policy is not None:
+            return getattr(policy, name)
+        return Policy.model_fields[name].get_default(call_default_factory=True)
+
+    entries = []
+    for rule_id, rule in load_rules().items():
+        default = rule.meta.severity
+        severity = policy.severity_for(rule_id, default) if policy is not None else default
+        entries.append(
+            {
+                "id": rule_id,
+                "section": rule.meta.section,
+                "title": rule.meta.title,
+                "severity": severity.value,
+                "default_severity": default.value,
+                # an opt-in rule runs only when its policy switch is on (off in the defaults)
+                "enabled": rule_id not in setting("disabled_rules")
+                and (not rule.meta.opt_in or bool(setting(rule.meta.opt_in))),
+                "scope": rule.meta.scope,
+            }
+        )
+    return entries

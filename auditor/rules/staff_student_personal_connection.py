@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from auditor.connections import PersonalFollowing
+from auditor.personal_accounts import PersonalFollowing
 from auditor.rules.base import DivisionContext, DivisionResult, rule
 from models.severity import Severity
 from models.snapshot import CollectionState, Identity

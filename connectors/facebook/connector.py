@@ -37,7 +37,13 @@ from connectors.base import Connector, CredentialCheck, Estimate, SnapshotBuilde
 from connectors.facebook.errors import PASSWORD_CHANGED, classify_graph_error
 from connectors.facebook.paging import GraphCursor
 from connectors.facebook.remediation import REMEDIATION
-from connectors.facebook.settings import CREDENTIAL_VARIABLES, FacebookSettings
+from connectors.facebook.settings import (
+    CREDENTIAL_VARIABLES,
+    GRAPH_VERSION,
+    PAGE_TOKEN,
+    TIMEOUT_SECONDS,
+    FacebookSettings,
+)
 from connectors.resilience import PlatformError
 from models.snapshot import (
     AccountSnapshot,
@@ -55,14 +61,11 @@ from models.tables import RegisteredAccount
 
 T = TypeVar("T")
 
-GRAPH_VERSION = "v26.0"
-TIMEOUT_SECONDS = 30.0
 PAGE_SIZE = 100  # Graph's usual cap per edge page
 MAX_PAGES = 50  # per edge and run: beyond this the collection is reported partial
 TEXT_LIMIT = 500  # students are minors: keep an excerpt, enough for hashtags and keywords
 CURSOR_POSTS_SINCE = "posts_since"  # when the posts were last read: the next pull reads what is newer
 
-PAGE_TOKEN = "FACEBOOK_PAGE_TOKEN"
 BUSINESS_ID = "FACEBOOK_BUSINESS_ID"
 PAGE_FIELDS = ["id", "name", "username", "link", "followers_count", "fan_count", "is_published"]
 POST_FIELDS = ["id", "message", "created_time", "permalink_url", "from{id,name}"]

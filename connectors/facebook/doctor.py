@@ -4,18 +4,15 @@ expires and which permissions it carries. It needs the app's id and secret (an a
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import requests
 
-from connectors.base import Connector, CredentialCheck, CredentialState
-from connectors.facebook.connector import GRAPH_VERSION, PAGE_TOKEN, TIMEOUT_SECONDS
+from connectors.base import ConnectorContext, CredentialCheck, CredentialState
 from connectors.facebook.errors import classify_graph_error
+from connectors.facebook.settings import GRAPH_VERSION, PAGE_TOKEN, TIMEOUT_SECONDS, FacebookSettings
 from connectors.resilience import PlatformError, call_with_retry
 from models.tables import RegisteredAccount
-
-if TYPE_CHECKING:
-    from connectors.facebook.connector import FacebookConnector
 
 NAME = "facebook"
 GRAPH = "https://graph.facebook.com"
@@ -27,7 +24,19 @@ APP_TOKEN_FIX = (
 )
 
 
-def check_facebook(connector: FacebookConnector, accounts: list[RegisteredAccount]) -> list[CredentialCheck]:
+class _Asking(Protocol):
+    """What a check needs of the connector that asks it (the connector passes itself)."""
+
+    @property
+    def context(self) -> ConnectorContext: ...
+
+
+class _Checking(_Asking, Protocol):
+    @property
+    def settings(self) -> FacebookSettings: ...
+
+
+def check_facebook(connector: _Checking, accounts: list[RegisteredAccount]) -> list[CredentialCheck]:
     settings = connector.settings
     tokens: dict[str, str] = {}
     for account in accounts:
@@ -45,7 +54,7 @@ def check_facebook(connector: FacebookConnector, accounts: list[RegisteredAccoun
     return [_check(connector, variable, token, app_token) for variable, token in sorted(tokens.items())]
 
 
-def _check(connector: FacebookConnector, variable: str, token: str, app_token: str) -> CredentialCheck:
+def _check(connector: _Asking, variable: str, token: str, app_token: str) -> CredentialCheck:
     if not token:
         return CredentialCheck(NAME, variable, CredentialState.MISSING, "not set (nor a Page token per account)")
     try:
@@ -70,7 +79,7 @@ def _check(connector: FacebookConnector, variable: str, token: str, app_token: s
     return CredentialCheck(NAME, variable, CredentialState.OK, f"valid {kind}{never}", expires, scopes)
 
 
-def _debug_token(connector: Connector, variable: str, token: str, app_token: str) -> dict[str, Any]:
+def _debug_token(connector: _Asking, variable: str, token: str, app_token: str) -> dict[str, Any]:
     def ask() -> dict[str, Any]:
         response = requests.get(
             f"{GRAPH}/{GRAPH_VERSION}/debug_token",

@@ -9,6 +9,11 @@ from pydantic import Field, SecretStr
 
 from connectors.base import ConnectorSettings
 
+# Read by the connector and by its `auditor doctor` check alike.
+GRAPH_VERSION = "v26.0"
+TIMEOUT_SECONDS = 30.0
+PAGE_TOKEN = "FACEBOOK_PAGE_TOKEN"  # ACCOUNT_<KEY>_FACEBOOK_PAGE_TOKEN: one Page's own token
+
 
 class FacebookSettings(ConnectorSettings):
     facebook_app_id: str | None = Field(None, validation_alias="FACEBOOK_APP_ID")

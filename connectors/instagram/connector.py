@@ -35,10 +35,11 @@ from facebook_business.api import FacebookAdsApi
 from facebook_business.session import FacebookSession
 
 from connectors.base import Connector, CredentialCheck, Estimate, SnapshotBuilder
-from connectors.facebook.connector import GRAPH_VERSION, TIMEOUT_SECONDS, _dedupe_admins, _parse_time
+from connectors.facebook.connector import _dedupe_admins, _parse_time
 from connectors.facebook.paging import GraphCursor
+from connectors.facebook.settings import GRAPH_VERSION, TIMEOUT_SECONDS
 from connectors.instagram.errors import classify_instagram_error
-from connectors.instagram.settings import CREDENTIAL_VARIABLES, InstagramOptions, InstagramSettings
+from connectors.instagram.settings import ACCOUNT_TOKEN, CREDENTIAL_VARIABLES, InstagramOptions, InstagramSettings
 from connectors.resilience import PlatformError
 from models.snapshot import (
     AccountSnapshot,
@@ -60,7 +61,6 @@ PAGE_SIZE = 100
 TEXT_LIMIT = 500  # students are minors: an excerpt, enough for hashtags and keywords
 HASHTAG = re.compile(r"#\w+")
 
-ACCOUNT_TOKEN = "INSTAGRAM_TOKEN"  # ACCOUNT_<KEY>_INSTAGRAM_TOKEN: this account's own token
 BUSINESS_ID = "FACEBOOK_BUSINESS_ID"  # ACCOUNT_<KEY>_FACEBOOK_BUSINESS_ID, as the Facebook connector reads it
 PROFILE_FIELDS = ["id", "username", "name", "followers_count", "follows_count", "media_count"]
 MEDIA_FIELDS = ["id", "caption", "timestamp", "permalink", "comments_count", "media_product_type"]

@@ -3,16 +3,24 @@ app's token) says whether each token is valid, when it expires and whether it ca
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from connectors.base import CredentialCheck, CredentialState
+from connectors.base import ConnectorContext, CredentialCheck, CredentialState
 from connectors.facebook.doctor import _debug_token, _when
-from connectors.instagram.connector import ACCOUNT_TOKEN
+from connectors.instagram.settings import ACCOUNT_TOKEN, InstagramSettings
 from connectors.resilience import PlatformError
 from models.tables import RegisteredAccount
 
-if TYPE_CHECKING:
-    from connectors.instagram.connector import InstagramConnector
+
+class InstagramConnector(Protocol):
+    """What the check needs of the connector that asks it (the connector passes itself)."""
+
+    @property
+    def context(self) -> ConnectorContext: ...
+
+    @property
+    def settings(self) -> InstagramSettings: ...
+
 
 NAME = "instagram"
 # What the audit reads (docs/connectors-instagram.md): the account and its media, the comments, the linked Page.

@@ -27,3 +27,4 @@ class InstagramOptions(ConnectorOptions):
 
 
 CREDENTIAL_VARIABLES = FACEBOOK_CREDENTIAL_VARIABLES
+ACCOUNT_TOKEN = "INSTAGRAM_TOKEN"  # ACCOUNT_<KEY>_INSTAGRAM_TOKEN: this account's own token

@@ -6,21 +6,29 @@ bearer token, which cannot call `get_me`, with a lookup of one registered accoun
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from connectors.base import CredentialCheck, CredentialState
+from connectors.base import ConnectorContext, CredentialCheck, CredentialState
 from connectors.resilience import call_with_retry
 from connectors.twitter.auth import ACCESS_TOKEN, ACCESS_TOKEN_SECRET, credentials_for
 from connectors.twitter.errors import classify
+from connectors.twitter.settings import XSettings
 from models.tables import RegisteredAccount
-
-if TYPE_CHECKING:
-    from connectors.twitter.connector import TwitterConnector
 
 NAME = "twitter"
 
 
-def check_x(connector: TwitterConnector, accounts: list[RegisteredAccount]) -> list[CredentialCheck]:
+class _Checking(Protocol):
+    """What the check needs of the connector that asks it (the connector passes itself)."""
+
+    @property
+    def context(self) -> ConnectorContext: ...
+
+    @property
+    def settings(self) -> XSettings: ...
+
+
+def check_x(connector: _Checking, accounts: list[RegisteredAccount]) -> list[CredentialCheck]:
     settings = connector.settings
     checks: list[CredentialCheck] = []
     seen: set[str] = set()
@@ -38,7 +46,7 @@ def check_x(connector: TwitterConnector, accounts: list[RegisteredAccount]) -> l
     return checks
 
 
-def _check(connector: TwitterConnector, account: RegisteredAccount, credentials: Any) -> CredentialCheck:
+def _check(connector: _Checking, account: RegisteredAccount, credentials: Any) -> CredentialCheck:
     client = credentials.client
     handle = (account.handle or "").lstrip("@")
     try:
@@ -70,7 +78,7 @@ def _check(connector: TwitterConnector, account: RegisteredAccount, credentials:
     return CredentialCheck(NAME, credentials.variable, CredentialState.OK, f"acts as @{username}")
 
 
-def _call(connector: TwitterConnector, credentials: Any, endpoint: str, fn: Any) -> Any:
+def _call(connector: _Checking, credentials: Any, endpoint: str, fn: Any) -> Any:
     context = connector.context
     return call_with_retry(
         fn,

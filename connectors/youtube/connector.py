@@ -162,7 +162,7 @@ class YouTubeConnector(Connector):
         self._owner = None
         self._thread_counts: Counter[str] = Counter()  # video -> comments its threads hold (this pull)
         self._window_read = False  # whether this pull read every upload of the window
-        owner_token = self._owner_token(account)
+        owner_token = self.owner_token(account)
         api_key = self.settings.youtube_api_key
         channel: JSON | None = None
         with self._collection(builder, Capability.PROFILE):
@@ -359,8 +359,9 @@ class YouTubeConnector(Connector):
 
     # --- credentials ------------------------------------------------------------------------
 
-    def _owner_token(self, account: RegisteredAccount) -> OwnerToken | None:
-        """The channel owner's refresh token: per account first, then the division-wide one."""
+    def owner_token(self, account: RegisteredAccount) -> OwnerToken | None:
+        """The channel owner's refresh token: per account first, then the division-wide one (the
+        doctor's check asks it too: the variable it names is the one classify_error then names)."""
         settings = self.settings
         variable = settings.account_variable(account.key, REFRESH_TOKEN_NAME)
         secret = settings.account_secret(account.key, REFRESH_TOKEN_NAME)

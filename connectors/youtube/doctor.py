@@ -3,20 +3,32 @@ quota unit); the API key is not spent on a check (every call costs units), it is
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from connectors.base import CredentialCheck, CredentialState
-from connectors.resilience import call_with_retry
-from connectors.youtube.client import owner_client
+from connectors.base import ConnectorContext, CredentialCheck, CredentialState
+from connectors.resilience import PlatformError, call_with_retry
+from connectors.youtube.client import OwnerToken, owner_client
+from connectors.youtube.settings import YouTubeSettings
 from models.tables import RegisteredAccount
-
-if TYPE_CHECKING:
-    from connectors.youtube.connector import YouTubeConnector
 
 NAME = "youtube"
 
 
-def check_youtube(connector: YouTubeConnector, accounts: list[RegisteredAccount]) -> list[CredentialCheck]:
+class _Checking(Protocol):
+    """What the check needs of the connector that asks it (the connector passes itself)."""
+
+    @property
+    def context(self) -> ConnectorContext: ...
+
+    @property
+    def settings(self) -> YouTubeSettings: ...
+
+    def owner_token(self, account: RegisteredAccount) -> OwnerToken | None: ...
+
+    def classify_error(self, error: BaseException) -> PlatformError: ...
+
+
+def check_youtube(connector: _Checking, accounts: list[RegisteredAccount]) -> list[CredentialCheck]:
     settings = connector.settings
     checks: list[CredentialCheck] = []
     if settings.youtube_api_key is None:
@@ -26,7 +38,7 @@ def check_youtube(connector: YouTubeConnector, accounts: list[RegisteredAccount]
         checks.append(CredentialCheck(NAME, "YOUTUBE_API_KEY", CredentialState.NOT_CHECKED, detail))
     seen: set[str] = set()
     for account in accounts:
-        token = connector._owner_token(account)
+        token = connector.owner_token(account)
         if token is None or token.variable in seen:
             continue
         seen.add(token.variable)

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from auditor.connections import personal_accounts_by_platform
 from auditor.inputs import load_division
 from auditor.notify import route
+from auditor.personal_accounts import personal_accounts_by_platform
 from auditor.policy import SinkPolicy
 from auditor.report.publish import publish_run
 from auditor.run import execute_run

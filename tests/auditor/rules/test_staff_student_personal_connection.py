@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from auditor.connections import PersonalFollowing
 from auditor.directory import Directory
+from auditor.personal_accounts import PersonalFollowing
 from auditor.policy import Policy
 from auditor.rules.base import DivisionContext, DivisionResult, load_rules, principal_only_rules
 from models.snapshot import CollectionState, Identity
@@ -79,7 +79,7 @@ def test_the_rule_is_opt_in_and_for_principals_only() -> None:
 
 
 def test_auditor_rules_lists_it_as_off_until_the_policy_switch_is_on() -> None:
-    from auditor.cli import rule_entries
+    from auditor.rules.base import rule_entries
 
     by_id = {e["id"]: e for e in rule_entries()}
     assert {"disrespectful-content", "personal-use", RULE} <= set(by_id)
