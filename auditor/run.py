@@ -185,16 +185,35 @@ def _audit(
     progress: ProgressCallback | None,
     run: AuditRun,
 ) -> RunOutcome:
-    started = run.started_at
     accounts = _due_accounts(division, only)
     connectors = available_connectors()
     evaluator = AccountEvaluator(connectors, division.directory(), division.policy, clock)
     outcomes = collect_all(
         accounts, connectors, settings, division.policy, clock, full, engine, run.id, evaluator, progress
     )
+    del evaluator
+    return finish_audit(division, settings, engine, only is None, clock, run, outcomes)
+
+
+def finish_audit(
+    division: Division,
+    settings: Settings,
+    engine: Engine,
+    division_wide: bool,
+    clock: datetime,
+    run: AuditRun,
+    outcomes: dict[str, AccountOutcome],
+) -> RunOutcome:
+    """What follows collection, once every account's outcome is in: division rules and discovery,
+    reconciliation, publishing and notifications. `auditor run` calls it after collecting in this
+    process; the workers' finishing job after every account job of the run has ended."""
+    started = run.started_at
+    audited = set(run.accounts)
+    accounts = [a for a in division.accounts if a.key in audited]
+    connectors = available_connectors()
     results = [item for outcome in outcomes.values() for item in outcome.results]
     incomplete = {key for key, outcome in outcomes.items() if outcome.incomplete}
-    division_wide = only is None  # `check KEY` audits one account: division rules need them all
+    # `check KEY` audits one account: division rules need them all.
     if division_wide:
         candidates = [c for outcome in outcomes.values() for c in outcome.candidates]
         candidates += enrich_candidates(division, candidates, connectors, settings, clock, outcomes)
@@ -221,7 +240,7 @@ def _audit(
         db.commit()
     # Bounded memory: the report is built again from the store; what the run evaluated is let go
     # first, so a division's findings are never in memory twice (as rule results and as a report).
-    del results, outcomes, previous, evaluator
+    del results, outcomes, previous
     if division_wide:
         del candidates
 
