@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from dotenv import dotenv_values
-from pydantic import Field, SecretStr
+from pydantic import Field, PrivateAttr, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from connectors.scrub import register_secret, register_url_secret
@@ -56,6 +56,27 @@ class Settings(BaseSettings):
     webhook_url: SecretStr | None = Field(None, validation_alias="AUDITOR_WEBHOOK_URL")
     # Tests only: accept an http:// webhook on a loopback address (127.0.0.1, ::1, localhost).
     webhook_allow_http_loopback: bool = Field(False, validation_alias="AUDITOR_WEBHOOK_ALLOW_HTTP_LOOPBACK")
+    # Whose credentials these are: the division's name when workers serve several divisions, so that
+    # request budgets shared through PostgreSQL are counted per credential (auditor.workers.pacing).
+    credential_scope: str = Field("default", validation_alias="AUDITOR_CREDENTIAL_SCOPE")
+
+    # Where per-account credentials are read besides the environment: `.env`, or a division's secrets
+    # file (`Settings.from_secrets_file`), which is then their only source.
+    _secrets_file: Path = PrivateAttr(default=Path(".env"))
+    _secrets_only_from_file: bool = PrivateAttr(default=False)
+
+    @classmethod
+    def from_secrets_file(cls, path: Path, **overrides: object) -> Settings:
+        """One division's settings when workers serve several: its secrets file wins over the workers'
+        environment, and per-account credentials come from that file only, never another division's."""
+        values = {name: value for name, value in dotenv_values(path).items() if value is not None}
+        settings = cls(**{**values, **overrides})  # type: ignore[arg-type]  (aliases: the variables' names)
+        settings._secrets_file = path
+        settings._secrets_only_from_file = True
+        for name, secret in values.items():
+            if name.startswith("ACCOUNT_") and secret:
+                register_secret(secret)
+        return settings
 
     def model_post_init(self, __context: object) -> None:
         for name, value in self.__dict__.items():
@@ -79,9 +100,9 @@ class Settings(BaseSettings):
         one Page token per Facebook Page, a channel owner's refresh token).
         """
         variable = self.account_variable(account_key, name)
-        value = os.environ.get(variable)
+        value = None if self._secrets_only_from_file else os.environ.get(variable)
         if value is None:
-            env_file = Path(".env")
+            env_file = self._secrets_file
             if env_file.exists():
                 value = dotenv_values(env_file).get(variable)
         if not value:

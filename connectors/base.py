@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from connectors.resilience import Deadline, PlatformError, RetryPolicy, call_with_retry
 from connectors.scrub import scrub
@@ -389,7 +389,11 @@ class Connector(ABC):
         cannot pay for is not sent and raises a QUOTA PlatformError.
         """
 
+        gate = _request_gate
+
         def on_attempt() -> None:
+            if gate is not None:  # workers: the credential's request window, shared through PostgreSQL
+                gate.before_request(self.context.settings.credential_scope, self.name, self.context.policy)
             if units and self.context.budget is not None:
                 self.context.budget.spend(units)
             builder.count_request(endpoint, units)
@@ -400,9 +404,26 @@ class Connector(ABC):
             endpoint=endpoint,
             deadline=self.context.deadline,
             policy=self.context.retry,
-            sleep=self.context.sleep or _default_sleep,
+            sleep=self.context.sleep or (gate.wait if gate is not None else _default_sleep),
             on_attempt=on_attempt,
         )
+
+
+class RequestGate(Protocol):
+    """Set by a worker process (auditor.workers.pacing): paces each credential's requests across every
+    worker, and turns the resilience layer's waits (a 429's reset) into a rescheduled job."""
+
+    def before_request(self, scope: str, platform: str, policy: Policy) -> None: ...
+
+    def wait(self, seconds: float) -> None: ...
+
+
+_request_gate: RequestGate | None = None
+
+
+def install_request_gate(gate: RequestGate | None) -> None:
+    global _request_gate
+    _request_gate = gate
 
 
 def _default_sleep(seconds: float) -> None:

@@ -1,0 +1,36 @@
+"""`auditor` with the fake platform's connector installed, for tests that start worker processes.
+
+A worker is another process: the in-test patch of `fake_connector_installed` does not reach it, so
+this launcher makes the same patch there (FAKEPLAT_URL names the fake server) and runs the CLI.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import auditor.cli_ops
+import auditor.inputs
+import auditor.run
+import auditor.workers.jobs
+import connectors.base
+from tests.fakeplatform import FakePlatformConnector
+
+real = connectors.base.available_connectors
+
+
+def with_fake() -> dict[str, type[connectors.base.Connector]]:
+    return {**real(), "fakeplat": FakePlatformConnector}
+
+
+for module in (auditor.inputs, auditor.run, auditor.cli_ops, auditor.workers.jobs, connectors.base):
+    module.available_connectors = with_fake  # type: ignore[attr-defined]
+FakePlatformConnector.base_url = os.environ["FAKEPLAT_URL"]
+
+from auditor.cli import main  # noqa: E402
+
+if __name__ == "__main__":
+    main()
