@@ -169,16 +169,19 @@ def test_three_workers_audit_four_divisions_like_single_runs_despite_a_kill(tmp_
             for log in logs
         ]
         try:
-            for folder in folders:
-                done = subprocess.run(
+            enqueues = [
+                subprocess.Popen(
                     [sys.executable, str(LAUNCH), "enqueue", "--division", str(folder)],
                     env=env,
                     cwd=tmp_path,
-                    capture_output=True,
-                    text=True,
-                    timeout=60,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
                 )
-                assert done.returncode == 0, done.stdout + done.stderr
+                for folder in folders
+            ]
+            for process in enqueues:
+                output = process.communicate(timeout=60)[0].decode()
+                assert process.returncode == 0, output
             engine = make_engine(queue_schema)
 
             def audited() -> int:
@@ -208,6 +211,10 @@ def test_three_workers_audit_four_divisions_like_single_runs_despite_a_kill(tmp_
             for log in logs:
                 log.close()
         worker_429, answered = server.throttled, server.answered
+        # Credentials stay with their division: every request about a division's account carried its token.
+        for path, _query, headers in server.requests:
+            division = path.split("/")[2][1] if path.startswith("/users/d") else path.split("/")[2][0]
+            assert headers.get("Authorization") == f"Bearer token-division-{division}", (path, headers)
 
     for d, (root, name) in enumerate(zip(roots, slugs, strict=True), start=1):
         folder = published(root)
