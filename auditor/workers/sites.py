@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,6 +89,12 @@ def prepare_schema(site: Site, queue_url: str) -> None:
         admin.dispose()
     engine = site.engine()
     try:
-        init_db(engine)
+        with _MIGRATING:
+            init_db(engine)
     finally:
         engine.dispose()
+
+
+# Alembic keeps its migration context in module globals: one migration at a time per worker process
+# (two divisions' runs may start at once); other processes are serialised by the migrations' own lock.
+_MIGRATING = threading.Lock()

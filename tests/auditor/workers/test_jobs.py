@@ -1,0 +1,152 @@
+"""The jobs in one in-process worker against real PostgreSQL: a run's finish after every account job
+ended (even one that failed for good), division isolation, the queueing lock, the nightly schedule."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from procrastinate import App
+from sqlalchemy import text
+
+import auditor.workers.jobs as jobs
+from auditor.workers.jobs import apply_schema, enqueue_run, make_app
+from auditor.workers.sites import load_site
+from models.db import make_engine
+from tests.databases import postgres_url_or_skip
+from tests.fakeplatform import CANARY_TOKEN, FakePlatform, fake_connector_installed, standard_script, write_division
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def queue_url(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
+    server = postgres_url_or_skip()
+    schema = f"wq_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(server)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in server else "?"
+    url = f"{server}{separator}options=-csearch_path%3D{schema}"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AUDITOR_QUEUE_URL", url)
+    monkeypatch.setenv("AUDITOR_REPORT_DIR", str(tmp_path / "reports"))
+    monkeypatch.setenv("AUDITOR_SECRETS_DIR", str(tmp_path / "secrets"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.delenv("ACCOUNT_FAKEPLAT_TOKEN", raising=False)
+    (tmp_path / "secrets").mkdir()
+    try:
+        yield url
+    finally:
+        jobs._site.cache_clear()
+        jobs._evaluator.cache_clear()
+        jobs._engine.cache_clear()
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            for name in connection.execute(text("SELECT nspname FROM pg_namespace")).scalars():
+                if name.startswith(f"division_{schema}"):
+                    connection.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+        admin.dispose()
+
+
+def division(tmp_path: Path, url: str, name: str, token: str, **policy: str) -> Path:
+    folder = write_division(tmp_path / name, extra_policy="".join(f"{k}: {v}\n" for k, v in policy.items()))
+    policy_file = folder / "policy.yaml"
+    schema = url.rsplit("%3D", 1)[1]
+    policy_file.write_text(
+        policy_file.read_text().replace("division: Test Division", f"division: {schema} {name}"), encoding="utf-8"
+    )
+    (tmp_path / "secrets" / f"{schema}_{name}.env").write_text(f"ACCOUNT_FAKEPLAT_TOKEN={token}\n", encoding="utf-8")
+    return folder
+
+
+def drain(app: App, done: callable, deadline: float = 60) -> None:  # type: ignore[valid-type]
+    """Run the worker until `done()` (jobs retried later need more than one pass), within a deadline."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        app.run_worker(wait=False, concurrency=2, install_signal_handlers=False, delete_jobs="never")
+        if done():  # type: ignore[operator]
+            return
+        time.sleep(0.5)
+    raise AssertionError("the run did not finish in time")
+
+
+def latest(reports: Path) -> dict | None:  # type: ignore[type-arg]
+    file = reports / "latest" / "report.json"
+    return json.loads(file.read_text(encoding="utf-8")) if file.exists() else None
+
+
+def test_an_account_whose_job_keeps_failing_ends_incomplete_and_the_run_still_finishes(
+    queue_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = division(tmp_path, queue_url, "d1", CANARY_TOKEN)
+    real = jobs.collect_all
+
+    def crash_on_fake(accounts, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if accounts[0].key == "fake-school":
+            raise RuntimeError("database connection lost")
+        return real(accounts, *args, **kwargs)
+
+    monkeypatch.setattr(jobs, "collect_all", crash_on_fake)
+    monkeypatch.setattr(jobs.RunRetry, "get_retry_decision", lambda self, *, exception, job: jobs.RetryDecision())
+    with FakePlatform() as server, fake_connector_installed(monkeypatch, server):
+        monkeypatch.setattr(jobs, "available_connectors", __import__("auditor.run").run.available_connectors)
+        standard_script(server)
+        app = make_app(queue_url)
+        apply_schema(app, queue_url)
+        site = load_site(folder, queue_url)
+        reports = Path(site.settings.report_dir)
+        with app.open():
+            assert enqueue_run(app, site, None, False) is not None
+            drain(app, lambda: latest(reports) is not None)
+    report = latest(reports)
+    assert report is not None
+    incomplete = [f for f in report["findings"] if f["rule"] == "audit-incomplete"]
+    assert [f["account"] for f in incomplete] == ["fake-school"]
+    assert "failed 3 times" in json.dumps(incomplete[0])
+    assert report["run"]["status"] == "incomplete"
+
+
+def test_divisions_are_isolated_and_a_queued_run_is_not_queued_twice(
+    queue_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = division(tmp_path, queue_url, "d1", "token-one")
+    second = division(tmp_path, queue_url, "d2", "token-two")
+    with FakePlatform() as server, fake_connector_installed(monkeypatch, server):
+        monkeypatch.setattr(jobs, "available_connectors", __import__("auditor.run").run.available_connectors)
+        standard_script(server)
+        app = make_app(queue_url)
+        apply_schema(app, queue_url)
+        sites = [load_site(first, queue_url), load_site(second, queue_url)]
+        with app.open():
+            assert enqueue_run(app, sites[0], None, False) is not None
+            assert enqueue_run(app, sites[0], None, False) is None  # queueing lock: one run per division
+            assert enqueue_run(app, sites[1], None, False) is not None
+            drain(app, lambda: all(latest(Path(s.settings.report_dir)) for s in sites))
+        tokens = {h.get("Authorization") for _p, _q, h in server.requests}
+    assert tokens == {"Bearer token-one", "Bearer token-two"}  # each division's own credential
+    for site in sites:
+        engine = site.engine()
+        with engine.connect() as connection:
+            names = set(connection.execute(text("SELECT DISTINCT division FROM audit_run")).scalars())
+            runs = connection.execute(text("SELECT count(*) FROM audit_run")).scalar_one()
+        engine.dispose()
+        assert names == {site.division.policy.division} and runs == 1  # its own rows only
+        report = latest(Path(site.settings.report_dir))
+        assert report is not None and report["run"]["division"] == site.division.policy.division
+    assert sites[0].settings.report_dir != sites[1].settings.report_dir
+
+
+def test_each_division_is_scheduled_by_its_policy(queue_url: str, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    folder = division(tmp_path, queue_url, "d1", "t", schedule='"30 1 * * *"')
+    with FakePlatform() as server, fake_connector_installed(monkeypatch, server):
+        app = make_app(queue_url, [folder])
+    site = load_site(folder, queue_url)
+    scheduled = [p for p in app.periodic_registry.periodic_tasks.values() if p.task.name == "auditor.start_run"]
+    assert [(p.cron, p.periodic_id) for p in scheduled] == [("30 1 * * *", site.slug)]
+    assert scheduled[0].configure_kwargs["queueing_lock"] == f"run:{site.slug}"
+    assert scheduled[0].configure_kwargs["task_kwargs"] == {"division": str(site.folder)}
