@@ -70,7 +70,7 @@ class Settings(BaseSettings):
         """One division's settings when workers serve several: its secrets file wins over the workers'
         environment, and per-account credentials come from that file only, never another division's."""
         values = {name: value for name, value in dotenv_values(path).items() if value is not None}
-        settings = cls(**{**values, **overrides})  # type: ignore[arg-type]  (aliases: the variables' names)
+        settings = cls(**{**values, **overrides})  # type: ignore[arg-type]  # aliases: the variables' names
         settings._secrets_file = path
         settings._secrets_only_from_file = True
         for name, secret in values.items():

@@ -404,7 +404,7 @@ def enqueue_run(app: App, site: Site, only: list[str] | None, full: bool) -> int
     try:
         return app.configure_task(
             "auditor.start_run", queueing_lock=f"run:{site.slug}", queue=RUNS_QUEUE
-        ).defer(division=str(site.folder), only=only, full=full)
+        ).defer(division=str(site.folder), only=list(only) if only is not None else None, full=full)  # type: ignore[arg-type]
     except AlreadyEnqueued:
         return None
 

@@ -75,7 +75,7 @@ def load_site(folder: Path, queue_url: str) -> Site:
             raise FileNotFoundError(f"no secrets file {file} for division {division.policy.division!r}")
         settings = Settings.from_secrets_file(file, **overrides)
     else:
-        settings = Settings(**overrides)  # type: ignore[arg-type]  (aliases: the variables' names)
+        settings = Settings(**overrides)  # type: ignore[arg-type]  # aliases: the variables' names
     return Site(folder.resolve(), division, name, settings)
 
 

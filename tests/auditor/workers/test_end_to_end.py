@@ -19,9 +19,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from bench.workers_bench import LIMIT, script_platform, write_division
 from models.db import make_engine
 from tests.databases import postgres_url_or_skip
-from tests.fakeplatform import FakePlatform, ok, users
+from tests.fakeplatform import FakePlatform
 from tests.test_demo_golden import normalise
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -29,7 +30,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[3]
 LAUNCH = REPO / "tests" / "workers_launch.py"
 DIVISIONS, ACCOUNTS = 4, 50
-LIMIT = (25, 1)  # requests per second and credential, at the platform and in each policy
 HMAC = "workers-e2e-hmac-key-0123456789abcdef"
 
 
@@ -40,42 +40,6 @@ def wait_for(condition: Callable[[], bool], deadline: float, what: str) -> None:
             return
         time.sleep(0.2)
     raise AssertionError(f"timed out after {deadline:.0f} s waiting for {what}")
-
-
-def write_division(root: Path, number: int, tag: str) -> Path:
-    folder = root / f"division-{number}"
-    (folder / "registry").mkdir(parents=True)
-    (folder / "directory").mkdir()
-    (folder / "directory" / "staff.csv").write_text(
-        "person_id,role,school,first_name,last_name,status,handles,departure_date\n"
-        f"E{number}1,staff,School {number},Sam,Teacher,active,fakeplat:d{number}_teacher,\n"
-        f"E{number}2,staff,School {number},Alex,Principal,active,,\n",
-        encoding="utf-8",
-    )
-    accounts = "".join(
-        f"  - key: d{number}-acct{n:02d}\n    platform: fakeplat\n    handle: d{number}_acct{n:02d}\n"
-        f"    school: School {number}\n    purpose: Club news\n    kind: joint\n    audience: closed\n"
-        f"    holders: [E{number}1, E{number}2]\n    admins: [E{number}1, E{number}2]\n"
-        for n in range(ACCOUNTS)
-    )
-    (folder / "registry" / "accounts.yaml").write_text("accounts:\n" + accounts, encoding="utf-8")
-    (folder / "policy.yaml").write_text(
-        f"division: Workers {tag} {number}\napproved_platforms: [fakeplat]\n"
-        "concurrency: {fakeplat: 2}\n"
-        f"rate_limits: {{fakeplat: {{requests: {LIMIT[0]}, seconds: {LIMIT[1]}}}}}\n",
-        encoding="utf-8",
-    )
-    return folder
-
-
-def script_platform(server: FakePlatform) -> None:
-    for d in range(1, DIVISIONS + 1):
-        for n in range(ACCOUNTS):
-            handle, uid = f"d{d}_acct{n:02d}", f"{d}{n:03d}"
-            server.script(f"/users/{handle}", ok({"data": {"id": uid, "username": handle, "name": f"Club {n}"}}))
-            followers = [(f"{d}9{n:03d}", f"d{d}_teacher", "Sam Teacher"), (f"7{uid}", f"outsider_{uid}", "Pat Doe")]
-            server.script(f"/users/{uid}/followers", ok({"data": users(*followers), "meta": {"result_count": 2}}))
-            server.script(f"/users/{uid}/posts", ok({"data": [{"id": f"p{uid}", "text": "Game day"}]}))
 
 
 TIMES = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(\+00:00|Z| UTC)?")
@@ -113,13 +77,13 @@ def queue_schema() -> Iterator[str]:
 def test_three_workers_audit_four_divisions_like_single_runs_despite_a_kill(tmp_path: Path, queue_schema: str) -> None:
     started = time.monotonic()
     tag = queue_schema.rsplit("%3D", 1)[1][3:]
-    folders = [write_division(tmp_path, d, tag) for d in range(1, DIVISIONS + 1)]
+    folders = [write_division(tmp_path, d, tag, ACCOUNTS) for d in range(1, DIVISIONS + 1)]
     slugs = [f"workers_{tag}_{d}" for d in range(1, DIVISIONS + 1)]
     base = {k: v for k, v in os.environ.items() if not k.startswith(("X_", "FACEBOOK_", "YOUTUBE_", "ACCOUNT_"))}
     base |= {"AUDITOR_HMAC_KEY": HMAC, "XDG_CONFIG_HOME": str(tmp_path / "config")}
     with FakePlatform() as server:
         server.delay, server.rate_limit = 0.1, LIMIT
-        script_platform(server)
+        script_platform(server, DIVISIONS, ACCOUNTS)
         base["FAKEPLAT_URL"] = server.url
 
         # The reference: each division's single-process `auditor run` (own SQLite store, own token).
