@@ -6,9 +6,12 @@ postgresql:// DATABASE_URL) and the `workers` extra (procrastinate).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -46,18 +49,52 @@ def worker(
     pacer = PostgresPacer(_conninfo(url))
     install_request_gate(pacer)
     logging.getLogger("auditor.workers").info("worker started (concurrency %d)", concurrency)
-    stalled = stalled_seconds()
+    options = {
+        "concurrency": concurrency,
+        "queues": queue or None,
+        "delete_jobs": "successful",
+        "update_heartbeat_interval": max(stalled_seconds() / 4, 0.5),
+        "stalled_worker_timeout": stalled_seconds(),
+    }
     try:
-        app.run_worker(
-            concurrency=concurrency,
-            queues=queue or None,
-            delete_jobs="successful",
-            update_heartbeat_interval=max(stalled / 4, 0.5),
-            stalled_worker_timeout=stalled,
-        )
+        asyncio.run(serve(app, options))
     finally:
         install_request_gate(None)
         pacer.close()
+
+
+async def serve(app: Any, options: dict[str, Any], pause: float = 5.0) -> None:
+    """Procrastinate's worker until SIGTERM or SIGINT. A worker that lost its database (a restart, a
+    failover) stops by itself: it is started again, so a host's worker outlives the database's restarts;
+    its jobs in flight meanwhile failed and are retried."""
+    from procrastinate.worker import Worker
+
+    log = logging.getLogger("auditor.workers")
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    running: list[Worker] = []
+
+    def stop() -> None:
+        stopping.set()
+        for worker in running:
+            worker.stop()
+
+    for number in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(number, stop)
+    while not stopping.is_set():
+        try:
+            async with app.open_async():
+                running[:] = [Worker(app, install_signal_handlers=False, **options)]
+                await running[0].run()
+        except Exception as exc:
+            log.warning("worker lost the database (%s): starting again in %.0f s", type(exc).__name__, pause)
+        else:
+            if not stopping.is_set():
+                log.warning("worker stopped by itself (the database went away?): starting again in %.0f s", pause)
+        running.clear()
+        if not stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), pause)
 
 
 def enqueue(

@@ -14,7 +14,8 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
-from psycopg_pool import ConnectionPool
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from auditor.policy import Policy
 
@@ -85,10 +86,16 @@ class PostgresPacer:
             return  # no window declared: the platform's 429 answers pace it (wait below)
         credential = f"{scope}:{platform}"
         interval = limit.seconds / limit.requests * SAFETY
-        with self.pool.connection() as connection:
-            row = connection.execute(
-                TAKE_SLOT, {"credential": credential, "interval": interval, "max_wait": self.max_wait}
-            ).fetchone()
+        try:
+            with self.pool.connection(timeout=10) as connection:
+                row = connection.execute(
+                    TAKE_SLOT, {"credential": credential, "interval": interval, "max_wait": self.max_wait}
+                ).fetchone()
+        except (psycopg.Error, PoolTimeout) as exc:
+            # No slot without the database: the request is not sent, and the job runs again shortly
+            # (a failed collection here would report the account incomplete for the database's sake).
+            when = datetime.now(UTC) + timedelta(seconds=5)
+            raise RescheduleAt(when, f"request slots unavailable ({type(exc).__name__})") from None
         wait = float(row[0]) if row else 0.0
         if wait > self.max_wait:
             self._count_reschedule(credential)
