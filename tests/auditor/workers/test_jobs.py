@@ -150,3 +150,31 @@ def test_each_division_is_scheduled_by_its_policy(queue_url: str, tmp_path: Path
     assert [(p.cron, p.periodic_id) for p in scheduled] == [("30 1 * * *", site.slug)]
     assert scheduled[0].configure_kwargs["queueing_lock"] == f"run:{site.slug}"
     assert scheduled[0].configure_kwargs["task_kwargs"] == {"division": str(site.folder)}
+
+
+def test_enqueue_one_account_audits_only_that_account(
+    queue_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from auditor.cli import app as cli
+
+    folder = division(tmp_path, queue_url, "d1", CANARY_TOKEN)
+    with FakePlatform() as server, fake_connector_installed(monkeypatch, server):
+        monkeypatch.setattr(jobs, "available_connectors", __import__("auditor.run").run.available_connectors)
+        standard_script(server)
+        runner = CliRunner()
+        unknown = runner.invoke(cli, ["enqueue", "--division", str(folder), "--person", "nobody-42"])
+        assert unknown.exit_code == 2, unknown.output
+        queued = runner.invoke(cli, ["enqueue", "--division", str(folder), "--account", "fake-school"])
+        assert queued.exit_code == 0, queued.output
+        again = runner.invoke(cli, ["enqueue", "--division", str(folder)])
+        assert again.exit_code == 75, again.output  # a run of the division is already queued
+        site = load_site(folder, queue_url)
+        reports = Path(site.settings.report_dir)
+        app = make_app(queue_url)
+        with app.open():
+            drain(app, lambda: any(reports.glob("**/report.json")))
+    body = json.loads(next(reports.glob("**/report.json")).read_text(encoding="utf-8"))
+    assert {f["account"] for f in body["findings"]} <= {"fake-school"}
+    assert server.hits("/users/fake_school") == 1
