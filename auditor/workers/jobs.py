@@ -21,7 +21,7 @@ import contextlib
 import logging
 import os
 import pickle
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -41,7 +41,7 @@ from auditor.run import (
     finish_audit,
     new_run_id,
 )
-from auditor.store import RUNNING, replace_inputs, save_snapshot
+from auditor.store import CRASHED, PUBLISHING, RUNNING, end_run, replace_inputs, save_snapshot
 from auditor.workers.pacing import RescheduleAt
 from auditor.workers.sites import Site, load_site, prepare_schema
 from connectors.base import available_connectors
@@ -196,9 +196,23 @@ def _add(before: AccountOutcome | None, outcome: AccountOutcome) -> AccountOutco
     return before
 
 
-def _unfinished_runs(engine: Engine) -> list[str]:
-    with engine.connect() as connection:
-        return [row[0] for row in connection.execute(text("SELECT run_id FROM auditor_worker_runs ORDER BY run_id"))]
+def _unfinished_runs(engine: Engine, site: Site, now: datetime) -> list[str]:
+    """Runs still going. One older than the policy's run deadline never will finish (its finishing job
+    failed for good): it is marked crashed, as `auditor run` marks a dead run, and stops blocking."""
+    deadline = now - timedelta(seconds=site.division.policy.run_deadline_seconds)
+    going: list[str] = []
+    with session(engine) as db:
+        for run_id in db.execute(text("SELECT run_id FROM auditor_worker_runs ORDER BY run_id")).scalars():
+            run = db.get(AuditRun, run_id)
+            if run is not None and run.status == RUNNING and run.started_at > deadline:
+                going.append(run_id)
+                continue
+            if run is not None and run.status in (RUNNING, PUBLISHING):
+                end_run(db, run, CRASHED, now)
+                log.warning("%s: run %s passed its deadline unfinished: marked crashed", site.slug, run_id)
+            db.execute(text("DELETE FROM auditor_worker_runs WHERE run_id = :run"), {"run": run_id})
+        db.commit()
+    return going
 
 
 # --- the jobs ---------------------------------------------------------------------------------
@@ -236,13 +250,13 @@ def start_run(
     prepare_schema(site, url)
     engine = _engine(site.settings.database_url)
     _ledger(engine)
-    unfinished = _unfinished_runs(engine)
+    started = datetime.now(UTC)
+    unfinished = _unfinished_runs(engine, site, started)
     if unfinished:
         # The queueing lock stops a second start waiting in the queue; this stops one while a run's
         # account jobs or finishing job are still going (a late night).
         log.warning("%s: run %s has not finished yet: no new run started", site.slug, unfinished[0])
         return None
-    started = datetime.now(UTC)
     keys = only or [a.key for a in site.division.accounts if a.status == "active"]
     run = AuditRun(
         id=new_run_id(started),
@@ -268,9 +282,9 @@ def start_run(
             )
         db.commit()
     for key in keys:
-        context.app.configure_task(
-            "auditor.audit_account", lock=f"{site.slug}:{key}", queue=ACCOUNTS_QUEUE
-        ).defer(division=str(site.folder), run_id=run.id, account=key, full=full)
+        context.app.configure_task("auditor.audit_account", lock=f"{site.slug}:{key}", queue=ACCOUNTS_QUEUE).defer(
+            division=str(site.folder), run_id=run.id, account=key, full=full
+        )
     if not keys:
         _defer_finish(context.app, site, run.id)
     log.info("%s: run %s started with %d account job(s)", site.slug, run.id, len(keys))
@@ -347,9 +361,7 @@ def finish_run(context: JobContext, division: str, run_id: str) -> int | None:
     outcome = finish_audit(site.division, site.settings, engine, wide, run.as_of, run, outcomes)
     with engine.begin() as connection:  # the outcomes held evidence: kept no longer than the run needed them
         connection.execute(text("DELETE FROM auditor_worker_runs WHERE run_id = :run"), {"run": run_id})
-    log.info(
-        "%s: run %s finished (exit %d), report in %s", site.slug, run_id, outcome.exit_code, outcome.report_folder
-    )
+    log.info("%s: run %s finished (exit %d), report in %s", site.slug, run_id, outcome.exit_code, outcome.report_folder)
     _site.cache_clear()
     _evaluator.cache_clear()
     return outcome.exit_code
@@ -402,9 +414,8 @@ def apply_schema(app: App, url: str) -> None:
 def enqueue_run(app: App, site: Site, only: list[str] | None, full: bool) -> int | None:
     """Defer a run of the division now; None when one is already waiting in the queue."""
     try:
-        return app.configure_task(
-            "auditor.start_run", queueing_lock=f"run:{site.slug}", queue=RUNS_QUEUE
-        ).defer(division=str(site.folder), only=list(only) if only is not None else None, full=full)  # type: ignore[arg-type]
+        return app.configure_task("auditor.start_run", queueing_lock=f"run:{site.slug}", queue=RUNS_QUEUE).defer(
+            division=str(site.folder), only=list(only) if only is not None else None, full=full
+        )  # type: ignore[arg-type]
     except AlreadyEnqueued:
         return None
-

@@ -178,3 +178,69 @@ def test_enqueue_one_account_audits_only_that_account(
     body = json.loads(next(reports.glob("**/report.json")).read_text(encoding="utf-8"))
     assert {f["account"] for f in body["findings"]} <= {"fake-school"}
     assert server.hits("/users/fake_school") == 1
+
+
+def test_the_schedule_starts_the_nightly_run_without_cron(
+    queue_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from procrastinate.worker import Worker
+
+    # Every second (the sixth field): the worker's periodic deferrer starts the run by itself.
+    folder = division(tmp_path, queue_url, "d1", CANARY_TOKEN, schedule='"* * * * * *"')
+    with FakePlatform() as server, fake_connector_installed(monkeypatch, server):
+        monkeypatch.setattr(jobs, "available_connectors", __import__("auditor.run").run.available_connectors)
+        standard_script(server)
+        app = make_app(queue_url, [folder])
+        apply_schema(app, queue_url)
+        reports = Path(load_site(folder, queue_url).settings.report_dir)
+
+        async def run_until_published() -> None:
+            async with app.open_async():
+                worker = Worker(app, install_signal_handlers=False, concurrency=2)
+                running = asyncio.create_task(worker.run())
+                end = time.monotonic() + 60
+                while latest(reports) is None and time.monotonic() < end:
+                    await asyncio.sleep(0.3)
+                worker.stop()
+                await asyncio.wait_for(running, 30)
+
+        asyncio.run(run_until_published())
+    report = latest(reports)
+    assert report is not None, "no run started from the policy's schedule"
+    assert report["run"]["kind"] == "run"
+
+
+def test_a_run_past_its_deadline_no_longer_blocks_the_next(
+    queue_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from auditor.workers.sites import prepare_schema
+    from models.db import session
+    from models.tables import AuditRun
+
+    folder = division(tmp_path, queue_url, "d1", CANARY_TOKEN)
+    with FakePlatform() as server, fake_connector_installed(monkeypatch, server):
+        monkeypatch.setattr(jobs, "available_connectors", __import__("auditor.run").run.available_connectors)
+        standard_script(server)
+        app = make_app(queue_url)
+        apply_schema(app, queue_url)
+        site = load_site(folder, queue_url)
+        prepare_schema(site, queue_url)
+        engine = site.engine()
+        jobs._ledger(engine)
+        stale = datetime.now(UTC) - timedelta(hours=10)  # the policy's run deadline is 4 h
+        with session(engine) as db:
+            db.add(AuditRun(id="20200101T000000Z-dead00", started_at=stale, as_of=stale, accounts=["fake-school"]))
+            db.execute(text("INSERT INTO auditor_worker_runs VALUES ('20200101T000000Z-dead00', true)"))
+            db.commit()
+        reports = Path(site.settings.report_dir)
+        with app.open():
+            assert enqueue_run(app, site, None, False) is not None
+            drain(app, lambda: latest(reports) is not None)
+        with session(engine) as db:
+            dead = db.get(AuditRun, "20200101T000000Z-dead00")
+            assert dead is not None and dead.status == "crashed"
+        engine.dispose()
