@@ -78,8 +78,8 @@ def _setup_logging(verbose: bool, quiet: bool = False) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger().setLevel(level)  # basicConfig sets it only the first time in a process
     # alembic.runtime.plugins speaks when alembic is first imported, which is now after this setup
-    noisy_loggers = ("urllib3", "vcr", "googleapiclient.discovery_cache", "tweepy", "requests_oauthlib", "httplib2")
-    for noisy in (*noisy_loggers, "alembic.runtime.plugins"):
+    # (each connector's SDK loggers are quieted by the connector registry when it loads them)
+    for noisy in ("urllib3", "vcr", "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     from connectors.scrub import install_log_scrubbing
 
@@ -136,11 +136,12 @@ def _execute(
                     f"No registered account {key!r} in {division_dir}. Known: {', '.join(sorted(known))}", markup=False
                 )
                 raise typer.Exit(EXIT_BAD_INPUT)
-    from auditor.run import RunLocked, _due_accounts, execute_run
+    from auditor.context import due_accounts
+    from auditor.run import RunLocked, execute_run
     from auditor.settings import Settings
 
     settings = Settings()
-    total = len(_due_accounts(division, only))
+    total = len(due_accounts(division, only))
     try:
         with _progress_bar("Auditing accounts", total) as advance:
             return execute_run(division, settings, only=only, kind=kind, full=full, as_of=_utc(as_of), progress=advance)
@@ -187,6 +188,9 @@ def _summarise(outcome: RunOutcome) -> None:
     console.print(f"Findings by status: {statuses}", markup=False)
     if outcome.incomplete_accounts:
         console.print(f"Not fully audited: {', '.join(outcome.incomplete_accounts)}", markup=False)
+    if outcome.crashed_rules:
+        rules = ", ".join(outcome.crashed_rules)
+        console.print(f"Division rule(s) crashed, their findings unknown (see the log): {rules}", markup=False)
     if outcome.requests:
         console.print(f"API spend: {_spend_line(outcome.spend or {'requests': outcome.requests})}", markup=False)
     for failure in outcome.failed_notifications:
@@ -229,7 +233,7 @@ def _print_always(line: str) -> None:
 
 
 def _spend_line(spend: dict) -> str:  # type: ignore[type-arg]
-    """`twitter: 12 requests, $0.45; youtube: 30 requests, 30 units` and the total cost."""
+    """`<platform>: 12 requests, 30 units, $0.45; ...` and the total cost."""
     requests: dict[str, dict[str, int]] = spend.get("requests") or {}
     units: dict[str, int] = spend.get("units") or {}
     costs: dict[str, float] = spend.get("estimated_cost_by_platform") or {}
@@ -249,12 +253,11 @@ def _spend_line(spend: dict) -> str:  # type: ignore[type-arg]
 
 def _dry_run(division_dir: Path, full: bool, as_of: datetime | None) -> None:
     """Predict the run's spend per platform from the store; no platform is called, nothing is written."""
+    from auditor import collect
     from auditor.cli_ops import _missing_sqlite_file
-    from auditor.connections import personal_accounts_by_platform
-    from auditor.run import DISCOVERY_RULE, _due_accounts
+    from auditor.context import RunContext
     from auditor.settings import Settings
-    from auditor.spend import estimate_run
-    from connectors.base import available_connectors
+    from connectors.registry import ConnectorRegistry
     from models.db import init_db, make_engine
 
     division_inputs = division_or_exit(division_dir)
@@ -272,22 +275,10 @@ def _dry_run(division_dir: Path, full: bool, as_of: datetime | None) -> None:
     else:
         engine = make_engine(settings.database_url)  # read only: no migration, no lock
     clock = _utc(as_of) or datetime.now(UTC)
-    accounts = _due_accounts(division_inputs, None)
-    policy = division_inputs.policy
-    discovering = DISCOVERY_RULE not in policy.disabled_rules
-    personal = personal_accounts_by_platform(division_inputs)  # opt-in: staff-student-personal-connection
+    connectors = ConnectorRegistry.installed()
+    ctx = RunContext.start(division_inputs, settings, engine, connectors, clock, kind="dry-run", full=full)
     with _progress_bar("Estimating the run (nothing is called)", None):
-        estimate = estimate_run(
-            accounts,
-            available_connectors(),
-            settings,
-            policy,
-            clock,
-            full,
-            engine,
-            discovering=discovering,
-            personal=personal,
-        )
+        estimate = collect.estimate(ctx)  # the collect stage's own prediction, as `auditor run` would collect
     table = Table(title=f"Predicted spend of a {'full' if full else 'nightly'} run (dry run)", show_header=True)
     for column in ("platform", "requests", "units", "billed items", "estimated cost"):
         table.add_column(column, justify="left" if column == "platform" else "right")
@@ -315,7 +306,6 @@ def _dry_run(division_dir: Path, full: bool, as_of: datetime | None) -> None:
             markup=False,
         )
     deadline = division_inputs.policy.run_deadline_seconds
-    connectors = available_connectors()
     for platform, (seconds, endpoint) in sorted(estimate.duration.items()):
         platform_estimate = estimate.by_platform.get(platform)
         if platform_estimate is None or not sum(platform_estimate.requests.values()):
@@ -423,7 +413,13 @@ def rule_entries(policy: Policy | None = None) -> list[dict[str, Any]]:
     from auditor.policy import Policy
     from auditor.rules.base import load_rules
 
-    policy_in_force = policy or Policy()
+    def setting(name: str) -> Any:
+        # The defaults field by field: a whole Policy() would load every connector (and its SDK) for
+        # the defaults it takes from them, and listing the rules must start fast.
+        if policy is not None:
+            return getattr(policy, name)
+        return Policy.model_fields[name].get_default(call_default_factory=True)
+
     entries = []
     for rule_id, rule in load_rules().items():
         default = rule.meta.severity
@@ -436,8 +432,8 @@ def rule_entries(policy: Policy | None = None) -> list[dict[str, Any]]:
                 "severity": severity.value,
                 "default_severity": default.value,
                 # an opt-in rule runs only when its policy switch is on (off in the defaults)
-                "enabled": rule_id not in policy_in_force.disabled_rules
-                and (not rule.meta.opt_in or bool(getattr(policy_in_force, rule.meta.opt_in))),
+                "enabled": rule_id not in setting("disabled_rules")
+                and (not rule.meta.opt_in or bool(setting(rule.meta.opt_in))),
                 "scope": rule.meta.scope,
             }
         )
@@ -572,6 +568,14 @@ def demo_division_dir() -> Path:
     return Path(str(resources.files("auditor") / "demo"))
 
 
+def demo_credentials() -> dict[str, str]:
+    """What `auditor demo` sets in the environment (unless set already): placeholders the replay needs."""
+    import yaml
+
+    data = yaml.safe_load((demo_division_dir() / "credentials.yaml").read_text(encoding="utf-8")) or {}
+    return {str(name): str(value) for name, value in data.items()}
+
+
 def demo_cassette_dir() -> Path:
     return Path(str(resources.files("cassettes") / "demo"))
 
@@ -612,20 +616,9 @@ def demo(
     )
     # Fictional people, a throwaway store: its key stays with it rather than in the user's ~/.config.
     os.environ.setdefault("AUDITOR_HMAC_KEY_FILE", str(output / "demo-hmac.key"))
-    demo_tokens = (
-        "X_BEARER_TOKEN",
-        "FACEBOOK_ACCESS_TOKEN",
-        "FACEBOOK_APP_SECRET",
-        "YOUTUBE_API_KEY",
-        "YOUTUBE_CLIENT_SECRET",
-    )
-    # The protected demo club account is read with its owner's user token (see docs/connectors-twitter.md);
-    # the media class channel's subscribers with its owner's refresh token (docs/connectors-youtube.md).
-    owner_tokens = ("ACCOUNT_HHS_ROBOTICS_X_X_USER_TOKEN", "ACCOUNT_HHS_MEDIA_YT_YOUTUBE_REFRESH_TOKEN")
-    for variable in (*demo_tokens, *owner_tokens):
-        os.environ.setdefault(variable, "demo-placeholder-token")
-    os.environ.setdefault("FACEBOOK_APP_ID", "000000000000000")
-    os.environ.setdefault("YOUTUBE_CLIENT_ID", "000000000000-demo0placeholder0000000000.apps.googleusercontent.com")
+    # The demo's placeholder credentials are demo data (auditor/demo/credentials.yaml), never valid anywhere.
+    for variable, value in demo_credentials().items():
+        os.environ.setdefault(variable, value)
     for night, (as_of, overlay) in enumerate(DEMO_NIGHTS, start=1):
         os.environ["AUDITOR_CASSETTE_DIR"] = str(_demo_night_cassettes(output, overlay))
         console.print(

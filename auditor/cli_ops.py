@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from auditor.retention import Cutoffs
     from auditor.settings import Settings
     from connectors.base import Connector, ConnectorContext, CredentialCheck, CredentialState
+    from connectors.registry import ConnectorRegistry
     from models.snapshot import AccountSnapshot, Identity
     from models.tables import RegisteredAccount
 
@@ -66,11 +67,11 @@ def _settings_problems(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}" for e in exc.errors())
 
 
-def available_connectors() -> dict[str, type[Connector]]:
+def installed_connectors() -> ConnectorRegistry:
     """The installed connectors, loaded (with their SDKs) only by a command that needs them."""
-    from connectors import base
+    from connectors.registry import ConnectorRegistry
 
-    return base.available_connectors()
+    return ConnectorRegistry.installed()
 
 
 def register_ops(app: typer.Typer) -> None:
@@ -93,18 +94,13 @@ def division_or_exit(folder: Path) -> Division:
         raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
-def _context(settings: Settings, division: Division, full: bool = True) -> ConnectorContext:
-    from connectors.base import ConnectorContext
+def _context(connectors: ConnectorRegistry, name: str, division: Division, full: bool = True) -> ConnectorContext:
+    from auditor.plugins import connector_context
     from connectors.resilience import Deadline
 
     policy = division.policy
-    return ConnectorContext(
-        settings=settings,
-        policy=policy,
-        as_of=datetime.now(UTC),
-        deadline=Deadline(policy.account_deadline_seconds),
-        full=full,
-    )
+    deadline = Deadline(policy.account_deadline_seconds)
+    return connector_context(connectors, name, policy, as_of=datetime.now(UTC), deadline=deadline, full=full)
 
 
 # --- record -------------------------------------------------------------------------------------
@@ -166,8 +162,9 @@ def _record(key: str, division: Path, output: Path | None, mode: str, pseudonymi
     if account is None:
         err.print(f"No registered account {key!r}.", markup=False)
         raise typer.Exit(EXIT_BAD_INPUT)
-    cls = available_connectors().get(account.connector)
-    if cls is None or account.connector == "manual":
+    connectors = installed_connectors()
+    cls = connectors.get(account.connector)
+    if cls is None or not cls.records_traffic:
         err.print(f"{key} is audited by the {account.connector!r} connector: there is no traffic to record.")
         raise typer.Exit(EXIT_BAD_INPUT)
     folder = output or Path("cassettes") / cls.name
@@ -181,7 +178,7 @@ def _record(key: str, division: Path, output: Path | None, mode: str, pseudonymi
         cassette.unlink()  # `once` would replay the old recording instead of recording
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        connector = cls(_context(settings, loaded))
+        connector = cls(_context(connectors, cls.name, loaded))
         with make_vcr(folder, record_mode=mode).use_cassette(cassette.name):
             snapshot = connector.pull(account, {})
         replaced = 0
@@ -347,10 +344,11 @@ def credential_checks(settings: Settings, division: Division, now: datetime) -> 
     """Every connector the registry uses checks its credentials; expiry is judged here, once."""
     from connectors.base import CredentialCheck, CredentialState
 
-    connectors = available_connectors()
+    connectors = installed_connectors()
     by_connector: dict[str, list[RegisteredAccount]] = {}
     for account in division.accounts:
-        if account.status == "active" and account.connector != "manual":
+        reader = connectors.get(account.connector)
+        if account.status == "active" and not (reader is not None and reader.reads_export):  # no credentials
             by_connector.setdefault(account.connector, []).append(account)
     checks: list[Check] = []
     for name, accounts in sorted(by_connector.items()):
@@ -359,7 +357,7 @@ def credential_checks(settings: Settings, division: Division, now: datetime) -> 
             checks.append(Check("credentials", name, CredentialState.FAILED, "connector not installed"))
             continue
         try:
-            results = cls(_context(settings, division)).check_credentials(accounts)
+            results = cls(_context(connectors, name, division)).check_credentials(accounts)
         except Exception as exc:  # a check must never stop the others
             results = [
                 CredentialCheck(name, "-", CredentialState.FAILED, f"check crashed: {type(exc).__name__}: {exc}")
@@ -369,14 +367,16 @@ def credential_checks(settings: Settings, division: Division, now: datetime) -> 
 
 
 def export_checks(division: Division, now: datetime) -> list[Check]:
-    """Each active manual account's ITS export: present, readable, and no older than the policy allows
-    (an old export audits the account as it was then)."""
+    """Each active account's ITS export (a connector that reads exports): present, readable, and no
+    older than the policy allows (an old export audits the account as it was then)."""
     from connectors.base import CredentialState
 
+    connectors = installed_connectors()
     limit = division.policy.max_export_age_days
     checks: list[Check] = []
     for account in division.accounts:
-        if account.status != "active" or account.connector != "manual":
+        reader = connectors.get(account.connector)
+        if account.status != "active" or reader is None or not reader.reads_export:
             continue
         name = f"{account.key} {account.export}"
         path = Path(account.export or "")
@@ -404,11 +404,11 @@ def export_checks(division: Division, now: datetime) -> list[Check]:
 
 
 def its_admin_checks(division: Division) -> list[Check]:
-    """The registry's its_admin in the form the platform lists admins by (Facebook: a numeric id); in
+    """The registry's its_admin in the form the platform lists admins by (`Connector.its_admin_form`); in
     another form the ITS account is never matched exactly and its-admin-missing cannot be trusted."""
     from connectors.base import CredentialState
 
-    connectors = available_connectors()
+    connectors = installed_connectors()
     checks: list[Check] = []
     for account in division.accounts:
         cls = connectors.get(account.platform)

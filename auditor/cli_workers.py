@@ -39,15 +39,14 @@ def worker(
     ] = None,
 ) -> None:
     """Run a worker: audits accounts and finishes runs, for every division, until stopped (SIGTERM)."""
-    from auditor.workers.jobs import apply_schema, make_app, queue_url, stalled_seconds
+    from auditor.workers.jobs import apply_schema, install_pacer, make_app, queue_url, stalled_seconds
     from auditor.workers.pacing import PostgresPacer
-    from connectors.base import install_request_gate
 
     url = _queue_url_or_exit(queue_url)
     app = make_app(url, division or [])
     apply_schema(app, url)
     pacer = PostgresPacer(_conninfo(url))
-    install_request_gate(pacer)
+    install_pacer(pacer)
     logging.getLogger("auditor.workers").info("worker started (concurrency %d)", concurrency)
     options = {
         "concurrency": concurrency,
@@ -59,7 +58,7 @@ def worker(
     try:
         asyncio.run(serve(app, options))
     finally:
-        install_request_gate(None)
+        install_pacer(None)
         pacer.close()
 
 

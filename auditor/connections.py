@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING
 
-from auditor.settings import Settings
 from connectors.base import Connector, SnapshotBuilder
 from connectors.resilience import PlatformError
 from models.snapshot import CollectionState, ErrorKind, Identity
 
 if TYPE_CHECKING:
+    from auditor.collect import AccountOutcome
+    from auditor.context import RunContext
     from auditor.inputs import Division
-    from auditor.run import AccountOutcome
 
 log = logging.getLogger("auditor.connections")
 
@@ -67,16 +66,12 @@ def personal_accounts_by_platform(division: Division) -> dict[str, int]:
     return counts
 
 
-def collect(
-    division: Division,
-    connectors: dict[str, type[Connector]],
-    settings: Settings,
-    as_of: datetime,
-    outcomes: dict[str, AccountOutcome],
-) -> list[PersonalFollowing]:
+def collect(ctx: RunContext, outcomes: dict[str, AccountOutcome]) -> list[PersonalFollowing]:
+    """Whom each active staff member's declared personal account follows (a division-wide run only)."""
+    division, connectors, settings, as_of = ctx.division, ctx.connectors, ctx.settings, ctx.as_of
     if not wanted(division):
         return []  # nobody reads the answers: ask nothing
-    from auditor.run import DiscoveryRequests  # the run imports this module
+    from auditor.collect import DiscoveryRequests  # the collect stage imports this module
 
     results: list[PersonalFollowing] = []
     by_platform: dict[str, list[tuple[str, str]]] = {}
@@ -88,7 +83,9 @@ def collect(
             why = f"{platform}'s API does not show whom an account follows" if cls else "no connector installed"
             results += [PersonalFollowing(p, platform, h, CollectionState.NOT_SUPPORTED, reason=why) for p, h in people]
             continue
-        with DiscoveryRequests(cls, settings, division.policy, as_of, outcomes, purpose="personal") as requests:
+        with DiscoveryRequests(
+            cls, settings, division.policy, as_of, outcomes, purpose="personal", connectors=connectors
+        ) as requests:
             for person_id, handle in people:
                 results.append(_read(requests.connector, requests.builder, person_id, platform, handle))
     return results

@@ -1,18 +1,20 @@
 """Discovery of unregistered school accounts, from data the audit already has, plus optional lookups.
 
-Candidates are accounts mentioned, tagged, replied to or linked from registered accounts' posts
-and profiles, and accounts that interact with registered accounts. Where a platform allows it, the
-run looks their profiles up (X: batched user lookup) or searches by school name (YouTube, opt-in):
-see `auditor.run.enrich_candidates`. Each is scored for looking like a school account: its name,
-handle or profile description resembles a school, the Division or a registered activity, or uses
-school words; a description that reads like a person's own account lowers the score. Registered
-accounts, people the directory declares (a person's own account is not a school account) and the
-registry's `ignore:` list are never candidates.
+Candidates are accounts mentioned, tagged, replied to or linked from registered accounts' posts and
+profiles, and accounts that interact with registered accounts. Where a platform allows it, the run
+looks their profiles up (a batched user lookup) or searches by school name (opt-in, where a
+connector offers it): see `auditor.collect.discover`. Which links are profiles, and how a
+profile's link is written, is what the installed connectors declare (`ConnectorRegistry`). Each is
+scored for looking like a school account: its name, handle or profile description resembles a
+school, the Division or a registered activity, or uses school words; a description that reads like a
+person's own account lowers the score. Registered accounts, people the directory declares (a
+person's own account is not a school account) and the registry's `ignore:` list are never
+candidates.
 
-Two guards against names alone: a word the school's and the Division's names share counts once
-(for the first name that has it), and an account only seen commenting on a platform where nobody
-can look its profile up (`no_lookup`) cannot reach the threshold on its name: anyone may name a fan
-channel after the Division.
+Two guards against names alone: a word the school's and the Division's names share counts once (for
+the first name that has it), and an account only seen commenting on a platform where nobody can look
+its profile up (`no_lookup`) cannot reach the threshold on its name: anyone may name a fan channel
+after the Division.
 """
 
 from __future__ import annotations
@@ -27,36 +29,15 @@ from unidecode import unidecode
 
 from auditor.directory import Directory, normalise_handle
 from auditor.policy import Policy
+from connectors.registry import ConnectorRegistry
 from models.snapshot import AccountSnapshot, Identity, Profile
 
 MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_][A-Za-z0-9_.]{1,49})")
-PROFILE_URL = re.compile(
-    r"https?://(?:www\.|m\.)?(twitter\.com|x\.com|facebook\.com|fb\.com|youtube\.com|tiktok\.com|instagram\.com)/"
-    r"(@?[A-Za-z0-9_.\-]+)(?:/(UC[A-Za-z0-9_-]{22}))?",
-    re.IGNORECASE,
-)
 
 if TYPE_CHECKING:  # the tables are types here: the rules load without the database stack
     from models.tables import Activity, RegisteredAccount
 
-URL_PLATFORM = {
-    "twitter.com": "twitter",
-    "x.com": "twitter",
-    "facebook.com": "facebook",
-    "fb.com": "facebook",
-    "youtube.com": "youtube",
-    "tiktok.com": "tiktok",
-    "instagram.com": "instagram",
-}
 NOT_PROFILES = {"status", "groups", "watch", "video", "hashtag", "search", "share", "intent", "i", "home", "posts"}
-PROFILE_LINK = {
-    "twitter": "https://x.com/{}",
-    "facebook": "https://www.facebook.com/{}",
-    "youtube": "https://www.youtube.com/@{}",
-    "tiktok": "https://www.tiktok.com/@{}",
-    "instagram": "https://www.instagram.com/{}",
-}
-
 
 # A description with these words reads like a person's own account (a parent, a fan), not a school's.
 PERSONAL_WORDS = ("mom", "dad", "mum", "mother", "father", "grandma", "grandpa", "wife", "husband", "personal")
@@ -81,6 +62,7 @@ class Candidate:
     profile: Profile | None = None  # what a lookup or search found (name, description, protected)
     missing: str | None = None  # the platform says the account does not exist or is suspended
     no_lookup: str | None = None  # why the platform offers no profile lookup (set by the run), if it does not
+    link: str | None = None  # its profile's link as its platform writes one (from the connector registry)
 
     @property
     def named_by_registered(self) -> bool:
@@ -92,21 +74,23 @@ class Candidate:
 
     @property
     def url(self) -> str | None:
-        if self.identity.url:
-            return self.identity.url
-        template = PROFILE_LINK.get(self.identity.platform)
-        return template.format(self.identity.handle.lstrip("@")) if template and self.identity.handle else None
+        return self.identity.url or self.link
 
 
-def gather_candidates(account: RegisteredAccount, snapshot: AccountSnapshot) -> list[Candidate]:
+def gather_candidates(
+    account: RegisteredAccount, snapshot: AccountSnapshot, connectors: ConnectorRegistry | None = None
+) -> list[Candidate]:
     """Every account this snapshot mentions, links, replies to or hears from (unfiltered)."""
+    registry = connectors if connectors is not None else ConnectorRegistry.installed()
+    links = registry.profile_link_pattern()
     found: dict[str, Candidate] = {}
     own = _own_identity_keys(account, snapshot)
 
     def see(identity: Identity, how: str, url: str | None) -> None:
         if not (identity.handle or identity.id) or _identity_keys(identity) & own:
             return
-        candidate = Candidate(identity)
+        link = registry.profile_link(identity.platform, identity.handle) if identity.handle else None
+        candidate = Candidate(identity, link=link)
         candidate = found.setdefault(candidate.key, candidate)
         if identity.display_name and not candidate.identity.display_name:
             candidate.identity = identity
@@ -117,28 +101,32 @@ def gather_candidates(account: RegisteredAccount, snapshot: AccountSnapshot) -> 
     if snapshot.profile and snapshot.profile.description:
         texts.append((snapshot.profile.description, snapshot.profile.url))
     for text, url in texts:
-        for identity, how in _identities_in_text(text, snapshot.platform):
+        for identity, how in _identities_in_text(text, snapshot.platform, links, registry):
             see(identity, how, url)
     for interaction in snapshot.interactions:
         if _is_own(interaction.actor, own):
             if interaction.target is not None:
                 see(interaction.target, "replied-to" if interaction.kind == "reply" else "mentioned", interaction.url)
-            for identity, how in _identities_in_text(interaction.text, snapshot.platform):
+            for identity, how in _identities_in_text(interaction.text, snapshot.platform, links, registry):
                 see(identity, how, interaction.url)
         else:
             see(interaction.actor, "interacted", interaction.url)
     return list(found.values())
 
 
-def _identities_in_text(text: str, platform: str) -> Iterable[tuple[Identity, str]]:
-    for match in PROFILE_URL.finditer(text or ""):
-        site, name, channel = match.group(1).lower(), match.group(2), match.group(3)
-        target_platform = URL_PLATFORM.get(site.removeprefix("www."), site)
-        if channel:
-            yield Identity(platform=target_platform, id=channel), "linked"
-        elif name.lower().lstrip("@") not in NOT_PROFILES:
-            yield Identity(platform=target_platform, handle=name.lstrip("@")), "linked"
-    stripped = PROFILE_URL.sub(" ", text or "")
+def _identities_in_text(
+    text: str, platform: str, links: re.Pattern[str] | None, registry: ConnectorRegistry
+) -> Iterable[tuple[Identity, str]]:
+    stripped = text or ""
+    if links is not None:
+        for match in links.finditer(text or ""):
+            site, name, channel = match.group(1).lower(), match.group(2), match.group(3)
+            target_platform = registry.platform_of_host(site) or site
+            if channel:
+                yield Identity(platform=target_platform, id=channel), "linked"
+            elif name.lower().lstrip("@") not in NOT_PROFILES:
+                yield Identity(platform=target_platform, handle=name.lstrip("@")), "linked"
+        stripped = links.sub(" ", stripped)
     for match in MENTION.finditer(stripped):
         yield Identity(platform=platform, handle=match.group(1).rstrip(".")), "mentioned"
 
@@ -180,8 +168,6 @@ def is_ignored(candidate: Candidate, ignored: list[dict[str, Any]]) -> dict[str,
     for entry in ignored:
         platform = str(entry.get("platform", "")).lower()
         value = normalise_handle(str(entry.get("handle") or entry.get("platform_id") or ""))
-        if platform in ("x",):
-            platform = "twitter"
         if platform == candidate.identity.platform and value in {v for _, v in _identity_keys(candidate.identity)}:
             return entry
     return None
@@ -319,6 +305,43 @@ def personal_markers(description: str | None) -> list[str]:
     return found
 
 
+class Discovery:
+    """One run's discovery: what it knows (registered accounts, declared identities, the ignore list,
+    what a school looks like) is worked out once; candidates are merged in as the run finds them
+    (gathered from posts, then returned by searches) and scored again after each lookup."""
+
+    def __init__(
+        self, accounts: list[RegisteredAccount], directory: Directory, policy: Policy, ignored: list[dict[str, Any]]
+    ) -> None:
+        self.policy = policy
+        self.ignored = ignored
+        self.known = known_identity_keys(accounts, directory)
+        schools = {a.school for a in accounts} | {p.school for p in directory.people.values() if p.school}
+        self.likeness = SchoolLikeness(schools, policy, directory.activities.values())
+        self.merged: dict[str, Candidate] = {}
+
+    def add(self, candidates: Iterable[Candidate]) -> None:
+        """Merge candidates seen from several accounts; known and ignored ones are dropped."""
+        merged = self.merged
+        for candidate in candidates:
+            if _identity_keys(candidate.identity) & self.known or is_ignored(candidate, self.ignored):
+                continue
+            existing = merged.setdefault(candidate.key, candidate)
+            if existing is not candidate:
+                existing.sightings += [s for s in candidate.sightings if s not in existing.sightings]
+                existing.profile = existing.profile or candidate.profile
+                existing.missing = existing.missing or candidate.missing
+                existing.no_lookup = existing.no_lookup or candidate.no_lookup
+
+    def scored(self) -> list[Candidate]:
+        """Every candidate scored on what is known of it now, most school-like first."""
+        # Nothing to register: the platform says the account does not exist (a typo) or is suspended.
+        self.merged = {key: c for key, c in self.merged.items() if c.missing is None}
+        for candidate in self.merged.values():
+            self.likeness.score(candidate, self.policy.discovery_threshold)
+        return sorted(self.merged.values(), key=lambda c: (-c.score, c.key))
+
+
 def discover(
     candidates: Iterable[Candidate],
     accounts: list[RegisteredAccount],
@@ -327,24 +350,9 @@ def discover(
     ignored: list[dict[str, Any]],
 ) -> list[Candidate]:
     """Merge candidates seen from several accounts, drop known and ignored ones, score the rest."""
-    known = known_identity_keys(accounts, directory)
-    merged: dict[str, Candidate] = {}
-    for candidate in candidates:
-        if _identity_keys(candidate.identity) & known or is_ignored(candidate, ignored):
-            continue
-        existing = merged.setdefault(candidate.key, candidate)
-        if existing is not candidate:
-            existing.sightings += [s for s in candidate.sightings if s not in existing.sightings]
-            existing.profile = existing.profile or candidate.profile
-            existing.missing = existing.missing or candidate.missing
-            existing.no_lookup = existing.no_lookup or candidate.no_lookup
-    # Nothing to register: the platform says the account does not exist (a typo) or is suspended.
-    merged = {key: c for key, c in merged.items() if c.missing is None}
-    schools = {a.school for a in accounts} | {p.school for p in directory.people.values() if p.school}
-    likeness = SchoolLikeness(schools, policy, directory.activities.values())
-    for candidate in merged.values():
-        likeness.score(candidate, policy.discovery_threshold)
-    return sorted(merged.values(), key=lambda c: (-c.score, c.key))
+    discovery = Discovery(accounts, directory, policy, ignored)
+    discovery.add(candidates)
+    return discovery.scored()
 
 
 # --- lookups and searches (the run asks the connectors; these only choose and apply) -----------

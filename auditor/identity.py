@@ -347,10 +347,3 @@ class IdentityResolver:
         if accepted:
             return _NameVerdict(best[0], score)
         return _NameVerdict(None, score, candidate_id=best[0], candidate_score=score)
-
-
-def resolve_identities(
-    identities: Iterable[Identity], directory: Directory, policy: MatchingPolicy
-) -> dict[str, Match]:
-    """One-shot helper; a run with many snapshots should keep one `IdentityResolver`."""
-    return IdentityResolver(directory, policy).resolve(identities)

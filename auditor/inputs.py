@@ -16,6 +16,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import logging
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -29,14 +30,15 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from auditor.directory import Directory, normalise_handle
-from auditor.policy import Policy
-from connectors.base import available_connectors
+from auditor.policy import Policy, move_legacy_keys
 from connectors.files import file_kind, read_bounded
+from connectors.registry import ConnectorRegistry
 from models.tables import Activity, PatternWaiver, Person, PersonIdentity, RegisteredAccount, checked_row
 
 PERSON_STATUSES = {"active", "departed", "inactive", "on_leave"}
 # Division inputs are text a person edits: a directory of 50,000 people is a few MB. The bound only
 # keeps a wrong file (a disk image, a pipe) from filling memory or hanging the nightly run.
+log = logging.getLogger("auditor.inputs")
 INPUT_MAX_BYTES = 512 * 1024 * 1024
 INPUT_READ_SECONDS = 120.0
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
@@ -502,6 +504,7 @@ class _Loaded:
     # Kinds of which a whole file could not be read: a reference to one of them may be in that file.
     unreadable: set[str] = field(default_factory=set)
     personal: set[tuple[str, str]] = field(default_factory=set)  # identities marked `(personal)`
+    connectors: ConnectorRegistry = field(default_factory=ConnectorRegistry.installed)
 
 
 def load_registry(
@@ -534,7 +537,10 @@ def load_registry(
             problems.append(InputProblem(path, key_lines.get(section, 1), None, section, message))
         if lists["ignore"]:
             for item, *_where in _validated_items(path, data, node, "ignore", IgnoreEntry, "handle", problems):
-                ignored.append(dict(item.model_dump(exclude_none=True), source=str(path)))
+                entry = dict(item.model_dump(exclude_none=True), source=str(path))
+                if isinstance(entry.get("platform"), str):  # an alias -> the connector's own name
+                    entry["platform"] = loaded.connectors.canonical(entry["platform"])
+                ignored.append(entry)
         if principals is not None:
             _read_schools(path, data, node, principals, problems)
         if lists["accounts"]:
@@ -551,7 +557,7 @@ def _registry_accounts(
     loaded: _Loaded,
     problems: list[InputProblem],
 ) -> list[RegisteredAccount]:
-    connectors = available_connectors()
+    connectors = loaded.connectors
     accounts: list[RegisteredAccount] = []
     entries = _validated_items(path, data, node, "accounts", RegistryEntry, "key", problems, loaded.rejected_accounts)
     for entry, line, entry_lines, entry_node in entries:
@@ -623,7 +629,7 @@ def _to_account(
     path: Path,
     line: int | None,
     key_lines: dict[str, int],
-    connectors: dict[str, Any],
+    connectors: ConnectorRegistry,
     exports: ExportRules,
     seen: dict[str, str],
     problems: list[InputProblem],
@@ -638,22 +644,27 @@ def _to_account(
     if entry.key in seen:
         problem("key", f"duplicate key (already registered at {seen[entry.key]})")
     seen.setdefault(entry.key, f"{path}:{line}")
-    if platform_cls is None and entry.connector != "manual":
-        known = ", ".join(sorted(connectors))
-        problem("platform", f"unknown platform {entry.platform!r} (known: {known}; or set connector: manual)")
     platform = platform_cls.name if platform_cls is not None else entry.platform.lower()
-    connector = entry.connector or platform
-    if connector not in connectors:
+    connector = connectors.canonical(entry.connector) if entry.connector else platform
+    connector_cls = connectors.get(connector)
+    # A platform without a connector of its own is audited by one that reads an ITS export.
+    reads_export = connector_cls is not None and connector_cls.reads_export
+    if platform_cls is None and not reads_export:
+        known = ", ".join(sorted(connectors.aliases()))
+        readers = " or ".join(f"connector: {name}" for name in connectors.names() if connectors[name].reads_export)
+        alternative = f"; or set {readers}" if readers else ""
+        problem("platform", f"unknown platform {entry.platform!r} (known: {known}{alternative})")
+    if connector_cls is None:
         problem("connector", f"no connector named {connector!r} is installed")
-    if connector == "manual" and not entry.export:
-        problem("export", "the manual connector needs 'export:' (the path of the ITS export CSV)")
+    if reads_export and not entry.export:
+        problem("export", f"the {connector} connector needs 'export:' (the path of the ITS export CSV)")
     export: str | None = None
     if entry.export:
         real, wrong = check_export(path, entry.export, exports)
         if wrong:
             problem("export", wrong)
         export = str(real)
-    if not entry.handle and not entry.platform_id and connector != "manual":
+    if not entry.handle and not entry.platform_id and (connector_cls is None or connector_cls.needs_handle):
         problem("handle", "give the account's handle or platform_id (or both)")
     if entry.approved_by and not entry.approved_on:
         problem("approved_on", "a platform approval needs the date it was given")
@@ -978,20 +989,54 @@ def load_activities(path: Path, loaded: _Loaded, problems: list[InputProblem]) -
     return activities
 
 
-def load_policy(path: Path, problems: list[InputProblem]) -> Policy:
+def load_policy(path: Path, problems: list[InputProblem], connectors: ConnectorRegistry | None = None) -> Policy:
     if not path.exists():
         return Policy()
     data, node = _load_yaml(path, problems)
     if data is None:
         return Policy()
+    registry = connectors or ConnectorRegistry.installed()
     _line, key_lines = _mapping_lines(node)
+    data = dict(data) if isinstance(data, dict) else data
+    if isinstance(data, dict):
+        for old, connector, new in move_legacy_keys(data, registry):
+            where = f"{path}:{key_lines.get(old, 1)}"
+            log.warning(
+                "%s: policy key %r is deprecated: write it as 'connectors: {%s: {%s: ...}}'", where, old, connector, new
+            )
     try:
-        return Policy.model_validate(data or {})
+        policy = Policy.model_validate(data or {})
     except ValidationError as exc:
         for location, message in _explain(exc):
             top = (location or "").split(".")[0]
             problems.append(InputProblem(path, key_lines.get(top, 1), "policy", location, message))
         return Policy()
+    _check_connector_sections(path, node, policy, registry, problems)
+    return policy
+
+
+def _check_connector_sections(
+    path: Path, node: yaml.Node | None, policy: Policy, registry: ConnectorRegistry, problems: list[InputProblem]
+) -> None:
+    """Each `connectors:` section names an installed connector and holds only its options, valid."""
+    _line, key_lines = _mapping_lines(node)
+    sections_node = _value_node(node, "connectors")
+    _line, section_lines = _mapping_lines(sections_node)
+    for name, field_name, message in registry.check_sections(policy.connectors):
+        _line, field_lines = _mapping_lines(_value_node(sections_node, name))
+        top = (field_name or "").split(".")[0]
+        line = field_lines.get(top) or section_lines.get(name) or key_lines.get("connectors", 1)
+        location = f"connectors.{name}" + (f".{field_name}" if field_name else "")
+        problems.append(InputProblem(path, line, "policy", location, message))
+
+
+def _value_node(node: yaml.Node | None, key: str) -> yaml.Node | None:
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    for key_node, value_node in node.value:
+        if getattr(key_node, "value", None) == key:
+            return value_node
+    return None
 
 
 # --- the whole division -------------------------------------------------------------------
@@ -1015,16 +1060,16 @@ def check_references(loaded: _Loaded, problems: list[InputProblem]) -> None:
         problems.append(InputProblem(ref.file, ref.line, ref.record, ref.field, message))
 
 
-def load_division(folder: Path) -> Division:
+def load_division(folder: Path, connectors: ConnectorRegistry | None = None) -> Division:
     """Load and validate every input of a division folder; raise InputError listing every problem."""
     problems: list[InputProblem] = []
     if not folder.is_dir():
         raise InputError([InputProblem(folder, None, None, None, "division folder not found")])
-    connectors = available_connectors()
-    platforms = {cls.name for cls in connectors.values()} - {"manual"}
-    aliases = {alias: cls.name for alias, cls in connectors.items()}
-    loaded = _Loaded()
-    policy = load_policy(folder / "policy.yaml", problems)
+    registry = connectors or ConnectorRegistry.installed()
+    platforms = {name for name in registry.names() if not registry[name].reads_export}
+    aliases = registry.aliases()
+    loaded = _Loaded(connectors=registry)
+    policy = load_policy(folder / "policy.yaml", problems, registry)
     activities = load_activities(folder / "activities.yaml", loaded, problems)
     people, identities = load_directory_folder(folder / "directory", platforms, aliases, loaded, problems)
     registry_files = _registry_files(folder)

@@ -107,7 +107,6 @@ SHOP_DOMAINS: tuple[str, ...] = (
     "depop.com",
     "redbubble.com",
     "teespring.com",
-    "tiktok.com/@",
 )
 # Election and campaign phrases (regular expressions, case-insensitive).
 CAMPAIGN_PHRASES: tuple[str, ...] = (
@@ -124,7 +123,7 @@ CAMPAIGN_PHRASES: tuple[str, ...] = (
 PROMOTION_PHRASES: tuple[str, ...] = (
     r"\buse (?:my|the) (?:code|promo code|discount code)\b",
     r"\b(?:promo|discount|referral|affiliate) (?:code|link)\b",
-    r"\bmy (?:new )?(?:book|business|store|shop|side hustle|podcast|youtube channel|etsy|brand|products?)\b",
+    r"\bmy (?:new )?(?:book|business|store|shop|side hustle|podcast|channel|etsy|brand|products?)\b",
     r"\bshop my\b",
     r"\b(?:dm|message) me to (?:order|buy|book)\b",
     r"\blink in (?:my )?bio\b",

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
@@ -33,7 +33,12 @@ from auditor.report.markdown import finding_lines, render_summary_md
 from auditor.report.safe_text import display_line
 from auditor.settings import Settings
 from connectors.scrub import REDACTED, register_url_secret, scrub
+from models.severity import OPEN_STATUSES
 from models.tables import Severity
+
+if TYPE_CHECKING:
+    from auditor.context import RunContext
+    from auditor.report.publish import Published
 
 log = logging.getLogger("auditor.notify")
 
@@ -41,7 +46,6 @@ SMTP_TIMEOUT_SECONDS = 30.0
 HTTP_TIMEOUT_SECONDS = (5.0, 30.0)  # connect, read
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024  # above this the e-mail says where the report is instead
 LISTED_FINDINGS = 20  # findings listed in a message; the rest are counted
-OPEN_STATUSES = ("new", "persisting", "unknown")
 MAX_ERROR_TEXT = 200  # a server's reply is its text, not ours: bounded in logs and outcomes
 
 
@@ -145,8 +149,21 @@ def send_notifications(
     return [_deliver(report, report_dir, sink_policy, settings) for sink_policy in policy.sinks]
 
 
+def notify(ctx: RunContext, published: Published) -> list[SinkOutcome]:
+    """The notify stage's entry: every sink of the policy told about the report the publish stage just
+    wrote, from its in-memory notice (never report.json read back). A what-if (`check --person
+    --departed`) tells the one who asked, never the sinks."""
+    from auditor.store import WHAT_IF_KIND  # the store's stack loads only in a run
+
+    if ctx.kind == WHAT_IF_KIND:
+        return []
+    return send_notifications(published.notice, published.folder, ctx.policy, ctx.settings)
+
+
 def send_notifications_for_folder(report_dir: Path, policy: Policy, settings: Settings) -> list[SinkOutcome]:
     """Same, reading the run's report.json from its folder (what `auditor run` just published)."""
+    if not policy.sinks:  # nothing to send: a 100,000-finding report.json read back was the run's peak (#21)
+        return []
     try:
         report = json.loads((report_dir / "report.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -524,6 +541,7 @@ __all__ = [
     "Notification",
     "SinkError",
     "SinkOutcome",
+    "notify",
     "route",
     "send_notifications",
     "send_notifications_for_folder",

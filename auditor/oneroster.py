@@ -155,7 +155,7 @@ def read_users(
     """users.csv as people rows in the auditor's columns, with their users.csv line numbers.
 
     `platforms` maps each platform name and alias (lower case) to the platform: a userIds entry
-    `{twitter:@handle}` declares that identity; entries of other types (LDAP, LTI, SIS ids) are dropped.
+    `{<platform>:@handle}` declares that identity; entries of other types (LDAP, LTI, SIS ids) are dropped.
     """
     orgs = _orgs(source, problems)
     table = _read_table(source, "users.csv", problems)

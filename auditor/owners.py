@@ -15,12 +15,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.directory import Directory
-from auditor.reconcile import Evaluated
-from auditor.rules._common import person_label
+from auditor.rules._people import person_label
 from models.tables import Person, RegisteredAccount
+
+if TYPE_CHECKING:
+    from auditor.evaluate import Evaluated
 
 ITS_OWNER: dict[str, str] = {"name": "ITS", "role": "its"}  # ITS is a department: no person id
 PRINCIPAL_ROLE = "administrator"  # the directory role of a school's principal

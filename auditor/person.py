@@ -21,10 +21,12 @@ from sqlalchemy.engine import Engine
 from auditor.directory import Directory, normalise_handle
 from auditor.identity import IdentityResolver
 from auditor.inputs import Division
-from auditor.rules._common import OBSERVED, AdminSet, admins, last_password_reset
+from auditor.rules._admins import AdminSet, admins
+from auditor.rules._passwords import last_password_reset
+from auditor.rules._people import OBSERVED
 from auditor.rules.base import RuleContext
 from auditor.store import latest_content, run_snapshots
-from connectors.base import Connector, available_connectors
+from connectors.registry import ConnectorRegistry
 from models.db import session
 from models.snapshot import AccountSnapshot, Capability
 from models.tables import Person, RegisteredAccount
@@ -99,7 +101,7 @@ def assume_departure(division: Division, person: Person, departed: date, as_of: 
 
 
 def has_left(person: Person, on: date) -> bool:
-    """As the rules decide it (auditor.rules._common.has_left), without a rule context."""
+    """As the rules decide it (auditor.rules._people.has_left), without a rule context."""
     return person.status == "departed" or (person.departure_date is not None and person.departure_date <= on)
 
 
@@ -116,10 +118,11 @@ def _context(
     division: Division,
     directory: Directory,
     resolver: IdentityResolver,
-    connectors: dict[str, type[Connector]],
+    connectors: ConnectorRegistry,
     as_of: datetime,
 ) -> RuleContext:
     cls = connectors.get(account.connector)
+    platform = connectors.get(account.platform)
     matches = resolver.resolve(a.identity for a in snapshot.admins) if snapshot is not None else {}
     return RuleContext(
         account=account,
@@ -129,6 +132,7 @@ def _context(
         directory=directory,
         policy=division.policy,
         as_of=as_of,
+        participants_from_interactions=platform is not None and platform.participants_from_interactions,
     )
 
 
@@ -141,7 +145,7 @@ def accounts_of(division: Division, person_id: str, engine: Engine, as_of: datet
     whose registered ITS identity is theirs."""
     directory = division.directory()
     resolver = IdentityResolver(directory, division.policy.matching)
-    connectors = available_connectors()
+    connectors = ConnectorRegistry.installed()
     found: list[PersonAccount] = []
     with session(engine) as db:
         for account in division.accounts:
@@ -248,7 +252,7 @@ def person_section(
     as_of = datetime.fromisoformat(run["as_of"])
     directory = division.directory()
     resolver = IdentityResolver(directory, division.policy.matching)
-    connectors = available_connectors()
+    connectors = ConnectorRegistry.installed()
     with session(engine) as db:
         audited = {row.account_key: row for row in run_snapshots(db, run["id"])}
         snapshots = {

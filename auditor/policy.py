@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from auditor.lexicons import (
     CAMPAIGN_PHRASES,
@@ -16,7 +16,43 @@ from auditor.lexicons import (
     SCHOOL_IDIOMS,
     SHOP_DOMAINS,
 )
+from connectors.base import RunLimits
+from connectors.registry import ConnectorRegistry
 from models.severity import Severity
+
+
+def _approved_by_default() -> list[str]:
+    """The platforms AP 80-06 names, as the installed connectors declare."""
+    return ConnectorRegistry.installed().approved_by_default()
+
+
+def _default_prices() -> dict[str, float]:
+    return ConnectorRegistry.installed().default_prices()
+
+
+def move_legacy_keys(data: dict[str, Any], registry: ConnectorRegistry | None = None) -> list[tuple[str, str, str]]:
+    """Move old top-level keys of a connector's knobs into its `connectors:` section, in place.
+
+    Returns (old key, connector, field) for each moved key, for the deprecation warning. A value the
+    section already sets wins over the old key.
+    """
+    legacy = (registry or ConnectorRegistry.installed()).legacy_keys()
+    moved: list[tuple[str, str, str]] = []
+    for old, (connector, new) in legacy.items():
+        if old not in data:
+            continue
+        value = data.pop(old)
+        sections = data.get("connectors")
+        if sections is None:
+            sections = data["connectors"] = {}
+        if isinstance(sections, dict):
+            section = sections.get(connector)
+            if section is None:
+                section = sections[connector] = {}
+            if isinstance(section, dict):
+                section.setdefault(new, value)
+        moved.append((old, connector, new))
+    return moved
 
 
 class MatchingPolicy(BaseModel):
@@ -63,7 +99,10 @@ class PersonalUsePolicy(BaseModel):
     # Links here never count (the Division's, its schools', the school fundraising platform it approved).
     allowed_domains: list[str] = Field(default_factory=list)
     fundraiser_domains: list[str] = Field(default_factory=lambda: list(FUNDRAISER_DOMAINS))
-    shop_domains: list[str] = Field(default_factory=lambda: list(SHOP_DOMAINS))
+    # A connector may add links on its platform that sell (a creator's storefront).
+    shop_domains: list[str] = Field(
+        default_factory=lambda: [*SHOP_DOMAINS, *ConnectorRegistry.installed().shop_links()]
+    )
     campaign_phrases: list[str] = Field(default_factory=lambda: list(CAMPAIGN_PHRASES))
     promotion_phrases: list[str] = Field(default_factory=lambda: list(PROMOTION_PHRASES))
 
@@ -83,7 +122,7 @@ class Policy(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     division: str = "School Division"
-    approved_platforms: list[str] = Field(default_factory=lambda: ["twitter", "facebook"])
+    approved_platforms: list[str] = Field(default_factory=_approved_by_default)
     min_staff_admins: int = Field(2, ge=0)
     # AP 80-06 forbids sharing an individual account ("Under no circumstance should an individual account be
     # shared by more than one person"), so by default too-few-staff-admins asks two staff admins of joint
@@ -109,16 +148,11 @@ class Policy(BaseModel):
     account_deadline_seconds: float = Field(900, gt=0)
     run_deadline_seconds: float = Field(4 * 3600, gt=0)
     concurrency: dict[str, int] = Field(default_factory=lambda: {"default": 4})
-    youtube_daily_units: int = Field(10_000, ge=0)
-    x_page_cap: int = Field(50, ge=1)  # follower pages per account per run (1,000 each)
-    # When a public X account's followers are read. Its followers are not a participant list the school
-    # controls (non-school-participant reports only a count), so by default they are listed only at the
-    # account's full reconciliation; "nightly" also reads its new followers every run, as for a protected
-    # account (X bills each follower and allows 15 follower requests per 15 minutes).
-    x_public_follower_lists: Literal["reconciliation", "nightly"] = "reconciliation"
-    prices: dict[str, float] = Field(
-        default_factory=lambda: {"twitter:user": 0.010, "twitter:post": 0.005, "twitter:follower": 0.010}
-    )
+    # Each connector's own section (`connectors: {<name>: {...}}`): its page caps, quota, discovery
+    # options, validated at load against the connector's options model (auditor.inputs).
+    connectors: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # Billable item ("<connector>:<item>") -> USD; the default is what the connectors declare.
+    prices: dict[str, float] = Field(default_factory=_default_prices)
     student_number_pattern: str = r"\b\d{9}\b"
     # E-mail domains of the Division and its schools: addresses there are not personal information.
     division_email_domains: list[str] = Field(default_factory=list)
@@ -145,13 +179,11 @@ class Policy(BaseModel):
     # Discovery: a candidate account scoring this much (0-100) for looking like a school account
     # becomes an account-unregistered finding.
     discovery_threshold: float = Field(50.0, ge=0, le=100)
-    # Profile lookups of candidates (X: one request per 100 handles, billed per user): those a registered
+    # Profile lookups of candidates (one request per batch of handles, maybe billed): those a registered
     # account mentions, links or replies to, and others scoring at least the floor on their name alone;
     # at most `discovery_max_lookups` per platform and run (0: no lookups).
     discovery_lookup_floor: float = Field(20.0, ge=0, le=100)
     discovery_max_lookups: int = Field(200, ge=0)
-    # YouTube channel search by each school's name: 100 quota units a search, a small daily allowance.
-    discovery_youtube_search: bool = False
     # Words that make a name look like a school's (besides the schools' and activities' own names).
     school_words: list[str] = Field(
         default_factory=lambda: [
@@ -185,8 +217,8 @@ class Policy(BaseModel):
     personal_use: PersonalUsePolicy = Field(default_factory=PersonalUsePolicy)
 
     # staff-student-personal-connection (off by default): read whom the personal accounts staff declare in the
-    # directory follow (X bills each user returned). Turn on only once the Division's privacy review approved
-    # looking at staff's personal accounts (docs/rules.md); the findings go to principals only.
+    # directory follow (a platform may bill each user returned). Turn on only once the Division's privacy
+    # review approved looking at staff's personal accounts (docs/rules.md); the findings go to principals only.
     personal_connections: bool = False
     personal_connections_page_cap: int = Field(5, ge=1)  # "following" pages per personal account (1,000 each)
 
@@ -198,6 +230,28 @@ class Policy(BaseModel):
 
     def severity_for(self, rule_id: str, default: Severity) -> Severity:
         return self.severities.get(rule_id, default)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_keys(cls, data: Any) -> Any:
+        """Policies written before connectors had their own sections still load (inputs warns)."""
+        if isinstance(data, dict):
+            data = dict(data)
+            if isinstance(data.get("connectors"), dict):
+                data["connectors"] = {k: dict(v) if isinstance(v, dict) else v for k, v in data["connectors"].items()}
+            move_legacy_keys(data)
+        return data
+
+    def run_limits(self) -> RunLimits:
+        """The values of this policy a connector may read."""
+        return RunLimits(
+            lookback_days=self.lookback_days,
+            full_reconcile_days=self.full_reconcile_days,
+            following_page_cap=self.personal_connections_page_cap,
+            discovery_max_lookups=self.discovery_max_lookups,
+            export_max_bytes=self.export_max_bytes,
+            export_read_seconds=self.export_read_seconds,
+        )
 
     def digest(self) -> str:
         # When and how fast the workers run does not change what is audited: not part of the digest.

@@ -12,36 +12,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING
 
-from auditor.rules.base import RuleMeta, RuleResult, fingerprint
-from models.tables import Finding, FindingStatus, PatternWaiver, RegisteredAccount, Severity, Waiver, checked_row
+from auditor.evaluate import Evaluated
+from auditor.store import (
+    ever_resolved,
+    pattern_waivers,
+    previous_division_findings,
+    previous_findings,
+    store_findings,
+    waivers_by_fingerprint,
+)
+from models.tables import Finding, FindingStatus, PatternWaiver, Severity, Waiver, checked_row
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from auditor.context import RunContext
 
 AnyWaiver = Waiver | PatternWaiver
-
-
-@dataclass
-class Evaluated:
-    """A rule result for one account, with the severity the policy gives it."""
-
-    meta: RuleMeta
-    account: RegisteredAccount
-    result: RuleResult
-    severity: Severity
-    owners: list[dict[str, str]] = field(default_factory=list)  # who must act (auditor.owners)
-    remediation: str | None = None  # the connector's place-specific text; None: the rule's own
-
-    @property
-    def its_owned(self) -> bool:
-        """ITS acts on division-wide rules and on the rules that declare it (audit coverage)."""
-        return self.meta.scope == "division" or self.meta.owner == "its"
-
-    @property
-    def fingerprint(self) -> str:
-        return fingerprint(self.meta.id, self.account.key, self.result.subject)
 
 
 def waiver_applies(waiver: AnyWaiver | None, as_of: datetime) -> bool:
@@ -86,8 +79,10 @@ def reconcile(
     waivers: dict[str, Waiver],
     resolved_before: set[str],
     patterns: Sequence[PatternWaiver] = (),
+    incomplete_rules: Collection[str] = (),
 ) -> list[Finding]:
-    """Findings to store for this run (one row per fingerprint)."""
+    """Findings to store for this run (one row per fingerprint). `incomplete` names the accounts and
+    `incomplete_rules` the rules (a division rule that crashed) this run could not fully check."""
     findings: dict[str, Finding] = {}
     previous_by_fp = {f.fingerprint: f for rows in previous.values() for f in rows}
     for item in evaluated:
@@ -101,7 +96,7 @@ def reconcile(
         for before in rows:
             if before.fingerprint in findings:
                 continue
-            if account_key in incomplete:
+            if account_key in incomplete or before.rule_id in incomplete_rules:
                 status = (
                     FindingStatus.WAIVED
                     if waiver_applies(waiver_for(before, waivers, patterns, as_of), as_of)
@@ -163,3 +158,80 @@ def _url(evidence: dict[str, object]) -> str | None:
             if isinstance(value, str) and value.startswith("http"):
                 return value
     return None
+
+
+# --- the stage: reconcile and store the run's findings -------------------------------------------
+
+
+def reconcile_and_store(
+    db: Session,
+    run_id: str,
+    as_of: datetime,
+    results: list[Evaluated],
+    previous: dict[str, list[Finding]],
+    incomplete: set[str],
+    threshold: int,
+    incomplete_rules: Collection[str] = (),
+) -> tuple[dict[str, int], dict[str, int], bool]:
+    """Reconcile and store the run's findings one account at a time (reconciliation is per
+    fingerprint, and a fingerprint names its account), so that only one account's findings are
+    ever objects in memory. Returns the counts by status, the open ones by severity, and whether
+    an open finding reaches the fail threshold."""
+    waivers, patterns = waivers_by_fingerprint(db), pattern_waivers(db)  # waivers.yaml, stored with the inputs
+    resolved_before = ever_resolved(db, [r.fingerprint for r in results])
+    by_account: dict[str, list[Evaluated]] = {}
+    for item in results:
+        by_account.setdefault(item.account.key, []).append(item)
+    by_status: dict[str, int] = {}
+    by_severity: dict[str, int] = {}
+    breach = False
+    for key in sorted(set(by_account) | set(previous)):
+        findings = reconcile(
+            run_id=run_id,
+            as_of=as_of,
+            evaluated=by_account.pop(key, []),
+            previous={key: previous.get(key, [])},
+            incomplete=incomplete,
+            waivers=waivers,
+            patterns=patterns,
+            resolved_before=resolved_before,
+            incomplete_rules=incomplete_rules,
+        )
+        store_findings(db, findings)
+        for finding in findings:
+            by_status[finding.status] = by_status.get(finding.status, 0) + 1
+            if FindingStatus(finding.status).is_open:
+                by_severity[finding.severity] = by_severity.get(finding.severity, 0) + 1
+                breach = breach or Severity(finding.severity).rank >= threshold
+    return dict(sorted(by_status.items())), dict(sorted(by_severity.items())), breach
+
+
+@dataclass(frozen=True)
+class Tally:
+    """What the reconciled run adds up to: counts by status, open ones by severity, and whether an
+    open finding reaches the policy's fail threshold."""
+
+    by_status: dict[str, int]
+    by_severity: dict[str, int]
+    breach: bool
+
+
+def reconcile_run(
+    db: Session,
+    ctx: RunContext,
+    started: datetime,
+    results: list[Evaluated],
+    incomplete: set[str],
+    incomplete_rules: Collection[str] = (),
+) -> Tally:
+    """The reconcile stage's entry: this run's results against the previous run's open findings
+    (of the accounts audited, and the division's own when the run is division-wide), stored in `db`
+    (the caller commits, with the run row, in one transaction)."""
+    previous = {a.key: previous_findings(db, a.key, started) for a in ctx.accounts}
+    if ctx.division_wide:
+        for finding in previous_division_findings(db, started):
+            previous.setdefault(finding.account_key, []).append(finding)
+    by_status, by_severity, breach = reconcile_and_store(
+        db, ctx.run_id, ctx.as_of, results, previous, incomplete, ctx.policy.fail_threshold.rank, incomplete_rules
+    )
+    return Tally(by_status, by_severity, breach)

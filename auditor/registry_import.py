@@ -13,7 +13,7 @@ import io
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -32,7 +32,7 @@ from auditor.inputs import (
     _mapping_lines,
     read_input_text,
 )
-from connectors.base import available_connectors
+from connectors.registry import ConnectorRegistry
 
 IGNORE = "ignore"
 LIST_FIELDS = {"holders", "admins"}
@@ -197,8 +197,8 @@ def _date(value: Any, date_format: str | None) -> date | str:
         raise ValueError(f"{text!r} is not a date ({expected}; or set date_format in the mapping file)") from None
 
 
-def _platform(value: str, connectors: dict[str, Any]) -> str:
-    """The connector's platform name, from the whole cell or one of its words ("X/Twitter", "Facebook Page")."""
+def _platform(value: str, connectors: Mapping[str, Any]) -> str:
+    """The connector's platform name, from the whole cell or one of its words (a name or an alias)."""
     for candidate in [value.lower(), *re.split(r"[^a-z0-9]+", value.lower())]:
         if candidate in connectors:
             return str(connectors[candidate].name)
@@ -213,7 +213,7 @@ def _choice(value: str, allowed: tuple[str, ...], synonyms: dict[str, str]) -> s
     return synonyms.get(lowered, lowered)
 
 
-def _cell(name: str, raw: Any, mapping: ImportMapping, connectors: dict[str, Any]) -> Any:
+def _cell(name: str, raw: Any, mapping: ImportMapping, connectors: ConnectorRegistry) -> Any:
     """One cell as the registry field's value; ValueError says what is wrong."""
     if name in ID_FIELDS and isinstance(raw, int | float) and len(str(int(raw))) > EXCEL_DIGITS:
         raise ValueError(f"{raw!r} was typed as a number and lost digits: format the column as text and retype it")
@@ -248,7 +248,7 @@ def _row_entry(
     values: list[Any],
     columns: dict[int, str],
     mapping: ImportMapping,
-    connectors: dict[str, Any],
+    connectors: ConnectorRegistry,
     problems: list[InputProblem],
 ) -> dict[str, Any] | None:
     entry: dict[str, Any] = {}
@@ -273,11 +273,14 @@ def _row_entry(
         for where, what in _explain(exc):
             problems.append(InputProblem(path, number, label, where, what))
         return None
-    if entry["platform"] not in connectors and entry.get("connector") != "manual":
-        known = ", ".join(sorted(connectors))
-        message = f"unknown platform {entry['platform']!r} (known: {known}; or a Connector column saying manual)"
+    connector = connectors.get(str(entry.get("connector") or entry["platform"]))
+    reads_export = connector is not None and connector.reads_export  # a platform ITS exports by hand
+    if entry["platform"] not in connectors and not reads_export:
+        known = ", ".join(sorted(connectors.aliases()))
+        readers = " or ".join(name for name in connectors.names() if connectors[name].reads_export)
+        message = f"unknown platform {entry['platform']!r} (known: {known}; or a Connector column saying {readers})"
         problems.append(InputProblem(path, number, label, "platform", message))
-    if not entry.get("handle") and not entry.get("platform_id") and entry.get("connector") != "manual":
+    if not entry.get("handle") and not entry.get("platform_id") and (connector is None or connector.needs_handle):
         problems.append(InputProblem(path, number, label, "handle", "give the account's handle or platform id"))
     if "key" not in entry and len(problems) == bad:
         problems.append(InputProblem(path, number, None, "key", "no handle or platform id to make a key of: add a Key"))
@@ -298,7 +301,7 @@ def import_forms(path: Path, mapping: ImportMapping) -> ImportResult:
     columns, ignored = _columns(path, header[1], header[0], mapping, problems)
     if problems:
         raise InputError(problems)
-    connectors = available_connectors()
+    connectors = ConnectorRegistry.installed()
     entries: list[tuple[int, dict[str, Any]]] = []
     keys: dict[str, int] = {}
     for number, values in rows:

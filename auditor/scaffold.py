@@ -14,14 +14,15 @@ from pathlib import Path
 import yaml
 
 from auditor.policy import Policy
-from connectors.base import available_connectors
+from connectors.registry import ConnectorRegistry
 
 # Why each policy setting is there: the AP 80-06 clause it applies, or what it tunes.
 # tests/auditor/test_onboarding.py checks that every Policy field has its line here.
 POLICY_CLAUSES: dict[str, str] = {
     "division": "The Division's name, shown on every report.",
-    "approved_platforms": "AP 80-06, Establishing Social Media Accounts: Twitter and Facebook are recognized; "
-    "other sites may be added by request, after review by the Assistant Superintendent or the Director of ITS.",
+    "approved_platforms": "AP 80-06, Establishing Social Media Accounts: the platforms it recognizes (the default: "
+    "those the installed connectors say it names); other sites may be added by request, after review by the "
+    "Assistant Superintendent or the Director of ITS.",
     "min_staff_admins": "AP 80-06, Online Interactions: no less than two staff members should have administrative "
     "access to a given account, in addition to the ITS account.",
     "password_max_age_days": "AP 80-06, Account Management: passwords on individual accounts should be reset "
@@ -41,10 +42,8 @@ POLICY_CLAUSES: dict[str, str] = {
     "account_deadline_seconds": "Operations: the longest one account's audit may take before it is `partial`.",
     "run_deadline_seconds": "Operations: the longest a whole run may take (`auditor run --dry-run` predicts it).",
     "concurrency": "Operations: accounts audited at once, per platform or `default`.",
-    "youtube_daily_units": "Operations: the YouTube Data API's daily quota; an audit stops as `partial: quota` first.",
-    "x_page_cap": "Operations: X follower pages (1,000 followers each) read per account and run.",
-    "x_public_follower_lists": "AP 80-06, Online Interactions: when a public X account's followers are listed "
-    "(reconciliation or nightly; X bills each follower).",
+    "connectors": "Each connector's own settings (page caps, quotas, discovery searches), one section per "
+    "connector; the defaults are shown commented out below. Docs: docs/connectors-<name>.md.",
     "prices": "Operations: price per billed item, for the spend estimate of `auditor run --dry-run`.",
     "student_number_pattern": "AP 80-06, Proper Conduct and Confidentiality of Information: a student number "
     "in a post is confidential information (a regular expression).",
@@ -65,8 +64,6 @@ POLICY_CLAUSES: dict[str, str] = {
     "discovery_lookup_floor": "AP 80-06, Establishing Social Media Accounts: candidates scoring this much on "
     "their name alone are looked up.",
     "discovery_max_lookups": "Operations: profile lookups of candidates per platform and run (0: none).",
-    "discovery_youtube_search": "AP 80-06, Establishing Social Media Accounts: search YouTube by each school's "
-    "name (100 quota units a search).",
     "school_words": "AP 80-06, Establishing Social Media Accounts: words that make a name look like a school's.",
     "individual_accounts_need_staff_admins": "AP 80-06, Account Management: an individual account is never shared "
     "by more than one person, so by default it is not asked for two staff admins (Online Interactions); true "
@@ -84,8 +81,8 @@ POLICY_CLAUSES: dict[str, str] = {
     "including self-promotion or advancing personal ideals; the signals and allowed domains of personal-use.",
     "personal_connections": "AP 80-06, Personal Accounts: the Division strongly recommends not friending "
     "students on personal accounts. Off by default: turn on only after the division's privacy review.",
-    "personal_connections_page_cap": "Operations: X following pages (1,000 each, billed) read per staff member "
-    "when personal_connections is on.",
+    "personal_connections_page_cap": "Operations: following pages (1,000 each, may be billed) read per staff "
+    "member when personal_connections is on.",
     "schedule": "Operations: when the workers start the nightly run (cron expression; `auditor worker`, "
     "docs/scaling.md). The single-process `auditor run` keeps its cron line.",
     "rate_limits": "Operations: per platform, the requests one credential may make in a window "
@@ -116,21 +113,35 @@ def policy_yaml() -> str:
     for name in Policy.model_fields:
         why = POLICY_CLAUSES.get(name, "See docs/rules.md.")
         setting = yaml.safe_dump({name: defaults[name]}, sort_keys=False, allow_unicode=True, width=100)
-        parts += [_comment(why), setting.rstrip("\n"), ""]
+        parts += [_comment(why), *_connector_sections(name), setting.rstrip("\n"), ""]
     return "\n".join(parts)
+
+
+def _connector_sections(field_name: str) -> list[str]:
+    """The installed connectors' options with their defaults, commented out (`connectors:` stays empty)."""
+    if field_name != "connectors":
+        return []
+    registry = ConnectorRegistry.installed()
+    sections = {name: registry[name].options_model().model_dump(mode="json") for name in registry.names()}
+    sections = {name: options for name, options in sections.items() if options}
+    if not sections:
+        return []
+    text = yaml.safe_dump({"connectors": sections}, sort_keys=False, allow_unicode=True, width=100)
+    return [f"# {line}" for line in text.rstrip("\n").splitlines()]
 
 
 def _example_platform() -> str:
     """The first approved platform with an installed connector (no platform name is written in code)."""
-    installed = available_connectors()
+    installed = ConnectorRegistry.installed()
     for name in Policy().approved_platforms:
         if name in installed:
             return name
-    return next(iter(sorted(set(installed) - {"manual"})), "manual")
+    needs_no_export = [name for name in installed.names() if not installed[name].reads_export]
+    return next(iter(needs_no_export), next(iter(installed.names()), "example"))
 
 
 def registry_yaml() -> str:
-    installed = ", ".join(sorted(available_connectors()))
+    installed = ", ".join(ConnectorRegistry.installed().names())
     platform = _example_platform()
     return f"""\
 # Form 8-06 registrations: one entry per account (README, "Using it for your division").

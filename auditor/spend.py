@@ -10,10 +10,12 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
+from auditor.plugins import connector_context
 from auditor.policy import Policy
 from auditor.settings import Settings
 from auditor.store import latest_content, latest_cursor
-from connectors.base import Connector, ConnectorContext, Estimate
+from connectors.base import Connector, Estimate
+from connectors.registry import ConnectorRegistry
 from connectors.resilience import Deadline
 from models.db import session
 from models.tables import RegisteredAccount
@@ -86,7 +88,7 @@ class RunEstimate:
 
 def estimate_run(
     accounts: list[RegisteredAccount],
-    connectors: Mapping[str, type[Connector]],
+    connectors: ConnectorRegistry,
     settings: Settings,
     policy: Policy,
     as_of: datetime,
@@ -110,9 +112,10 @@ def estimate_run(
             if cls is None:
                 continue
             prefetching = will_prefetch(cls, group, settings)
-            context = ConnectorContext(
-                settings=settings,
-                policy=policy,
+            context = connector_context(
+                connectors,
+                cls.name,
+                policy,
                 as_of=as_of,
                 deadline=Deadline(policy.account_deadline_seconds),
                 full=full,
@@ -122,7 +125,7 @@ def estimate_run(
             platform = result.by_platform.setdefault(cls.name, Estimate())
             cursors = {account.key: latest_cursor(db, account.key) for account in group}
             if prefetching:
-                # The previous cursors also for a full run: what they recorded predicts it (X: which
+                # The previous cursors also for a full run: what they recorded predicts it (e.g. which
                 # conversations have replies), though the run itself starts afresh.
                 platform.add(connector.estimate_prefetch(group, cursors))
             for account in group:
@@ -139,9 +142,8 @@ def estimate_run(
         cls = connectors.get(name)
         if cls is None or not cls.shows_following or not count:
             continue
-        context = ConnectorContext(
-            settings=settings, policy=policy, as_of=as_of, deadline=Deadline(policy.account_deadline_seconds)
-        )
+        deadline = Deadline(policy.account_deadline_seconds)
+        context = connector_context(connectors, cls.name, policy, as_of=as_of, deadline=deadline)
         found = cls(context).estimate_following(count)
         result.personal[cls.name] = found
         platform = result.by_platform.setdefault(cls.name, Estimate())

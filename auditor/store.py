@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, insert
 from sqlmodel import Session, col, select
 
 from auditor.inputs import Division
+from models.severity import TRACKED_STATUSES
 from models.snapshot import AccountSnapshot, Capability, CollectionState, CollectionStatus, Identity
 from models.tables import (
     Activity,
@@ -26,7 +27,6 @@ from models.tables import (
     Waiver,
 )
 
-OPEN_STATUSES = (FindingStatus.NEW, FindingStatus.PERSISTING, FindingStatus.UNKNOWN, FindingStatus.WAIVED)
 # Runs whose results count: a `running` or `publishing` row is a run in progress or one that died
 # (then `crashed`); a `publish-failed` run's reports were never seen, so the next run compares with
 # the last published one.
@@ -62,7 +62,7 @@ def worst_state(snapshot: AccountSnapshot) -> str:
     states = {status.state for status in snapshot.collections.values()}
     if CollectionState.FAILED in states and not any(s.usable for s in snapshot.collections.values()):
         return "failed"
-    if states & {CollectionState.FAILED, CollectionState.PARTIAL, CollectionState.UNAVAILABLE}:
+    if snapshot.incomplete:
         return "partial"
     return "complete"
 
@@ -186,7 +186,8 @@ def previous_run(session: Session, run: AuditRun) -> AuditRun | None:
 
 
 def previous_findings(session: Session, account_key: str, before: datetime) -> list[Finding]:
-    """Open findings of the latest earlier finished run that audited this account (crashed runs have none)."""
+    """Still-tracked (open or waived) findings of the latest earlier finished run that audited this account
+    (crashed runs have none)."""
     last = session.exec(
         select(Snapshot.run_id)
         .join(AuditRun, col(AuditRun.id) == col(Snapshot.run_id))
@@ -199,24 +200,24 @@ def previous_findings(session: Session, account_key: str, before: datetime) -> l
         .order_by(col(AuditRun.started_at).desc())
         .limit(1)
     ).first()
-    return _open_findings(session, last, Finding.account_key == account_key)
+    return _tracked_findings(session, last, Finding.account_key == account_key)
 
 
 def previous_division_findings(session: Session, before: datetime) -> list[Finding]:
-    """Open division-scope findings (unregistered accounts) of the latest earlier full run."""
+    """Still-tracked (open or waived) division-scope findings (unregistered accounts) of the latest earlier full run."""
     last = session.exec(
         select(AuditRun.id)
         .where(AuditRun.started_at < before, AuditRun.kind == "run", col(AuditRun.status).in_(FINISHED_STATUSES))
         .order_by(col(AuditRun.started_at).desc())
         .limit(1)
     ).first()
-    return _open_findings(session, last, col(Finding.account_key).startswith("unregistered:"))
+    return _tracked_findings(session, last, col(Finding.account_key).startswith("unregistered:"))
 
 
-def _open_findings(session: Session, run_id: str | None, condition: Any) -> list[Finding]:
+def _tracked_findings(session: Session, run_id: str | None, condition: Any) -> list[Finding]:
     if run_id is None:
         return []
-    statuses = [s.value for s in OPEN_STATUSES]
+    statuses = [s.value for s in TRACKED_STATUSES]  # waived too: the next run keeps them waived
     query = select(Finding).where(Finding.run_id == run_id, condition, col(Finding.status).in_(statuses))
     return list(session.exec(query).all())
 
@@ -297,12 +298,6 @@ def latest_run(session: Session) -> AuditRun | None:
         .order_by(col(AuditRun.started_at).desc())
         .limit(1)
     ).first()
-
-
-def to_json(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
 
 
 # --- runs that died, retention ----------------------------------------------------------------------
@@ -387,3 +382,13 @@ def latest_finding(session: Session, fingerprint: str) -> Finding | None:
     return session.exec(
         select(Finding).where(Finding.fingerprint == fingerprint).order_by(col(Finding.id).desc()).limit(1)
     ).first()
+
+
+def finding_rows_by_id(session: Session, ids: list[int], batch: int = 1000) -> Iterable[Any]:
+    """Findings as plain rows (see run_finding_rows), in the order of `ids`, read `batch` at a time:
+    a report of 100,000 findings never holds every row at once."""
+    columns = Finding.__table__.columns  # type: ignore[attr-defined]
+    for start in range(0, len(ids), batch):
+        chunk = ids[start : start + batch]
+        rows = {row.id: row for row in session.execute(select(*columns).where(columns.id.in_(chunk)))}
+        yield from (rows[i] for i in chunk)

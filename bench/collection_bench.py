@@ -12,7 +12,7 @@ window someone has replied to, packed across accounts (the window's mentions sho
 reply in a conversation answers the account, and X makes it name the account). For the nightly run:
 follower pages for the accounts listed in full that night (their day in the reconciliation cycle)
 and for protected accounts that gained followers (public accounts' followers wait for their full
-listing, policy x_public_follower_lists), a timeline page for accounts that posted, a mentions page
+listing, policy connectors.twitter.public_follower_lists), a timeline page for accounts that posted, a mentions page
 for each protected account and one shared search per 25 or so public ones, and one recent search per
 13 conversations someone has replied to (only they can hold a reply that does not name the account;
 see docs/connectors-twitter.md).
@@ -41,7 +41,8 @@ from auditor.spend import estimate_run, minimum_seconds
 from auditor.store import latest_participants
 from bench.fake_x import FakeAccount, FakeX, FakeXServer, route_x_to
 from bench.identity_bench import cpu_model, peak_rss_mb, verdict
-from connectors.base import Estimate, available_connectors
+from connectors.base import ConnectorSettings, Estimate
+from connectors.registry import ConnectorRegistry
 from connectors.twitter import TwitterConnector, mentions
 from connectors.twitter.auth import USER_TOKEN
 from connectors.twitter.connector import (
@@ -136,7 +137,7 @@ def owner_tokens(accounts: list[RegisteredAccount], world: FakeX) -> dict[str, s
     """The protected accounts' own user tokens, as ITS configures them (placeholders: the fake X
     does not check tokens)."""
     return {
-        Settings.account_variable(a.key, USER_TOKEN): f"bench-owner-token-{a.key}"
+        ConnectorSettings.account_variable(a.key, USER_TOKEN): f"bench-owner-token-{a.key}"
         for a in accounts
         if world.accounts[a.platform_id or ""].protected
     }
@@ -266,7 +267,9 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     started = time.perf_counter()
     world = build_world(args.accounts, args.followers, args.seed, args.replied)
-    policy = Policy(x_page_cap=200, lookback_days=LOOKBACK_DAYS, approved_platforms=["twitter"])
+    policy = Policy(
+        connectors={"twitter": {"page_cap": 200}}, lookback_days=LOOKBACK_DAYS, approved_platforms=["twitter"]
+    )
     total_followers = sum(len(a.followers) for a in world.accounts.values())
     print(
         f"generated {len(world.accounts)} accounts, {total_followers:,} followers "
@@ -280,7 +283,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             engine = make_engine(settings.database_url)
             init_db(engine)
             division = Division(Path(tmp), registry(world), [], [], [], policy)
-            connectors = available_connectors()
+            connectors = ConnectorRegistry.installed()
 
             full_bound = lower_bound_full(world, AS_OF)
             predicted_full = estimate_run(

@@ -38,11 +38,11 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 
 from auditor.policy import Policy
-from auditor.settings import Settings
-from connectors.base import ConnectorContext
 from connectors.facebook import FacebookConnector
+from connectors.facebook.settings import FacebookSettings
 from connectors.resilience import Deadline
 from models.tables import RegisteredAccount
+from tests.contexts import context_for
 
 AS_OF = datetime(2026, 11, 15, 6, 0, tzinfo=UTC)
 LOOKBACK_DAYS = 30
@@ -260,11 +260,13 @@ def registry(graph: FakeGraph) -> list[RegisteredAccount]:
 
 def full_run(graph: FakeGraph) -> tuple[Counter[str], Counter[str]]:
     """Every Page pulled by the real connector; returns (requests the fake counted, the connector's estimate)."""
-    settings = Settings(FACEBOOK_ACCESS_TOKEN="bench-placeholder-token")  # type: ignore[call-arg]
+    settings = FacebookSettings(FACEBOOK_ACCESS_TOKEN="bench-placeholder-token")  # type: ignore[call-arg]
     policy = Policy(lookback_days=LOOKBACK_DAYS, approved_platforms=["facebook"])
     predicted: Counter[str] = Counter()
     for account in registry(graph):
-        context = ConnectorContext(settings=settings, policy=policy, as_of=AS_OF, deadline=Deadline(600), full=True)
+        context = context_for(
+            FacebookConnector, settings=settings, policy=policy, as_of=AS_OF, deadline=Deadline(600), full=True
+        )
         connector = FacebookConnector(context)
         predicted.update(connector.estimate(account, {}, None).requests)
         snapshot = connector.pull(account, {})

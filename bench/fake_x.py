@@ -33,7 +33,7 @@ import requests
 import tweepy
 from requests.adapters import HTTPAdapter
 
-from connectors.twitter import auth, connector, parse
+from connectors.twitter import auth, parse
 
 X_HOST = "https://api.twitter.com"
 CONVERSATION_TERM = re.compile(r"conversation_id:(\d+)")
@@ -378,12 +378,10 @@ def route_x_to(base_url: str) -> Callable[[], None]:
         client.session.mount(X_HOST, LoopbackAdapter(base_url))
         return client
 
-    auth.build_client = build_client  # credentials_for() looks it up here ...
-    connector.build_client = build_client  # ... and the batched lookup here
+    auth.build_client = build_client  # credentials_for() and the connector's app client look it up here
 
     def undo() -> None:
         auth.build_client = original
-        connector.build_client = original
 
     return undo
 

@@ -6,7 +6,7 @@ Two processes, so the memory figure is the evaluation's and not the generator's:
 1. `--phase store`: generate the division (bench/generate.py) and write each snapshot to a SQLite
    store with `auditor.store.save_snapshot` (participants in one bulk insert per snapshot);
 2. `--phase evaluate`: a fresh process loads the inputs, then each account's snapshot from the store,
-   one at a time, and runs `auditor.run.AccountEvaluator` on it (identity resolution + every rule).
+   one at a time, and runs `auditor.evaluate.AccountEvaluator` on it (identity resolution + every rule).
 Targets (issue 8): < 60 s and peak RSS < 1 GB for 300 accounts and 600,000 participants.
 """
 
@@ -25,12 +25,12 @@ from pathlib import Path
 from sqlmodel import col, select
 
 from auditor.directory import Directory
+from auditor.evaluate import AccountEvaluator
 from auditor.policy import Policy
-from auditor.run import AccountEvaluator
 from auditor.store import load_snapshot, save_snapshot
 from bench.generate import make_division
 from bench.identity_bench import cpu_model, peak_rss_mb, verdict
-from connectors.base import available_connectors
+from connectors.registry import ConnectorRegistry
 from models.db import init_db, make_engine, session
 from models.tables import AuditRun, Person, PersonIdentity, RegisteredAccount, Snapshot
 
@@ -84,7 +84,7 @@ def evaluate(database: Path) -> None:
         accounts = {a.key: a for a in db.exec(select(RegisteredAccount)).all()}
         snapshot_ids = list(db.exec(select(Snapshot.id).order_by(col(Snapshot.id))).all())
     loaded_inputs = time.perf_counter() - started
-    evaluator = AccountEvaluator(available_connectors(), Directory(people, identities), Policy(), AS_OF)
+    evaluator = AccountEvaluator(ConnectorRegistry.installed(), Directory(people, identities), Policy(), AS_OF)
     index_built = time.perf_counter() - started - loaded_inputs
     loading = evaluating = 0.0
     participants = results = 0

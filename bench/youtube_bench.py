@@ -39,14 +39,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import httplib2
 
+from auditor.merge import carry_forward
 from auditor.policy import Policy
-from auditor.run import carry_forward
-from auditor.settings import Settings
 from connectors.base import ConnectorContext, SnapshotBuilder
 from connectors.resilience import Deadline
 from connectors.youtube import YouTubeConnector
+from connectors.youtube.settings import YouTubeSettings
 from models.snapshot import AccountSnapshot
 from models.tables import RegisteredAccount
+from tests.contexts import context_for
 
 AS_OF = datetime(2026, 11, 15, 6, 0, tzinfo=UTC)
 NIGHT = AS_OF + timedelta(days=1)
@@ -293,14 +294,24 @@ def run(
     youtube: FakeYouTube, as_of: datetime, full: bool, previous: dict[str, AccountSnapshot]
 ) -> tuple[Counter[str], Counter[str], dict[str, AccountSnapshot]]:
     """The batched channels, then every channel's pull; (requests counted, --dry-run estimate, snapshots)."""
-    settings = Settings(YOUTUBE_API_KEY="bench-placeholder-key")  # type: ignore[call-arg]
-    policy = Policy(lookback_days=LOOKBACK_DAYS, approved_platforms=["youtube"], youtube_daily_units=1_000_000)
+    settings = YouTubeSettings(YOUTUBE_API_KEY="bench-placeholder-key")  # type: ignore[call-arg]
+    policy = Policy(
+        lookback_days=LOOKBACK_DAYS,
+        approved_platforms=["youtube"],
+        connectors={"youtube": {"daily_units": 1_000_000}},
+    )
     accounts = registry(youtube)
     cursors = {a.key: previous[a.key].cursor if a.key in previous else {} for a in accounts}
 
     def context(prefetched: Any = None) -> ConnectorContext:
-        return ConnectorContext(
-            settings=settings, policy=policy, as_of=as_of, deadline=Deadline(600), full=full, prefetched=prefetched
+        return context_for(
+            YouTubeConnector,
+            settings=settings,
+            policy=policy,
+            as_of=as_of,
+            deadline=Deadline(600),
+            full=full,
+            prefetched=prefetched,
         )
 
     predicted: Counter[str] = Counter(YouTubeConnector(context()).estimate_prefetch(accounts, cursors).requests)

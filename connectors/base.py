@@ -9,18 +9,25 @@ layer, which also counts requests), and records each collection's outcome with
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
+import os
+import re
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
-from importlib.metadata import entry_points
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
+from dotenv import dotenv_values
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
 from connectors.resilience import Deadline, PlatformError, RetryPolicy, call_with_retry
-from connectors.scrub import scrub
+from connectors.scrub import register_secret, scrub
 from models.snapshot import (
     AccountSnapshot,
     Capability,
@@ -32,8 +39,6 @@ from models.snapshot import (
 )
 
 if TYPE_CHECKING:
-    from auditor.policy import Policy
-    from auditor.settings import Settings
     from models.tables import RegisteredAccount
 
 log = logging.getLogger("auditor.connectors")
@@ -42,6 +47,98 @@ T = TypeVar("T")
 # What parsing a response of the wrong shape raises (pydantic's ValidationError is a ValueError).
 RESPONSE_SHAPE_ERRORS = (KeyError, IndexError, TypeError, ValueError, AttributeError)
 ENTRY_POINT_GROUP = "auditor.connectors"
+SettingsT = TypeVar("SettingsT", bound="ConnectorSettings")
+OptionsT = TypeVar("OptionsT", bound="ConnectorOptions")
+
+
+class ConnectorSettings(BaseSettings):
+    """A connector's own environment settings (environment variables or `.env`, never the database).
+
+    A connector subclasses it with fields aliased to its variables (`validation_alias="X_BEARER_TOKEN"`);
+    every SecretStr field is registered with the scrubber on load, so no log or report can show it.
+    """
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # Replay recorded traffic instead of calling the platform (demo, tests): read by recording helpers.
+    cassette_dir: Path | None = Field(None, validation_alias="AUDITOR_CASSETTE_DIR")
+    # A division's secrets file when workers serve several divisions: then the only source (below).
+    _secrets_file: Path | None = PrivateAttr(default=None)
+
+    def model_post_init(self, __context: object) -> None:
+        for value in self.__dict__.values():
+            if isinstance(value, SecretStr):
+                register_secret(value.get_secret_value())
+
+    @classmethod
+    def from_secrets_file(cls: type[SettingsT], path: Path) -> SettingsT:
+        """The settings of one division's credentials (workers serving several divisions): read from its
+        secrets file only, never from the process's environment or `.env`, which may hold another's."""
+        settings = _file_only(cls)(_env_file=path)
+        settings._secrets_file = path
+        return settings
+
+    def account_secret(self, account_key: str, name: str) -> SecretStr | None:
+        """A per-account credential: `ACCOUNT_<KEY>_<NAME>`, e.g. ACCOUNT_HS_CLUB_X_ACCESS_TOKEN.
+
+        Used where one token cannot serve every account (an account owner's own user token, one
+        token per page, a channel owner's refresh token).
+        """
+        variable = self.account_variable(account_key, name)
+        value = os.environ.get(variable) if self._secrets_file is None else None
+        if value is None:
+            env_file = self._secrets_file or Path(".env")
+            if env_file.exists():
+                value = dotenv_values(env_file).get(variable)
+        if not value:
+            return None
+        register_secret(value)
+        return SecretStr(value)
+
+    @staticmethod
+    def account_variable(account_key: str, name: str) -> str:
+        return "ACCOUNT_" + re.sub(r"[^A-Za-z0-9]", "_", account_key).upper() + "_" + name.upper()
+
+
+@functools.cache
+def _file_only(cls: type[SettingsT]) -> type[SettingsT]:
+    """`cls` reading its fields from the dotenv file it is given only (pydantic-settings' sources)."""
+
+    def sources(
+        owner: type[BaseSettings],
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, dotenv_settings)
+
+    return type(
+        cls.__name__, (cls,), {"settings_customise_sources": classmethod(sources), "__module__": cls.__module__}
+    )
+
+
+class ConnectorOptions(BaseModel):
+    """A connector's section of policy.yaml (`connectors: {<name>: {...}}`); defaults are AP 80-06's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class RunLimits:
+    """The core policy values a connector may read (nothing else of the division's policy)."""
+
+    lookback_days: int = 30
+    full_reconcile_days: int = 30
+    following_page_cap: int = 5  # policy personal_connections_page_cap
+    discovery_max_lookups: int = 200
+    export_max_bytes: int = 50_000_000
+    export_read_seconds: float = 30.0
+
+    def window_start(self, as_of: datetime) -> datetime:
+        """The start of the look-back window: what is older is outside the audit (policy lookback_days)."""
+        return as_of - timedelta(days=self.lookback_days)
 
 
 class UnitBudget:
@@ -90,10 +187,12 @@ class UnitBudget:
 class ConnectorContext:
     """What a run hands every connector."""
 
-    settings: Settings
-    policy: Policy
     as_of: datetime
     deadline: Deadline
+    # THIS connector's settings (an instance of its settings_model) and policy section (its options_model).
+    settings: ConnectorSettings = field(default_factory=ConnectorSettings)
+    options: ConnectorOptions = field(default_factory=ConnectorOptions)
+    limits: RunLimits = field(default_factory=RunLimits)
     full: bool = False  # full reconciliation: ignore cursors, list everything
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     sleep: Callable[[float], None] | None = None  # tests inject a fake clock
@@ -105,6 +204,24 @@ class ConnectorContext:
     prefetched: Any = None
     # Metered quota (YouTube units) shared by the whole run; None = the connector makes its own.
     budget: UnitBudget | None = None
+    # The credential's request window shared with other processes (workers); None = paced only by the
+    # platform's own answers, as `auditor run` is.
+    gate: RequestGate | None = None
+
+    @property
+    def window_start(self) -> datetime:
+        return self.limits.window_start(self.as_of)
+
+    def settings_as(self, model: type[SettingsT]) -> SettingsT:
+        """The settings as the connector's own model (a wrong type is a wiring error, not input)."""
+        if not isinstance(self.settings, model):
+            raise TypeError(f"expected {model.__name__} settings, got {type(self.settings).__name__}")
+        return self.settings
+
+    def options_as(self, model: type[OptionsT]) -> OptionsT:
+        if not isinstance(self.options, model):
+            raise TypeError(f"expected {model.__name__} options, got {type(self.options).__name__}")
+        return self.options
 
 
 class KnownParticipants:
@@ -281,6 +398,47 @@ class Connector(ABC):
     # auditor.owners with the finding's values ({handle}, {account}, {person}, {its_admin}, ...).
     remediation: ClassVar[dict[str, str]] = {}
 
+    # --- the plugin contract: what the core learns about a platform from its connector --------------
+    # Its environment settings and its policy.yaml section (`connectors: {<name>: {...}}`).
+    settings_model: ClassVar[type[ConnectorSettings]] = ConnectorSettings
+    options_model: ClassVar[type[ConnectorOptions]] = ConnectorOptions
+    # Old top-level policy keys -> field of the section: still accepted, with a deprecation warning.
+    legacy_policy_keys: ClassVar[dict[str, str]] = {}
+    # Billable item -> USD each; the policy's `prices` ("<name>:<item>") overrides.
+    prices: ClassVar[dict[str, float]] = {}
+    # AP 80-06 names the platform: in the default `approved_platforms`.
+    approved_by_default: ClassVar[bool] = False
+    # Links discovery recognises as a profile on this platform, and how a profile's link is written.
+    profile_hosts: ClassVar[tuple[str, ...]] = ()
+    profile_url: ClassVar[str | None] = None  # "https://example.com/{handle}"
+    # Platforms without a connector of their own whose accounts this one reads (an export of them):
+    # platform -> (profile hosts, profile url), for discovery's links.
+    other_platforms: ClassVar[dict[str, tuple[tuple[str, ...], str]]] = {}
+    # Links on the platform (or the other platforms above) that sell, e.g. a creator's shop: personal-use.
+    shop_links: ClassVar[tuple[str, ...]] = ()
+    # Whoever comments is a participant (the platform lists no members of a public page or channel).
+    participants_from_interactions: ClassVar[bool] = False
+    reads_export: ClassVar[bool] = False  # reads a registry `export:` file instead of an API
+    records_traffic: ClassVar[bool] = True  # its HTTP is replayed from cassettes in the demo and tests
+    needs_handle: ClassVar[bool] = True  # a registry entry must give its handle or platform_id
+    noisy_loggers: ClassVar[tuple[str, ...]] = ()  # its SDK's loggers, quieted by the CLI
+    credential_variables: ClassVar[tuple[str, ...]] = ()  # env vars holding its secrets
+
+    @classmethod
+    def normalise_handle(cls, value: str) -> str:
+        """How the platform compares handles: `@Name ` and `name` are one account."""
+        return value.strip().removeprefix("@").casefold()
+
+    @classmethod
+    def run_budget(cls, options: ConnectorOptions) -> UnitBudget | None:
+        """A quota every account of a run shares (one budget per run), or None."""
+        return None
+
+    @classmethod
+    def searches_school_names(cls, options: ConnectorOptions) -> bool:
+        """Whether discovery asks this platform for accounts named like each school (`search_accounts`)."""
+        return False
+
     def __init__(self, context: ConnectorContext) -> None:
         self.context = context
 
@@ -389,11 +547,11 @@ class Connector(ABC):
         cannot pay for is not sent and raises a QUOTA PlatformError.
         """
 
-        gate = _request_gate
+        gate = self.context.gate
 
         def on_attempt() -> None:
             if gate is not None:  # workers: the credential's request window, shared through PostgreSQL
-                gate.before_request(self.context.settings.credential_scope, self.name, self.context.policy)
+                gate.before_request()
             if units and self.context.budget is not None:
                 self.context.budget.spend(units)
             builder.count_request(endpoint, units)
@@ -410,48 +568,16 @@ class Connector(ABC):
 
 
 class RequestGate(Protocol):
-    """Set by a worker process (auditor.workers.pacing): paces each credential's requests across every
-    worker, and turns the resilience layer's waits (a 429's reset) into a rescheduled job."""
+    """One credential's pacing, set by the workers (auditor.workers.pacing, through the division's
+    ConnectorRegistry): holds each request until the credential's window across every worker allows
+    it, and turns the resilience layer's waits (a 429's reset) into a rescheduled job."""
 
-    def before_request(self, scope: str, platform: str, policy: Policy) -> None: ...
+    def before_request(self) -> None: ...
 
     def wait(self, seconds: float) -> None: ...
-
-
-_request_gate: RequestGate | None = None
-
-
-def install_request_gate(gate: RequestGate | None) -> None:
-    global _request_gate
-    _request_gate = gate
 
 
 def _default_sleep(seconds: float) -> None:
     import time
 
     time.sleep(seconds)
-
-
-def available_connectors() -> dict[str, type[Connector]]:
-    """Every connector installed under the `auditor.connectors` entry-point group, by name and alias."""
-    found: dict[str, type[Connector]] = {}
-    for entry in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            cls = entry.load()
-        except ImportError as exc:
-            log.warning("connector %s could not be loaded: %s", entry.name, scrub(str(exc)))
-            continue
-        if not (isinstance(cls, type) and issubclass(cls, Connector)):
-            log.warning("entry point %s is not a Connector subclass; ignored", entry.name)
-            continue
-        found[cls.name] = cls
-        for alias in cls.aliases:
-            found.setdefault(alias, cls)
-    return found
-
-
-def canonical_platform(name: str) -> str:
-    """`x` -> `twitter`: the registry may use a connector's alias."""
-    connectors = available_connectors()
-    cls = connectors.get(name.lower())
-    return cls.name if cls else name.lower()

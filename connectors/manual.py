@@ -31,7 +31,7 @@ from typing import ClassVar
 
 from connectors.base import Connector, Estimate, SnapshotBuilder
 from connectors.files import read_bounded
-from connectors.resilience import PlatformError
+from connectors.resilience import PlatformError, classify_failure
 from models.snapshot import (
     AccountSnapshot,
     AdminRole,
@@ -73,10 +73,6 @@ RECORD_OF = {
     "post": Capability.POSTS,
     "interaction": Capability.INTERACTIONS,
 }
-
-
-class ExportError(Exception):
-    pass
 
 
 @dataclass(frozen=True)
@@ -144,6 +140,15 @@ class ManualConnector(Connector):
     name = "manual"
     capabilities = frozenset(Capability)
     remediation: ClassVar[dict[str, str]] = REMEDIATION
+    reads_export = True  # the registry's `export:` file, not an API
+    records_traffic = False  # no HTTP to record or replay
+    needs_handle = False  # the export names the account
+    # Platforms ITS exports by hand that have no connector here: how discovery recognises their profile links.
+    other_platforms: ClassVar[dict[str, tuple[tuple[str, ...], str]]] = {
+        "tiktok": (("tiktok.com",), "https://www.tiktok.com/@{handle}"),
+        "instagram": (("instagram.com",), "https://www.instagram.com/{handle}"),
+    }
+    shop_links = ("tiktok.com/@",)  # a creator's profile is their storefront (TikTok Shop)
 
     def pull(self, account: RegisteredAccount, cursor: dict[str, str]) -> AccountSnapshot:
         builder = self.new_builder(account)
@@ -187,15 +192,13 @@ class ManualConnector(Connector):
         return Estimate(basis="reads an ITS export file: no platform request")
 
     def classify_error(self, error: BaseException) -> PlatformError:
-        if isinstance(error, FileNotFoundError):
-            return PlatformError(ErrorKind.NOT_FOUND, f"export file not found: {error.filename}")
-        return PlatformError(ErrorKind.MALFORMED, str(error))
+        return classify_failure(error, _export_problem)
 
     def _read_export(self, account: RegisteredAccount) -> Export:
         path = Path(account.export or "")
         try:
-            policy = self.context.policy  # bounded: a wrong export must not fill memory or hang the run
-            raw = read_bounded(path, max_bytes=policy.export_max_bytes, timeout_seconds=policy.export_read_seconds)
+            limits = self.context.limits  # bounded: a wrong export must not fill memory or hang the run
+            raw = read_bounded(path, max_bytes=limits.export_max_bytes, timeout_seconds=limits.export_read_seconds)
             with io.StringIO(raw.decode("utf-8-sig"), newline="") as handle:
                 reader = csv.DictReader(handle)
                 columns = frozenset(c.strip().lower() for c in reader.fieldnames or () if c and c.strip())
@@ -269,6 +272,15 @@ class ManualConnector(Connector):
         return Identity(
             platform=platform, id=id_ or None, handle=(handle or "").lstrip("@") or None, display_name=name or None
         )
+
+
+def _export_problem(error: BaseException) -> PlatformError | None:
+    """What reading an export file can go wrong with; the shared layer classifies anything else."""
+    if isinstance(error, FileNotFoundError):
+        return PlatformError(ErrorKind.NOT_FOUND, f"export file not found: {error.filename}")
+    if isinstance(error, OSError | UnicodeDecodeError | csv.Error):  # the message names the file, not a secret
+        return PlatformError(ErrorKind.MALFORMED, str(error))
+    return None
 
 
 def _empty_reason(export: Export) -> str:

@@ -12,13 +12,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import vcr
-from vcr.errors import CannotOverwriteExistingCassetteException
 
 from connectors.scrub import REDACTED, contains_secret, scrub
 
@@ -98,14 +96,6 @@ def make_vcr(cassette_dir: Path, record_mode: str = "none", match_on: tuple[str,
     )
 
 
-class CassetteMiss(Exception):
-    """A request that no recording answers. Its message never holds the raw URL (it may hold a token)."""
-
-
-def is_cassette_miss(error: BaseException) -> bool:
-    return isinstance(error, CannotOverwriteExistingCassetteException)
-
-
 def describe_cassette_miss(error: BaseException) -> str:
     """Which request had no recorded answer: method, path and query, credentials removed.
 
@@ -154,8 +144,3 @@ def _strings(value: Any, where: str) -> list[tuple[str, str]]:
     if isinstance(value, list):
         return [s for v in value for s in _strings(v, where)]
     return []
-
-
-def pretty_json(data: Any) -> str:
-    """Cassette bodies are written as indented JSON so that diffs and reviews are readable."""
-    return json.dumps(data, indent=2, ensure_ascii=False)

@@ -1,20 +1,27 @@
 """The one HTTP-resilience layer every connector uses.
 
-A connector classifies its SDK's exceptions into a `PlatformError` (one vocabulary for all
-platforms); this module decides, from that class alone, whether to retry, how long to wait and
-when to give up. Waiting on a rate limit happens only when the platform's reset time fits the
+What is the same on every platform is classified here, once (`classify_common`): a network error,
+a timeout, a replay miss, and (`unknown_error`) an exception nobody recognises. A connector
+classifies only its platform's own answers (its SDK's error envelopes) into a `PlatformError` (one
+vocabulary for all platforms); this module decides, from that class alone, whether to retry, how
+long to wait and when to give up. Waiting on a rate limit happens only when the platform's reset time fits the
 deadline; otherwise the error goes back to the connector, which marks the collection partial.
 """
 
 from __future__ import annotations
 
+import http.client
 import logging
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypeVar
 
+import httplib2
+import requests
+import urllib3.exceptions
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from connectors.scrub import scrub
@@ -26,6 +33,22 @@ T = TypeVar("T")
 
 RETRY_KINDS = frozenset({ErrorKind.RETRYABLE, ErrorKind.RATE_LIMITED})
 MAX_RATE_LIMIT_WAIT = 16 * 60  # one X window (15 min) plus clock skew; a longer ask is not waited for
+
+# The HTTP libraries the connectors' SDKs sit on (requests, urllib3, httplib2, http.client, sockets).
+TIMEOUTS: tuple[type[BaseException], ...] = (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)
+NETWORK_ERRORS: tuple[type[BaseException], ...] = (
+    requests.ConnectionError,
+    urllib3.exceptions.NewConnectionError,  # (a urllib3 TimeoutError subclass: the host was not reached at all)
+    urllib3.exceptions.ProtocolError,
+    urllib3.exceptions.MaxRetryError,
+    urllib3.exceptions.SSLError,
+    urllib3.exceptions.ProxyError,
+    httplib2.HttpLib2Error,
+    http.client.HTTPException,  # IncompleteRead, RemoteDisconnected...
+    socket.gaierror,  # DNS
+    ConnectionError,  # reset, refused, aborted, broken pipe
+)
+UNKNOWN_DETAIL_LENGTH = 200
 
 
 class PlatformError(Exception):
@@ -59,6 +82,48 @@ class PlatformError(Exception):
         if self.fix:
             text += f" ({self.fix})"
         return text
+
+
+def classify_common(error: BaseException) -> PlatformError | None:
+    """The classification every platform shares, or None for the connector to classify.
+
+    A replay miss, a timeout and a network error mean the same on every platform; their words name
+    the exception's type, never its text (the SDK's text may quote the URL, key included)."""
+    if type(error).__name__ == "CannotOverwriteExistingCassetteException":
+        # A replay miss, whatever the SDK: say which request had no recording (not vcrpy's words, which
+        # hold the unfiltered URL). Imported here: vcrpy is not needed live.
+        from connectors.recording import describe_cassette_miss
+
+        return PlatformError(ErrorKind.BAD_REQUEST, describe_cassette_miss(error))
+    if isinstance(error, NETWORK_ERRORS) and not isinstance(error, requests.Timeout):  # ConnectTimeout is both
+        return network_error(error)
+    if isinstance(error, TIMEOUTS):
+        return PlatformError(ErrorKind.RETRYABLE, f"the platform did not answer in time ({type(error).__name__})")
+    return None
+
+
+def network_error(error: BaseException) -> PlatformError:
+    """A request that never got an answer (connection refused or reset, DNS, TLS): worth retrying.
+
+    Public for SDKs that wrap a network failure in their own type (google-auth's TransportError)."""
+    return PlatformError(ErrorKind.RETRYABLE, f"network error: the platform was not reached ({type(error).__name__})")
+
+
+def unknown_error(error: BaseException) -> PlatformError:
+    """An exception neither this layer nor the connector recognises: the same answer on every platform.
+
+    `malformed`, not retried: retrying an unknown failure would only spend quota on it again."""
+    text = scrub(str(error))[:UNKNOWN_DETAIL_LENGTH]  # scrubbed before it is cut: no piece of a secret survives
+    return PlatformError(ErrorKind.MALFORMED, f"unexpected {type(error).__name__}" + (f": {text}" if text else ""))
+
+
+def classify_failure(error: BaseException, own: Callable[[BaseException], PlatformError | None]) -> PlatformError:
+    """Any exception as a PlatformError: the shared classes first, then the platform's own answers
+    (`own` returns None for what is not its platform's), else `unknown_error`. A connector's
+    `classify_error` is this, with its own envelope mapping."""
+    if isinstance(error, PlatformError):
+        return error  # already classified: never second-guessed
+    return classify_common(error) or own(error) or unknown_error(error)
 
 
 @dataclass
@@ -123,7 +188,9 @@ def call_with_retry(
     sleep: Callable[[float], None] = time.sleep,
     on_attempt: Callable[[], None] | None = None,
 ) -> T:
-    """Call `fn`, retrying what can succeed later, within the deadline. Raises PlatformError."""
+    """Call `fn`, retrying what can succeed later, within the deadline. Raises PlatformError.
+
+    A failure is classified by `classify_common` first, then by the connector's `classify`."""
     policy = policy or RetryPolicy()
 
     def attempt() -> T:
@@ -134,13 +201,8 @@ def call_with_retry(
         except PlatformError:
             raise
         except Exception as exc:
-            if type(exc).__name__ == "CannotOverwriteExistingCassetteException":
-                # A replay miss, whatever the SDK: say which request had no recording (not the SDK's
-                # words, which hold the unfiltered URL). Imported here: vcrpy is not needed live.
-                from connectors.recording import describe_cassette_miss
-
-                raise PlatformError(ErrorKind.BAD_REQUEST, describe_cassette_miss(exc)) from None
-            raise classify(exc) from None  # `from None`: the SDK's exception text may hold a URL with a key
+            # `from None`: the SDK's exception text may hold a URL with a key
+            raise classify_common(exc) or classify(exc) from None
 
     def should_retry(exc: BaseException) -> bool:
         return isinstance(exc, PlatformError) and exc.kind in RETRY_KINDS

@@ -29,6 +29,14 @@ class CollectionState(StrEnum):
     NOT_SUPPORTED = "not_supported"  # no API exists for this fact on this platform
 
 
+# A collection in one of these states read less than the whole fact: the account is not fully audited.
+INCOMPLETE_STATES = frozenset({CollectionState.FAILED, CollectionState.PARTIAL, CollectionState.UNAVAILABLE})
+
+# Cursor keys the core reads (a connector's own keys are its business): when every participant was
+# last listed, i.e. the report's coverage[].last_full_reconciliation.
+CURSOR_FULL_RECONCILED_AT = "full_reconciled_at"
+
+
 class ErrorKind(StrEnum):
     """Classified platform errors: one vocabulary for every connector."""
 
@@ -71,7 +79,7 @@ class AdminRole(BaseModel):
     identity: Identity
     role: str = "admin"  # platform wording: Admin, MANAGE, owner, ...
     tasks: list[str] = Field(default_factory=list)
-    is_admin: bool = True  # holds full control (Facebook MANAGE, classic Admin role)
+    is_admin: bool = True  # holds full control (a platform's full-control task or admin role)
     source: str = "observed"  # observed | export (manual connector)
 
 
@@ -108,13 +116,19 @@ class CollectionStatus(BaseModel):
     def usable(self) -> bool:
         return self.state in (CollectionState.COMPLETE, CollectionState.PARTIAL)
 
+    @property
+    def incomplete(self) -> bool:
+        """Less than the whole collection was read (failed, partial or unavailable); `not_supported` is
+        not incomplete: the platform has no API for it and the rules fall back to declared data."""
+        return self.state in INCOMPLETE_STATES
+
 
 class Profile(BaseModel):
     id: str | None = None
     handle: str | None = None
     name: str | None = None
     url: str | None = None
-    closed: bool | None = None  # protected X account, private group; None = unknown
+    closed: bool | None = None  # protected account, private group; None = unknown
     published: bool | None = None
     description: str | None = None
     counts: dict[str, int] = Field(default_factory=dict)  # followers, posts, subscribers, ...
@@ -137,12 +151,12 @@ class AccountSnapshot(BaseModel):
     collections: dict[str, CollectionStatus] = Field(default_factory=dict)
     cursor: dict[str, str] = Field(default_factory=dict)  # what the next incremental pull starts from
     requests: dict[str, int] = Field(default_factory=dict)  # endpoint -> requests spent
-    units: int = 0  # platform quota units spent (YouTube)
-    # Items the platform bills, as it counts them (X: each returned user, follower, post): the run
+    units: int = 0  # platform quota units spent (a metered quota)
+    # Items the platform bills, as it counts them (e.g. each returned user, follower, post): the run
     # prices them with the policy's `prices` ("<platform>:<item>").
     billable: dict[str, int] = Field(default_factory=dict)
     notes: list[str] = Field(default_factory=list)  # facts rules may use, e.g. "token died: password changed"
-    password_changed_at: datetime | None = None  # observed evidence (Facebook 190/460)
+    password_changed_at: datetime | None = None  # observed evidence (the platform said the password changed)
 
     def status_of(self, collection: Capability | str) -> CollectionStatus | None:
         return self.collections.get(str(collection))
@@ -151,12 +165,14 @@ class AccountSnapshot(BaseModel):
         status = self.status_of(collection)
         return status is not None and status.usable
 
+    @property
+    def incomplete(self) -> bool:
+        """The account was not fully audited: a collection is incomplete (see `CollectionStatus.incomplete`)."""
+        return any(status.incomplete for status in self.collections.values())
+
     def failed_collections(self) -> dict[str, CollectionStatus]:
-        return {
-            name: status
-            for name, status in self.collections.items()
-            if status.state in (CollectionState.FAILED, CollectionState.PARTIAL, CollectionState.UNAVAILABLE)
-        }
+        """The incomplete collections, by name."""
+        return {name: status for name, status in self.collections.items() if status.incomplete}
 
     def identities(self) -> list[Identity]:
         """Every distinct identity the snapshot names: admins, participants, authors, actors, targets."""

@@ -4,7 +4,7 @@ vcrpy replays recorded answers but cannot time out or reset a connection; this s
 path has a script of answers consumed in order (the last one repeats): a status, headers and a
 body, or a fault (`reset`: the socket is closed without an answer; `hang`: no answer before the
 client's timeout). The connector is an ordinary `Connector` subclass, registered in-test by
-patching `available_connectors`, so that the whole run pipeline (inputs, isolation, store,
+injecting a `ConnectorRegistry`, so that the whole run pipeline (inputs, isolation, store,
 reconciliation, report) sees it like a platform connector.
 """
 
@@ -27,7 +27,7 @@ import pytest
 import requests
 
 from connectors.base import Connector, CredentialCheck, CredentialState
-from connectors.resilience import PlatformError
+from connectors.resilience import PlatformError, classify_failure
 from models.snapshot import AccountSnapshot, Capability, ErrorKind, Identity, Post, Profile
 from models.tables import RegisteredAccount
 
@@ -296,20 +296,21 @@ def _retry_at(headers: Any) -> datetime | None:
 
 
 def classify(error: BaseException) -> PlatformError:
-    """The fake platform's classification, shaped like the real connectors' (X and Graph)."""
+    """The fake platform's classification, shaped like the real connectors' (X and Graph): its own
+    answers here, network errors, timeouts and anything unknown by the shared layer."""
+    return classify_failure(error, _fake_answer)
+
+
+def _fake_answer(error: BaseException) -> PlatformError | None:
     if isinstance(error, FakeApiError):
         code = error.error.get("code")
         kind = ErrorKind.AUTH if code == 190 else ErrorKind.RETRYABLE if code in (1, 2) else ErrorKind.BAD_REQUEST
         return PlatformError(kind, str(error.error.get("message", "error")), status=error.status, code=str(code))
     if isinstance(error, requests.HTTPError) and error.response is not None:
         return _classify_status(error.response)
-    if isinstance(error, requests.Timeout):
-        return PlatformError(ErrorKind.RETRYABLE, "the platform did not answer in time (timeout)")
-    if isinstance(error, requests.ConnectionError):
-        return PlatformError(ErrorKind.RETRYABLE, "connection to the platform failed (reset or refused)")
     if isinstance(error, ValueError | KeyError | TypeError):
         return PlatformError(ErrorKind.MALFORMED, f"unexpected response: {type(error).__name__}: {error}")
-    return PlatformError(ErrorKind.BAD_REQUEST, f"unexpected {type(error).__name__}")
+    return None
 
 
 def _classify_status(response: requests.Response) -> PlatformError:
@@ -336,18 +337,9 @@ def _classify_status(response: requests.Response) -> PlatformError:
 @contextmanager
 def fake_connector_installed(monkeypatch: pytest.MonkeyPatch, server: FakePlatform) -> Iterator[None]:
     """Make `fakeplat` an installed connector for inputs and runs, pointed at `server`."""
-    import auditor.cli_ops
-    import auditor.inputs
-    import auditor.run
-    import connectors.base
+    from tests.contexts import install_connectors
 
-    real = connectors.base.available_connectors
-
-    def with_fake() -> dict[str, type[Connector]]:
-        return {**real(), "fakeplat": FakePlatformConnector}
-
-    for module in (auditor.inputs, auditor.run, auditor.cli_ops, connectors.base):
-        monkeypatch.setattr(module, "available_connectors", with_fake)
+    install_connectors(monkeypatch, FakePlatformConnector)
     monkeypatch.setattr(FakePlatformConnector, "base_url", server.url)
     yield
 

@@ -24,11 +24,11 @@ from typer.testing import CliRunner
 
 from auditor.inputs import Division, InputError, load_division
 from auditor.policy import Policy
-from auditor.settings import Settings
-from connectors.base import ConnectorContext, available_connectors
+from connectors.registry import ConnectorRegistry
 from connectors.resilience import Deadline, RetryPolicy
 from models.snapshot import AccountSnapshot, CollectionState
 from models.tables import RegisteredAccount
+from tests.contexts import context_for
 
 REGISTRY_ENTRY: dict[str, Any] = {
     "key": "hhs-news",
@@ -265,13 +265,13 @@ def _pull_everything_answering(
     platform: str, status: int, body: str, monkeypatch: pytest.MonkeyPatch
 ) -> AccountSnapshot:
     """Every request of the connector gets this one answer (vcrpy matching on nothing)."""
-    cls = available_connectors()[platform]
+    cls = ConnectorRegistry.installed()[platform]
     folder = Path(tempfile.mkdtemp(prefix="auditor-responses-"))
     try:
         _cassette(folder / "any.yaml", status, body)
         recorder = vcr.VCR(cassette_library_dir=str(folder), record_mode="none", match_on=())
-        context = ConnectorContext(
-            settings=Settings(),
+        context = context_for(
+            cls,
             policy=Policy(),
             as_of=datetime(2026, 11, 15, tzinfo=UTC),
             deadline=Deadline(60),
@@ -300,11 +300,11 @@ def platform_tokens() -> Iterator[None]:
 def test_any_platform_response_ends_as_a_classified_collection(
     platform: str, status: int, body: str, platform_tokens: None
 ) -> None:
-    if platform not in {cls.name for cls in available_connectors().values()}:
+    if platform not in {cls.name for cls in ConnectorRegistry.installed().values()}:
         pytest.skip(f"the {platform} connector is not installed")
     with pytest.MonkeyPatch.context() as patch:
         snapshot = _pull_everything_answering(platform, status, body, patch)
-    cls = available_connectors()[platform]
+    cls = ConnectorRegistry.installed()[platform]
     for capability in cls.capabilities:
         state = snapshot.status_of(capability)
         assert state is not None, f"{capability} has no status"

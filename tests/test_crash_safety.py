@@ -439,7 +439,7 @@ def test_a_database_the_auditor_may_not_open_exits_74_saying_permission_denied(s
 
 
 def test_a_run_ended_by_an_exception_leaves_no_row_running(site: Site) -> None:
-    crash = "import auditor.run\nauditor.run.evaluate_division = lambda *a: 1 / 0\n"
+    crash = "import auditor.evaluate\nauditor.evaluate.name_owners = lambda *a: 1 / 0\n"
     result = site.run(crash)
     assert result.returncode == EXIT_SOFTWARE and "ZeroDivisionError" in result.stderr  # not 1: findings
     assert site.query("SELECT status FROM audit_run") == [("crashed",)]

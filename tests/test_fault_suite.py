@@ -29,12 +29,13 @@ from sqlmodel import select
 from auditor.inputs import load_division
 from auditor.run import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INCOMPLETE, RunOutcome, execute_run
 from auditor.settings import Settings
-from connectors.base import ConnectorContext, available_connectors
 from connectors.recording import make_vcr
+from connectors.registry import ConnectorRegistry
 from connectors.resilience import Deadline, RetryPolicy
 from connectors.scrub import install_log_scrubbing
 from models.db import make_engine, session
 from models.tables import Finding, RegisteredAccount
+from tests.contexts import context_for
 from tests.fakeplatform import (
     CANARY_TOKEN,
     HANG,
@@ -476,7 +477,7 @@ def _real_environment(monkeypatch: pytest.MonkeyPatch, root: Path, scenario: Sce
 
 
 def _installed(platform: str) -> bool:
-    return platform in {cls.name for cls in available_connectors().values()}
+    return platform in {cls.name for cls in ConnectorRegistry.installed().values()}
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[f"{s.platform}-{s.cassette}" for s in SCENARIOS])
@@ -498,9 +499,9 @@ def test_recorded_platform_faults_through_the_pipeline(
     division = _real_division(tmp_path, scenario.account)
 
     # What the connector alone makes of the recording is what the report must say.
-    cls = available_connectors()[scenario.platform]
-    context = ConnectorContext(
-        settings=Settings(),
+    cls = ConnectorRegistry.installed()[scenario.platform]
+    context = context_for(
+        cls,
         policy=load_division(division).policy,
         as_of=AS_OF,
         deadline=Deadline(900),

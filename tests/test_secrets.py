@@ -20,11 +20,13 @@ import pytest
 
 from auditor.policy import Policy
 from auditor.settings import Settings
-from connectors.base import Connector, ConnectorContext, KnownParticipants, SnapshotBuilder, available_connectors
+from connectors.base import Connector, KnownParticipants, SnapshotBuilder
 from connectors.recording import make_vcr
+from connectors.registry import ConnectorRegistry
 from connectors.resilience import Deadline
 from connectors.scrub import forget_secrets, install_log_scrubbing
 from models.snapshot import AccountSnapshot
+from tests.contexts import context_for
 from tests.scenarios import CANARIES, NOT_SECRET, SCENARIOS, Scenario
 
 NOISY_LOGGERS = (
@@ -44,7 +46,7 @@ AS_OF = datetime(2026, 11, 15, 6, 0, tzinfo=UTC)
 
 
 def _installed_platforms() -> set[str]:
-    return {cls.name for cls in available_connectors().values()} - {"manual"}
+    return {cls.name for cls in ConnectorRegistry.installed().values()} - {"manual"}
 
 
 def _secret_values(extra: dict[str, str] | None = None) -> list[str]:
@@ -90,12 +92,14 @@ def test_connector_scenarios_at_debug_leak_no_canary(
     for name in scenario.unset:
         monkeypatch.delenv(name)
     _debug_everything(caplog)
-    cls = available_connectors()[scenario.platform]
+    cls = ConnectorRegistry.installed()[scenario.platform]
     sleeps: list[float] = []
     known = KnownParticipants(set(scenario.known))
-    context = ConnectorContext(
-        settings=Settings(),
-        policy=Policy(x_public_follower_lists="nightly"),  # nightly scenarios read new followers
+    context = context_for(
+        cls,
+        policy=Policy(
+            connectors={"twitter": {"public_follower_lists": "nightly"}}
+        ),  # nightly scenarios read new followers
         as_of=AS_OF,
         deadline=Deadline(3600),
         full=not scenario.cursor,  # a nightly scenario starts from the previous run's cursor and followers

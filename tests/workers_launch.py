@@ -12,22 +12,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import auditor.cli_ops
-import auditor.inputs
-import auditor.run
-import auditor.workers.jobs
-import connectors.base
+from connectors.registry import ConnectorRegistry
 from tests.fakeplatform import FakePlatformConnector
 
-real = connectors.base.available_connectors
-
-
-def with_fake() -> dict[str, type[connectors.base.Connector]]:
-    return {**real(), "fakeplat": FakePlatformConnector}
-
-
-for module in (auditor.inputs, auditor.run, auditor.cli_ops, auditor.workers.jobs, connectors.base):
-    module.available_connectors = with_fake  # type: ignore[attr-defined]
+ConnectorRegistry.inject(ConnectorRegistry.installed().with_classes(FakePlatformConnector))
 FakePlatformConnector.base_url = os.environ["FAKEPLAT_URL"]
 
 from auditor.cli import main  # noqa: E402

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlmodel import Session
 
 from auditor.reconcile import AnyWaiver, waiver_applies, waiver_for
 from auditor.report.departures import departures
-from auditor.store import pattern_waivers, previous_run, run_finding_rows, run_snapshots, waivers_by_fingerprint
+from auditor.store import finding_rows_by_id, pattern_waivers, previous_run, run_snapshots, waivers_by_fingerprint
+from models.severity import OPEN_STATUSES
+from models.snapshot import CURSOR_FULL_RECONCILED_AT
 from models.tables import AuditRun, Finding, FindingStatus, Severity, Waiver
 
 SCHEMA_VERSION = 1
@@ -20,17 +24,33 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def build_report(db: Session, run_id: str) -> dict[str, Any]:
+def build_report(
+    db: Session, run_id: str, clean: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The run's report; `clean` (e.g. scrubbing secrets) is applied to each finding as it is built.
+
+    Bounded memory (issue #21): the findings are sorted by their keys alone, then read from the store
+    a thousand at a time, and what many of them repeat (owners, clause, run ids...) is held once."""
     run = db.get(AuditRun, run_id)
     if run is None:
         raise KeyError(run_id)
     before = previous_run(db, run)
     waivers = waivers_by_fingerprint(db)
     patterns = pattern_waivers(db)
-    findings = [
-        _finding_entry(f, waiver_for(f, waivers, patterns, run.as_of), run.as_of)
-        for f in sorted(run_finding_rows(db, run_id), key=_sort_key)
-    ]
+    columns = Finding.__table__.columns  # type: ignore[attr-defined]
+    keys = db.execute(
+        select(
+            columns.id, columns.school, columns.account_key, columns.severity, columns.rule_id, columns.subject
+        ).where(columns.run_id == run_id)
+    ).all()
+    order = [key.id for key in sorted(keys, key=_sort_key)]
+    del keys
+    shared = SharedValues()
+    findings = []
+    for row in finding_rows_by_id(db, order):
+        entry = _finding_entry(row, waiver_for(row, waivers, patterns, run.as_of), run.as_of)
+        findings.append(shared.finding(clean(entry) if clean else entry))
+    del shared
     coverage = [_coverage_entry(s) for s in run_snapshots(db, run_id)]
     summary = summarize(findings)
     summary["departures"] = departures(db, findings, run.as_of)  # who left, with what still open
@@ -59,6 +79,53 @@ def build_report(db: Session, run_id: str) -> dict[str, Any]:
     }
 
 
+# Finding fields whose values repeat across findings (an account's, a rule's, a run's).
+REPEATED_FIELDS = (
+    "rule", "title", "account", "platform", "school", "handle", "severity", "confidence", "section", "clause",
+    "remediation", "status", "first_seen", "first_seen_run", "last_seen_run",
+)  # fmt: skip
+SHORT_TEXT = 64  # evidence strings up to this length are shared (methods, states, reasons, dates, ids)
+
+
+class SharedValues:
+    """Equal values that many findings repeat, held once. Each row read from the store brings its own
+    copy of its account's owners, its rule's clause and remediation, the run ids, the evidence's keys:
+    at 100,000 findings the owners alone took 290 MB. The report's findings are only read once built
+    (a school's report deep-copies its own), so sharing their parts is safe."""
+
+    def __init__(self) -> None:
+        self._texts: dict[str, str] = {}
+        self._owners: dict[tuple[tuple[tuple[str, Any], ...], ...], list[Any]] = {}
+
+    def text(self, value: str) -> str:
+        return self._texts.setdefault(value, value)
+
+    def finding(self, finding: dict[str, Any]) -> dict[str, Any]:
+        for name in REPEATED_FIELDS:
+            value = finding.get(name)
+            if isinstance(value, str):
+                finding[name] = self.text(value)
+        owners = finding.get("owners")
+        if owners:
+            try:
+                key = tuple(tuple(owner.items()) for owner in owners)
+                finding["owners"] = self._owners.setdefault(key, owners)
+            except TypeError:  # an unhashable value: keep this finding's own copy
+                pass
+        if finding.get("evidence"):
+            finding["evidence"] = self._tree(finding["evidence"])
+        return finding
+
+    def _tree(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value) if len(value) <= SHORT_TEXT else value
+        if isinstance(value, dict):
+            return {self.text(key) if isinstance(key, str) else key: self._tree(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self._tree(item) for item in value]
+        return value
+
+
 def run_scope(kind: str, accounts: list[str]) -> str:
     """In words, what the run audited: a reader must not take a one-account check for the division."""
     if kind == "what-if":
@@ -74,7 +141,7 @@ def run_scope(kind: str, accounts: list[str]) -> str:
     return "division: every active registered account (auditor run)"
 
 
-def _sort_key(finding: Finding) -> tuple[Any, ...]:
+def _sort_key(finding: Any) -> tuple[Any, ...]:  # a Finding or a row of its key columns
     return (
         finding.school,
         finding.account_key,
@@ -159,7 +226,7 @@ def _coverage_entry(snapshot: Any) -> dict[str, Any]:
         "school": account.get("school", ""),
         "handle": account.get("handle"),
         "state": snapshot.state,
-        "last_full_reconciliation": (data.get("cursor") or {}).get("full_reconciled_at"),
+        "last_full_reconciliation": (data.get("cursor") or {}).get(CURSOR_FULL_RECONCILED_AT),
         "audience_declared": account.get("audience"),
         "audience_observed": None if closed is None else ("closed" if closed else "public"),
         "collections": collections,
@@ -167,7 +234,7 @@ def _coverage_entry(snapshot: Any) -> dict[str, Any]:
 
 
 def summarize(findings: list[dict[str, Any]]) -> dict[str, Any]:
-    open_findings = [f for f in findings if f["status"] in ("new", "persisting", "unknown")]
+    open_findings = [f for f in findings if f["status"] in OPEN_STATUSES]
     by_severity: dict[str, int] = {}
     by_rule: dict[str, int] = {}
     by_status: dict[str, int] = {}

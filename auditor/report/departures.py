@@ -14,9 +14,8 @@ from typing import Any
 from sqlmodel import Session
 
 from auditor.person import display_name, has_left
+from models.severity import OPEN_STATUSES
 from models.tables import Person
-
-OPEN_STATUSES = ("new", "persisting", "unknown")
 
 
 def _left(evidence: dict[str, Any], person: Person, on: date) -> bool:

@@ -13,6 +13,7 @@ from typing import Any
 from auditor.report.html import SEVERITIES, SEVERITY_RANK
 from auditor.report.publish import atomic_write
 from auditor.report.safe_text import display_line
+from models.severity import OPEN_STATUSES
 
 TOP_NEW = 10
 # Values never start a line, and with [ and ] escaped no link can form: these are the only specials left.
@@ -44,7 +45,7 @@ def write_summary_md(report: dict[str, Any], folder: Path) -> Path:
 
 
 def open_findings(report: dict[str, Any]) -> list[dict[str, Any]]:
-    return [f for f in report["findings"] if f["status"] in ("new", "persisting", "unknown")]
+    return [f for f in report["findings"] if f["status"] in OPEN_STATUSES]
 
 
 def _heading(report: dict[str, Any]) -> list[str]:

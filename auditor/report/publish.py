@@ -14,6 +14,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -184,11 +185,9 @@ def report_for_run(engine: Engine, run_id: str, school: str | None = None, owner
     Scrubbed of every configured secret: the last line of defence for every report file, export and
     the notifications read from it."""
     with session(engine) as db:
-        built = build_report(db, run_id)
+        built = build_report(db, run_id, clean=scrub_data)  # each finding as it is built: never two copies
     findings = built.pop("findings")
     report = scrub_data(built)
-    for index, finding in enumerate(findings):  # in place: never two copies of 100,000 findings at once
-        findings[index] = scrub_data(finding)
     report["findings"] = findings
     # A principal-only finding (about one person's private life) is in that school's report alone.
     report = filter_report_for_school(report, school) if school is not None else without_principal_only(report)
@@ -256,15 +255,47 @@ def publish_run(
     return folder
 
 
-def write_run_reports(engine: Engine, run_id: str, report_root: Path, status: str) -> tuple[Path, bool]:
-    """A finishing run's reports, saying `status` (the run row says so only once they are written),
-    and whether they are a nightly run's, which `latest` shows: the caller points it there once the
-    run is recorded as ended. A check's or a what-if's never move it."""
+# What a notification reads of each finding (auditor.notify, report/markdown.py): its labels, never
+# its message or evidence, which stay in the access-controlled report files.
+NOTICE_FIELDS = (
+    "fingerprint",
+    "rule",
+    "title",
+    "severity",
+    "status",
+    "regressed",
+    "school",
+    "account",
+    "handle",
+    "platform",
+    "waiver",
+)
+
+
+@dataclass(frozen=True)
+class Published:
+    """A finishing run's published reports: where, whether `latest` may show them (a nightly run's),
+    and `notice`, the report as the notifications read it (run, summary, coverage, each finding's
+    NOTICE_FIELDS), kept in memory instead of reading report.json back from disk."""
+
+    folder: Path
+    nightly: bool
+    notice: dict[str, Any]
+
+
+def write_run_reports(engine: Engine, run_id: str, report_root: Path, status: str) -> Published:
+    """A finishing run's reports, saying `status` (the run row says so only once they are written).
+    The caller points `latest` at a nightly run's once the run is recorded as ended; a check's or a
+    what-if's never move it."""
     report = report_for_run(engine, run_id)
     report["run"]["status"] = status
     folder = report_folder(report_root, report)
     write_report_files(report, folder)
-    return folder, report["run"]["kind"] == "run"
+    findings = report.pop("findings")
+    for index, finding in enumerate(findings):  # in place: the full findings are let go one by one
+        findings[index] = {key: finding[key] for key in NOTICE_FIELDS if key in finding}
+    report["findings"] = findings
+    return Published(folder, report["run"]["kind"] == "run", report)
 
 
 def _slug(text: str) -> str:

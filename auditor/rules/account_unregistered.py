@@ -27,7 +27,9 @@ from models.severity import Severity
     scope="division",
 )
 def check(ctx: DivisionContext) -> Iterator[DivisionResult]:
-    found = discover(ctx.candidates, ctx.accounts, ctx.directory, ctx.policy, ctx.ignored)
+    found = ctx.discovered
+    if found is None:  # the run discovers once and hands the result over; a caller with raw candidates only
+        found = discover(ctx.candidates, ctx.accounts, ctx.directory, ctx.policy, ctx.ignored)
     for candidate in found:
         if candidate.score >= ctx.policy.discovery_threshold:
             yield _result(candidate)

@@ -55,6 +55,9 @@ class RuleContext:
     directory: Directory
     policy: Policy
     as_of: datetime
+    # Whoever comments takes part (the platform lists no members): its connector's
+    # `participants_from_interactions`, for the account's platform.
+    participants_from_interactions: bool = False
 
     def match(self, identity_key: str) -> Match | None:
         return self.matches.get(identity_key)
@@ -89,6 +92,9 @@ class DivisionContext:
     candidates: list[Any]  # auditor.discovery.Candidate
     ignored: list[dict[str, Any]]
     connections: list[Any] = field(default_factory=list)  # auditor.connections.PersonalFollowing (opt-in)
+    # Discovery's result, found once per run (auditor.collect.discover): `candidates` merged, looked up and
+    # scored. None: only the raw candidates are known (a rule test), and account-unregistered scores them.
+    discovered: list[Any] | None = None
 
 
 RuleFunction = Callable[[Any], Iterable[RuleResult]]

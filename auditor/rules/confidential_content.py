@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.rules._common import MASK_OPEN, detectors, excerpt, find_and_mask, own_content
+from auditor.rules._content import excerpt, own_content
+from auditor.rules._pii import MASK_OPEN, detectors, find_and_mask
 from auditor.rules.base import RuleContext, RuleResult, rule
 from models.severity import Severity
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
-from auditor.rules._common import has_left, is_account_itself, person_label, person_summary
+from auditor.rules._people import has_left, is_account_itself, person_label, person_summary
 from auditor.rules.base import RuleContext, RuleResult, rule
 from models.severity import Severity
 

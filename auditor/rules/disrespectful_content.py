@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from auditor.rules._common import excerpt, mask, own_content, resolve
 from auditor.rules._conduct import mask_names, score_many
+from auditor.rules._content import excerpt, own_content
+from auditor.rules._people import resolve
+from auditor.rules._pii import mask
 from auditor.rules.base import RuleContext, RuleResult, rule
 from models.severity import Severity
 from models.snapshot import Identity

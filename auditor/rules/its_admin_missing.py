@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.rules._common import OBSERVED, admins
+from auditor.rules._admins import admins
+from auditor.rules._people import OBSERVED
 from auditor.rules.base import RuleContext, RuleResult, rule
 from models.severity import Severity
 

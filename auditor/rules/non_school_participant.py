@@ -16,14 +16,13 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from auditor.rules._common import Resolved, has_left, is_account_itself, is_its_identity, resolve
+from auditor.rules._people import Resolved, has_left, is_account_itself, is_its_identity, resolve
 from auditor.rules.base import RuleContext, RuleResult, rule
 from models.severity import Severity
 from models.snapshot import Capability, CollectionState, Identity
 
 # Platforms where people participate by commenting (page followers or channel subscribers are not
 # listable), so the authors of comments are the participants a rule can see.
-COMMENTING_PLATFORMS = frozenset({"facebook", "youtube"})
 
 
 @rule(
@@ -71,7 +70,7 @@ def _audience(ctx: RuleContext) -> tuple[bool, dict[str, Any]]:
 def _participants(ctx: RuleContext) -> list[Resolved]:
     assert ctx.snapshot is not None
     people: dict[str, Identity] = {p.key: p for p in ctx.snapshot.participants}
-    if ctx.account.platform in COMMENTING_PLATFORMS:
+    if ctx.participants_from_interactions:
         for interaction in ctx.snapshot.interactions:
             people.setdefault(interaction.actor.key, interaction.actor)
     resolved = [resolve(ctx, identity) for identity in people.values() if not is_account_itself(ctx, identity)]
@@ -154,7 +153,7 @@ def _member_list_unobservable(ctx: RuleContext) -> bool:
 
 
 def _unobservable(ctx: RuleContext, audience: dict[str, Any]) -> RuleResult:
-    """A closed account whose member list no API shows (a Facebook group): never pass silently."""
+    """A closed account whose member list no API shows (a closed group): never pass silently."""
     return RuleResult(
         subject="participants-unobservable",
         message=(

@@ -5,16 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from auditor.rules._common import (
-    OBSERVED,
-    AdminSet,
-    admins,
-    has_left,
-    last_password_reset,
-    person_label,
-    person_summary,
-    today,
-)
+from auditor.rules._admins import AdminSet, admins
+from auditor.rules._passwords import last_password_reset
+from auditor.rules._people import OBSERVED, has_left, person_label, person_summary, today
 from auditor.rules.base import RuleContext, RuleResult, rule
 from models.severity import Severity
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.rules._common import DECLARED, last_password_reset, today
+from auditor.rules._passwords import last_password_reset
+from auditor.rules._people import DECLARED, today
 from auditor.rules.base import RuleContext, RuleResult, rule
 from models.severity import Severity
 

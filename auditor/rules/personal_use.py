@@ -12,7 +12,8 @@ import re
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
-from auditor.rules._common import excerpt, hashtags_in, mask, mentions_keyword, normalise_tag, own_content
+from auditor.rules._content import excerpt, hashtags_in, mentions_keyword, normalise_tag, own_content
+from auditor.rules._pii import mask
 from auditor.rules.base import RuleContext, RuleResult, rule
 from models.severity import Severity
 

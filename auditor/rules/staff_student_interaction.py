@@ -10,16 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from auditor.rules._common import (
-    Resolved,
-    excerpt,
-    hashtags_in,
-    mask,
-    mentions_keyword,
-    normalise_tag,
-    person_label,
-    resolve,
-)
+from auditor.rules._content import excerpt, hashtags_in, mentions_keyword, normalise_tag
+from auditor.rules._people import Resolved, person_label, resolve
+from auditor.rules._pii import mask
 from auditor.rules.base import RuleContext, RuleResult, rule
 from models.severity import Severity
 from models.snapshot import Interaction

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.rules._common import Admin, admins, not_active_staff_reason
+from auditor.rules._admins import Admin, admins
+from auditor.rules._people import not_active_staff_reason
 from auditor.rules.base import RuleContext, RuleResult, rule
 from models.severity import Severity
 

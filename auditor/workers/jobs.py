@@ -3,11 +3,11 @@
 - `auditor.start_run` (queue `runs`, queueing lock per division: a late night does not stack a second
   run) records the run and defers one `auditor.audit_account` per due account.
 - `auditor.audit_account` (queue `accounts`, lock per (division, account): one account is never
-  audited twice at once) collects, merges, resolves, evaluates the account rules and saves, through
-  the same `auditor.run` code as `auditor run`; its outcome goes to the run's ledger (a table in the
+  audited twice at once) is `auditor.collect.audit_account` (collect, merge, resolve, account rules,
+  save), as `auditor run` calls it; its outcome goes as JSON to the run's ledger (a table in the
   division's schema). The job that ends the run's last account defers the finishing job.
-- `auditor.finish_run` (lock per division) runs division rules, discovery, reconciliation, publishing
-  and notifications (`auditor.run.finish_audit`) over the ledger's outcomes, then empties the ledger.
+- `auditor.finish_run` (lock per division) is `auditor.run.finish_run` (division rules, discovery,
+  reconciliation, publishing, notifications) over the ledger's outcomes; then the ledger is emptied.
 - `auditor.retry_stalled` (every few seconds) hands the jobs of a worker whose heartbeat stopped
   (SIGKILL, power loss) to the other workers.
 
@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import pickle
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -33,21 +32,15 @@ from sqlalchemy import delete, text
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from auditor.run import (
-    AccountEvaluator,
-    AccountOutcome,
-    collect_all,
-    failed_snapshot,
-    finish_audit,
-    new_run_id,
-)
-from auditor.store import CRASHED, PUBLISHING, RUNNING, end_run, replace_inputs, save_snapshot
-from auditor.workers.pacing import RescheduleAt
+from auditor import collect, run
+from auditor.collect import AccountOutcome, failed_snapshot
+from auditor.context import RunContext
+from auditor.store import CRASHED, PUBLISHING, RUNNING, end_run, save_snapshot
+from auditor.workers.pacing import PostgresPacer, RescheduleAt
 from auditor.workers.sites import Site, load_site, prepare_schema
-from connectors.base import available_connectors
 from models.db import session
 from models.snapshot import ErrorKind
-from models.tables import AuditRun, Participant, Snapshot
+from models.tables import AuditRun, Participant, RegisteredAccount, Snapshot
 
 log = logging.getLogger("auditor.workers")
 
@@ -59,14 +52,15 @@ RUNS_QUEUE, ACCOUNTS_QUEUE = "runs", "accounts"
 LEDGER_DDL = (
     """CREATE TABLE IF NOT EXISTS auditor_worker_runs (
         run_id text PRIMARY KEY,
-        division_wide boolean NOT NULL
+        division_wide boolean NOT NULL,
+        full_listing boolean NOT NULL DEFAULT false
     )""",
     """CREATE TABLE IF NOT EXISTS auditor_worker_accounts (
         run_id text NOT NULL REFERENCES auditor_worker_runs ON DELETE CASCADE,
         account_key text NOT NULL,
         state text NOT NULL DEFAULT 'pending',
         starts integer NOT NULL DEFAULT 0,
-        outcome bytea,
+        outcome text,  -- AccountOutcome.to_json(): data only, never code
         PRIMARY KEY (run_id, account_key)
     )""",
 )
@@ -134,16 +128,16 @@ def _undo_attempt(engine: Engine, run_id: str, key: str) -> None:
         )
 
 
-def _end_account(engine: Engine, run_id: str, key: str, state: str, outcomes: dict[str, AccountOutcome]) -> None:
-    # Pickled: the outcome holds the rule results as objects, read back only by this run's finishing job
-    # from the division's own schema, and deleted once the run is published.
+def _end_account(engine: Engine, run_id: str, key: str, state: str, outcome: AccountOutcome) -> None:
+    # JSON (AccountOutcome.to_json), read back only by this run's finishing job from the division's own
+    # schema, and deleted once the run is published.
     with engine.begin() as connection:
         connection.execute(
             text(
                 "UPDATE auditor_worker_accounts SET state = :state, outcome = :outcome"
                 " WHERE run_id = :run AND account_key = :key AND state = 'pending'"
             ),
-            {"state": state, "outcome": pickle.dumps(outcomes), "run": run_id, "key": key},
+            {"state": state, "outcome": outcome.to_json(), "run": run_id, "key": key},
         )
 
 
@@ -166,34 +160,13 @@ def _pending(engine: Engine, run_id: str) -> int:
         )
 
 
-def _outcomes(engine: Engine, run_id: str) -> tuple[bool, dict[str, AccountOutcome]]:
-    merged: dict[str, AccountOutcome] = {}
+def _outcomes(engine: Engine, run_id: str) -> dict[str, AccountOutcome]:
     with engine.connect() as connection:
-        wide = bool(
-            connection.execute(
-                text("SELECT division_wide FROM auditor_worker_runs WHERE run_id = :run"), {"run": run_id}
-            ).scalar_one()
-        )
         rows = connection.execute(
-            text("SELECT outcome FROM auditor_worker_accounts WHERE run_id = :run ORDER BY account_key"),
+            text("SELECT account_key, outcome FROM auditor_worker_accounts WHERE run_id = :run ORDER BY account_key"),
             {"run": run_id},
         )
-        for (blob,) in rows:
-            for key, outcome in pickle.loads(blob).items():
-                merged[key] = _add(merged.get(key), outcome)
-    return wide, merged
-
-
-def _add(before: AccountOutcome | None, outcome: AccountOutcome) -> AccountOutcome:
-    """A connector's batched lookup is one outcome per account job here, one per run in `auditor run`."""
-    if before is None:
-        return outcome
-    for name, count in outcome.requests.items():
-        before.requests[name] = before.requests.get(name, 0) + count
-    for name, count in outcome.billable.items():
-        before.billable[name] = before.billable.get(name, 0) + count
-    before.units += outcome.units
-    return before
+        return {key: AccountOutcome.from_json(data) for key, data in rows}
 
 
 def _unfinished_runs(engine: Engine, site: Site, now: datetime) -> list[str]:
@@ -218,10 +191,21 @@ def _unfinished_runs(engine: Engine, site: Site, now: datetime) -> list[str]:
 # --- the jobs ---------------------------------------------------------------------------------
 
 
+_pacer: PostgresPacer | None = None  # the worker process's request slots (`auditor worker` sets it)
+
+
+def install_pacer(pacer: PostgresPacer | None) -> None:
+    global _pacer
+    _pacer = pacer
+    _site.cache_clear()
+    _context.cache_clear()
+
+
 @lru_cache(maxsize=32)
 def _site(folder: str, run_id: str) -> Site:
-    """A division's inputs are read once per run and worker process (a run audits one version of them)."""
-    return load_site(Path(folder), queue_url())
+    """A division's inputs and credentials are read once per run and worker process (a run audits one
+    version of them)."""
+    return load_site(Path(folder), queue_url(), _pacer)
 
 
 @lru_cache(maxsize=32)
@@ -232,9 +216,32 @@ def _engine(database_url: str) -> Engine:
 
 
 @lru_cache(maxsize=32)
-def _evaluator(folder: str, run_id: str, as_of: datetime) -> AccountEvaluator:
+def _context(folder: str, run_id: str) -> RunContext:
+    """The run's context in this worker process, for every job of the run it takes: the clock is the
+    run's, the identity index is built once. Its deadline and metered budgets are this process's share
+    of the run (docs/scaling.md: a metered quota is counted per worker process)."""
     site = _site(folder, run_id)
-    return AccountEvaluator(available_connectors(), site.division.directory(), site.division.policy, as_of)
+    engine = _engine(site.settings.database_url)
+    with engine.connect() as connection:
+        wide, full = connection.execute(
+            text("SELECT division_wide, full_listing FROM auditor_worker_runs WHERE run_id = :run"), {"run": run_id}
+        ).one()
+    with session(engine) as db:
+        stored = db.get(AuditRun, run_id)
+        assert stored is not None
+        as_of = stored.as_of if stored.as_of.tzinfo else stored.as_of.replace(tzinfo=UTC)
+        kind, keys = stored.kind, list(stored.accounts)
+    return RunContext.start(
+        site.division,
+        site.settings,
+        engine,
+        site.connectors,
+        as_of,
+        run_id=run_id,
+        kind=kind,
+        full=full,
+        only=None if wide else keys,
+    )
 
 
 @jobs.task(name="auditor.start_run", queue=RUNS_QUEUE, pass_context=True, retry=RETRY)
@@ -257,38 +264,38 @@ def start_run(
         # account jobs or finishing job are still going (a late night).
         log.warning("%s: run %s has not finished yet: no new run started", site.slug, unfinished[0])
         return None
-    keys = only or [a.key for a in site.division.accounts if a.status == "active"]
-    run = AuditRun(
-        id=new_run_id(started),
-        started_at=started,
-        as_of=started,
+    ctx = RunContext.start(
+        site.division,
+        site.settings,
+        engine,
+        site.connectors,
+        started,
+        run_id=run.new_run_id(started),
         kind="run" if only is None else "check",
-        accounts=keys,
-        policy_digest=site.division.policy.digest(),
-        division=site.division.policy.division,
-        fail_threshold=site.division.policy.fail_threshold.value,
+        full=full,
+        only=only,
     )
+    keys = [a.key for a in ctx.accounts]
+    run.open_run(ctx, started)  # the run row and its inputs, as `auditor run` records them
     with session(engine) as db:
-        replace_inputs(db, site.division)
-        db.add(run)
         db.execute(
-            text("INSERT INTO auditor_worker_runs (run_id, division_wide) VALUES (:run, :wide)"),
-            {"run": run.id, "wide": only is None},
+            text("INSERT INTO auditor_worker_runs (run_id, division_wide, full_listing) VALUES (:run, :wide, :full)"),
+            {"run": ctx.run_id, "wide": ctx.division_wide, "full": full},
         )
         for key in keys:
             db.execute(
                 text("INSERT INTO auditor_worker_accounts (run_id, account_key) VALUES (:run, :key)"),
-                {"run": run.id, "key": key},
+                {"run": ctx.run_id, "key": key},
             )
         db.commit()
     for key in keys:
         context.app.configure_task("auditor.audit_account", lock=f"{site.slug}:{key}", queue=ACCOUNTS_QUEUE).defer(
-            division=str(site.folder), run_id=run.id, account=key, full=full
+            division=str(site.folder), run_id=ctx.run_id, account=key, full=full
         )
     if not keys:
-        _defer_finish(context.app, site, run.id)
-    log.info("%s: run %s started with %d account job(s)", site.slug, run.id, len(keys))
-    return run.id
+        _defer_finish(context.app, site, ctx.run_id)
+    log.info("%s: run %s started with %d account job(s)", site.slug, ctx.run_id, len(keys))
+    return ctx.run_id
 
 
 @jobs.task(name="auditor.audit_account", queue=ACCOUNTS_QUEUE, pass_context=True, retry=RETRY)
@@ -299,26 +306,12 @@ def audit_account(context: JobContext, division: str, run_id: str, account: str,
     if state == "pending":
         if starts > 1:
             _forget_attempt(engine, run_id, account)
+        ctx = _context(division, run_id)
         registered = next(a for a in site.division.accounts if a.key == account)
-        with session(engine) as db:
-            run = db.get(AuditRun, run_id)
-            assert run is not None
-            as_of = run.as_of
-        evaluator = _evaluator(division, run_id, as_of)
-        outcomes: dict[str, AccountOutcome] | None = None
+        outcome: AccountOutcome | None = None
         if starts <= MAX_ATTEMPTS:
             try:
-                outcomes = collect_all(
-                    [registered],
-                    evaluator.connectors,
-                    site.settings,
-                    site.division.policy,
-                    as_of,
-                    full,
-                    engine,
-                    run_id,
-                    evaluator,
-                )
+                outcome = collect.audit_account(ctx, registered)
             except RescheduleAt as wait:
                 _undo_attempt(engine, run_id, account)
                 log.info("%s: %s rescheduled: %s", site.slug, account, wait.why)
@@ -327,19 +320,24 @@ def audit_account(context: JobContext, division: str, run_id: str, account: str,
                 if starts < MAX_ATTEMPTS:
                     raise
                 log.error("%s: %s failed %d times, last: %s", site.slug, account, starts, type(exc).__name__)
-        if outcomes is None:  # failed for good (or killed MAX_ATTEMPTS times): audit-incomplete, never a block
-            reason = f"the account's job failed {MAX_ATTEMPTS} times (see the workers' log)"
-            snapshot = failed_snapshot(registered, as_of, ErrorKind.RETRYABLE, reason)
-            results, _ = evaluator.evaluate(registered, snapshot)
-            with session(engine) as db:
-                save_snapshot(db, run_id, snapshot, registered)
-                db.commit()
-            outcomes = {account: AccountOutcome(registered.platform, True, {}, 0, results, [])}
-        _end_account(engine, run_id, account, "done", outcomes)
+        if outcome is None:  # failed for good (or killed MAX_ATTEMPTS times): audit-incomplete, never a block
+            outcome = _failed_for_good(ctx, registered)
+        _end_account(engine, run_id, account, "done", outcome)
     # Also when an earlier attempt ended the account but died before this (SIGKILL): the finish is
     # deferred by whichever job sees no account pending, once (queueing lock), and is idempotent.
     if _pending(engine, run_id) == 0:
         _defer_finish(context.app, site, run_id)
+
+
+def _failed_for_good(ctx: RunContext, registered: RegisteredAccount) -> AccountOutcome:
+    """The account's failed collection, stored and evaluated as `auditor run` records a crashed pull."""
+    reason = f"the account's job failed {MAX_ATTEMPTS} times (see the workers' log)"
+    snapshot = failed_snapshot(registered, ctx.as_of, ErrorKind.RETRYABLE, reason)
+    results, _ = collect.account_evaluator(ctx).evaluate(registered, snapshot)
+    with session(ctx.engine) as db:
+        save_snapshot(db, ctx.run_id, snapshot, registered)
+        db.commit()
+    return AccountOutcome(registered.platform, True, {}, 0, results, [])
 
 
 def _defer_finish(app: App, site: Site, run_id: str) -> None:
@@ -354,16 +352,15 @@ def finish_run(context: JobContext, division: str, run_id: str) -> int | None:
     site = _site(division, run_id)
     engine = _engine(site.settings.database_url)
     with session(engine) as db:
-        run = db.get(AuditRun, run_id)
-    if run is None or run.status != RUNNING:
+        stored = db.get(AuditRun, run_id)
+    if stored is None or stored.status != RUNNING:
         return None  # finished already (a second trigger)
-    wide, outcomes = _outcomes(engine, run_id)
-    outcome = finish_audit(site.division, site.settings, engine, wide, run.as_of, run, outcomes)
+    outcome = run.finish_run(_context(division, run_id), _outcomes(engine, run_id))
     with engine.begin() as connection:  # the outcomes held evidence: kept no longer than the run needed them
         connection.execute(text("DELETE FROM auditor_worker_runs WHERE run_id = :run"), {"run": run_id})
     log.info("%s: run %s finished (exit %d), report in %s", site.slug, run_id, outcome.exit_code, outcome.report_folder)
     _site.cache_clear()
-    _evaluator.cache_clear()
+    _context.cache_clear()
     return outcome.exit_code
 
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from auditor.policy import Policy
+from auditor.policy import RateLimit
 
 log = logging.getLogger("auditor.workers.pacing")
 
@@ -68,7 +69,8 @@ class RescheduleAt(BaseException):
 
 
 class PostgresPacer:
-    """The `connectors.base.RequestGate` of a worker process."""
+    """A worker process's request slots (one connection pool); `gates` binds them to one division's
+    credentials, as the `connectors.base.RequestGate` of each connector (ConnectorRegistry.for_credentials)."""
 
     def __init__(self, conninfo: str, *, max_wait: float = 5.0, reschedule_after: float = 2.0) -> None:
         self.pool = ConnectionPool(conninfo, min_size=1, max_size=8, open=True, kwargs={"autocommit": True})
@@ -80,11 +82,13 @@ class PostgresPacer:
     def close(self) -> None:
         self.pool.close()
 
-    def before_request(self, scope: str, platform: str, policy: Policy) -> None:
-        limit = policy.rate_limits.get(platform)
+    def gates(self, scope: str, rate_limits: Mapping[str, RateLimit]) -> Callable[[str], CredentialGate]:
+        """Connector name -> the gate of that connector's credential in division `scope`."""
+        return lambda platform: CredentialGate(self, f"{scope}:{platform}", rate_limits.get(platform))
+
+    def before_request(self, credential: str, limit: RateLimit | None) -> None:
         if limit is None:
             return  # no window declared: the platform's 429 answers pace it (wait below)
-        credential = f"{scope}:{platform}"
         interval = limit.seconds / limit.requests * SAFETY
         try:
             with self.pool.connection(timeout=10) as connection:
@@ -117,6 +121,21 @@ class PostgresPacer:
     def _count_reschedule(self, credential: str) -> None:
         with self.pool.connection() as connection:
             connection.execute(COUNT_RESCHEDULE, {"credential": credential})
+
+
+class CredentialGate:
+    """One credential's `connectors.base.RequestGate`: its window's slots, the pacer's waits."""
+
+    def __init__(self, pacer: PostgresPacer, credential: str, limit: RateLimit | None) -> None:
+        self.pacer = pacer
+        self.credential = credential
+        self.limit = limit
+
+    def before_request(self) -> None:
+        self.pacer.before_request(self.credential, self.limit)
+
+    def wait(self, seconds: float) -> None:
+        self.pacer.wait(seconds)
 
 
 def create_tables(conninfo: str) -> None:

@@ -13,13 +13,18 @@ import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 
 from auditor.inputs import Division, load_division
 from auditor.settings import Settings
+from connectors.registry import ConnectorRegistry
 from models.db import database_url, init_db, make_engine
+
+if TYPE_CHECKING:
+    from auditor.workers.pacing import PostgresPacer
 
 SECRETS_DIR_VARIABLE = "AUDITOR_SECRETS_DIR"
 
@@ -47,6 +52,7 @@ class Site:
     division: Division
     slug: str
     settings: Settings
+    connectors: ConnectorRegistry  # its credentials (the connectors' own settings) and their pacing
 
     def engine(self) -> Engine:
         return make_engine(self.settings.database_url)
@@ -59,14 +65,13 @@ def secrets_file(division_slug: str) -> Path | None:
     return Path(folder) / f"{division_slug}.env"
 
 
-def load_site(folder: Path, queue_url: str) -> Site:
-    """The division's inputs (validated as `auditor run` does) and its settings as a worker uses them."""
+def load_site(folder: Path, queue_url: str, pacer: PostgresPacer | None = None) -> Site:
+    """The division's inputs (validated as `auditor run` does) and its settings as a worker uses them:
+    the core's and every connector's from the division's secrets file, when there is one; with a
+    `pacer`, each connector's requests paced per credential (the division's) across every worker."""
     division = load_division(folder)
     name = slug(division.policy.division)
-    overrides = {
-        "DATABASE_URL": division_database_url(queue_url, name),
-        "AUDITOR_CREDENTIAL_SCOPE": name,
-    }
+    overrides = {"DATABASE_URL": division_database_url(queue_url, name)}
     base = Settings()
     overrides["AUDITOR_REPORT_DIR"] = str(base.report_dir / name)
     file = secrets_file(name)
@@ -76,7 +81,9 @@ def load_site(folder: Path, queue_url: str) -> Site:
         settings = Settings.from_secrets_file(file, **overrides)
     else:
         settings = Settings(**overrides)  # type: ignore[arg-type]  # aliases: the variables' names
-    return Site(folder.resolve(), division, name, settings)
+    gates = pacer.gates(name, division.policy.rate_limits) if pacer is not None else None
+    connectors = ConnectorRegistry.installed().for_credentials(file, gates)
+    return Site(folder.resolve(), division, name, settings, connectors)
 
 
 def prepare_schema(site: Site, queue_url: str) -> None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 
 from facebook_business.adobjects.assigneduser import AssignedUser
@@ -37,6 +37,7 @@ from connectors.base import Connector, CredentialCheck, Estimate, SnapshotBuilde
 from connectors.facebook.errors import PASSWORD_CHANGED, classify_graph_error
 from connectors.facebook.paging import GraphCursor
 from connectors.facebook.remediation import REMEDIATION
+from connectors.facebook.settings import CREDENTIAL_VARIABLES, FacebookSettings
 from connectors.resilience import PlatformError
 from models.snapshot import (
     AccountSnapshot,
@@ -59,6 +60,7 @@ TIMEOUT_SECONDS = 30.0
 PAGE_SIZE = 100  # Graph's usual cap per edge page
 MAX_PAGES = 50  # per edge and run: beyond this the collection is reported partial
 TEXT_LIMIT = 500  # students are minors: keep an excerpt, enough for hashtags and keywords
+CURSOR_POSTS_SINCE = "posts_since"  # when the posts were last read: the next pull reads what is newer
 
 PAGE_TOKEN = "FACEBOOK_PAGE_TOKEN"
 BUSINESS_ID = "FACEBOOK_BUSINESS_ID"
@@ -107,6 +109,17 @@ class FacebookConnector(Connector):
         "scored on their handle and the posts that name them"
     )
 
+    settings_model = FacebookSettings
+    approved_by_default = True  # AP 80-06 names it
+    profile_hosts = ("facebook.com", "fb.com")
+    profile_url = "https://www.facebook.com/{handle}"
+    participants_from_interactions = True  # no API lists a Page's followers: its commenters take part
+    credential_variables = CREDENTIAL_VARIABLES
+
+    @property
+    def settings(self) -> FacebookSettings:
+        return self.context.settings_as(FacebookSettings)
+
     # --- entry points ---------------------------------------------------------------------
 
     def pull(self, account: RegisteredAccount, cursor: dict[str, str]) -> AccountSnapshot:
@@ -114,7 +127,7 @@ class FacebookConnector(Connector):
         self._pages_done: Counter[Capability] = Counter()
         # post id -> its comments as the posts request nested them (None: read its comments edge)
         self._nested: dict[str, list[dict[str, Any]] | None] = {}
-        self._token_variable = self.context.settings.account_variable(account.key, PAGE_TOKEN)
+        self._token_variable = self.settings.account_variable(account.key, PAGE_TOKEN)
         api = self._api_for(account)
         if api is None:
             missing = PlatformError(ErrorKind.AUTH, "no Facebook token configured", fix=self._token_fix())
@@ -149,7 +162,7 @@ class FacebookConnector(Connector):
             for c in (Capability.POSTS, Capability.INTERACTIONS)
         )
         # Move the cursor only past a window read completely; otherwise the next run reads it again.
-        builder.snapshot.cursor = {"posts_since": self.context.as_of.isoformat()} if read_all else dict(cursor)
+        builder.snapshot.cursor = {CURSOR_POSTS_SINCE: self.context.as_of.isoformat()} if read_all else dict(cursor)
         builder.snapshot.notes.append(
             "participants = people who commented, replied, tagged the Page or posted on it "
             "(no API lists Page followers; Facebook groups are audited through the manual connector)"
@@ -164,9 +177,9 @@ class FacebookConnector(Connector):
         not finish the window) reads the window again: as many feed pages and comment edges as last time;
         a nightly run reads only what is new since: one page of each feed, comments nested in it."""
         requests = {"GET /{page-id}": 1, "GET /{page-id}/roles": 1, "GET /{page-id}/agencies": 1}
-        if self.context.settings.account_secret(account.key, BUSINESS_ID) is not None:
+        if self.settings.account_secret(account.key, BUSINESS_ID) is not None:
             requests["GET /{page-id}/assigned_users"] = 1
-        window = self.context.full or _parse_time(cursor.get("posts_since")) is None
+        window = self.context.full or _parse_time(cursor.get(CURSOR_POSTS_SINCE)) is None
         feeds = ("GET /{page-id}/posts", "GET /{page-id}/visitor_posts", "GET /{page-id}/tagged")
         before = previous.requests if previous is not None and window else {}
         for feed in feeds:
@@ -189,7 +202,7 @@ class FacebookConnector(Connector):
 
     def _api_for(self, account: RegisteredAccount) -> FacebookAdsApi | None:
         """One API instance per Page: the Page's own token, else the system-user token."""
-        settings = self.context.settings
+        settings = self.settings
         token = settings.account_secret(account.key, PAGE_TOKEN) or settings.facebook_access_token
         if token is None:
             return None
@@ -248,7 +261,7 @@ class FacebookConnector(Connector):
         admins = builder.snapshot.admins  # filled as pages arrive: a throttle midway keeps what was read
         for raw in self._items(builder, "GET /{page-id}/roles", GraphCursor(page, User, endpoint="roles")):
             admins.append(self._role(raw))
-        business = self.context.settings.account_secret(account.key, BUSINESS_ID)
+        business = self.settings.account_secret(account.key, BUSINESS_ID)
         if business is not None:
             cursor = GraphCursor(
                 page,
@@ -265,7 +278,7 @@ class FacebookConnector(Connector):
             self._note_no_business(builder, account)
 
     def _note_no_business(self, builder: SnapshotBuilder, account: RegisteredAccount) -> None:
-        variable = self.context.settings.account_variable(account.key, BUSINESS_ID)
+        variable = self.settings.account_variable(account.key, BUSINESS_ID)
         people = [a for a in builder.snapshot.admins if a.role != "agency"]
         if people:
             builder.snapshot.notes.append(
@@ -298,8 +311,8 @@ class FacebookConnector(Connector):
 
     def _since(self, cursor: dict[str, str]) -> datetime:
         """Start of the look-back window; later when the previous run already read up to a moment."""
-        window = self.context.as_of - timedelta(days=self.context.policy.lookback_days)
-        previous = None if self.context.full else _parse_time(cursor.get("posts_since"))
+        window = self.context.window_start
+        previous = None if self.context.full else _parse_time(cursor.get(CURSOR_POSTS_SINCE))
         return max(window, previous) if previous and previous < self.context.as_of else window
 
     def _feed(self, page: Page, edge: str, since: datetime, fields: list[str] = POST_FIELDS) -> GraphCursor:

@@ -28,7 +28,7 @@ APP_TOKEN_FIX = (
 
 
 def check_facebook(connector: FacebookConnector, accounts: list[RegisteredAccount]) -> list[CredentialCheck]:
-    settings = connector.context.settings
+    settings = connector.settings
     tokens: dict[str, str] = {}
     for account in accounts:
         page_token = settings.account_secret(account.key, PAGE_TOKEN)

@@ -20,8 +20,7 @@ from urllib.parse import urlsplit
 import requests
 from facebook_business.exceptions import FacebookError, FacebookRequestError
 
-from connectors.recording import is_cassette_miss
-from connectors.resilience import PlatformError
+from connectors.resilience import PlatformError, classify_failure
 from models.snapshot import ErrorKind
 
 THROTTLING_CODES = frozenset({4, 17, 32, 613})
@@ -107,21 +106,19 @@ def classify_graph_error(
 
     `auth_fix` replaces the advice for a refused token (190) when the request's token is not the
     Page's (the doctor's `debug_token` is asked with the app's token)."""
-    if isinstance(error, PlatformError):
-        return error  # already classified (the resilience layer's own answer): never second-guess it
     fix = auth_fix or TOKEN_FIX.format(variable=token_variable)
-    if isinstance(error, FacebookRequestError):
-        return _classify(GraphFailure.from_sdk(error), token_variable, fix, now or datetime.now(UTC))
-    if isinstance(error, requests.HTTPError):
-        return _classify(GraphFailure.from_http(error), token_variable, fix, now or datetime.now(UTC))
-    if isinstance(error, requests.Timeout | requests.ConnectionError):
-        return PlatformError(ErrorKind.RETRYABLE, f"network problem talking to Graph: {type(error).__name__}")
-    if is_cassette_miss(error):
-        # vcrpy's own message prints the unfiltered URL (token included): never reuse it.
-        return PlatformError(ErrorKind.BAD_REQUEST, "no recorded Graph response answers this request")
-    if isinstance(error, ValueError | KeyError | TypeError | FacebookError):
-        return PlatformError(ErrorKind.MALFORMED, f"unexpected Graph response: {type(error).__name__}")
-    return PlatformError(ErrorKind.MALFORMED, f"{type(error).__name__} while calling Graph")
+
+    def graph_answer(error: BaseException) -> PlatformError | None:
+        if isinstance(error, FacebookRequestError):
+            return _classify(GraphFailure.from_sdk(error), token_variable, fix, now or datetime.now(UTC))
+        if isinstance(error, requests.HTTPError):
+            return _classify(GraphFailure.from_http(error), token_variable, fix, now or datetime.now(UTC))
+        if isinstance(error, ValueError | KeyError | TypeError | FacebookError):
+            return PlatformError(ErrorKind.MALFORMED, f"unexpected Graph response: {type(error).__name__}")
+        return None
+
+    # Network errors, timeouts, replay misses and unknown exceptions: the shared layer's words.
+    return classify_failure(error, graph_answer)
 
 
 def _classify(failure: GraphFailure, token_variable: str, token_fix: str, now: datetime) -> PlatformError:

@@ -31,10 +31,6 @@ class GraphCursor(Cursor):  # type: ignore[misc]
     def finished(self) -> bool:
         return bool(getattr(self, "_finished_iteration", False))
 
-    def total_count(self) -> int | None:
-        """`summary.total_count` of the last page, when the edge reports it."""
-        return self._total_count if isinstance(self._total_count, int) else None
-
     def build_objects_from_response(self, response: Any) -> list[dict[str, Any]]:
         # Called by Cursor.load_next_page after it has decided about cursor paging.
         if not isinstance(response, dict):

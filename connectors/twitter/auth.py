@@ -16,8 +16,8 @@ from typing import Any
 import requests
 import tweepy
 
-from auditor.settings import Settings
 from connectors.scrub import ScrubbingFilter
+from connectors.twitter.settings import XSettings
 
 REQUEST_TIMEOUT = (10.0, 60.0)  # connect, read (seconds): a hung socket must not eat the run's deadline
 
@@ -53,7 +53,7 @@ class XCredentials:
     variable: str  # the environment variable(s) to fix when X refuses it
 
 
-def credentials_for(settings: Settings, account_key: str) -> XCredentials | None:
+def credentials_for(settings: XSettings, account_key: str) -> XCredentials | None:
     """The best token for this account: the owner's user token when configured, else the app's."""
     user_token = settings.account_secret(account_key, USER_TOKEN)
     if user_token is not None:
@@ -93,7 +93,7 @@ def credentials_for(settings: Settings, account_key: str) -> XCredentials | None
     return None
 
 
-def owner_token_hint(settings: Settings, account_key: str) -> str:
+def owner_token_hint(settings: XSettings, account_key: str) -> str:
     return (
         f"set {settings.account_variable(account_key, USER_TOKEN)} (OAuth 2.0 user token of the account's "
         f"owner), or {settings.account_variable(account_key, ACCESS_TOKEN)} and "

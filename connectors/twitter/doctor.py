@@ -21,7 +21,7 @@ NAME = "twitter"
 
 
 def check_x(connector: TwitterConnector, accounts: list[RegisteredAccount]) -> list[CredentialCheck]:
-    settings = connector.context.settings
+    settings = connector.settings
     checks: list[CredentialCheck] = []
     seen: set[str] = set()
     for account in accounts:
@@ -59,7 +59,7 @@ def _check(connector: TwitterConnector, account: RegisteredAccount, credentials:
         return CredentialCheck(NAME, credentials.variable, CredentialState.WARNING, detail)
     if not credentials.user_auth:
         # An OAuth 2.0 user access token lasts 2 hours and the auditor does not refresh it.
-        settings = connector.context.settings
+        settings = connector.settings
         token, secret = (settings.account_variable(account.key, n) for n in (ACCESS_TOKEN, ACCESS_TOKEN_SECRET))
         detail = (
             f"acts as @{username}, but an OAuth 2.0 user token expires 2 hours after it was issued and is not "

@@ -15,10 +15,9 @@ from typing import Any
 import requests
 import tweepy
 
-from connectors.resilience import PlatformError
+from connectors.resilience import PlatformError, classify_failure
 from models.snapshot import ErrorKind
 
-PROBLEMS = "https://api.twitter.com/2/problems/"
 USAGE_CAPPED = "usage-capped"
 CLIENT_FORBIDDEN = "client-forbidden"
 NOT_AUTHORIZED = "not-authorized-for-resource"
@@ -58,19 +57,17 @@ def _platform_words(body: Mapping[str, Any], fallback: str) -> str:
 
 def classify(error: BaseException, credential: str = "X_BEARER_TOKEN") -> PlatformError:
     """Map a tweepy/requests exception to a PlatformError; `credential` names the variable to fix."""
-    if isinstance(error, PlatformError):
-        return error
-    if isinstance(error, tweepy.HTTPException):
-        return _classify_http(error, credential)
-    if isinstance(error, requests.exceptions.JSONDecodeError | ValueError):
-        return PlatformError(ErrorKind.MALFORMED, "X sent a response that is not valid JSON")
-    if isinstance(error, requests.exceptions.Timeout):
-        return PlatformError(ErrorKind.RETRYABLE, "X did not answer in time (timeout)")
-    if isinstance(error, requests.exceptions.ConnectionError):
-        return PlatformError(ErrorKind.RETRYABLE, "could not connect to X (connection error)")
-    if type(error).__name__ == "CannotOverwriteExistingCassetteException":
-        return PlatformError(ErrorKind.BAD_REQUEST, "no recorded response for this request (cassette replay)")
-    return PlatformError(ErrorKind.BAD_REQUEST, f"unexpected {type(error).__name__} while calling X")
+
+    def x_answer(error: BaseException) -> PlatformError | None:
+        if isinstance(error, tweepy.HTTPException):
+            return _classify_http(error, credential)
+        if isinstance(error, requests.exceptions.JSONDecodeError | ValueError):
+            return PlatformError(ErrorKind.MALFORMED, "X sent a response that is not valid JSON")
+        return None
+
+    # Network errors, timeouts, replay misses and unknown exceptions: the shared layer's words (the pull
+    # classifies inside its request, where it knows the credential, so the shared step is applied here too).
+    return classify_failure(error, x_answer)
 
 
 def _classify_http(error: tweepy.HTTPException, credential: str) -> PlatformError:
@@ -148,3 +145,8 @@ def withheld(body: Mapping[str, Any]) -> list[str]:
             kind = problem.get("resource_type")
             found.append(f"{title} ({kind})" if kind else title)
     return found
+
+
+def classify_error(error: BaseException) -> PlatformError:
+    """The connector's `classify_error`: an exception of the app's requests (bearer token)."""
+    return classify(error)

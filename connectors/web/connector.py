@@ -18,7 +18,7 @@ import html
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -139,7 +139,7 @@ class WebConnector(Connector):
 
     @property
     def window_start(self) -> datetime:
-        return self.context.as_of - timedelta(days=self.context.policy.lookback_days)
+        return self.context.window_start
 
     # --- HTTP ---------------------------------------------------------------------------------
 

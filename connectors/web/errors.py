@@ -18,9 +18,7 @@ from typing import Any
 
 import requests
 
-from connectors.recording import describe_cassette_miss, is_cassette_miss
-from connectors.resilience import PlatformError
-from connectors.scrub import scrub
+from connectors.resilience import PlatformError, classify_failure
 from models.snapshot import ErrorKind
 
 _TAG = re.compile(r"<[^>]+>")
@@ -80,21 +78,18 @@ def retry_at(headers: dict[str, str], now: datetime) -> datetime | None:
 
 def classify(error: BaseException, *, now: datetime) -> PlatformError:
     """Map an exception raised while reading a website to a PlatformError whose text holds no secret."""
-    if isinstance(error, PlatformError):
-        return error
-    if isinstance(error, WebHTTPError):
-        return classify_http(error, now=now)
-    if is_cassette_miss(error):
-        return PlatformError(ErrorKind.BAD_REQUEST, describe_cassette_miss(error))
-    if isinstance(error, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
-        return PlatformError(ErrorKind.BAD_REQUEST, "the registry's URL is not a valid http(s) URL")
-    if isinstance(error, requests.exceptions.JSONDecodeError | ValueError):
-        return PlatformError(ErrorKind.MALFORMED, "the site sent a response that is not valid JSON")
-    if isinstance(error, requests.exceptions.Timeout):
-        return PlatformError(ErrorKind.RETRYABLE, "the site did not answer in time (timeout)")
-    if isinstance(error, requests.exceptions.ConnectionError | ConnectionError):
-        return PlatformError(ErrorKind.RETRYABLE, "could not connect to the site (connection error)")
-    return PlatformError(ErrorKind.MALFORMED, f"{type(error).__name__}: {scrub(str(error))[:200]}")
+
+    def site_answer(error: BaseException) -> PlatformError | None:
+        if isinstance(error, WebHTTPError):
+            return classify_http(error, now=now)
+        if isinstance(error, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
+            return PlatformError(ErrorKind.BAD_REQUEST, "the registry's URL is not a valid http(s) URL")
+        if isinstance(error, requests.exceptions.JSONDecodeError | ValueError):
+            return PlatformError(ErrorKind.MALFORMED, "the site sent a response that is not valid JSON")
+        return None
+
+    # Network errors, timeouts, replay misses and unknown exceptions: the shared layer's words.
+    return classify_failure(error, site_answer)
 
 
 def classify_http(error: WebHTTPError, *, now: datetime) -> PlatformError:

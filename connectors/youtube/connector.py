@@ -1,8 +1,8 @@
 """The YouTube connector: a registered channel's profile, recent uploads, comments and subscribers.
 
 Every list call costs 1 quota unit, counted against the run's `UnitBudget` (policy
-`youtube_daily_units`): a collection stops as `partial: quota` before the budget would be exceeded,
-and a `403 quotaExceeded` closes the budget for the rest of the run (quota resets at midnight
+`connectors: {youtube: {daily_units: ...}}`): a collection stops as `partial: quota` before the budget
+would be exceeded, and a `403 quotaExceeded` closes the budget for the rest of the run (quota resets at midnight
 Pacific time). Paging uses the client's own `list_next`.
 """
 
@@ -13,10 +13,18 @@ import math
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, ClassVar
 
-from connectors.base import Connector, ConnectorContext, CredentialCheck, Estimate, SnapshotBuilder, UnitBudget
+from connectors.base import (
+    Connector,
+    ConnectorContext,
+    ConnectorOptions,
+    CredentialCheck,
+    Estimate,
+    SnapshotBuilder,
+    UnitBudget,
+)
 from connectors.resilience import PlatformError
 from connectors.scrub import scrub
 from connectors.youtube import parse
@@ -35,6 +43,7 @@ from connectors.youtube.errors import (
     next_quota_reset,
 )
 from connectors.youtube.remediation import REMEDIATION
+from connectors.youtube.settings import CREDENTIAL_VARIABLES, YouTubeOptions, YouTubeSettings
 from models.snapshot import (
     AccountSnapshot,
     Capability,
@@ -49,7 +58,7 @@ from models.tables import RegisteredAccount
 LIST_COST = 1  # quota units of every list method the connector uses
 # search.list is metered apart from the list methods: 100 units a call in the Data API's cost table,
 # and Google now also allows it only about 100 times a day per project. Discovery's channel search
-# is therefore opt-in (policy discovery_youtube_search) and counted against the run's budget.
+# is therefore opt-in (policy connectors.youtube.discovery_search) and counted against the run's budget.
 SEARCH_COST = 100
 SEARCH_RESULTS = 10  # channels per search (one request whatever the number)
 CHANNEL_PARTS = "snippet,statistics,status,contentDetails"
@@ -58,6 +67,8 @@ IDS_PER_CALL = 50  # channels.list and videos.list take up to 50 ids a call (1 u
 # a nightly run re-reads the comments only of videos whose count moved (videos.list statistics).
 CURSOR_COMMENT_COUNTS = "comment_counts"
 CURSOR_VIDEO_COUNT = "video_count"  # the channel's videoCount when its uploads were last read
+CURSOR_NEWEST_VIDEO_ID = "newest_video_id"  # the newest upload read: the next pull stops there
+CURSOR_NEWEST_VIDEO_AT = "newest_video_at"
 COLLECTIONS_AFTER_PROFILE = (Capability.POSTS, Capability.INTERACTIONS, Capability.PARTICIPANTS)
 
 JSON = dict[str, Any]
@@ -86,15 +97,45 @@ class YouTubeConnector(Connector):
 
     discovery_notes = (
         f"channel search by each school's name (search.list type=channel, {SEARCH_COST} quota units a call, "
-        "a small daily allowance of its own): only with policy discovery_youtube_search: true"
+        "a small daily allowance of its own): only with policy connectors.youtube.discovery_search: true"
     )
+
+    settings_model = YouTubeSettings
+    options_model = YouTubeOptions
+    legacy_policy_keys: ClassVar[dict[str, str]] = {
+        "youtube_daily_units": "daily_units",
+        "discovery_youtube_search": "discovery_search",
+    }
+    profile_hosts = ("youtube.com",)
+    profile_url = "https://www.youtube.com/@{handle}"
+    participants_from_interactions = True  # a public channel lists no members: its commenters take part
+    noisy_loggers = ("googleapiclient.discovery_cache", "httplib2")
+    credential_variables = CREDENTIAL_VARIABLES
+
+    @classmethod
+    def run_budget(cls, options: ConnectorOptions) -> UnitBudget:
+        # The daily quota belongs to the Cloud project: one budget for every channel of the run.
+        assert isinstance(options, YouTubeOptions)
+        return UnitBudget(options.daily_units, "YouTube quota units (policy connectors.youtube.daily_units)")
+
+    @classmethod
+    def searches_school_names(cls, options: ConnectorOptions) -> bool:
+        return isinstance(options, YouTubeOptions) and options.discovery_search
+
+    @property
+    def settings(self) -> YouTubeSettings:
+        return self.context.settings_as(YouTubeSettings)
+
+    @property
+    def options(self) -> YouTubeOptions:
+        return self.context.options_as(YouTubeOptions)
 
     def __init__(self, context: ConnectorContext) -> None:
         super().__init__(context)
         if context.budget is None:
             context.budget = UnitBudget(
-                context.policy.youtube_daily_units,
-                "YouTube quota units (policy youtube_daily_units)",
+                self.options.daily_units,
+                "YouTube quota units (policy connectors.youtube.daily_units)",
                 resets_at=next_quota_reset(context.as_of),
             )
         self._refresh_variable = REFRESH_TOKEN_NAME
@@ -122,7 +163,7 @@ class YouTubeConnector(Connector):
         self._thread_counts: Counter[str] = Counter()  # video -> comments its threads hold (this pull)
         self._window_read = False  # whether this pull read every upload of the window
         owner_token = self._owner_token(account)
-        api_key = self.context.settings.youtube_api_key
+        api_key = self.settings.youtube_api_key
         channel: JSON | None = None
         with self._collection(builder, Capability.PROFILE):
             public = self._public_client(builder, api_key.get_secret_value() if api_key else None, owner_token)
@@ -171,7 +212,7 @@ class YouTubeConnector(Connector):
     ) -> dict[str, Any]:
         """The registered channels, 50 per channels.list call (1 unit) instead of one call each: each
         pull then starts from its channel. With the API key only; a failure leaves each pull to read its own."""
-        api_key = self.context.settings.youtube_api_key
+        api_key = self.settings.youtube_api_key
         by_id = {a.platform_id: a.key for a in accounts if a.platform_id}
         if api_key is None or not by_id:
             return {}
@@ -207,7 +248,7 @@ class YouTubeConnector(Connector):
         if not isinstance(self.context.prefetched, dict) and not self.context.prefetched:
             requests["channels.list"] = 1
         stored = None if self.context.full else stored_counts(cursor, self._window_start())
-        incremental = not self.context.full and "newest_video_id" in cursor
+        incremental = not self.context.full and CURSOR_NEWEST_VIDEO_ID in cursor
         if not incremental:
             requests["playlistItems.list"] = max(1, before.get("playlistItems.list", 0))
         elif CURSOR_VIDEO_COUNT not in cursor:
@@ -297,18 +338,18 @@ class YouTubeConnector(Connector):
             builder.snapshot.notes.append(f"comments are turned off on video {video} (403 commentsDisabled)")
 
     def estimate_discovery(self, schools: list[str]) -> Estimate:
-        if not self.context.policy.discovery_youtube_search:
+        if not self.options.discovery_search:
             return Estimate()
         return Estimate(
             {"search.list": len(schools)},
             SEARCH_COST * len(schools),
             {},
-            f"discovery: one channel search per school ({len(schools)}, policy discovery_youtube_search)",
+            f"discovery: one channel search per school ({len(schools)}, policy connectors.youtube.discovery_search)",
         )
 
     def search_accounts(self, query: str, builder: SnapshotBuilder) -> list[Profile]:
         """Channels whose name or description matches `query` (search.list with the API key)."""
-        api_key = self.context.settings.youtube_api_key
+        api_key = self.settings.youtube_api_key
         if api_key is None:
             raise PlatformError(ErrorKind.AUTH, "no YouTube API key", fix="set YOUTUBE_API_KEY")
         client = api_key_client(api_key.get_secret_value())
@@ -320,7 +361,7 @@ class YouTubeConnector(Connector):
 
     def _owner_token(self, account: RegisteredAccount) -> OwnerToken | None:
         """The channel owner's refresh token: per account first, then the division-wide one."""
-        settings = self.context.settings
+        settings = self.settings
         variable = settings.account_variable(account.key, REFRESH_TOKEN_NAME)
         secret = settings.account_secret(account.key, REFRESH_TOKEN_NAME)
         if secret is None and settings.youtube_refresh_token is not None:
@@ -391,7 +432,7 @@ class YouTubeConnector(Connector):
             request = resource.list_next(request, response)
 
     def _window_start(self) -> datetime:
-        return self.context.as_of - timedelta(days=self.context.policy.lookback_days)
+        return self.context.window_start
 
     # --- collections ------------------------------------------------------------------------
 
@@ -431,11 +472,11 @@ class YouTubeConnector(Connector):
     ) -> None:
         """Uploads newest first, until the look-back window or the previous run's newest video."""
         snapshot = builder.snapshot
-        snapshot.cursor.update({k: v for k, v in cursor.items() if k.startswith("newest_video")})
+        snapshot.cursor.update({k: cursor[k] for k in (CURSOR_NEWEST_VIDEO_ID, CURSOR_NEWEST_VIDEO_AT) if k in cursor})
         videos = snapshot.profile.counts.get("videos") if snapshot.profile else None
         if videos is not None:
             snapshot.cursor[CURSOR_VIDEO_COUNT] = str(videos)
-        if not self.context.full and "newest_video_id" in cursor and cursor.get(CURSOR_VIDEO_COUNT) == str(videos):
+        if not self.context.full and CURSOR_NEWEST_VIDEO_ID in cursor and cursor.get(CURSOR_VIDEO_COUNT) == str(videos):
             # The channel's video count has not moved: nothing uploaded (the run keeps the window's videos).
             # As on X, an upload and a deletion on the same day cancel out until the next full run.
             return
@@ -443,7 +484,7 @@ class YouTubeConnector(Connector):
         if playlist is None:
             snapshot.notes.append("the channel has no uploads playlist: no videos to audit")
             return
-        known = None if self.context.full else cursor.get("newest_video_id")
+        known = None if self.context.full else cursor.get(CURSOR_NEWEST_VIDEO_ID)
         self._window_read = known is None  # every upload of the window, not only the new ones
         since = self._window_start()
         pages = self._pages(
@@ -481,7 +522,8 @@ class YouTubeConnector(Connector):
             ) from error
         newest = max((p for p in snapshot.posts if p.created_at), key=lambda p: p.created_at or since, default=None)
         if newest is not None:
-            snapshot.cursor.update(newest_video_id=newest.id, newest_video_at=f"{newest.created_at:%Y-%m-%dT%H:%M:%SZ}")
+            snapshot.cursor[CURSOR_NEWEST_VIDEO_ID] = newest.id
+            snapshot.cursor[CURSOR_NEWEST_VIDEO_AT] = f"{newest.created_at:%Y-%m-%dT%H:%M:%SZ}"
 
     @staticmethod
     def _take_uploads(

@@ -17,7 +17,7 @@ NAME = "youtube"
 
 
 def check_youtube(connector: YouTubeConnector, accounts: list[RegisteredAccount]) -> list[CredentialCheck]:
-    settings = connector.context.settings
+    settings = connector.settings
     checks: list[CredentialCheck] = []
     if settings.youtube_api_key is None:
         checks.append(CredentialCheck(NAME, "YOUTUBE_API_KEY", CredentialState.MISSING, "not set"))

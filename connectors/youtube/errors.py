@@ -8,19 +8,15 @@ classification reads only the status code and the Google error envelope
 from __future__ import annotations
 
 import html
-import http.client
 import json
 import re
-import socket
 from datetime import datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import httplib2
 from google.auth.exceptions import RefreshError, TransportError
 from googleapiclient.errors import HttpError
 
-from connectors.recording import is_cassette_miss
-from connectors.resilience import PlatformError
+from connectors.resilience import PlatformError, classify_failure, network_error
 from connectors.scrub import scrub
 from models.snapshot import ErrorKind
 
@@ -84,27 +80,20 @@ def envelope(error: HttpError) -> tuple[str | None, str]:
 
 def classify(error: BaseException, *, now: datetime, refresh_variable: str) -> PlatformError:
     """Map an exception raised while calling YouTube to a PlatformError whose text holds no secret."""
-    if isinstance(error, PlatformError):
-        return error
-    if isinstance(error, HttpError):
-        return classify_http(error, now=now, refresh_variable=refresh_variable)
-    if isinstance(error, RefreshError):
-        return _refresh_failed(error, refresh_variable)
-    if is_cassette_miss(error):
-        return PlatformError(ErrorKind.BAD_REQUEST, "no recorded response answers this request (cassette replay)")
-    if isinstance(
-        error,
-        TransportError
-        | httplib2.HttpLib2Error
-        | http.client.HTTPException
-        | socket.timeout
-        | TimeoutError
-        | ConnectionError,
-    ):
-        return PlatformError(ErrorKind.RETRYABLE, f"network error: {type(error).__name__}")
-    if isinstance(error, ValueError):  # the client could not decode a response body
-        return PlatformError(ErrorKind.MALFORMED, f"unreadable response: {type(error).__name__}")
-    return PlatformError(ErrorKind.MALFORMED, f"{type(error).__name__}: {scrub(str(error))[:200]}")
+
+    def google_answer(error: BaseException) -> PlatformError | None:
+        if isinstance(error, HttpError):
+            return classify_http(error, now=now, refresh_variable=refresh_variable)
+        if isinstance(error, RefreshError):
+            return _refresh_failed(error, refresh_variable)
+        if isinstance(error, TransportError):  # google-auth's wrapper of a network failure
+            return network_error(error)
+        if isinstance(error, ValueError):  # the client could not decode a response body
+            return PlatformError(ErrorKind.MALFORMED, f"unreadable response: {type(error).__name__}")
+        return None
+
+    # Network errors, timeouts, replay misses and unknown exceptions: the shared layer's words.
+    return classify_failure(error, google_answer)
 
 
 def classify_http(error: HttpError, *, now: datetime, refresh_variable: str) -> PlatformError:

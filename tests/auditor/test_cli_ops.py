@@ -18,11 +18,11 @@ from auditor.inputs import load_division
 from auditor.privacy import hmac_key
 from auditor.run import EXIT_BAD_INPUT, EXIT_LOCKED, execute_run, run_lock
 from auditor.settings import Settings
-from connectors.base import ConnectorContext
 from connectors.recording import make_vcr
 from connectors.resilience import Deadline
 from models.db import make_engine, session
 from models.tables import Finding, Participant, Snapshot
+from tests.contexts import context_for
 from tests.fakeplatform import (
     CANARY_TOKEN,
     FakePlatform,
@@ -103,9 +103,7 @@ def test_record_writes_a_scrubbed_pseudonymised_cassette_that_replays(site: Site
     requests_before = len(site.server.requests)
     division = load_division(site.division)
     account = next(a for a in division.accounts if a.key == "fake-school")
-    context = ConnectorContext(
-        settings=Settings(), policy=division.policy, as_of=datetime.now(UTC), deadline=Deadline(60)
-    )
+    context = context_for(FakePlatformConnector, policy=division.policy, as_of=datetime.now(UTC), deadline=Deadline(60))
     with make_vcr(cassettes).use_cassette("fake-school.yaml"):
         snapshot = FakePlatformConnector(context).pull(account, {})
     assert len(site.server.requests) == requests_before

@@ -6,17 +6,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from auditor import collect
+from auditor.context import RunContext
 from auditor.directory import Directory
 from auditor.discovery import Candidate, Sighting, apply_lookup, discover, gather_candidates, to_look_up
 from auditor.inputs import Division
 from auditor.policy import Policy
 from auditor.rules.account_unregistered import check
 from auditor.rules.base import DivisionContext
-from auditor.run import enrich_candidates
 from auditor.settings import Settings
 from connectors.base import FoundAccount
+from connectors.registry import ConnectorRegistry
 from connectors.youtube.connector import YouTubeConnector
 from connectors.youtube.parse import thread_interactions
+from models.db import make_engine
 from models.snapshot import AccountSnapshot, Identity, Interaction, Post, Profile
 from models.tables import Activity, Person, PersonIdentity, RegisteredAccount
 
@@ -120,7 +123,8 @@ def test_scores_flag_club_and_impostor_not_parent_or_registered() -> None:
 
 def test_rule_reports_evidence_and_respects_ignore_list() -> None:
     candidates = gather_candidates(NEWS, _snapshot())
-    ignored = [{"platform": "x", "handle": "@HHS_ChessClub", "reason": "retired club, account deleted"}]
+    # As the registry loader passes it on: an alias (`x`) is already the connector's own name.
+    ignored = [{"platform": "twitter", "handle": "@HHS_ChessClub", "reason": "retired club, account deleted"}]
     context = DivisionContext(
         accounts=[NEWS, ROBOTICS],
         directory=DIRECTORY,
@@ -254,10 +258,19 @@ def _youtube_division_findings(description: str) -> dict[str, Any]:
     )
     policy = Policy(division="Prairie Hills Regional Division")
     division = Division(folder=Path("."), accounts=[MEDIA], people=[], identities=[], activities=[], policy=policy)
-    candidates = gather_candidates(MEDIA, snapshot)
-    candidates += enrich_candidates(division, candidates, {"youtube": YouTubeConnector}, Settings(), AS_OF, {})
+    ctx = RunContext.start(
+        division, Settings(), make_engine("sqlite:///:memory:"), ConnectorRegistry([YouTubeConnector]), AS_OF
+    )
+    outcome = collect.AccountOutcome("youtube", False, {}, 0, [], gather_candidates(MEDIA, snapshot, ctx.connectors))
+    candidates, discovered = collect.discover(ctx, {MEDIA.key: outcome})
     context = DivisionContext(
-        accounts=[MEDIA], directory=division.directory(), policy=policy, as_of=AS_OF, candidates=candidates, ignored=[]
+        accounts=[MEDIA],
+        directory=division.directory(),
+        policy=policy,
+        as_of=AS_OF,
+        candidates=candidates,
+        ignored=[],
+        discovered=discovered,
     )
     return {r.subject: r for r in check(context)}
 

@@ -162,7 +162,10 @@ def test_youtube_channel_search_by_school_name_only_when_the_policy_asks(
     monkeypatch.setenv("YOUTUBE_API_KEY", "test-placeholder-key")
     registry = division_folder / "registry" / "twitter.yaml"
     registry.write_text(REGISTRY.replace("ignore:", MEDIA_CHANNEL + "ignore:"), encoding="utf-8")
-    policy = f"division: Prairie Hills Regional Division\ndiscovery_youtube_search: {str(opted_in).lower()}\n"
+    policy = (
+        "division: Prairie Hills Regional Division\n"
+        f"connectors:\n  youtube:\n    discovery_search: {str(opted_in).lower()}\n"
+    )
     (division_folder / "policy.yaml").write_text(policy, encoding="utf-8")
 
     outcome = execute_run(load_division(division_folder), Settings(), as_of=AS_OF)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from auditor.run import mark_full_listing
+from auditor.merge import mark_full_listing
 from models.snapshot import AccountSnapshot, CollectionState, CollectionStatus
 
 TAKEN = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)

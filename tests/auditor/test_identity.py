@@ -10,7 +10,7 @@ from rapidfuzz import fuzz
 
 import auditor.identity as identity_module
 from auditor.directory import Directory, Match, MatchMethod
-from auditor.identity import IdentityResolver, normalise_name, resolve_identities
+from auditor.identity import IdentityResolver, normalise_name
 from auditor.policy import MatchingPolicy
 from models.snapshot import Identity
 from models.tables import Person, PersonIdentity
@@ -209,7 +209,7 @@ def test_resolve_gives_every_identity_a_match_keyed_by_identity_key() -> None:
         named("", serial=5),
     ]
     directory = Directory(people={p.person_id: p for p in PEOPLE}, identities=DECLARED)
-    matches = resolve_identities(identities, directory, POLICY)
+    matches = IdentityResolver(directory, POLICY).resolve(identities)
     assert set(matches) == {identity.key for identity in identities}
     assert all(isinstance(match, Match) for match in matches.values())
     assert [matches[i.key].person_id for i in identities] == ["E1002", "E1001", "E1001", None, None]

@@ -53,7 +53,7 @@ def test_nightly_run_reads_only_new_followers_and_the_reconciliation_finds_depar
 ) -> None:
     world, server = fake_x
     growing, swapped, quiet = world.accounts.values()
-    policy = Policy(approved_platforms=["twitter"], x_public_follower_lists="nightly")
+    policy = Policy(approved_platforms=["twitter"], connectors={"twitter": {"public_follower_lists": "nightly"}})
     division = Division(Path("."), registry(world), [], [], [], policy)
     engine = make_engine(Settings().database_url)
     init_db(engine)

@@ -168,7 +168,7 @@ def test_activity_errors(division_dir: Path) -> None:
 def test_policy_defaults_equal_ap_80_06(division_dir: Path) -> None:
     (division_dir / "policy.yaml").unlink()
     policy = load_division(division_dir).policy
-    assert policy.approved_platforms == ["twitter", "facebook"]
+    assert policy.approved_platforms == ["facebook", "twitter"]  # as the connectors declare, by name
     assert policy.min_staff_admins == 2
     assert policy.password_max_age_days == 365
     assert policy.school_body_roles == ["student", "staff", "administrator", "trustee"]

@@ -603,6 +603,22 @@ def test_sending_from_a_run_folder_reads_its_report_json(hook: Hook, tmp_path: P
     assert len(hook.requests) == 1
 
 
+def test_a_division_without_sinks_does_not_read_its_report_back(tmp_path: Path) -> None:
+    """Nothing to send: the run's report.json is not read back (at 100,000 findings, reading it
+    whole was the run's memory peak, issue #21)."""
+    import tracemalloc
+
+    folder = report_folder(tmp_path, make_report(2000, validated=False))
+    size = (folder / "report.json").stat().st_size
+    tracemalloc.start()
+    try:
+        assert send_notifications_for_folder(folder, policy(), settings()) == []
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < size / 10, f"{peak:,} bytes held for a {size:,}-byte report.json"
+
+
 # --- transport security and server text --------------------------------------------------------
 
 
@@ -699,3 +715,36 @@ def test_a_run_whose_mail_cannot_go_over_tls_exits_4(
     assert "without TLS" in result.output
     assert mail.messages == []
     assert (auditor_env / "reports" / "latest" / "report.json").is_file()
+
+
+def test_a_run_notifies_from_the_report_it_published_not_from_report_json_read_back(
+    hook: Hook, division_dir: Path, auditor_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """report.json gone (or unreadable) once written: the sinks are still told, from what the run built."""
+    import auditor.run
+    from auditor.inputs import load_division
+
+    policy_file = division_dir / "policy.yaml"
+    policy_file.write_text(
+        policy_file.read_text() + "sinks:\n  - kind: webhook\n    min_severity: info\n    new_only: false\n"
+    )
+    written = auditor.run.write_run_reports
+
+    def write_then_lose_report_json(*args: Any) -> Any:
+        result = written(*args)
+        folder = result[0] if isinstance(result, tuple) else result.folder
+        (folder / "report.json").unlink()
+        return result
+
+    monkeypatch.setattr(auditor.run, "write_run_reports", write_then_lose_report_json)
+    config = settings(AUDITOR_WEBHOOK_URL=hook.url)
+    outcome = auditor.run.execute_run(
+        load_division(division_dir), config, as_of=dt.datetime(2026, 11, 15, 6, tzinfo=dt.UTC)
+    )
+
+    assert outcome.failed_notifications == [] and outcome.exit_code == 1
+    [body] = hook.bodies
+    assert body["run"]["id"] == outcome.run_id and body["run"]["status"] == "complete"
+    told = {f["fingerprint"] for f in body["findings"]}
+    assert len(told) == sum(outcome.findings_by_status.get(s, 0) for s in ("new", "persisting", "unknown"))
+    assert body["summary"]["by_severity"] == outcome.findings_by_severity

@@ -18,7 +18,7 @@ from auditor.directory import Directory
 from auditor.owners import OwnerBook
 from auditor.reconcile import Evaluated
 from auditor.rules.base import RuleResult, load_rules
-from connectors.base import available_connectors
+from connectors.registry import ConnectorRegistry
 from models.tables import Person, RegisteredAccount, Severity
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "auditor/report/report.schema.json").read_text())
@@ -146,7 +146,7 @@ def _book() -> OwnerBook:
         Person(person_id="E3", role="staff", school="Hillside", first_name="Cy", last_name="Roy", status="departed"),
     ]
     directory = Directory(people={p.person_id: p for p in people})
-    return OwnerBook(directory, datetime(2026, 11, 15, tzinfo=UTC), connectors=available_connectors())
+    return OwnerBook(directory, datetime(2026, 11, 15, tzinfo=UTC), connectors=ConnectorRegistry.installed())
 
 
 def _evaluated(rule: str, platform: str, result: RuleResult, **account: Any) -> Evaluated:

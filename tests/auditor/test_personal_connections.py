@@ -19,7 +19,7 @@ from auditor.report.publish import publish_run
 from auditor.run import execute_run
 from auditor.settings import Settings
 from auditor.spend import estimate_run
-from connectors.base import available_connectors
+from connectors.registry import ConnectorRegistry
 from connectors.twitter.connector import EP_FOLLOWING
 from models.db import init_db, make_engine
 from models.tables import Severity
@@ -110,7 +110,7 @@ def test_the_dry_run_prices_the_following_reads(tmp_path: Path, auditor_env: Pat
         division = load_division(division_folder(tmp_path / str(switch), switch=switch))
         estimate = estimate_run(
             division.accounts,
-            available_connectors(),
+            ConnectorRegistry.installed(),
             Settings(),
             division.policy,
             AS_OF,

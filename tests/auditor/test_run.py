@@ -9,11 +9,13 @@ from typing import ClassVar
 import pytest
 
 from auditor.inputs import load_division
-from auditor.run import carry_forward, execute_run
+from auditor.merge import carry_forward
+from auditor.run import execute_run
 from auditor.settings import Settings
 from connectors.base import Connector
 from connectors.resilience import PlatformError
 from models.snapshot import AccountSnapshot, Capability, ErrorKind, Identity, Interaction, Post
+from tests.contexts import install_connectors
 
 NOW = datetime(2026, 11, 15, 6, tzinfo=UTC)
 ME = Identity(platform="twitter", id="1", handle="school")
@@ -69,16 +71,7 @@ class ExplodingConnector(Connector):
 def test_one_account_crash_does_not_stop_others(
     division_dir: Path, auditor_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import auditor.run as run_module
-
-    real = run_module.available_connectors
-
-    def with_exploding() -> dict[str, type[Connector]]:
-        found = real()
-        found["exploding"] = ExplodingConnector
-        return found
-
-    monkeypatch.setattr(run_module, "available_connectors", with_exploding)
+    install_connectors(monkeypatch, ExplodingConnector)
     division = load_division(division_dir)
     crashing = next(a for a in division.accounts if a.key == "rbe-news-group")
     crashing.connector = "exploding"

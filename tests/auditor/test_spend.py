@@ -17,7 +17,8 @@ from auditor.policy import Policy
 from auditor.run import execute_run
 from auditor.settings import Settings
 from auditor.spend import estimate_run, minimum_seconds, spend_summary
-from connectors.base import Estimate, available_connectors
+from connectors.base import Estimate
+from connectors.registry import ConnectorRegistry
 from connectors.twitter import TwitterConnector
 from models.db import init_db, make_engine, session
 from models.tables import AuditRun
@@ -92,7 +93,7 @@ def test_dry_run_calls_nothing_writes_no_run_and_predicts_the_demo_requests(
     engine = make_engine(settings.database_url)
     accounts = [a for a in division.accounts if a.status == "active"]
 
-    connectors = available_connectors()
+    connectors = ConnectorRegistry.installed()
     full = estimate_run(accounts, connectors, settings, division.policy, DEMO_AS_OF, True, engine, discovering=True)
     result = CliRunner().invoke(app, ["run", "--dry-run", "--full", "-d", str(demo_division_dir())])
 
@@ -128,10 +129,10 @@ def test_dry_run_counts_youtube_channel_searches_only_when_the_policy_asks(demo_
 
     def predicted(policy: Policy) -> dict[str, Any]:
         estimate = estimate_run(
-            accounts, available_connectors(), settings, policy, DEMO_AS_OF, True, engine, discovering=True
+            accounts, ConnectorRegistry.installed(), settings, policy, DEMO_AS_OF, True, engine, discovering=True
         )
         return {p: (e.requests, e.units) for p, e in estimate.discovery.items()}
 
     assert "youtube" not in predicted(division.policy)  # off by default: 100 units a search
-    searching = division.policy.model_copy(update={"discovery_youtube_search": True})
+    searching = division.policy.model_copy(update={"connectors": {"youtube": {"discovery_search": True}}})
     assert predicted(searching)["youtube"] == ({"search.list": len(schools)}, 100 * len(schools))

@@ -5,6 +5,8 @@
   (auth / permission / not-found / rate-limited / retryable), what can succeed later is retried by the
   shared resilience layer and nothing else is, an unreadable body is `malformed` (never a crash), and no
   secret the platform echoes reaches an error's words.
+- `DeclarationContract` (every connector): what it declares for the core (settings, policy section, old
+  policy keys, credential variables, profile links) is coherent, and its package never imports the core.
 - `PullContract` (connectors whose address a registration gives, so a test can point them at a local
   server): a whole pull against `tests/fakeplatform.py`'s server pages to the last page, records each
   failure on its collection with the right state, and survives malformed bodies.
@@ -15,20 +17,24 @@ with `Test`. The situations are named, not numbered: Graph says "throttled" as c
 
 from __future__ import annotations
 
+import ast
 import json
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from pydantic import SecretStr, ValidationError
 
-from auditor.policy import Policy
-from auditor.settings import Settings
-from connectors.base import Connector, ConnectorContext
+from connectors.base import Connector, ConnectorContext, ConnectorOptions, ConnectorSettings
+from connectors.registry import ConnectorRegistry
 from connectors.resilience import Deadline, PlatformError, RetryPolicy, call_with_retry
 from connectors.scrub import forget_secrets, register_secret
 from models.snapshot import AccountSnapshot, CollectionState, ErrorKind
 from models.tables import RegisteredAccount
+from tests.contexts import context_for
 from tests.fakeplatform import Answer, FakePlatform
 from tests.real_traffic import real_traffic
 
@@ -55,10 +61,9 @@ def reference_body(platform: str, name: str) -> Any:
     return json.loads(path.read_text())
 
 
-def context(as_of: datetime | None = None, sleeps: list[float] | None = None) -> ConnectorContext:
-    return ConnectorContext(
-        settings=Settings(),
-        policy=Policy(),
+def context(cls: type[Connector], as_of: datetime | None = None, sleeps: list[float] | None = None) -> ConnectorContext:
+    return context_for(
+        cls,
         as_of=as_of or datetime.now(UTC),
         deadline=Deadline(600),
         retry=RetryPolicy(max_attempts=3),
@@ -245,3 +250,57 @@ class PullContract(_Secrets):
         result = snapshot.collections[self.collection]
         assert (result.state, result.error) == (CollectionState.FAILED, ErrorKind.MALFORMED)
         assert server.hits(self.listing_path) == 1
+
+
+class DeclarationContract:
+    """What a connector declares for the core (connectors/base.py, docs/connectors.md) is coherent: its
+    settings and policy section load with their defaults, every old policy key names a field of its
+    section, its credential variables are secrets of its settings, its profile link takes the handle,
+    and its package never imports the core. Set `connector` in the subclass."""
+
+    connector: ClassVar[type[Connector]]
+
+    def test_its_settings_and_options_load_with_their_defaults(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        for variable in self.connector.credential_variables:
+            monkeypatch.delenv(variable, raising=False)
+        assert issubclass(self.connector.settings_model, ConnectorSettings)
+        assert issubclass(self.connector.options_model, ConnectorOptions)
+        self.connector.settings_model()
+        options = self.connector.options_model()
+        assert self.connector.options_model.model_validate(options.model_dump()) == options
+        with pytest.raises(ValidationError):  # a misspelt option is an input error, never ignored
+            self.connector.options_model.model_validate({"no_such_option": 1})
+
+    def test_old_policy_keys_name_fields_of_its_section(self) -> None:
+        fields = set(self.connector.options_model.model_fields)
+        assert set(self.connector.legacy_policy_keys.values()) <= fields
+
+    def test_credential_variables_are_secrets_of_its_settings(self) -> None:
+        secrets = {
+            str(info.validation_alias)
+            for info in self.connector.settings_model.model_fields.values()
+            if info.annotation is not None and SecretStr in getattr(info.annotation, "__args__", (info.annotation,))
+        }
+        assert set(self.connector.credential_variables) <= secrets
+
+    def test_its_profile_link_takes_the_handle(self) -> None:
+        registry = ConnectorRegistry([self.connector])
+        if self.connector.profile_url is None:
+            assert registry.profile_link(self.connector.name, "someone") is None
+            return
+        link = registry.profile_link(self.connector.name, "@someone")
+        assert link is not None and "someone" in link and "@@" not in link
+        for host in self.connector.profile_hosts:
+            assert registry.platform_of_host(host) == self.connector.name
+            assert registry.platform_of_host(f"www.{host}") == self.connector.name
+
+    def test_its_package_never_imports_the_core(self) -> None:
+        module = sys.modules[self.connector.__module__]
+        folder = Path(module.__file__ or "").parent
+        files = [Path(module.__file__ or "")] if folder.name == "connectors" else sorted(folder.rglob("*.py"))
+        for path in files:
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+                if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    names.append(node.module)
+                assert not [n for n in names if n.split(".")[0] == "auditor"], f"{path} imports the core"

@@ -19,12 +19,13 @@ import vcr
 import yaml
 
 from auditor.policy import Policy
-from auditor.settings import Settings
-from connectors.base import Connector, ConnectorContext, CredentialCheck, CredentialState, available_connectors
+from connectors.base import Connector, CredentialCheck, CredentialState
+from connectors.registry import ConnectorRegistry
 from connectors.resilience import Deadline
 from connectors.scrub import forget_secrets
 from models.tables import RegisteredAccount
 from tests.connectors.test_facebook_real_traffic import REAL as REAL_FACEBOOK
+from tests.contexts import context_for
 from tests.scenarios import account
 
 SECRET_VALUES = {
@@ -65,10 +66,8 @@ def check(
         for method, uri, status, body in answers
     ]
     (tmp_path / "answers.yaml").write_text(yaml.safe_dump({"version": 1, "interactions": interactions}))
-    cls: type[Connector] = available_connectors()[platform]
-    context = ConnectorContext(
-        settings=Settings(), policy=Policy(), as_of=datetime.now(UTC), deadline=Deadline(60), sleep=lambda _s: None
-    )
+    cls: type[Connector] = ConnectorRegistry.installed()[platform]
+    context = context_for(cls, policy=Policy(), as_of=datetime.now(UTC), deadline=Deadline(60), sleep=lambda _s: None)
     recorder = vcr.VCR(cassette_library_dir=str(tmp_path), record_mode="none", match_on=("method", "host", "path"))
     with recorder.use_cassette("answers.yaml") as cassette:
         checks = cls(context).check_credentials(accounts)

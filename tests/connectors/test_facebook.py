@@ -18,14 +18,15 @@ import yaml
 from facebook_business.exceptions import FacebookRequestError
 
 from auditor.policy import Policy
-from auditor.settings import Settings
-from connectors.base import ConnectorContext, available_connectors
+from connectors.base import ConnectorContext
 from connectors.facebook import FacebookConnector
 from connectors.recording import make_vcr
+from connectors.registry import ConnectorRegistry
 from connectors.resilience import Deadline, PlatformError
 from connectors.scrub import forget_secrets, install_log_scrubbing
 from models.snapshot import AccountSnapshot, Capability, CollectionState, ErrorKind
 from models.tables import RegisteredAccount
+from tests.contexts import context_for
 
 REPO = Path(__file__).resolve().parents[2]
 CASSETTES = REPO / "cassettes" / "facebook"
@@ -63,8 +64,8 @@ def page(key: str, page_id: str) -> RegisteredAccount:
 def context(
     sleep: Callable[[float], None] | None = None, as_of: datetime = AS_OF, policy: Policy | None = None
 ) -> ConnectorContext:
-    return ConnectorContext(
-        settings=Settings(),
+    return context_for(
+        FacebookConnector,
         policy=policy or Policy(),
         as_of=as_of,
         deadline=Deadline(900),
@@ -94,7 +95,7 @@ def by_kind(snapshot: AccountSnapshot) -> Counter[str]:
 
 
 def test_connector_is_found_through_its_entry_point() -> None:
-    assert available_connectors()["facebook"] is FacebookConnector
+    assert ConnectorRegistry.installed()["facebook"] is FacebookConnector
     assert Capability.PARTICIPANTS not in FacebookConnector.capabilities
     limitation = FacebookConnector.limitations[Capability.PARTICIPANTS]
     assert "followers" in limitation and "April 2024" in limitation and "manual" in limitation
@@ -570,8 +571,8 @@ def test_estimate_predicts_the_requests_of_a_pull(
     assert again.requests == snapshot.requests
     made_by_edge = {edge: 1 for edge in snapshot.requests} | {"GET /{post-id}/comments": 0}
     assert {k: v for k, v in first.requests.items()} == {k: v for k, v in made_by_edge.items() if v}
-    nightly = ConnectorContext(
-        settings=Settings(), policy=Policy(), as_of=AS_OF + timedelta(days=1), deadline=Deadline(900), full=False
+    nightly = context_for(
+        FacebookConnector, policy=Policy(), as_of=AS_OF + timedelta(days=1), deadline=Deadline(900), full=False
     )
     tonight = FacebookConnector(nightly).estimate(account, snapshot.cursor, snapshot)
     assert "GET /{post-id}/comments" not in tonight.requests and tonight.requests["GET /{page-id}/posts"] == 1

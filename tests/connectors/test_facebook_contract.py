@@ -10,7 +10,7 @@ from facebook_business.exceptions import FacebookRequestError
 
 from connectors.base import Connector
 from connectors.facebook import FacebookConnector
-from tests.connectors.contract import ErrorContract, context, reference_body
+from tests.connectors.contract import DeclarationContract, ErrorContract, context, reference_body
 
 
 def graph(code: int, message: str, **extra: Any) -> dict[str, Any]:
@@ -35,7 +35,7 @@ def envelope(situation: str) -> tuple[int, Any]:
 
 class TestFacebookErrors(ErrorContract):
     def make_connector(self) -> Connector:
-        return FacebookConnector(context())
+        return FacebookConnector(context(FacebookConnector))
 
     def platform_error(self, situation: str, secret: str) -> BaseException:
         status, body = envelope(situation)
@@ -46,3 +46,7 @@ class TestFacebookErrors(ErrorContract):
 
     def malformed_error(self) -> BaseException:
         return ValueError("Expecting value: line 1 column 1 (char 0)")
+
+
+class TestFacebookDeclarations(DeclarationContract):
+    connector = FacebookConnector

@@ -24,8 +24,6 @@ import requests
 import yaml
 
 from auditor.policy import Policy
-from auditor.settings import Settings
-from connectors.base import ConnectorContext
 from connectors.facebook import FacebookConnector
 from connectors.facebook.paging import next_page_params
 from connectors.recording import make_vcr
@@ -33,6 +31,7 @@ from connectors.resilience import Deadline
 from connectors.scrub import forget_secrets, install_log_scrubbing
 from models.snapshot import AccountSnapshot, CollectionState, ErrorKind
 from models.tables import RegisteredAccount
+from tests.contexts import context_for
 from tests.real_traffic import real_traffic
 
 REAL = real_traffic("facebook")
@@ -124,8 +123,8 @@ def replay(
         caplog.set_level(logging.DEBUG, logger=noisy)
     install_log_scrubbing()
     sleeps: list[float] = []
-    context = ConnectorContext(
-        settings=Settings(),
+    context = context_for(
+        FacebookConnector,
         policy=Policy(lookback_days=lookback_days),
         as_of=as_of,
         deadline=Deadline(60),

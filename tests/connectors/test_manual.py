@@ -13,18 +13,17 @@ import pytest
 
 from auditor.inputs import load_division
 from auditor.policy import Policy
-from auditor.settings import Settings
-from connectors.base import ConnectorContext
 from connectors.manual import ManualConnector
 from connectors.resilience import Deadline
 from models.snapshot import CollectionState, ErrorKind
+from tests.contexts import context_for
 
 AS_OF = datetime(2026, 11, 15, 6, 0, tzinfo=UTC)
 
 
 def _pull(division_dir: Path, key: str):  # type: ignore[no-untyped-def]
     account = next(a for a in load_division(division_dir).accounts if a.key == key)
-    context = ConnectorContext(settings=Settings(), policy=Policy(), as_of=AS_OF, deadline=Deadline(60))
+    context = context_for(ManualConnector, policy=Policy(), as_of=AS_OF, deadline=Deadline(60))
     return ManualConnector(context).pull(account, {}), account
 
 
@@ -48,7 +47,7 @@ def test_missing_export_fails_every_collection(division_dir: Path) -> None:
     # The loader refuses a missing export; one deleted after loading fails the collections.
     account = next(a for a in load_division(division_dir).accounts if a.key == "rbe-news-group")
     (division_dir / "exports" / "rbe-news-group.csv").unlink()
-    context = ConnectorContext(settings=Settings(), policy=Policy(), as_of=AS_OF, deadline=Deadline(60))
+    context = context_for(ManualConnector, policy=Policy(), as_of=AS_OF, deadline=Deadline(60))
     snapshot = ManualConnector(context).pull(account, {})
     states = {name: s.state for name, s in snapshot.collections.items()}
     assert set(states.values()) == {CollectionState.FAILED}

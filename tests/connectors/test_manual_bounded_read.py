@@ -11,11 +11,10 @@ from pathlib import Path
 
 from auditor.inputs import load_division
 from auditor.policy import Policy
-from auditor.settings import Settings
-from connectors.base import ConnectorContext
 from connectors.manual import ManualConnector
 from connectors.resilience import Deadline
 from models.snapshot import AccountSnapshot, Capability, CollectionState
+from tests.contexts import context_for
 
 AS_OF = datetime(2026, 11, 15, 6, 0, tzinfo=UTC)
 
@@ -28,7 +27,7 @@ def _pull_within(
     export = Path(account.export or "")
     if spoil is not None:
         spoil(export)
-    context = ConnectorContext(settings=Settings(), policy=policy, as_of=AS_OF, deadline=Deadline(60))
+    context = context_for(ManualConnector, policy=policy, as_of=AS_OF, deadline=Deadline(60))
     result: list[AccountSnapshot] = []
     worker = threading.Thread(target=lambda: result.append(ManualConnector(context).pull(account, {})), daemon=True)
     worker.start()

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from auditor.policy import Policy
-from auditor.settings import Settings
 from connectors.base import ConnectorContext
 from connectors.recording import make_vcr
 from connectors.resilience import Deadline
 from models.snapshot import CollectionState, ErrorKind
 from models.tables import RegisteredAccount
+from tests.contexts import context_for
 from tests.fakeplatform import (
     CANARY_TOKEN,
     FakePlatform,
@@ -46,7 +46,7 @@ def recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 
 def _context() -> ConnectorContext:
-    return ConnectorContext(settings=Settings(), policy=Policy(), as_of=datetime.now(UTC), deadline=Deadline(60))
+    return context_for(FakePlatformConnector, policy=Policy(), as_of=datetime.now(UTC), deadline=Deadline(60))
 
 
 def test_a_cassette_miss_names_method_path_and_query_without_the_token(recorded: Path) -> None:

@@ -3,17 +3,34 @@
 from __future__ import annotations
 
 import logging
+import socket
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from http.client import RemoteDisconnected
+from pathlib import Path
 
+import httplib2
 import pytest
 import requests
+import urllib3.exceptions
 from tenacity import RetryError
 
-from connectors.base import SnapshotBuilder
-from connectors.resilience import Deadline, PlatformError, RetryPolicy, call_with_retry, wait_seconds
+from connectors.base import Connector, SnapshotBuilder
+from connectors.recording import make_vcr
+from connectors.registry import ConnectorRegistry
+from connectors.resilience import (
+    Deadline,
+    PlatformError,
+    RetryPolicy,
+    call_with_retry,
+    classify_failure,
+    wait_seconds,
+)
 from connectors.scrub import forget_secrets, register_secret
 from models.snapshot import CollectionState, ErrorKind, Identity
 from models.tables import RegisteredAccount
+from tests.connectors.contract import context as contract_context
+from tests.connectors.contract import words as contract_words
 from tests.fakeplatform import classify
 
 RETRIED = {ErrorKind.RETRYABLE, ErrorKind.RATE_LIMITED}
@@ -224,3 +241,99 @@ def test_collection_state_after_an_error(kind: ErrorKind, answered_first: bool, 
     assert status.state == state
     assert status.error == kind
     assert status.reason and status.reason.startswith(kind.value)
+
+
+# --- one taxonomy: what every platform shares is classified the same on every connector -------------
+
+TAXONOMY_SECRET = "txnmy-Canary-7d2f9a4c1b8e6a3d5f0c"  # shaped like a credential: must never be seen
+LEAKY_URL = f"https://api.example/v1/users/42?access_token={TAXONOMY_SECRET}"
+
+
+def _cassette_miss(tmp_path: Path) -> BaseException:
+    """vcrpy's own exception for a request no recording answers (its message prints the raw URL)."""
+    with make_vcr(tmp_path).use_cassette("empty.yaml"), pytest.raises(Exception) as raised:
+        requests.get(LEAKY_URL, timeout=5)
+    assert type(raised.value).__name__ == "CannotOverwriteExistingCassetteException"
+    return raised.value
+
+
+# What an SDK raises when the network, not the platform, fails: name -> (exception, class, retried).
+SHARED_FAILURES: dict[str, tuple[BaseException | None, ErrorKind, bool]] = {
+    "requests connection error": (
+        requests.ConnectionError(f"HTTPSConnectionPool: Max retries exceeded with url: {LEAKY_URL}"),
+        ErrorKind.RETRYABLE,
+        True,
+    ),
+    "connection reset": (ConnectionResetError(104, "Connection reset by peer"), ErrorKind.RETRYABLE, True),
+    "urllib3 protocol error": (
+        urllib3.exceptions.ProtocolError("Connection aborted.", RemoteDisconnected("closed")),
+        ErrorKind.RETRYABLE,
+        True,
+    ),
+    "httplib2 server not found": (
+        httplib2.ServerNotFoundError(f"Unable to find the server at {LEAKY_URL}"),
+        ErrorKind.RETRYABLE,
+        True,
+    ),
+    "dns failure": (socket.gaierror(-2, "Name or service not known"), ErrorKind.RETRYABLE, True),
+    "requests read timeout": (requests.ReadTimeout(f"Read timed out. {LEAKY_URL}"), ErrorKind.RETRYABLE, True),
+    "requests connect timeout": (requests.ConnectTimeout(f"timed out: {LEAKY_URL}"), ErrorKind.RETRYABLE, True),
+    "socket timeout": (TimeoutError("timed out"), ErrorKind.RETRYABLE, True),
+    "cassette miss": (None, ErrorKind.BAD_REQUEST, False),
+    "unknown exception": (
+        RuntimeError(f"boom while asking {LEAKY_URL} with {TAXONOMY_SECRET}"),
+        ErrorKind.MALFORMED,
+        False,
+    ),
+}
+CONNECTORS = sorted({cls.name: cls for cls in ConnectorRegistry.installed().values()}.items())
+
+
+@pytest.fixture
+def taxonomy_secret() -> Iterator[str]:
+    register_secret(TAXONOMY_SECRET)
+    yield TAXONOMY_SECRET
+    forget_secrets()
+
+
+def _through_the_connector(connector: Connector, failure: BaseException) -> tuple[PlatformError, int]:
+    """The failure as a pull meets it (the connector's `call`, retried by the layer): the error, the attempts."""
+    attempts: list[int] = []
+
+    def fails() -> None:
+        attempts.append(1)
+        raise failure
+
+    with pytest.raises(PlatformError) as raised:
+        connector.call(_builder(), "taxonomy", fails)
+    return raised.value, len(attempts)
+
+
+@pytest.mark.parametrize("failure_name", sorted(SHARED_FAILURES))
+@pytest.mark.parametrize(("name", "cls"), CONNECTORS, ids=[name for name, _ in CONNECTORS])
+def test_shared_failures_are_classified_the_same_on_every_connector(
+    name: str, cls: type[Connector], failure_name: str, taxonomy_secret: str, tmp_path: Path
+) -> None:
+    error, kind, retried = SHARED_FAILURES[failure_name]
+    failure = error if error is not None else _cassette_miss(tmp_path)
+    reference = classify_failure(failure, lambda _error: None)  # what a connector that maps nothing of its own gets
+    connector = cls(contract_context(cls))
+
+    direct = connector.classify_error(failure)
+    through, attempts = _through_the_connector(connector, failure)
+
+    for classified in (direct, through):
+        assert classified.kind == kind
+        assert (classified.detail, classified.status, classified.code, classified.fix) == (
+            reference.detail,
+            reference.status,
+            reference.code,
+            reference.fix,
+        ), f"{name} words a {failure_name} its own way"
+        assert taxonomy_secret not in contract_words(classified)
+        assert "access_token=" not in classified.detail or "access_token=REDACTED" in classified.detail
+    assert attempts == (3 if retried else 1), f"{failure_name} retried {attempts - 1} time(s) on {name}"
+    if failure_name == "unknown exception":
+        assert direct.detail.startswith("unexpected RuntimeError")
+    if failure_name == "cassette miss":
+        assert "GET /v1/users/42?access_token=REDACTED" in direct.detail, "a replay miss names the request"

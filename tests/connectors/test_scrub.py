@@ -68,7 +68,7 @@ def test_ordinary_text_ids_and_a_webhook_hosts_are_left_alone() -> None:
 def test_a_snapshot_is_scrubbed_in_place_including_frozen_identities() -> None:
     from datetime import UTC, datetime
 
-    from auditor.run import scrub_snapshot
+    from auditor.collect import scrub_snapshot
 
     snapshot = AccountSnapshot(account_key="a", platform="x", taken_at=datetime(2026, 11, 15, tzinfo=UTC))
     snapshot.posts.append(Post(id="1", text=f"look {YT_KEY[4:30]}"))

@@ -18,17 +18,18 @@ import yaml
 
 from auditor.inputs import load_division
 from auditor.policy import Policy
-from auditor.settings import Settings
 from connectors import resilience
-from connectors.base import ConnectorContext, available_connectors
 from connectors.recording import make_vcr
+from connectors.registry import ConnectorRegistry
 from connectors.resilience import Deadline
 from connectors.twitter import TwitterConnector, parse
 from connectors.twitter.auth import build_client
 from connectors.twitter.connector import conversation_queries
 from connectors.twitter.errors import classify
+from connectors.twitter.settings import XSettings
 from models.snapshot import AccountSnapshot, Capability, CollectionState, ErrorKind, Identity
 from models.tables import RegisteredAccount
+from tests.contexts import context_for
 from tests.real_traffic import real_traffic
 
 REPO = Path(__file__).resolve().parents[2]
@@ -66,10 +67,16 @@ def pull(
     bearer: str = BEARER,
     cursor: dict[str, str] | None = None,
 ) -> AccountSnapshot:
-    settings = Settings(X_BEARER_TOKEN=bearer)  # type: ignore[call-arg]
+    settings = XSettings(X_BEARER_TOKEN=bearer)  # type: ignore[call-arg]
     sleep: Callable[[float], None] = sleeps.append if sleeps is not None else _no_sleep
-    context = ConnectorContext(
-        settings=settings, policy=policy or Policy(), as_of=AS_OF, deadline=Deadline(3600), full=True, sleep=sleep
+    context = context_for(
+        TwitterConnector,
+        settings=settings,
+        policy=policy or Policy(),
+        as_of=AS_OF,
+        deadline=Deadline(3600),
+        full=True,
+        sleep=sleep,
     )
     with make_vcr(CASSETTES).use_cassette(cassette):
         return TwitterConnector(context).pull(account, cursor or {})
@@ -95,7 +102,7 @@ def _no_account_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_registered_under_twitter_and_x() -> None:
-    connectors = available_connectors()
+    connectors = ConnectorRegistry.installed()
     assert connectors["twitter"] is TwitterConnector
     assert connectors["x"] is TwitterConnector
     assert Capability.ADMINS not in TwitterConnector.capabilities
@@ -164,12 +171,18 @@ def test_public_account_two_follower_pages_posts_mentions_and_replies() -> None:
 
 
 def test_page_cap_leaves_followers_partial_and_says_why() -> None:
-    snapshot = pull("followers_multipage.yaml", division_account(), policy=Policy(x_page_cap=1))
+    snapshot = pull(
+        "followers_multipage.yaml", division_account(), policy=Policy(connectors={"twitter": {"page_cap": 1}})
+    )
 
     assert len(snapshot.participants) == 3
     status = snapshot.status_of(Capability.PARTICIPANTS)
     assert status is not None and status.state == CollectionState.PARTIAL
-    assert status.reason is not None and "3 of 5 followers" in status.reason and "x_page_cap" in status.reason
+    assert (
+        status.reason is not None
+        and "3 of 5 followers" in status.reason
+        and "connectors.twitter.page_cap" in status.reason
+    )
     assert snapshot.requests["GET /2/users/:id/followers"] == 1
 
 
@@ -271,9 +284,15 @@ def test_rate_limit_waits_until_the_reset_header_then_succeeds(monkeypatch: pyte
 
 def test_rate_limit_reset_beyond_the_deadline_is_not_waited_for() -> None:
     sleeps: list[float] = []
-    settings = Settings(X_BEARER_TOKEN=BEARER)  # type: ignore[call-arg]
-    context = ConnectorContext(
-        settings=settings, policy=Policy(), as_of=AS_OF, deadline=Deadline(0.5), full=True, sleep=sleeps.append
+    settings = XSettings(X_BEARER_TOKEN=BEARER)  # type: ignore[call-arg]
+    context = context_for(
+        TwitterConnector,
+        settings=settings,
+        policy=Policy(),
+        as_of=AS_OF,
+        deadline=Deadline(0.5),
+        full=True,
+        sleep=sleeps.append,
     )
     with make_vcr(CASSETTES).use_cassette("rate_limited.yaml", allow_playback_repeats=True):
         snapshot = TwitterConnector(context).pull(division_account(), {})
@@ -328,8 +347,9 @@ def test_unparseable_answer_is_malformed_not_a_crash() -> None:
 
 def test_failed_run_keeps_the_previous_cursor() -> None:
     cursor = {"since_id": parse.min_snowflake(AS_OF - timedelta(days=2)), "conversations": "1:2026-11-10"}
-    context = ConnectorContext(
-        settings=Settings(X_BEARER_TOKEN=BEARER),  # type: ignore[call-arg]
+    context = context_for(
+        TwitterConnector,
+        settings=XSettings(X_BEARER_TOKEN=BEARER),  # type: ignore[call-arg]
         policy=Policy(),
         as_of=AS_OF,
         deadline=Deadline(60),
@@ -342,8 +362,8 @@ def test_failed_run_keeps_the_previous_cursor() -> None:
 
 
 def test_no_credentials_fails_every_collection_with_the_fix() -> None:
-    settings = Settings(X_BEARER_TOKEN=None)  # type: ignore[call-arg]
-    context = ConnectorContext(settings=settings, policy=Policy(), as_of=AS_OF, deadline=Deadline(60))
+    settings = XSettings(X_BEARER_TOKEN=None)  # type: ignore[call-arg]
+    context = context_for(TwitterConnector, settings=settings, policy=Policy(), as_of=AS_OF, deadline=Deadline(60))
 
     snapshot = TwitterConnector(context).pull(division_account(), {})
 
@@ -391,8 +411,9 @@ def test_nightly_run_asks_only_for_what_is_new() -> None:
         tweet_count="1872",
         replies_since_id=parse.min_snowflake(datetime(2026, 11, 1, tzinfo=UTC)),
     )
-    context = ConnectorContext(
-        settings=Settings(X_BEARER_TOKEN=BEARER),  # type: ignore[call-arg]
+    context = context_for(
+        TwitterConnector,
+        settings=XSettings(X_BEARER_TOKEN=BEARER),  # type: ignore[call-arg]
         policy=Policy(),
         as_of=AS_OF,
         deadline=Deadline(60),
@@ -441,8 +462,9 @@ def test_demo_x_accounts_audit_completely(key: str, monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("ACCOUNT_HHS_ROBOTICS_X_X_USER_TOKEN", "demo-placeholder-token")
     division = load_division(REPO / "auditor" / "demo")
     account = next(a for a in division.accounts if a.key == key)
-    context = ConnectorContext(
-        settings=Settings(X_BEARER_TOKEN="demo-placeholder-token"),  # type: ignore[call-arg]
+    context = context_for(
+        TwitterConnector,
+        settings=XSettings(X_BEARER_TOKEN="demo-placeholder-token"),  # type: ignore[call-arg]
         policy=division.policy,
         as_of=AS_OF,
         deadline=Deadline(60),

@@ -12,7 +12,7 @@ import tweepy
 
 from connectors.base import Connector
 from connectors.twitter import TwitterConnector
-from tests.connectors.contract import ErrorContract, context, reference_body
+from tests.connectors.contract import DeclarationContract, ErrorContract, context, reference_body
 
 SERVER_ERROR = {"title": "Service Unavailable", "detail": "Service Unavailable", "type": "about:blank"}
 NOT_FOUND = {"title": "Not Found Error", "detail": "Could not find user with username: [hhs_gone].",
@@ -34,7 +34,7 @@ def problem(situation: str) -> tuple[int, type[tweepy.HTTPException], Any]:
 
 class TestTwitterErrors(ErrorContract):
     def make_connector(self) -> Connector:
-        return TwitterConnector(context())
+        return TwitterConnector(context(TwitterConnector))
 
     def platform_error(self, situation: str, secret: str) -> BaseException:
         status, cls, body = problem(situation)
@@ -50,3 +50,7 @@ class TestTwitterErrors(ErrorContract):
 
     def malformed_error(self) -> BaseException:
         return requests.exceptions.JSONDecodeError("Expecting value", "<html>", 0)
+
+
+class TestTwitterDeclarations(DeclarationContract):
+    connector = TwitterConnector

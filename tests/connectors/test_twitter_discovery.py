@@ -8,21 +8,24 @@ from pathlib import Path
 import pytest
 
 from auditor.policy import Policy
-from auditor.settings import Settings
-from connectors.base import ConnectorContext, SnapshotBuilder
+from connectors.base import SnapshotBuilder
 from connectors.recording import make_vcr
 from connectors.resilience import Deadline, PlatformError
 from connectors.twitter import TwitterConnector
 from connectors.twitter.connector import EP_USERS_BY_NAME
+from connectors.twitter.settings import XSettings
 from models.snapshot import ErrorKind
+from tests.contexts import context_for
 
 CASSETTES = Path(__file__).resolve().parents[2] / "cassettes" / "twitter"
 AS_OF = datetime(2026, 11, 15, 6, 0, tzinfo=UTC)
 
 
 def connector(bearer: str | None = "test-bearer-token-not-real") -> TwitterConnector:
-    settings = Settings(X_BEARER_TOKEN=bearer)  # type: ignore[call-arg]
-    return TwitterConnector(ConnectorContext(settings=settings, policy=Policy(), as_of=AS_OF, deadline=Deadline(60)))
+    settings = XSettings(X_BEARER_TOKEN=bearer)  # type: ignore[call-arg]
+    return TwitterConnector(
+        context_for(TwitterConnector, settings=settings, policy=Policy(), as_of=AS_OF, deadline=Deadline(60))
+    )
 
 
 def test_lookup_returns_profiles_and_the_platforms_words_for_a_suspended_handle() -> None:

@@ -10,13 +10,14 @@ import pytest
 import yaml
 
 from auditor.policy import Policy
-from auditor.settings import Settings
-from connectors.base import ConnectorContext, SnapshotBuilder
+from connectors.base import SnapshotBuilder
 from connectors.recording import make_vcr
 from connectors.resilience import Deadline, PlatformError
 from connectors.twitter import TwitterConnector, parse
 from connectors.twitter.connector import EP_FOLLOWING, EP_USER_BY_NAME
+from connectors.twitter.settings import XSettings
 from models.snapshot import ErrorKind
+from tests.contexts import context_for
 from tests.real_traffic import real_traffic
 
 CASSETTES = Path(__file__).resolve().parents[2] / "cassettes" / "twitter"
@@ -24,8 +25,10 @@ AS_OF = datetime(2026, 11, 15, 6, 0, tzinfo=UTC)
 
 
 def connector(policy: Policy | None = None, bearer: str | None = "test-bearer-token-not-real") -> TwitterConnector:
-    settings = Settings(X_BEARER_TOKEN=bearer)  # type: ignore[call-arg]
-    context = ConnectorContext(settings=settings, policy=policy or Policy(), as_of=AS_OF, deadline=Deadline(60))
+    settings = XSettings(X_BEARER_TOKEN=bearer)  # type: ignore[call-arg]
+    context = context_for(
+        TwitterConnector, settings=settings, policy=policy or Policy(), as_of=AS_OF, deadline=Deadline(60)
+    )
     return TwitterConnector(context)
 
 

@@ -6,9 +6,8 @@ import os
 from datetime import timedelta
 from unittest.mock import patch
 
+from auditor.merge import carry_forward
 from auditor.policy import Policy
-from auditor.run import carry_forward
-from auditor.settings import Settings
 from auditor.store import StoredParticipants
 from connectors.base import ConnectorContext, KnownParticipants
 from connectors.recording import make_vcr
@@ -24,8 +23,10 @@ from connectors.twitter.connector import (
     XPrefetch,
     reconciliation_due,
 )
+from connectors.twitter.settings import XSettings
 from models.snapshot import AccountSnapshot, Capability, CollectionState, CollectionStatus, Identity, Profile
 from tests.connectors.test_twitter import AS_OF, BEARER, CASSETTES, _no_sleep, division_account
+from tests.contexts import context_for
 
 # The five followers of followers_multipage.yaml, as the previous snapshot stored them.
 KNOWN = {
@@ -42,7 +43,7 @@ def known_identities(extra: dict[str, str] | None = None) -> list[Identity]:
 
 
 # The delta tests read a public account's new followers every night, as policy "nightly" asks.
-NIGHTLY = Policy(x_public_follower_lists="nightly")
+NIGHTLY = Policy(connectors={"twitter": {"public_follower_lists": "nightly"}})
 
 
 def context(
@@ -53,8 +54,9 @@ def context(
     prefetched: XPrefetch | None = None,
 ) -> ConnectorContext:
     keys = KnownParticipants({p.key for p in known}) if known is not None else None
-    return ConnectorContext(
-        settings=Settings(X_BEARER_TOKEN=BEARER),  # type: ignore[call-arg]
+    return context_for(
+        TwitterConnector,
+        settings=XSettings(X_BEARER_TOKEN=BEARER),  # type: ignore[call-arg]
         policy=policy or NIGHTLY,
         as_of=AS_OF,
         deadline=Deadline(60),
@@ -118,7 +120,7 @@ def test_a_public_accounts_followers_wait_for_its_full_listing_by_default() -> N
 
 def test_a_protected_account_gets_its_new_followers_every_night_by_default() -> None:
     # X shows the account protected (its owner's token reads it): its followers are a participant list the
-    # school controls, so new ones are read every night whatever x_public_follower_lists says.
+    # school controls, so new ones are read every night whatever public_follower_lists says.
     profile = {
         "id": "2931447021",
         "username": "PrairieHillsSD",
@@ -161,7 +163,7 @@ def test_merging_a_delta_without_a_stored_list_is_partial_not_complete() -> None
 
 def test_full_reconciliation_after_n_days_finds_departures() -> None:
     departed = {"1600000000000000001": "moved_away_mia"}
-    policy = Policy(full_reconcile_days=30, x_public_follower_lists="nightly")
+    policy = Policy(full_reconcile_days=30, connectors={"twitter": {"public_follower_lists": "nightly"}})
     cursor = nightly_cursor(full_reconciled_at=(AS_OF - timedelta(days=30)).isoformat(), followers_count="5")
     cursor.pop("since_id"), cursor.pop("mentions_since_id")  # the recordings ask for the whole window
     with make_vcr(CASSETTES).use_cassette("followers_multipage.yaml"):
@@ -181,7 +183,7 @@ def test_full_reconciliation_after_n_days_finds_departures() -> None:
 def test_a_reconciliation_not_yet_due_lists_only_new_followers() -> None:
     cursor = nightly_cursor(full_reconciled_at=(AS_OF - timedelta(days=29)).isoformat())
     with make_vcr(CASSETTES).use_cassette("followers_incremental.yaml"):
-        policy = Policy(full_reconcile_days=30, x_public_follower_lists="nightly")
+        policy = Policy(full_reconcile_days=30, connectors={"twitter": {"public_follower_lists": "nightly"}})
         snapshot = TwitterConnector(context(known=known_identities(), policy=policy)).pull(division_account(), cursor)
 
     assert snapshot.participants_delta is True and snapshot.requests[EP_FOLLOWERS] == 1

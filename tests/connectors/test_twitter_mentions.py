@@ -17,7 +17,7 @@ from auditor.spend import estimate_run
 from auditor.store import latest_content, latest_cursor
 from bench.collection_bench import registry
 from bench.fake_x import FakeX, FakeXServer
-from connectors.base import available_connectors
+from connectors.registry import ConnectorRegistry
 from connectors.twitter import mentions, parse, replies
 from connectors.twitter.connector import EP_MENTIONS, EP_SEARCH
 from models.db import init_db, make_engine, session
@@ -171,7 +171,7 @@ def test_a_nightly_run_reads_every_accounts_mentions_in_one_search(fake_x: tuple
     tonight = [world.mention(first, NIGHT - timedelta(hours=3)), world.mention(third, NIGHT - timedelta(hours=2))]
     server.reset()
     predicted = estimate_run(
-        division.accounts, available_connectors(), Settings(), division.policy, NIGHT, False, engine
+        division.accounts, ConnectorRegistry.installed(), Settings(), division.policy, NIGHT, False, engine
     ).by_platform["twitter"]
     execute_run(division, Settings(), full=False, as_of=NIGHT, engine=engine)
 

@@ -19,9 +19,8 @@ from typing import Any
 import pytest
 import yaml
 
+from auditor.merge import carry_forward
 from auditor.policy import Policy
-from auditor.run import carry_forward
-from auditor.settings import Settings
 from connectors.base import ConnectorContext, CredentialState, SnapshotBuilder
 from connectors.recording import make_vcr
 from connectors.resilience import Deadline
@@ -29,8 +28,10 @@ from connectors.scrub import forget_secrets
 from connectors.twitter import TwitterConnector, parse
 from connectors.twitter.connector import QUOTES_UNSEEN
 from connectors.twitter.errors import partial_error
+from connectors.twitter.settings import XSettings
 from models.snapshot import AccountSnapshot, Capability, CollectionState, CollectionStatus, ErrorKind
 from models.tables import RegisteredAccount
+from tests.contexts import context_for
 from tests.real_traffic import real_traffic
 
 REAL_X = real_traffic("x")
@@ -111,9 +112,15 @@ def cassette(tmp_path: Path, responses: list[Response]) -> None:
 
 
 def context(sleeps: list[float]) -> ConnectorContext:
-    settings = Settings(X_BEARER_TOKEN="replay-placeholder-token")  # type: ignore[call-arg]
-    return ConnectorContext(
-        settings=settings, policy=EVERYTHING, as_of=AS_OF, deadline=Deadline(3600), full=True, sleep=sleeps.append
+    settings = XSettings(X_BEARER_TOKEN="replay-placeholder-token")  # type: ignore[call-arg]
+    return context_for(
+        TwitterConnector,
+        settings=settings,
+        policy=EVERYTHING,
+        as_of=AS_OF,
+        deadline=Deadline(3600),
+        full=True,
+        sleep=sleeps.append,
     )
 
 

@@ -17,7 +17,7 @@ from auditor.spend import estimate_run
 from auditor.store import latest_content
 from bench.collection_bench import registry
 from bench.fake_x import FakeX, FakeXServer
-from connectors.base import available_connectors
+from connectors.registry import ConnectorRegistry
 from connectors.twitter import parse, replies
 from connectors.twitter.connector import EP_MENTIONS
 from connectors.twitter.mentions import CHECK_MARGIN
@@ -165,7 +165,7 @@ def test_a_full_run_searches_only_answered_conversations_packed_across_accounts(
     # The dry run of the next full run predicts the requests it makes.
     server.reset()
     predicted = estimate_run(
-        division.accounts, available_connectors(), Settings(), division.policy, NIGHT, True, engine
+        division.accounts, ConnectorRegistry.installed(), Settings(), division.policy, NIGHT, True, engine
     ).by_platform["twitter"]
     execute_run(division, Settings(), full=True, as_of=NIGHT, engine=engine)
     assert predicted.requests == {k: v for k, v in server.requests.items() if v}

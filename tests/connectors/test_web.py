@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 
 from auditor.policy import Policy
-from auditor.settings import Settings
-from connectors.base import ConnectorContext, available_connectors
 from connectors.recording import make_vcr
+from connectors.registry import ConnectorRegistry
 from connectors.resilience import Deadline
 from connectors.web import WebConnector
 from models.snapshot import AccountSnapshot, CollectionState, ErrorKind
 from models.tables import RegisteredAccount
+from tests.contexts import context_for
 
 CASSETTES = Path(__file__).resolve().parents[2] / "cassettes" / "web"
 AS_OF = datetime(2026, 11, 15, 6, 0, tzinfo=UTC)
@@ -46,8 +46,8 @@ class Run:
 
     def __init__(self, cassette: str, registration: RegisteredAccount | None = None) -> None:
         self.sleeps: list[float] = []
-        context = ConnectorContext(
-            settings=Settings(), policy=Policy(), as_of=AS_OF, deadline=Deadline(600), sleep=self.sleeps.append
+        context = context_for(
+            WebConnector, policy=Policy(), as_of=AS_OF, deadline=Deadline(600), sleep=self.sleeps.append
         )
         with make_vcr(CASSETTES).use_cassette(cassette) as recording:
             self.snapshot: AccountSnapshot = WebConnector(context).pull(registration or account(), {})
@@ -61,8 +61,8 @@ class Run:
 
 
 def test_registered_through_the_entry_point() -> None:
-    assert available_connectors()["web"] is WebConnector
-    assert available_connectors()["blog"] is WebConnector
+    assert ConnectorRegistry.installed()["web"] is WebConnector
+    assert ConnectorRegistry.installed()["blog"] is WebConnector
 
 
 def test_wordpress_site_posts_comments_and_commenters() -> None:
@@ -112,7 +112,7 @@ def test_wordpress_paging_follows_the_total_pages_header() -> None:
 
 def test_wordpress_stops_at_the_page_cap_as_partial(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("connectors.web.connector.MAX_PAGES", 1)
-    context = ConnectorContext(settings=Settings(), policy=Policy(), as_of=AS_OF, deadline=Deadline(600))
+    context = context_for(WebConnector, policy=Policy(), as_of=AS_OF, deadline=Deadline(600))
     with make_vcr(CASSETTES).use_cassette("wordpress-paged.yaml"):
         snapshot = WebConnector(context).pull(account(), {})
     assert len(snapshot.posts) == 100
@@ -214,7 +214,7 @@ def test_a_page_that_is_not_a_feed_is_malformed() -> None:
 def test_an_unusable_registration_fails_every_collection_without_a_request(
     handle: str, how: str | None, wanted: str
 ) -> None:
-    context = ConnectorContext(settings=Settings(), policy=Policy(), as_of=AS_OF, deadline=Deadline(600))
+    context = context_for(WebConnector, policy=Policy(), as_of=AS_OF, deadline=Deadline(600))
     snapshot = WebConnector(context).pull(account(handle, how), {})
     assert not snapshot.requests
     for collection in ("profile", "posts", "interactions", "participants"):

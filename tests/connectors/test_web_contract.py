@@ -14,7 +14,7 @@ from connectors.web import WebConnector
 from connectors.web.errors import WebHTTPError
 from models.snapshot import AccountSnapshot
 from models.tables import RegisteredAccount
-from tests.connectors.contract import ErrorContract, PullContract, context
+from tests.connectors.contract import DeclarationContract, ErrorContract, PullContract, context
 from tests.fakeplatform import Answer, ok
 
 STATUS = {"auth": 401, "permission": 403, "not-found": 404, "rate-limited": 429, "server-error": 500,
@@ -31,7 +31,7 @@ def wp_error(status: int, secret: str) -> dict[str, Any]:
 
 class TestWebErrors(ErrorContract):
     def make_connector(self) -> Connector:
-        return WebConnector(context())
+        return WebConnector(context(WebConnector))
 
     def platform_error(self, situation: str, secret: str) -> BaseException:
         status = STATUS[situation]
@@ -73,4 +73,8 @@ class TestWebPull(PullContract):
         return [int(post.id) for post in snapshot.posts]
 
     def make_connector(self, as_of: datetime, sleeps: list[float]) -> Connector:
-        return WebConnector(context(as_of, sleeps))
+        return WebConnector(context(WebConnector, as_of, sleeps))
+
+
+class TestWebDeclarations(DeclarationContract):
+    connector = WebConnector

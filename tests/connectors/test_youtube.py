@@ -17,15 +17,18 @@ import pytest
 
 from auditor.policy import Policy
 from auditor.settings import Settings
-from connectors.base import ConnectorContext, UnitBudget, available_connectors
+from connectors.base import ConnectorContext, ConnectorSettings, UnitBudget
 from connectors.recording import make_vcr
+from connectors.registry import ConnectorRegistry
 from connectors.resilience import Deadline, PlatformError
 from connectors.scrub import forget_secrets
 from connectors.youtube import YouTubeConnector
 from connectors.youtube.client import api_key_client
 from connectors.youtube.errors import next_quota_reset
+from connectors.youtube.settings import YouTubeSettings
 from models.snapshot import AccountSnapshot, CollectionState, ErrorKind
 from models.tables import RegisteredAccount
+from tests.contexts import context_for
 
 CASSETTES = Path(__file__).resolve().parents[2] / "cassettes" / "youtube"
 AS_OF = datetime(2026, 11, 15, 6, 0, tzinfo=UTC)
@@ -65,15 +68,15 @@ def account(channel_id: str, key: str = "hhs-science-yt") -> RegisteredAccount:
     )
 
 
-def settings(monkeypatch: pytest.MonkeyPatch, *, api_key: bool = True, owner: str | None = None) -> Settings:
+def settings(monkeypatch: pytest.MonkeyPatch, *, api_key: bool = True, owner: str | None = None) -> YouTubeSettings:
     """Settings from the environment; `owner` = the account key whose owner refresh token is set."""
     if api_key:
         monkeypatch.setenv("YOUTUBE_API_KEY", API_KEY)
     if owner is not None:
         monkeypatch.setenv("YOUTUBE_CLIENT_ID", CLIENT_ID)
         monkeypatch.setenv("YOUTUBE_CLIENT_SECRET", CLIENT_SECRET)
-        monkeypatch.setenv(Settings.account_variable(owner, "YOUTUBE_REFRESH_TOKEN"), REFRESH_TOKEN)
-    return Settings()
+        monkeypatch.setenv(ConnectorSettings.account_variable(owner, "YOUTUBE_REFRESH_TOKEN"), REFRESH_TOKEN)
+    return YouTubeSettings()
 
 
 class Run:
@@ -90,7 +93,8 @@ class Run:
         budget: UnitBudget | None = None,
     ) -> None:
         self.sleeps: list[float] = []
-        self.context = ConnectorContext(
+        self.context = context_for(
+            YouTubeConnector,
             settings=the_settings,
             policy=policy or Policy(),
             as_of=AS_OF,
@@ -110,7 +114,7 @@ class Run:
 
 
 def test_registered_through_the_entry_point() -> None:
-    assert available_connectors()["youtube"] is YouTubeConnector
+    assert ConnectorRegistry.installed()["youtube"] is YouTubeConnector
 
 
 def test_full_channel_with_owner_token(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -184,7 +188,11 @@ def test_without_owner_token_subscribers_are_unavailable(monkeypatch: pytest.Mon
 
 
 def test_budget_stops_collection_as_partial_before_quota_runs_out(monkeypatch: pytest.MonkeyPatch) -> None:
-    run = Run("channel-full.yaml", settings(monkeypatch, owner="hhs-science-yt"), policy=Policy(youtube_daily_units=4))
+    run = Run(
+        "channel-full.yaml",
+        settings(monkeypatch, owner="hhs-science-yt"),
+        policy=Policy(connectors={"youtube": {"daily_units": 4}}),
+    )
     snap = run.snapshot
     assert run.state("posts") == CollectionState.COMPLETE
     assert run.state("interactions") == CollectionState.PARTIAL
@@ -353,7 +361,7 @@ def test_no_secret_leaks_at_debug_level(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def _context(the_settings: Settings) -> ConnectorContext:
-    return ConnectorContext(settings=the_settings, policy=Policy(), as_of=AS_OF, deadline=Deadline(60))
+    return context_for(YouTubeConnector, settings=the_settings, policy=Policy(), as_of=AS_OF, deadline=Deadline(60))
 
 
 def test_classification_table() -> None:
@@ -368,7 +376,7 @@ def test_classification_table() -> None:
         exc = HttpError(
             httplib2.Response({"status": status}), json.dumps(body).encode(), uri="https://x/?key=" + API_KEY
         )
-        return YouTubeConnector(_context(Settings())).classify_error(exc)
+        return YouTubeConnector(_context(YouTubeSettings())).classify_error(exc)
 
     assert error(403, "quotaExceeded").kind == ErrorKind.QUOTA
     assert error(403, "rateLimitExceeded").kind == ErrorKind.RATE_LIMITED
@@ -393,7 +401,8 @@ def test_demo_channel_audits_completely(monkeypatch: pytest.MonkeyPatch) -> None
     division = load_division(demo)
     media = next(a for a in division.accounts if a.key == "hhs-media-yt")
     assert media.connector == "youtube" and media.approved_by is None  # YouTube, not approved
-    context = ConnectorContext(
+    context = context_for(
+        YouTubeConnector,
         settings=settings(monkeypatch, owner="hhs-media-yt"),
         policy=division.policy,
         as_of=AS_OF,

@@ -11,7 +11,7 @@ from googleapiclient.errors import HttpError
 
 from connectors.base import Connector
 from connectors.youtube import YouTubeConnector
-from tests.connectors.contract import ErrorContract, context, reference_body
+from tests.connectors.contract import DeclarationContract, ErrorContract, context, reference_body
 
 
 def google_error(status: int, reason: str, message: str) -> dict[str, Any]:
@@ -37,7 +37,7 @@ def body(situation: str) -> tuple[int, Any]:
 
 class TestYouTubeErrors(ErrorContract):
     def make_connector(self) -> Connector:
-        return YouTubeConnector(context())
+        return YouTubeConnector(context(YouTubeConnector))
 
     def platform_error(self, situation: str, secret: str) -> BaseException:
         status, content = body(situation)
@@ -49,3 +49,7 @@ class TestYouTubeErrors(ErrorContract):
 
     def malformed_error(self) -> BaseException:
         return ValueError("Expecting value: line 1 column 1 (char 0)")  # the client's json.loads on a bad body
+
+
+class TestYouTubeDeclarations(DeclarationContract):
+    connector = YouTubeConnector

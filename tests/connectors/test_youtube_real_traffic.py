@@ -17,14 +17,14 @@ import pytest
 import yaml
 
 from auditor.policy import Policy
-from auditor.settings import Settings
-from connectors.base import ConnectorContext, SnapshotBuilder
+from connectors.base import SnapshotBuilder
 from connectors.recording import make_vcr
 from connectors.resilience import Deadline
 from connectors.scrub import forget_secrets
 from connectors.youtube import YouTubeConnector
 from models.snapshot import AccountSnapshot, CollectionState, ErrorKind
 from models.tables import RegisteredAccount
+from tests.contexts import context_for
 from tests.real_traffic import real_traffic
 
 REAL = real_traffic("youtube")
@@ -104,8 +104,8 @@ def replay_run(
     ]
     (tmp_path / "real.yaml").write_text(yaml.safe_dump({"interactions": interactions, "version": 1}))
     sleeps: list[float] = []
-    context = ConnectorContext(
-        settings=Settings(),
+    context = context_for(
+        YouTubeConnector,
         policy=EVERYTHING if as_of == AS_OF else TEN_DAYS,
         as_of=as_of,
         deadline=Deadline(60),
@@ -489,7 +489,7 @@ def test_channels_are_read_50_a_call_before_the_pulls(tmp_path: Path) -> None:
     (tmp_path / "real.yaml").write_text(
         yaml.safe_dump({"interactions": [_interaction(get("channels", recorded))], "version": 1})
     )
-    context = ConnectorContext(settings=Settings(), policy=EVERYTHING, as_of=AS_OF, deadline=Deadline(60))
+    context = context_for(YouTubeConnector, policy=EVERYTHING, as_of=AS_OF, deadline=Deadline(60))
     accounts = [channel_account(f"channel{n}", channel_id) for n, channel_id in enumerate(ids)]
     builder = SnapshotBuilder("youtube:batched-lookup", "youtube", AS_OF)
     with make_vcr(tmp_path, match_on=("method", "path")).use_cassette("real.yaml") as recording:
@@ -563,7 +563,7 @@ def test_a_nightly_run_reads_the_comments_of_videos_whose_count_moved_only(tmp_p
     )
     assert any("re-read for the 1 of 2 video(s)" in note for note in snapshot.notes)
     estimate = YouTubeConnector(
-        ConnectorContext(settings=Settings(), policy=EVERYTHING, as_of=AS_OF, deadline=Deadline(60))
+        context_for(YouTubeConnector, policy=EVERYTHING, as_of=AS_OF, deadline=Deadline(60))
     ).estimate(
         channel_account("real", UPLOADS_CHANNEL["id"]),
         cursor,

@@ -5,9 +5,12 @@ from __future__ import annotations
 import base64
 import copy
 import hashlib
+import io
 import json
 import re
 import stat
+import sys
+import tracemalloc
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -15,7 +18,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from auditor.report.html import render_html, safe_link, write_html
+from auditor.report.html import render_html, safe_link, stream_html, write_html
 from tests.auditor.report.factory import (
     RLO,
     SPOOFED_HANDLE,
@@ -270,6 +273,32 @@ def test_large_reports_keep_findings_out_of_the_markup() -> None:
         assert 'class="f"' not in html and 'class="detail-grid"' not in html and 'class="af"' not in html
     before = [html.index('<script type="application/json"') for html in (small, large)]
     assert before[1] - before[0] < 2_000  # only the counts' digits differ
+
+
+def test_writing_the_page_copies_neither_the_report_nor_its_data_blocks() -> None:
+    """Issue #21: 100,000 findings must render within 1 GB. Writing the page to a file adds only a
+    finding at a time and the shared texts, a small fraction of the report, whatever its size; the
+    text written is the page render_html returns."""
+    report = make_report(1000, validated=False)
+    expected = render_html(report)
+    pieces: list[str] = []
+
+    class Sink(io.StringIO):
+        def writelines(self, lines: Any) -> None:  # count what is written, keep it for the comparison
+            pieces.extend(lines)
+
+    tracemalloc.start()
+    try:
+        held = tracemalloc.get_traced_memory()[0]
+        stream_html(report, Sink())
+        pieces_size = sum(sys.getsizeof(p) for p in pieces)
+        extra = tracemalloc.get_traced_memory()[1] - held - pieces_size
+    finally:
+        tracemalloc.stop()
+    report_size = len(json.dumps(report))
+    assert "".join(pieces) == expected
+    assert max(len(p) for p in pieces) < report_size / 10  # the data blocks come in pieces, not one string
+    assert extra < report_size / 4, f"rendering held {extra:,} bytes for a {report_size:,}-byte report"
 
 
 def test_footer_reports_what_the_run_spent() -> None:

@@ -90,7 +90,7 @@ def test_excerpt_of_a_long_post_shows_the_masked_part(world: World) -> None:
 
 
 def test_division_email_domains_are_not_personal() -> None:
-    from auditor.rules._common import detectors, find_and_mask
+    from auditor.rules._pii import detectors, find_and_mask
 
     found = detectors(r"\b\d{9}\b", ["phrd.ab.ca"])
     masked, kinds = find_and_mask("Questions: office@hillside.phrd.ab.ca or ava.k@gmail.com", found)

@@ -95,3 +95,18 @@ def test_refuses_a_duplicate_id() -> None:
 
 def test_loading_twice_is_harmless() -> None:
     assert load_rules() == load_rules()
+
+
+HELPER_TOPICS = {"_people", "_admins", "_pii", "_content", "_passwords", "_conduct"}
+
+
+def test_shared_helpers_are_one_module_per_topic_and_never_loaded_as_rules() -> None:
+    """People, admins, PII detectors, content and passwords each have their helper module; no catch-all
+    `_common` is left for the next helper to be dropped into, and the loader takes none of them for a rule."""
+    package = Path(base.__file__).parent
+    helpers = {path.stem for path in package.glob("_*.py") if path.stem != "__init__"}
+    assert helpers == HELPER_TOPICS
+    rule_modules = {r.check.__module__ for r in load_rules().values()}
+    assert not {m.rsplit(".", 1)[-1] for m in rule_modules} & HELPER_TOPICS
+    for path in package.glob("*.py"):
+        assert "rules._common" not in path.read_text(encoding="utf-8"), f"{path.name} imports the removed _common"

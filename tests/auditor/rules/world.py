@@ -10,6 +10,7 @@ from typing import Any
 from auditor.directory import Directory, Match, MatchMethod
 from auditor.policy import Policy
 from auditor.rules.base import RuleContext, RuleResult, load_rules
+from connectors.registry import ConnectorRegistry
 from models.snapshot import (
     AccountSnapshot,
     AdminRole,
@@ -188,7 +189,14 @@ class World:
             directory=Directory(people=dict(self.people), identities=list(self.declared), activities=self.activities),
             policy=self.policy,
             as_of=self.as_of,
+            participants_from_interactions=_commenters_take_part(self.account.platform),
         )
 
     def run(self, rule_id: str) -> list[RuleResult]:
         return list(load_rules()[rule_id].check(self.context()))
+
+
+def _commenters_take_part(platform: str) -> bool:
+    """As the run decides it: the platform's connector declares whether its commenters are participants."""
+    cls = ConnectorRegistry.installed().get(platform)
+    return cls is not None and cls.participants_from_interactions

@@ -43,7 +43,7 @@ def queue_url(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
         yield url
     finally:
         jobs._site.cache_clear()
-        jobs._evaluator.cache_clear()
+        jobs._context.cache_clear()
         jobs._engine.cache_clear()
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
@@ -84,17 +84,16 @@ def test_an_account_whose_job_keeps_failing_ends_incomplete_and_the_run_still_fi
     queue_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     folder = division(tmp_path, queue_url, "d1", CANARY_TOKEN)
-    real = jobs.collect_all
+    real = jobs.collect.audit_account
 
-    def crash_on_fake(accounts, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if accounts[0].key == "fake-school":
+    def crash_on_fake(ctx, account, **kwargs):  # type: ignore[no-untyped-def]
+        if account.key == "fake-school":
             raise RuntimeError("database connection lost")
-        return real(accounts, *args, **kwargs)
+        return real(ctx, account, **kwargs)
 
-    monkeypatch.setattr(jobs, "collect_all", crash_on_fake)
+    monkeypatch.setattr(jobs.collect, "audit_account", crash_on_fake)
     monkeypatch.setattr(jobs.RunRetry, "get_retry_decision", lambda self, *, exception, job: jobs.RetryDecision())
     with FakePlatform() as server, fake_connector_installed(monkeypatch, server):
-        monkeypatch.setattr(jobs, "available_connectors", __import__("auditor.run").run.available_connectors)
         standard_script(server)
         app = make_app(queue_url)
         apply_schema(app, queue_url)
@@ -116,8 +115,9 @@ def test_divisions_are_isolated_and_a_queued_run_is_not_queued_twice(
 ) -> None:
     first = division(tmp_path, queue_url, "d1", "token-one")
     second = division(tmp_path, queue_url, "d2", "token-two")
+    # A token in the workers' own environment is nobody's: each division reads its secrets file only.
+    monkeypatch.setenv("ACCOUNT_FAKEPLAT_TOKEN", "token-of-the-workers-environment")
     with FakePlatform() as server, fake_connector_installed(monkeypatch, server):
-        monkeypatch.setattr(jobs, "available_connectors", __import__("auditor.run").run.available_connectors)
         standard_script(server)
         app = make_app(queue_url)
         apply_schema(app, queue_url)
@@ -161,7 +161,6 @@ def test_enqueue_one_account_audits_only_that_account(
 
     folder = division(tmp_path, queue_url, "d1", CANARY_TOKEN)
     with FakePlatform() as server, fake_connector_installed(monkeypatch, server):
-        monkeypatch.setattr(jobs, "available_connectors", __import__("auditor.run").run.available_connectors)
         standard_script(server)
         runner = CliRunner()
         unknown = runner.invoke(cli, ["enqueue", "--division", str(folder), "--person", "nobody-42"])
@@ -190,7 +189,6 @@ def test_the_schedule_starts_the_nightly_run_without_cron(
     # Every second (the sixth field): the worker's periodic deferrer starts the run by itself.
     folder = division(tmp_path, queue_url, "d1", CANARY_TOKEN, schedule='"* * * * * *"')
     with FakePlatform() as server, fake_connector_installed(monkeypatch, server):
-        monkeypatch.setattr(jobs, "available_connectors", __import__("auditor.run").run.available_connectors)
         standard_script(server)
         app = make_app(queue_url, [folder])
         apply_schema(app, queue_url)
@@ -223,7 +221,6 @@ def test_a_run_past_its_deadline_no_longer_blocks_the_next(
 
     folder = division(tmp_path, queue_url, "d1", CANARY_TOKEN)
     with FakePlatform() as server, fake_connector_installed(monkeypatch, server):
-        monkeypatch.setattr(jobs, "available_connectors", __import__("auditor.run").run.available_connectors)
         standard_script(server)
         app = make_app(queue_url)
         apply_schema(app, queue_url)

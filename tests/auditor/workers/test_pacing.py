@@ -14,8 +14,8 @@ from sqlalchemy import text
 
 from auditor.policy import Policy
 from auditor.workers.jobs import RETRY, conninfo
-from auditor.workers.pacing import PostgresPacer, RescheduleAt, create_tables
-from connectors.base import ConnectorContext, SnapshotBuilder, install_request_gate
+from auditor.workers.pacing import CredentialGate, PostgresPacer, RescheduleAt, create_tables
+from connectors.base import ConnectorContext, SnapshotBuilder
 from connectors.resilience import Deadline
 from models.db import make_engine
 from models.tables import RegisteredAccount
@@ -46,16 +46,17 @@ def queue_url() -> Iterator[str]:
 def test_three_workers_sharing_a_credential_never_exceed_its_window(queue_url: str) -> None:
     policy = Policy.model_validate({"rate_limits": {"fakeplat": {"requests": 20, "seconds": 1}}})
     pacers = [PostgresPacer(conninfo(queue_url), max_wait=30) for _ in range(3)]  # three processes' pools
+    gates = [pacer.gates("division_a", policy.rate_limits)("fakeplat") for pacer in pacers]
     sent: list[float] = []
     lock = threading.Lock()
 
-    def worker(pacer: PostgresPacer) -> None:
+    def worker(gate: CredentialGate) -> None:
         for _ in range(20):
-            pacer.before_request("division_a", "fakeplat", policy)
+            gate.before_request()
             with lock:
                 sent.append(time.monotonic())
 
-    threads = [threading.Thread(target=worker, args=(p,)) for p in pacers for _ in range(2)]
+    threads = [threading.Thread(target=worker, args=(g,)) for g in gates for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -72,12 +73,14 @@ def test_three_workers_sharing_a_credential_never_exceed_its_window(queue_url: s
 def test_a_slot_too_far_away_reschedules_the_job(queue_url: str) -> None:
     policy = Policy.model_validate({"rate_limits": {"fakeplat": {"requests": 1, "seconds": 60}}})
     pacer = PostgresPacer(conninfo(queue_url), max_wait=5)
+    division_a = pacer.gates("division_a", policy.rate_limits)("fakeplat")
+    division_b = pacer.gates("division_b", policy.rate_limits)("fakeplat")
     try:
-        pacer.before_request("division_a", "fakeplat", policy)  # the window's one request
+        division_a.before_request()  # the window's one request
         with pytest.raises(RescheduleAt) as raised:
-            pacer.before_request("division_a", "fakeplat", policy)
+            division_a.before_request()
         assert raised.value.when > datetime.now(UTC) + timedelta(seconds=50)
-        pacer.before_request("division_b", "fakeplat", policy)  # another credential: its own window
+        division_b.before_request()  # another credential: its own window
     finally:
         pacer.close()
 
@@ -85,7 +88,6 @@ def test_a_slot_too_far_away_reschedules_the_job(queue_url: str) -> None:
 def test_a_429_reschedules_the_job_at_the_reset_time(queue_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     reset = int(time.time()) + 40
     pacer = PostgresPacer(conninfo(queue_url))
-    install_request_gate(pacer)
     try:
         with FakePlatform() as server:
             monkeypatch.setattr(FakePlatformConnector, "base_url", server.url)
@@ -94,10 +96,8 @@ def test_a_429_reschedules_the_job_at_the_reset_time(queue_url: str, monkeypatch
                 error(429, {"title": "Too Many Requests"}, **{"x-rate-limit-reset": str(reset)}),
                 ok({}),
             )
-            from auditor.settings import Settings
-
             context = ConnectorContext(
-                settings=Settings(), policy=Policy(), as_of=datetime.now(UTC), deadline=Deadline(600)
+                as_of=datetime.now(UTC), deadline=Deadline(600), gate=pacer.gates("division_a", {})("fakeplat")
             )
             account = RegisteredAccount(key="fake-school", platform="fakeplat", handle="fake_school")
             connector = FakePlatformConnector(context)
@@ -108,7 +108,6 @@ def test_a_429_reschedules_the_job_at_the_reset_time(queue_url: str, monkeypatch
             assert time.monotonic() - started < 5  # not slept in the worker
             assert server.hits("/users/fake_school") == 1
     finally:
-        install_request_gate(None)
         pacer.close()
     assert abs(raised.value.when.timestamp() - reset) < 5
     decision = RETRY.get_retry_decision(exception=raised.value, job=None)  # type: ignore[arg-type]
