@@ -18,6 +18,7 @@ An account whose job keeps failing ends, after MAX_ATTEMPTS, as a failed collect
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 from datetime import UTC, datetime, timedelta
@@ -36,8 +37,10 @@ from auditor import collect, run
 from auditor.collect import AccountOutcome, failed_snapshot
 from auditor.context import RunContext
 from auditor.store import CRASHED, PUBLISHING, RUNNING, end_run, save_snapshot
+from auditor.workers.budgets import BUDGETS_DDL, SharedUnitBudget
 from auditor.workers.pacing import PostgresPacer, RescheduleAt
 from auditor.workers.sites import Site, load_site, prepare_schema
+from connectors.base import UnitBudget
 from models.db import session
 from models.snapshot import ErrorKind
 from models.tables import AuditRun, Participant, RegisteredAccount, Snapshot
@@ -63,6 +66,7 @@ LEDGER_DDL = (
         outcome text,  -- AccountOutcome.to_json(): data only, never code
         PRIMARY KEY (run_id, account_key)
     )""",
+    BUDGETS_DDL,
 )
 
 
@@ -218,8 +222,8 @@ def _engine(database_url: str) -> Engine:
 @lru_cache(maxsize=32)
 def _context(folder: str, run_id: str) -> RunContext:
     """The run's context in this worker process, for every job of the run it takes: the clock is the
-    run's, the identity index is built once. Its deadline and metered budgets are this process's share
-    of the run (docs/scaling.md: a metered quota is counted per worker process)."""
+    run's, the identity index is built once, the metered budgets are the run's, shared with every other
+    worker through the division's schema. Its deadline starts with this process's first job of the run."""
     site = _site(folder, run_id)
     engine = _engine(site.settings.database_url)
     with engine.connect() as connection:
@@ -231,7 +235,7 @@ def _context(folder: str, run_id: str) -> RunContext:
         assert stored is not None
         as_of = stored.as_of if stored.as_of.tzinfo else stored.as_of.replace(tzinfo=UTC)
         kind, keys = stored.kind, list(stored.accounts)
-    return RunContext.start(
+    ctx = RunContext.start(
         site.division,
         site.settings,
         engine,
@@ -242,6 +246,10 @@ def _context(folder: str, run_id: str) -> RunContext:
         full=full,
         only=None if wide else keys,
     )
+    shared: dict[str, UnitBudget] = {
+        name: SharedUnitBudget(engine, run_id, name, budget) for name, budget in ctx.budgets.items()
+    }
+    return dataclasses.replace(ctx, budgets=shared)
 
 
 @jobs.task(name="auditor.start_run", queue=RUNS_QUEUE, pass_context=True, retry=RETRY)
