@@ -12,7 +12,7 @@ COPY auditor ./auditor
 COPY connectors ./connectors
 COPY models ./models
 COPY cassettes ./cassettes
-RUN pip install --no-cache-dir --prefix=/install '.[postgres]'
+RUN pip install --no-cache-dir --prefix=/install '.[postgres,workers]'
 
 FROM python:3.11-slim-bookworm
 # supercronic: cron for containers (runs as the unprivileged user, logs to stdout); checksum-verified.

@@ -2,7 +2,8 @@
 # A throwaway PostgreSQL server for the tests: `start` initialises a cluster in a temporary folder,
 # starts it on 127.0.0.1 on a free port, creates a role and a database, and prints
 #   export AUDITOR_TEST_POSTGRES_URL=postgresql+psycopg://...
-# (use it as `eval "$(.ci/postgres.sh start)"`). `stop` stops the server and deletes the folder.
+# (use it as `eval "$(.ci/postgres.sh start)"`). `stop` stops the server and deletes the folder;
+# `restart` restarts it (same port, same data).
 # Needs Debian's `postgresql` package (or any PostgreSQL whose initdb/pg_ctl are on PATH).
 # As root, the server runs as the `postgres` user (PostgreSQL refuses to run as root).
 set -euo pipefail
@@ -60,8 +61,13 @@ stop() {
   rm -rf "$STATE"
 }
 
+restart() {  # the workers' test: the database goes away under running workers and comes back
+  as_owner "$(bindir)/pg_ctl" -D "$DATA" -l "$STATE/server.log" -m fast -w restart >/dev/null
+}
+
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
-  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+  restart) restart ;;
+  *) echo "usage: $0 start|stop|restart" >&2; exit 2 ;;
 esac

@@ -28,6 +28,7 @@ from auditor.cli_db import db_app
 from auditor.cli_onboarding import register_onboarding
 from auditor.cli_ops import division_or_exit, register_ops, settings_or_exit
 from auditor.cli_waivers import policy_or_exit, register_waivers
+from auditor.cli_workers import register_workers
 from auditor.exit_codes import EXIT_BAD_INPUT, EXIT_ENVIRONMENT, EXIT_LOCKED, EXIT_SOFTWARE
 from auditor.logs import attach_log_file, make_console, private_by_default
 
@@ -594,6 +595,7 @@ register_ops(app)  # record, doctor, purge (auditor/cli_ops.py)
 register_waivers(app)  # waivers, unwaive (auditor/cli_waivers.py)
 app.add_typer(db_app, name="db")  # db upgrade, db current (auditor/cli_db.py)
 register_onboarding(app)  # init, validate, registry import (auditor/cli_onboarding.py)
+register_workers(app)  # worker, enqueue (auditor/cli_workers.py)
 
 
 def main() -> None:

@@ -153,7 +153,7 @@ def collect(ctx: RunContext) -> dict[str, AccountOutcome]:
     }
     outcomes: dict[str, AccountOutcome] = {}
     prefetched = prefetch(ctx, outcomes)
-    _evaluator(ctx)  # built once, before the threads share it
+    account_evaluator(ctx)  # built once, before the threads share it
 
     def audit_one(account: RegisteredAccount) -> None:
         outcomes[account.key] = audit_account(
@@ -181,7 +181,7 @@ def audit_account(
     settings, policy, as_of, full = ctx.settings, ctx.policy, ctx.as_of, ctx.full
     engine, connectors, run_deadline, run_id = ctx.engine, ctx.connectors, ctx.deadline, ctx.run_id
     outsider_key = _outsider_key(ctx)
-    evaluator = _evaluator(ctx)
+    evaluator = account_evaluator(ctx)
     with slot if slot is not None else nullcontext():
         with session(engine) as db:
             cursor = {} if full else latest_cursor(db, account.key)
@@ -226,7 +226,7 @@ def audit_account(
     return outcome
 
 
-def _evaluator(ctx: RunContext) -> AccountEvaluator:
+def account_evaluator(ctx: RunContext) -> AccountEvaluator:
     """One per run (its identity index is built from the whole directory)."""
     return ctx.memo("account-evaluator", lambda: AccountEvaluator(ctx.connectors, ctx.directory, ctx.policy, ctx.as_of))
 

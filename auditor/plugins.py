@@ -34,6 +34,7 @@ def connector_context(
         settings=connectors.settings_for(name),
         options=connectors.options_for(name, policy.connectors),
         limits=limits,
+        gate=connectors.gate_for(name),
         **rest,
     )
 

@@ -107,6 +107,15 @@ class PersonalUsePolicy(BaseModel):
     promotion_phrases: list[str] = Field(default_factory=lambda: list(PROMOTION_PHRASES))
 
 
+class RateLimit(BaseModel):
+    """A platform's window for one credential: at most `requests` in any `seconds`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    requests: int = Field(ge=1)
+    seconds: float = Field(gt=0)
+
+
 class Policy(BaseModel):
     """Loaded from the policy YAML; every field has the AP 80-06 default."""
 
@@ -213,6 +222,12 @@ class Policy(BaseModel):
     personal_connections: bool = False
     personal_connections_page_cap: int = Field(5, ge=1)  # "following" pages per personal account (1,000 each)
 
+    # Workers (`auditor worker`, docs/scaling.md): when the nightly run starts (a cron expression, read by the
+    # workers' periodic task), and each platform credential's request window shared by every worker
+    # (platform name -> {requests, seconds}); a platform not named is paced only by its 429 answers.
+    schedule: str = "0 2 * * *"
+    rate_limits: dict[str, RateLimit] = Field(default_factory=dict)
+
     def severity_for(self, rule_id: str, default: Severity) -> Severity:
         return self.severities.get(rule_id, default)
 
@@ -239,4 +254,9 @@ class Policy(BaseModel):
         )
 
     def digest(self) -> str:
-        return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:16]
+        # When and how fast the workers run does not change what is audited: not part of the digest.
+        audited = self.model_dump(mode="json", exclude=set(SCHEDULING_FIELDS))
+        return hashlib.sha256(json.dumps(audited, sort_keys=True).encode()).hexdigest()[:16]
+
+
+SCHEDULING_FIELDS = ("schedule", "rate_limits")

@@ -83,6 +83,10 @@ POLICY_CLAUSES: dict[str, str] = {
     "students on personal accounts. Off by default: turn on only after the division's privacy review.",
     "personal_connections_page_cap": "Operations: following pages (1,000 each, may be billed) read per staff "
     "member when personal_connections is on.",
+    "schedule": "Operations: when the workers start the nightly run (cron expression; `auditor worker`, "
+    "docs/scaling.md). The single-process `auditor run` keeps its cron line.",
+    "rate_limits": "Operations: per platform, the requests one credential may make in a window "
+    "({requests: N, seconds: S}), shared by every worker through PostgreSQL.",
 }
 
 REGISTRY_FILE = Path("registry") / "registry.yaml"

@@ -47,6 +47,17 @@ class Settings(BaseSettings):
     # Tests only: accept an http:// webhook on a loopback address (127.0.0.1, ::1, localhost).
     webhook_allow_http_loopback: bool = Field(False, validation_alias="AUDITOR_WEBHOOK_ALLOW_HTTP_LOOPBACK")
 
+    @classmethod
+    def from_secrets_file(cls, path: Path, **overrides: object) -> Settings:
+        """One division's core settings when workers serve several (its HMAC key, mail and webhook): its
+        secrets file wins over the workers' environment. The platforms' credentials in the same file
+        reach the connectors through the division's registry (ConnectorRegistry.for_secrets_file)."""
+        values = {name: value for name, value in dotenv_values(path).items() if value is not None}
+        for name, secret in values.items():
+            if secret and (name.startswith("ACCOUNT_") or name.upper().endswith(SECRET_SUFFIXES)):
+                register_secret(secret)
+        return cls(**{**values, **overrides})  # type: ignore[arg-type]  # aliases: the variables' names
+
     def model_post_init(self, __context: object) -> None:
         for name, value in self.__dict__.items():
             if isinstance(value, SecretStr):

@@ -9,6 +9,7 @@ layer, which also counts requests), and records each collection's outcome with
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import re
@@ -19,11 +20,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from dotenv import dotenv_values
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from connectors.resilience import Deadline, PlatformError, RetryPolicy, call_with_retry
 from connectors.scrub import register_secret, scrub
@@ -61,11 +62,21 @@ class ConnectorSettings(BaseSettings):
 
     # Replay recorded traffic instead of calling the platform (demo, tests): read by recording helpers.
     cassette_dir: Path | None = Field(None, validation_alias="AUDITOR_CASSETTE_DIR")
+    # A division's secrets file when workers serve several divisions: then the only source (below).
+    _secrets_file: Path | None = PrivateAttr(default=None)
 
     def model_post_init(self, __context: object) -> None:
         for value in self.__dict__.values():
             if isinstance(value, SecretStr):
                 register_secret(value.get_secret_value())
+
+    @classmethod
+    def from_secrets_file(cls: type[SettingsT], path: Path) -> SettingsT:
+        """The settings of one division's credentials (workers serving several divisions): read from its
+        secrets file only, never from the process's environment or `.env`, which may hold another's."""
+        settings = _file_only(cls)(_env_file=path)
+        settings._secrets_file = path
+        return settings
 
     def account_secret(self, account_key: str, name: str) -> SecretStr | None:
         """A per-account credential: `ACCOUNT_<KEY>_<NAME>`, e.g. ACCOUNT_HS_CLUB_X_ACCESS_TOKEN.
@@ -74,9 +85,9 @@ class ConnectorSettings(BaseSettings):
         token per page, a channel owner's refresh token).
         """
         variable = self.account_variable(account_key, name)
-        value = os.environ.get(variable)
+        value = os.environ.get(variable) if self._secrets_file is None else None
         if value is None:
-            env_file = Path(".env")
+            env_file = self._secrets_file or Path(".env")
             if env_file.exists():
                 value = dotenv_values(env_file).get(variable)
         if not value:
@@ -87,6 +98,25 @@ class ConnectorSettings(BaseSettings):
     @staticmethod
     def account_variable(account_key: str, name: str) -> str:
         return "ACCOUNT_" + re.sub(r"[^A-Za-z0-9]", "_", account_key).upper() + "_" + name.upper()
+
+
+@functools.cache
+def _file_only(cls: type[SettingsT]) -> type[SettingsT]:
+    """`cls` reading its fields from the dotenv file it is given only (pydantic-settings' sources)."""
+
+    def sources(
+        owner: type[BaseSettings],
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, dotenv_settings)
+
+    return type(
+        cls.__name__, (cls,), {"settings_customise_sources": classmethod(sources), "__module__": cls.__module__}
+    )
 
 
 class ConnectorOptions(BaseModel):
@@ -174,6 +204,9 @@ class ConnectorContext:
     prefetched: Any = None
     # Metered quota (YouTube units) shared by the whole run; None = the connector makes its own.
     budget: UnitBudget | None = None
+    # The credential's request window shared with other processes (workers); None = paced only by the
+    # platform's own answers, as `auditor run` is.
+    gate: RequestGate | None = None
 
     @property
     def window_start(self) -> datetime:
@@ -514,7 +547,11 @@ class Connector(ABC):
         cannot pay for is not sent and raises a QUOTA PlatformError.
         """
 
+        gate = self.context.gate
+
         def on_attempt() -> None:
+            if gate is not None:  # workers: the credential's request window, shared through PostgreSQL
+                gate.before_request()
             if units and self.context.budget is not None:
                 self.context.budget.spend(units)
             builder.count_request(endpoint, units)
@@ -525,9 +562,19 @@ class Connector(ABC):
             endpoint=endpoint,
             deadline=self.context.deadline,
             policy=self.context.retry,
-            sleep=self.context.sleep or _default_sleep,
+            sleep=self.context.sleep or (gate.wait if gate is not None else _default_sleep),
             on_attempt=on_attempt,
         )
+
+
+class RequestGate(Protocol):
+    """One credential's pacing, set by the workers (auditor.workers.pacing, through the division's
+    ConnectorRegistry): holds each request until the credential's window across every worker allows
+    it, and turns the resilience layer's waits (a 429's reset) into a rescheduled job."""
+
+    def before_request(self) -> None: ...
+
+    def wait(self, seconds: float) -> None: ...
 
 
 def _default_sleep(seconds: float) -> None:

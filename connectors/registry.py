@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cache
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from connectors.base import ENTRY_POINT_GROUP, Connector, ConnectorOptions, ConnectorSettings
+from connectors.base import ENTRY_POINT_GROUP, Connector, ConnectorOptions, ConnectorSettings, RequestGate
 from connectors.scrub import scrub
 
 log = logging.getLogger("auditor.connectors")
@@ -45,7 +46,15 @@ class ConnectorRegistry(Mapping[str, type[Connector]]):
 
     _injected: ConnectorRegistry | None = None
 
-    def __init__(self, classes: Iterable[type[Connector]]) -> None:
+    def __init__(
+        self,
+        classes: Iterable[type[Connector]],
+        *,
+        secrets_file: Path | None = None,
+        gates: Callable[[str], RequestGate | None] | None = None,
+    ) -> None:
+        self._secrets_file = secrets_file
+        self._gates = gates
         self._classes: dict[str, type[Connector]] = {}
         self._by_key: dict[str, type[Connector]] = {}
         for cls in classes:
@@ -73,10 +82,20 @@ class ConnectorRegistry(Mapping[str, type[Connector]]):
 
     def fresh(self) -> ConnectorRegistry:
         """The same classes, with settings not yet loaded (each run reads the environment anew)."""
-        return ConnectorRegistry(self._classes.values())
+        return ConnectorRegistry(self._classes.values(), secrets_file=self._secrets_file, gates=self._gates)
 
     def with_classes(self, *classes: type[Connector]) -> ConnectorRegistry:
-        return ConnectorRegistry([*self._classes.values(), *classes])
+        return ConnectorRegistry(
+            [*self._classes.values(), *classes], secrets_file=self._secrets_file, gates=self._gates
+        )
+
+    def for_credentials(
+        self, secrets_file: Path | None, gates: Callable[[str], RequestGate | None] | None = None
+    ) -> ConnectorRegistry:
+        """The same classes for one division of a deployment serving several (the workers): every
+        connector's settings read from the division's secrets file only (None: the environment), and
+        `gates(name)` pacing the requests of that connector's credential across processes."""
+        return ConnectorRegistry(self._classes.values(), secrets_file=secrets_file, gates=gates)
 
     # --- Mapping --------------------------------------------------------------------------
 
@@ -113,8 +132,14 @@ class ConnectorRegistry(Mapping[str, type[Connector]]):
         """The connector's environment settings, loaded once per registry (its secrets registered)."""
         cls = self[name]
         if cls.name not in self._settings:
-            self._settings[cls.name] = cls.settings_model()
+            model = cls.settings_model
+            file = self._secrets_file
+            self._settings[cls.name] = model() if file is None else model.from_secrets_file(file)
         return self._settings[cls.name]
+
+    def gate_for(self, name: str) -> RequestGate | None:
+        """What paces the connector's credential across processes (workers); None for `auditor run`."""
+        return self._gates(self[name].name) if self._gates is not None else None
 
     def options_for(self, name: str, sections: Mapping[str, Mapping[str, Any]]) -> ConnectorOptions:
         """The connector's policy section (validated at load; defaults when the policy has none)."""

@@ -65,6 +65,12 @@ class FakePlatform:
         self.delay = 0.0  # seconds every answer takes (to make concurrent requests overlap)
         self.in_flight = 0
         self.max_in_flight = 0
+        # Per credential (the Authorization header): at most `rate_limit[0]` requests in each fixed window
+        # of `rate_limit[1]` whole seconds, like X's windows; more are answered 429 with the reset time.
+        self.rate_limit: tuple[int, int] | None = None
+        self.windows: dict[tuple[str, int], int] = {}
+        self.throttled = 0
+        self.answered = 0
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -87,6 +93,24 @@ class FakePlatform:
             if not answers:
                 return error(404, {"error": {"message": f"no such path {path}", "code": 803}})
             return answers.pop(0) if len(answers) > 1 else answers[0]
+
+    def _over_limit(self, credential: str) -> Answer | None:
+        with self._lock:
+            self.answered += 1
+            if self.rate_limit is None:
+                return None
+            requests_allowed, seconds = self.rate_limit
+            window = int(time.time() // seconds)
+            used = self.windows[(credential, window)] = self.windows.get((credential, window), 0) + 1
+            if used <= requests_allowed:
+                return None
+            self.throttled += 1
+        reset = str((window + 1) * seconds)
+        return error(
+            429,
+            {"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank"},
+            **{"x-rate-limit-limit": str(requests_allowed), "x-rate-limit-remaining": "0", "x-rate-limit-reset": reset},
+        )
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         platform = self
@@ -117,7 +141,7 @@ class FakePlatform:
                 parsed = urlparse(self.path)
                 with platform._lock:
                     platform.requests.append((parsed.path, parse_qs(parsed.query), dict(self.headers)))
-                answer = platform._next(parsed.path)
+                answer = platform._over_limit(self.headers.get("Authorization", "")) or platform._next(parsed.path)
                 time.sleep(platform.delay)
                 if answer.fault == "reset":
                     self._answered()

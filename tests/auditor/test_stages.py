@@ -55,7 +55,8 @@ def test_only_the_command_line_calls_the_orchestrator() -> None:
         for path in AUDITOR.rglob("*.py")
         if "run" in runtime_imports(path) and not path.name.startswith(("cli", "run", "__main__"))
     }
-    assert callers == set()
+    # The workers' jobs are the other scheduler: they call open_run and finish_run, as `auditor run` does.
+    assert callers <= {"workers/jobs.py"}
     private = [
         f"{path.name}: {alias.name}"
         for path in AUDITOR.rglob("*.py")

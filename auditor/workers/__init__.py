@@ -1,0 +1,1 @@
+"""Scaling out: Procrastinate workers over PostgreSQL (docs/scaling.md)."""
