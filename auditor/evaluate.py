@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("auditor.run")
 
 
-@dataclass
+@dataclass(slots=True)  # slots: one per finding, all held until reconcile
 class Evaluated:
     """A rule result for one account, with the severity the policy gives it."""
 

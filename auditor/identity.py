@@ -222,7 +222,7 @@ def blocking_keys(tokens: Sequence[str]) -> set[str]:
     return keys
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: up to _CACHE_LIMIT of them are cached during a run
 class _NameVerdict:
     """The outcome of matching one normalised name; shared by every identity bearing it."""
 

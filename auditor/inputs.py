@@ -638,6 +638,7 @@ def _read_people(
         declared += handles
         people[person_id] = checked_row(
             Person,
+            session_ready=False,  # the directory is read, and stored by value
             person_id=person_id,
             role=row["role"].lower(),
             school=row.get("school") or None,

@@ -63,7 +63,7 @@ class RuleContext:
         return self.matches.get(identity_key)
 
 
-@dataclass
+@dataclass(slots=True)  # slots: a large division's run holds 100,000 of them until reconcile
 class RuleResult:
     """A failing subject. `subject` must be stable across runs (it is part of the fingerprint)."""
 
@@ -74,7 +74,7 @@ class RuleResult:
     severity: Severity | None = None  # None = the rule's (policy-adjusted) severity
 
 
-@dataclass
+@dataclass(slots=True)
 class DivisionResult(RuleResult):
     """A division-scope result names the account it is about (e.g. an unregistered one)."""
 

@@ -4,15 +4,26 @@ people are still complete, storable rows. (The figures are bench/scale_bench.py'
 from __future__ import annotations
 
 import csv
+import gc
+import sys
+import tracemalloc
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlmodel import select
 
-from auditor.inputs import load_division
+from auditor.directory import Directory
+from auditor.evaluate import Evaluated
+from auditor.inputs import Division, load_division
+from auditor.owners import OwnerBook
+from auditor.rules.base import RuleResult, load_rules
 from auditor.store import replace_inputs
+from connectors.registry import ConnectorRegistry
 from models.db import init_db, make_engine, session
-from models.tables import Person, PersonIdentity
+from models.severity import Severity
+from models.tables import Person, PersonIdentity, RegisteredAccount
 
 EXTRA = 2000
 
@@ -82,3 +93,67 @@ def test_a_run_with_more_fingerprints_than_sqlite_takes_variables_finds_the_reso
         db.commit()
         fingerprints = [f"fp-{n:06d}" for n in range(260_000)] + ["fp-fixed"]
         assert ever_resolved(db, fingerprints) == {"fp-fixed"}
+
+
+# --- what a large division's run holds in memory (the peak is collection and evaluation) ----------
+
+
+def _held_bytes(build: Callable[[], object]) -> tuple[int, object]:
+    """Bytes still allocated once `build` has returned (its result kept alive)."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        kept = build()
+        gc.collect()
+        return tracemalloc.get_traced_memory()[0] - before, kept
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_directory_person_is_held_in_about_a_kilobyte(division_dir: Path) -> None:
+    """A 150,000-person directory stays resident for the whole run: each row is plain data, without
+    the ORM's per-object bookkeeping (it is stored by value)."""
+    load_division(division_dir)  # caches and imports warm
+    small, _ = _held_bytes(lambda: load_division(division_dir))
+    _grow_directory(division_dir)
+    large, division = _held_bytes(lambda: load_division(division_dir))
+    per_person = (large - small) / EXTRA  # a person, the name strings and a declared identity
+    # 2,100 bytes with the ORM's state on every row
+    assert per_person < 1300, f"{per_person:.0f} bytes held per directory person"
+    assert isinstance(division, Division) and len(division.people) > EXTRA
+
+
+def test_a_held_finding_costs_little_beyond_its_own_text(tmp_path: Path) -> None:
+    """Every account's findings are held until reconcile (100,000 in a large division): their
+    owners are shared per account and the result objects carry no per-object dict."""
+    people = [
+        Person(person_id="E1", role="administrator", school="Hillside", first_name="Ada", last_name="Okafor"),
+        Person(person_id="E2", role="staff", school="Hillside", first_name="Ben", last_name="Ng"),
+    ]
+    directory = Directory(people={p.person_id: p for p in people})
+    book = OwnerBook(directory, datetime(2026, 11, 15, tzinfo=UTC), connectors=ConnectorRegistry.installed())
+    account = RegisteredAccount(
+        key="hs-group", platform="facebook", connector="manual", handle="HillsideGroup", school="Hillside",
+        purpose="class families", kind="joint", audience="closed", holders=["E1", "E2"],
+    )  # fmt: skip
+    meta = load_rules()["non-school-participant"].meta
+    count = 2000
+    subjects = [f"facebook:9{n:013d}" for n in range(count)]  # the rule's own strings, allocated before
+
+    def held() -> list[Evaluated]:
+        results = [
+            Evaluated(meta, account, RuleResult(subject, "outsider", {}, "certain"), Severity.HIGH)
+            for subject in subjects
+        ]
+        for item in results:
+            book.annotate(item)
+        return results
+
+    size, results = _held_bytes(held)
+    assert isinstance(results, list) and len(results) == count
+    assert [o.get("person_id") for o in results[-1].owners] == ["E1", "E2"]  # still named, each finding
+    # the remediation text is the finding's own (it names the participant): stored and reported
+    own_text = sum(sys.getsizeof(item.remediation) for item in results)
+    per_finding = (size - own_text) / count
+    assert per_finding < 400, f"{per_finding:.0f} bytes held per finding beyond its text"  # 800 with copied owners
