@@ -26,6 +26,7 @@ import pytest
 
 from auditor.faults import EXIT_ENVIRONMENT, EXIT_SOFTWARE
 from auditor.run import EXIT_CLEAN, EXIT_FINDINGS, EXIT_LOCKED
+from tests.waiting import wait_for
 
 AUDITED = (EXIT_CLEAN, EXIT_FINDINGS)  # the audit completed (the real rules may find something)
 
@@ -225,10 +226,12 @@ def kill_at_start(site: Site) -> None:
     not for a time, so a loaded machine does not kill the process before it has even started."""
     site.block_on("club-a")
     process = site.start()
-    deadline = time.monotonic() + 60
-    while site.query("SELECT count(*) FROM audit_run WHERE status = 'running'") != [(1,)]:
-        assert time.monotonic() < deadline and process.poll() is None, "the run never started"
-        time.sleep(0.02)
+
+    def running() -> bool:
+        assert process.poll() is None, "the run ended before it started reading"
+        return site.query("SELECT count(*) FROM audit_run WHERE status = 'running'") == [(1,)]
+
+    wait_for(running, 60, "the run to start")
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
     site.unblock("club-a")

@@ -8,8 +8,8 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ from sqlalchemy import text
 
 from bench.workers_bench import script_platform, slug_of, write_division
 from models.db import make_engine
+from tests import waiting
 from tests.databases import POSTGRES_ENV, postgres_url_or_skip
 from tests.fakeplatform import FakePlatform
 
@@ -27,16 +28,16 @@ LAUNCH = REPO / "tests" / "workers_launch.py"
 ACCOUNTS = 16
 
 
-def wait_for(condition, deadline: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
+def wait_for(condition: Callable[[], bool], deadline: float, what: str) -> None:
+    """Until `condition()` holds; while the database restarts, a query's error counts as not yet."""
+
+    def settled() -> bool:
         try:
-            if condition():
-                return
+            return condition()
         except Exception:  # the database is restarting
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {deadline:.0f} s waiting for {what}")
+            return False
+
+    waiting.wait_for(settled, deadline, what)
 
 
 def the_ci_cluster(url: str) -> bool:

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,6 +24,7 @@ from models.db import make_engine
 from tests.databases import postgres_url_or_skip
 from tests.fakeplatform import FakePlatform
 from tests.test_demo_golden import normalise
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -31,15 +32,6 @@ REPO = Path(__file__).resolve().parents[3]
 LAUNCH = REPO / "tests" / "workers_launch.py"
 DIVISIONS, ACCOUNTS = 4, 50
 HMAC = "workers-e2e-hmac-key-0123456789abcdef"
-
-
-def wait_for(condition: Callable[[], bool], deadline: float, what: str) -> None:
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {deadline:.0f} s waiting for {what}")
 
 
 TIMES = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(\+00:00|Z| UTC)?")

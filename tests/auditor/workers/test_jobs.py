@@ -3,8 +3,8 @@ ended (even one that failed for good), division isolation, the queueing lock, th
 
 from __future__ import annotations
 
+import contextlib
 import json
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +19,7 @@ from auditor.workers.sites import load_site
 from models.db import make_engine
 from tests.databases import postgres_url_or_skip
 from tests.fakeplatform import CANARY_TOKEN, FakePlatform, fake_connector_installed, standard_script, write_division
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.postgres
 
@@ -66,13 +67,12 @@ def division(tmp_path: Path, url: str, name: str, token: str, **policy: str) -> 
 
 def drain(app: App, done: callable, deadline: float = 60) -> None:  # type: ignore[valid-type]
     """Run the worker until `done()` (jobs retried later need more than one pass), within a deadline."""
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
+
+    def one_pass_done() -> bool:
         app.run_worker(wait=False, concurrency=2, install_signal_handlers=False, delete_jobs="never")
-        if done():  # type: ignore[operator]
-            return
-        time.sleep(0.5)
-    raise AssertionError("the run did not finish in time")
+        return bool(done())  # type: ignore[operator]
+
+    wait_for(one_pass_done, deadline, "the run to finish")
 
 
 def latest(reports: Path) -> dict | None:  # type: ignore[type-arg]
@@ -198,9 +198,9 @@ def test_the_schedule_starts_the_nightly_run_without_cron(
             async with app.open_async():
                 worker = Worker(app, install_signal_handlers=False, concurrency=2)
                 running = asyncio.create_task(worker.run())
-                end = time.monotonic() + 60
-                while latest(reports) is None and time.monotonic() < end:
-                    await asyncio.sleep(0.3)
+                # Waited for in a thread: the worker keeps running on this event loop meanwhile.
+                with contextlib.suppress(AssertionError):  # the assertion below says what was missed
+                    await asyncio.to_thread(wait_for, lambda: latest(reports) is not None, 60, "a published run")
                 worker.stop()
                 await asyncio.wait_for(running, 30)
 
