@@ -31,17 +31,15 @@ from facebook_business.adobjects.page import Page
 from facebook_business.adobjects.pagepost import PagePost
 from facebook_business.adobjects.user import User
 from facebook_business.api import FacebookAdsApi
-from facebook_business.session import FacebookSession
 
 from connectors.base import Connector, CredentialCheck, Estimate, SnapshotBuilder
 from connectors.facebook.errors import PASSWORD_CHANGED, classify_graph_error
 from connectors.facebook.paging import GraphCursor
 from connectors.facebook.remediation import REMEDIATION
+from connectors.facebook.session import graph_api
 from connectors.facebook.settings import (
     CREDENTIAL_VARIABLES,
-    GRAPH_VERSION,
     PAGE_TOKEN,
-    TIMEOUT_SECONDS,
     FacebookSettings,
 )
 from connectors.resilience import PlatformError
@@ -204,16 +202,7 @@ class FacebookConnector(Connector):
     # --- session --------------------------------------------------------------------------
 
     def _api_for(self, account: RegisteredAccount) -> FacebookAdsApi | None:
-        """One API instance per Page: the Page's own token, else the system-user token."""
-        settings = self.settings
-        token = settings.account_secret(account.key, PAGE_TOKEN) or settings.facebook_access_token
-        if token is None:
-            return None
-        secret = settings.facebook_app_secret.get_secret_value() if settings.facebook_app_secret else None
-        session = FacebookSession(settings.facebook_app_id, secret, token.get_secret_value(), timeout=TIMEOUT_SECONDS)
-        # Never FacebookAdsApi.init(): it sets a process-wide default API and, unless told otherwise,
-        # installs the crash reporter. The constructor does neither.
-        return FacebookAdsApi(session, api_version=GRAPH_VERSION)
+        return graph_api(self.settings, account.key, PAGE_TOKEN)
 
     def _token_fix(self) -> str:
         return f"set {self._token_variable} (the Page's token) or FACEBOOK_ACCESS_TOKEN (a system-user token)"

@@ -32,12 +32,11 @@ from facebook_business.adobjects.iguser import IGUser
 from facebook_business.adobjects.page import Page
 from facebook_business.adobjects.user import User
 from facebook_business.api import FacebookAdsApi
-from facebook_business.session import FacebookSession
 
 from connectors.base import Connector, CredentialCheck, Estimate, SnapshotBuilder
 from connectors.facebook.connector import _dedupe_admins, _parse_time
 from connectors.facebook.paging import GraphCursor
-from connectors.facebook.settings import GRAPH_VERSION, TIMEOUT_SECONDS
+from connectors.facebook.session import graph_api
 from connectors.instagram.errors import classify_instagram_error
 from connectors.instagram.settings import ACCOUNT_TOKEN, CREDENTIAL_VARIABLES, InstagramOptions, InstagramSettings
 from connectors.resilience import PlatformError
@@ -196,15 +195,7 @@ class InstagramConnector(Connector):
     # --- session --------------------------------------------------------------------------
 
     def _api_for(self, account: RegisteredAccount) -> FacebookAdsApi | None:
-        """One API instance per account: its own token, else the system-user token Facebook uses."""
-        settings = self.settings
-        token = settings.account_secret(account.key, ACCOUNT_TOKEN) or settings.facebook_access_token
-        if token is None:
-            return None
-        secret = settings.facebook_app_secret.get_secret_value() if settings.facebook_app_secret else None
-        session = FacebookSession(settings.facebook_app_id, secret, token.get_secret_value(), timeout=TIMEOUT_SECONDS)
-        # Never FacebookAdsApi.init(): a process-wide default API, and the crash reporter unless told otherwise.
-        return FacebookAdsApi(session, api_version=GRAPH_VERSION)
+        return graph_api(self.settings, account.key, ACCOUNT_TOKEN)
 
     def _token_fix(self) -> str:
         return (
