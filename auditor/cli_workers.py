@@ -39,10 +39,12 @@ def worker(
     ] = None,
 ) -> None:
     """Run a worker: audits accounts and finishes runs, for every division, until stopped (SIGTERM)."""
+    from auditor.rules.base import prepare_rules
     from auditor.workers.jobs import apply_schema, install_pacer, make_app, queue_url, stalled_seconds
     from auditor.workers.pacing import PostgresPacer
 
     url = _queue_url_or_exit(queue_url)
+    prepare_rules()
     app = make_app(url, division or [])
     apply_schema(app, url)
     pacer = PostgresPacer(_conninfo(url))

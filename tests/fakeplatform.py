@@ -25,8 +25,9 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 import requests
+from pydantic import Field, SecretStr
 
-from connectors.base import Connector, CredentialCheck, CredentialState
+from connectors.base import Connector, ConnectorSettings, CredentialCheck, CredentialState
 from connectors.resilience import PlatformError, classify_failure
 from models.snapshot import AccountSnapshot, Capability, ErrorKind, Identity, Post, Profile
 from models.tables import RegisteredAccount
@@ -184,10 +185,17 @@ class FakePlatform:
 # --- the connector ------------------------------------------------------------------------------
 
 
+class FakePlatformSettings(ConnectorSettings):
+    # The platform's one credential (read per account through `account_secret`, as a page token is);
+    # a secret of the settings, so the workers pace requests per credential, as a real connector's.
+    token: SecretStr | None = Field(None, validation_alias="ACCOUNT_FAKEPLAT_TOKEN")
+
+
 class FakePlatformConnector(Connector):
     """Profile, followers (cursor-paginated) and posts of an account on the fake platform."""
 
     name = "fakeplat"
+    settings_model = FakePlatformSettings
     capabilities = frozenset({Capability.PROFILE, Capability.PARTICIPANTS, Capability.POSTS})
     base_url: ClassVar[str] = "http://127.0.0.1:9"
     timeout: ClassVar[float] = 1.0

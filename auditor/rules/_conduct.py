@@ -38,7 +38,7 @@ class Score:
 
 
 @cache
-def _classifier() -> Any:
+def load_classifier() -> Any:
     """Loaded once, on first use: importing it unpickles the model (about a second)."""
     from profanity_check import predict_prob
 
@@ -70,7 +70,7 @@ def score_many(texts: list[str], policy: ConductPolicy) -> list[Score]:
         return []
     _, lexicon = _compiled(tuple(policy.idioms), tuple(policy.lexicon))
     bare = [cleaned(t, policy) for t in texts]
-    probabilities = [float(p) for p in _classifier()(bare)]
+    probabilities = [float(p) for p in load_classifier()(bare)]
     scores = []
     for text, probability in zip(bare, probabilities, strict=True):
         terms = tuple(dict.fromkeys(m.group(1).lower() for m in lexicon.finditer(text)))

@@ -104,6 +104,7 @@ RuleFunction = Callable[[Any], Iterable[RuleResult]]
 class Rule:
     meta: RuleMeta
     check: RuleFunction
+    prepare: Callable[[], object] | None = None  # loads what the check needs (a model), ahead of use
 
 
 REGISTRY: dict[str, Rule] = {}
@@ -121,8 +122,10 @@ def rule(
     owner: str = "account",
     principal_only: bool = False,
     opt_in: str = "",
+    prepare: Callable[[], object] | None = None,
 ) -> Callable[[RuleFunction], RuleFunction]:
-    """Register a rule. Refuses incomplete metadata and duplicate ids."""
+    """Register a rule. Refuses incomplete metadata and duplicate ids. `prepare` loads what the rule
+    needs once per process (a long-lived worker calls it at start, not in its first job)."""
     meta = RuleMeta(
         id=id,
         title=title,
@@ -148,7 +151,7 @@ def rule(
     def register(check: RuleFunction) -> RuleFunction:
         if id in REGISTRY and REGISTRY[id].check is not check:
             raise RuleDefinitionError(f"rule id {id} is defined twice")
-        REGISTRY[id] = Rule(meta=meta, check=check)
+        REGISTRY[id] = Rule(meta=meta, check=check, prepare=prepare)
         return check
 
     return register
@@ -162,6 +165,14 @@ def load_rules() -> dict[str, Rule]:
         if module.name != "base" and not module.name.startswith("_"):
             importlib.import_module(f"{package.__name__}.{module.name}")
     return dict(sorted(REGISTRY.items()))
+
+
+def prepare_rules() -> None:
+    """Load every rule's model or data now (a worker at start): the first job does not pay for it, and
+    a broken install fails at start rather than in the night's jobs."""
+    for registered in load_rules().values():
+        if registered.prepare is not None:
+            registered.prepare()
 
 
 def fingerprint(rule_id: str, account_key: str, subject: str) -> str:

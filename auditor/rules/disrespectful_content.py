@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from auditor.rules._conduct import mask_names, score_many
+from auditor.rules._conduct import load_classifier, mask_names, score_many
 from auditor.rules._content import excerpt, own_content
 from auditor.rules._people import resolve
 from auditor.rules._pii import mask
@@ -45,6 +45,7 @@ class Written:
         "or waive the finding."
     ),
     clause="Proper respect for students, parents, coworkers and equipment",
+    prepare=load_classifier,
 )
 def check(ctx: RuleContext) -> Iterator[RuleResult]:
     if ctx.snapshot is None:

@@ -21,6 +21,9 @@ import contextlib
 import dataclasses
 import logging
 import os
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -41,6 +44,7 @@ from auditor.workers.budgets import BUDGETS_DDL, SharedUnitBudget
 from auditor.workers.pacing import PostgresPacer, RescheduleAt
 from auditor.workers.sites import Site, load_site, prepare_schema
 from connectors.base import UnitBudget
+from connectors.resilience import Deadline
 from models.db import session
 from models.snapshot import ErrorKind
 from models.tables import AuditRun, Participant, RegisteredAccount, Snapshot
@@ -51,6 +55,9 @@ QUEUE_URL_VARIABLE = "AUDITOR_QUEUE_URL"
 STALLED_VARIABLE = "AUDITOR_WORKER_STALLED_SECONDS"
 MAX_ATTEMPTS = 3  # an account's job that fails this often ends as audit-incomplete
 RUNS_QUEUE, ACCOUNTS_QUEUE = "runs", "accounts"
+# A run's start and finish go before waiting account jobs (whose priorities are 0 and below): a
+# division's run starts, and its report is published, without queueing behind other divisions' accounts.
+RUN_PRIORITY = 1
 
 LEDGER_DDL = (
     """CREATE TABLE IF NOT EXISTS auditor_worker_runs (
@@ -223,7 +230,7 @@ def _engine(database_url: str) -> Engine:
 def _context(folder: str, run_id: str) -> RunContext:
     """The run's context in this worker process, for every job of the run it takes: the clock is the
     run's, the identity index is built once, the metered budgets are the run's, shared with every other
-    worker through the division's schema. Its deadline starts with this process's first job of the run."""
+    worker through the division's schema, and so is its deadline (from the run's start)."""
     site = _site(folder, run_id)
     engine = _engine(site.settings.database_url)
     with engine.connect() as connection:
@@ -233,7 +240,7 @@ def _context(folder: str, run_id: str) -> RunContext:
     with session(engine) as db:
         stored = db.get(AuditRun, run_id)
         assert stored is not None
-        as_of = stored.as_of if stored.as_of.tzinfo else stored.as_of.replace(tzinfo=UTC)
+        as_of, started = (t if t.tzinfo else t.replace(tzinfo=UTC) for t in (stored.as_of, stored.started_at))
         kind, keys = stored.kind, list(stored.accounts)
     ctx = RunContext.start(
         site.division,
@@ -249,10 +256,13 @@ def _context(folder: str, run_id: str) -> RunContext:
     shared: dict[str, UnitBudget] = {
         name: SharedUnitBudget(engine, run_id, name, budget) for name, budget in ctx.budgets.items()
     }
-    return dataclasses.replace(ctx, budgets=shared)
+    # The run's deadline counts from the run's start (its row), on every worker and host alike.
+    running_for = max((datetime.now(UTC) - started).total_seconds(), 0.0)
+    deadline = Deadline(ctx.deadline.seconds, started=time.monotonic() - running_for)
+    return dataclasses.replace(ctx, budgets=shared, deadline=deadline)
 
 
-@jobs.task(name="auditor.start_run", queue=RUNS_QUEUE, pass_context=True, retry=RETRY)
+@jobs.task(name="auditor.start_run", queue=RUNS_QUEUE, pass_context=True, retry=RETRY, priority=RUN_PRIORITY)
 def start_run(
     context: JobContext,
     division: str,
@@ -296,10 +306,10 @@ def start_run(
                 {"run": ctx.run_id, "key": key},
             )
         db.commit()
-    for key in keys:
-        context.app.configure_task("auditor.audit_account", lock=f"{site.slug}:{key}", queue=ACCOUNTS_QUEUE).defer(
-            division=str(site.folder), run_id=ctx.run_id, account=key, full=full
-        )
+    for account, turn in account_turns(ctx.accounts):
+        context.app.configure_task(
+            "auditor.audit_account", lock=f"{site.slug}:{account.key}", queue=ACCOUNTS_QUEUE, priority=-turn
+        ).defer(division=str(site.folder), run_id=ctx.run_id, account=account.key, full=full)
     if not keys:
         _defer_finish(context.app, site, ctx.run_id)
     log.info("%s: run %s started with %d account job(s)", site.slug, ctx.run_id, len(keys))
@@ -337,6 +347,19 @@ def audit_account(context: JobContext, division: str, run_id: str, account: str,
         _defer_finish(context.app, site, run_id)
 
 
+def account_turns(accounts: Sequence[RegisteredAccount]) -> Iterator[tuple[RegisteredAccount, int]]:
+    """Each account with its turn among its connector's accounts in the run (0, 1, 2, ...).
+
+    The turn, negated, is the job's priority, and workers take the highest first: the first account of
+    every division and connector, then the second of each, and so on. Each credential's requests then
+    go side by side with the others', rather than one division's whole run first while its window binds
+    and the other credentials idle."""
+    turns: Counter[str] = Counter()
+    for account in accounts:
+        yield account, turns[account.connector]  # one connector, one credential in a division
+        turns[account.connector] += 1
+
+
 def _failed_for_good(ctx: RunContext, registered: RegisteredAccount) -> AccountOutcome:
     """The account's failed collection, stored and evaluated as `auditor run` records a crashed pull."""
     reason = f"the account's job failed {MAX_ATTEMPTS} times (see the workers' log)"
@@ -355,7 +378,7 @@ def _defer_finish(app: App, site: Site, run_id: str) -> None:
         ).defer(division=str(site.folder), run_id=run_id)
 
 
-@jobs.task(name="auditor.finish_run", queue=RUNS_QUEUE, pass_context=True, retry=RETRY)
+@jobs.task(name="auditor.finish_run", queue=RUNS_QUEUE, pass_context=True, retry=RETRY, priority=RUN_PRIORITY)
 def finish_run(context: JobContext, division: str, run_id: str) -> int | None:
     site = _site(division, run_id)
     engine = _engine(site.settings.database_url)

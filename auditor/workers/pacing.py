@@ -82,9 +82,12 @@ class PostgresPacer:
     def close(self) -> None:
         self.pool.close()
 
-    def gates(self, scope: str, rate_limits: Mapping[str, RateLimit]) -> Callable[[str], CredentialGate]:
-        """Connector name -> the gate of that connector's credential in division `scope`."""
-        return lambda platform: CredentialGate(self, f"{scope}:{platform}", rate_limits.get(platform))
+    def gates(
+        self, credential_of: Callable[[str], str], rate_limits: Mapping[str, RateLimit]
+    ) -> Callable[[str], CredentialGate]:
+        """Connector name -> the gate of the credential it uses (`credential_of`), paced by the window
+        the division's policy declares for that connector."""
+        return lambda platform: CredentialGate(self, credential_of(platform), rate_limits.get(platform))
 
     def before_request(self, credential: str, limit: RateLimit | None) -> None:
         if limit is None:

@@ -8,6 +8,7 @@ the division's own secrets file (`$AUDITOR_SECRETS_DIR/<slug>.env`) when there i
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import threading
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 
@@ -68,7 +70,7 @@ def secrets_file(division_slug: str) -> Path | None:
 def load_site(folder: Path, queue_url: str, pacer: PostgresPacer | None = None) -> Site:
     """The division's inputs (validated as `auditor run` does) and its settings as a worker uses them:
     the core's and every connector's from the division's secrets file, when there is one; with a
-    `pacer`, each connector's requests paced per credential (the division's) across every worker."""
+    `pacer`, each connector's requests paced per credential across every worker."""
     division = load_division(folder)
     name = slug(division.policy.division)
     overrides = {"DATABASE_URL": division_database_url(queue_url, name)}
@@ -81,9 +83,27 @@ def load_site(folder: Path, queue_url: str, pacer: PostgresPacer | None = None) 
         settings = Settings.from_secrets_file(file, **overrides)
     else:
         settings = Settings(**overrides)  # type: ignore[arg-type]  # aliases: the variables' names
-    gates = pacer.gates(name, division.policy.rate_limits) if pacer is not None else None
-    connectors = ConnectorRegistry.installed().for_credentials(file, gates)
+    connectors = ConnectorRegistry.installed().for_credentials(file)
+    if pacer is not None:
+        unpaced = connectors
+        gates = pacer.gates(lambda platform: credential_key(unpaced, platform, name), division.policy.rate_limits)
+        connectors = unpaced.for_credentials(file, gates)
     return Site(folder.resolve(), division, name, settings, connectors)
+
+
+def credential_key(connectors: ConnectorRegistry, name: str, division_slug: str) -> str:
+    """The credential a connector's requests spend, as the request slots name it.
+
+    Platforms count requests per credential, not per division: divisions whose secrets hold the same
+    credential (one app for a whole consortium) share one window, so the key is a digest of the
+    connector's secrets (never the secrets themselves). A connector with no secret in its settings is
+    paced per division."""
+    settings = connectors.settings_for(name)
+    secrets = sorted(v.get_secret_value() for v in settings.__dict__.values() if isinstance(v, SecretStr) and v)
+    if not secrets:
+        return f"{division_slug}:{name}"
+    digest = hashlib.blake2b("\0".join(secrets).encode(), digest_size=12, person=b"auditor-pacing").hexdigest()
+    return f"{name}:{digest}"
 
 
 def prepare_schema(site: Site, queue_url: str) -> None:

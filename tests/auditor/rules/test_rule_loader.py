@@ -110,3 +110,17 @@ def test_shared_helpers_are_one_module_per_topic_and_never_loaded_as_rules() -> 
     assert not {m.rsplit(".", 1)[-1] for m in rule_modules} & HELPER_TOPICS
     for path in package.glob("*.py"):
         assert "rules._common" not in path.read_text(encoding="utf-8"), f"{path.name} imports the removed _common"
+
+
+def test_prepare_rules_loads_the_language_model_before_any_post_is_scored() -> None:
+    # A worker calls it at start: its first job must not pay the model's second of unpickling.
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from auditor.rules.base import prepare_rules; "
+        "assert 'profanity_check' not in sys.modules; prepare_rules(); "
+        "from auditor.rules._conduct import load_classifier; "
+        "assert load_classifier.cache_info().currsize == 1 and 'profanity_check' in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", probe], check=True, timeout=120)

@@ -65,11 +65,11 @@ def division(tmp_path: Path, url: str, name: str, token: str, **policy: str) -> 
     return folder
 
 
-def drain(app: App, done: callable, deadline: float = 60) -> None:  # type: ignore[valid-type]
+def drain(app: App, done: callable, deadline: float = 60, concurrency: int = 2) -> None:  # type: ignore[valid-type]
     """Run the worker until `done()` (jobs retried later need more than one pass), within a deadline."""
 
     def one_pass_done() -> bool:
-        app.run_worker(wait=False, concurrency=2, install_signal_handlers=False, delete_jobs="never")
+        app.run_worker(wait=False, concurrency=concurrency, install_signal_handlers=False, delete_jobs="never")
         return bool(done())  # type: ignore[operator]
 
     wait_for(one_pass_done, deadline, "the run to finish")
@@ -139,6 +139,61 @@ def test_divisions_are_isolated_and_a_queued_run_is_not_queued_twice(
         report = latest(Path(site.settings.report_dir))
         assert report is not None and report["run"]["division"] == site.division.policy.division
     assert sites[0].settings.report_dir != sites[1].settings.report_dir
+
+
+def test_queued_divisions_take_turns_so_their_credentials_work_side_by_side(
+    queue_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two divisions of three fake-platform accounts each, queued together: one division's whole run
+    # first would leave the other's credential idle while the first one's window binds.
+    folders = [division(tmp_path, queue_url, name, f"token-{name}") for name in ("d1", "d2")]
+    for folder in folders:
+        registry = folder / "registry" / "accounts.yaml"
+        fake = registry.read_text(encoding="utf-8").split("  - key: fake-school")[1]
+        extra = "".join(f"  - key: fake-extra-{n}" + fake.replace("fake_school", f"fake_extra_{n}") for n in (1, 2))
+        registry.write_text(registry.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    started: list[tuple[str, str]] = []
+    real = jobs.collect.audit_account
+
+    def record_start(ctx, account, **kwargs):  # type: ignore[no-untyped-def]
+        started.append((ctx.division.policy.division.rsplit(" ", 1)[1], account.key))
+        return real(ctx, account, **kwargs)
+
+    monkeypatch.setattr(jobs.collect, "audit_account", record_start)
+    with FakePlatform() as server, fake_connector_installed(monkeypatch, server):
+        standard_script(server)
+        app = make_app(queue_url)
+        apply_schema(app, queue_url)
+        sites = [load_site(folder, queue_url) for folder in folders]
+        with app.open():
+            for site in sites:
+                assert enqueue_run(app, site, None, False) is not None
+            drain(app, lambda: all(latest(Path(s.settings.report_dir)) for s in sites), concurrency=1)
+    fake_jobs = [(name, key) for name, key in started if key != "club-manual"]
+    assert [name for name, _key in fake_jobs] == ["d1", "d2"] * 3  # turn by turn, not d1's three first
+    assert [key for name, key in fake_jobs if name == "d2"] == ["fake-school", "fake-extra-1", "fake-extra-2"]
+
+
+def test_divisions_sharing_a_credential_share_its_window(
+    queue_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from auditor.workers.pacing import PostgresPacer
+
+    # One app for two divisions of a consortium: the platform counts its requests together.
+    folders = {
+        name: division(tmp_path, queue_url, name, token, rate_limits="{fakeplat: {requests: 5, seconds: 1}}")
+        for name, token in (("d1", "consortium-app-token-1"), ("d2", "consortium-app-token-1"), ("d3", "own-token-3"))
+    }
+    pacer = PostgresPacer(jobs.conninfo(queue_url))
+    try:
+        with FakePlatform() as server, fake_connector_installed(monkeypatch, server):
+            sites = {name: load_site(folder, queue_url, pacer) for name, folder in folders.items()}
+            gates = {name: site.connectors.gate_for("fakeplat") for name, site in sites.items()}
+    finally:
+        pacer.close()
+    keys = {name: getattr(gate, "credential", None) for name, gate in gates.items()}
+    assert keys["d1"] == keys["d2"] != keys["d3"]
+    assert all(key and "token" not in key for key in keys.values())  # a digest names it, not the secret
 
 
 def test_each_division_is_scheduled_by_its_policy(queue_url: str, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -241,3 +296,28 @@ def test_a_run_past_its_deadline_no_longer_blocks_the_next(
             dead = db.get(AuditRun, "20200101T000000Z-dead00")
             assert dead is not None and dead.status == "crashed"
         engine.dispose()
+
+
+def test_the_run_deadline_counts_from_the_runs_start_on_every_worker(
+    queue_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from auditor.workers.sites import prepare_schema
+    from models.db import session
+    from models.tables import AuditRun
+
+    folder = division(tmp_path, queue_url, "d1", CANARY_TOKEN)  # the policy's run deadline: 4 h
+    with FakePlatform() as server, fake_connector_installed(monkeypatch, server):
+        site = load_site(folder, queue_url)
+        prepare_schema(site, queue_url)
+        engine = site.engine()
+        jobs._ledger(engine)
+        begun = datetime.now(UTC) - timedelta(hours=1)  # another worker took the run's first jobs an hour ago
+        with session(engine) as db:
+            db.add(AuditRun(id="20261130T010000Z-late01", started_at=begun, as_of=begun, accounts=["fake-school"]))
+            db.execute(text("INSERT INTO auditor_worker_runs VALUES ('20261130T010000Z-late01', true)"))
+            db.commit()
+        engine.dispose()
+        remaining = jobs._context(str(folder), "20261130T010000Z-late01").deadline.remaining()
+    assert 3 * 3600 - 60 < remaining <= 3 * 3600  # not 4 h from this worker's first job of the run

@@ -46,7 +46,7 @@ def queue_url() -> Iterator[str]:
 def test_three_workers_sharing_a_credential_never_exceed_its_window(queue_url: str) -> None:
     policy = Policy.model_validate({"rate_limits": {"fakeplat": {"requests": 20, "seconds": 1}}})
     pacers = [PostgresPacer(conninfo(queue_url), max_wait=30) for _ in range(3)]  # three processes' pools
-    gates = [pacer.gates("division_a", policy.rate_limits)("fakeplat") for pacer in pacers]
+    gates = [pacer.gates(lambda name: f"division_a:{name}", policy.rate_limits)("fakeplat") for pacer in pacers]
     sent: list[float] = []
     lock = threading.Lock()
 
@@ -73,8 +73,8 @@ def test_three_workers_sharing_a_credential_never_exceed_its_window(queue_url: s
 def test_a_slot_too_far_away_reschedules_the_job(queue_url: str) -> None:
     policy = Policy.model_validate({"rate_limits": {"fakeplat": {"requests": 1, "seconds": 60}}})
     pacer = PostgresPacer(conninfo(queue_url), max_wait=5)
-    division_a = pacer.gates("division_a", policy.rate_limits)("fakeplat")
-    division_b = pacer.gates("division_b", policy.rate_limits)("fakeplat")
+    division_a = pacer.gates(lambda name: f"division_a:{name}", policy.rate_limits)("fakeplat")
+    division_b = pacer.gates(lambda name: f"division_b:{name}", policy.rate_limits)("fakeplat")
     try:
         division_a.before_request()  # the window's one request
         with pytest.raises(RescheduleAt) as raised:
@@ -97,7 +97,9 @@ def test_a_429_reschedules_the_job_at_the_reset_time(queue_url: str, monkeypatch
                 ok({}),
             )
             context = ConnectorContext(
-                as_of=datetime.now(UTC), deadline=Deadline(600), gate=pacer.gates("division_a", {})("fakeplat")
+                as_of=datetime.now(UTC),
+                deadline=Deadline(600),
+                gate=pacer.gates(lambda name: f"division_a:{name}", {})("fakeplat"),
             )
             account = RegisteredAccount(key="fake-school", platform="fakeplat", handle="fake_school")
             connector = FakePlatformConnector(context)
