@@ -273,10 +273,11 @@ def prefetch(ctx: RunContext, outcomes: dict[str, AccountOutcome]) -> dict[str, 
             hints.update(cls(context).prefetch(group, builder, {} if full else _cursors(engine, group)))
         except Exception as exc:  # the pulls then read their own profiles
             log.error("%s: batched lookup crashed: %s", name, scrub(f"{type(exc).__name__}: {exc}"))
-        shot = builder.snapshot
-        outcomes[shot.account_key] = AccountOutcome(
-            shot.platform, False, dict(shot.requests), shot.units, [], [], dict(shot.billable)
-        )
+        finally:  # what was spent is counted, even when a worker's wait interrupts the lookup
+            shot = builder.snapshot
+            outcomes[shot.account_key] = AccountOutcome(
+                shot.platform, False, dict(shot.requests), shot.units, [], [], dict(shot.billable)
+            )
     return hints
 
 

@@ -464,6 +464,18 @@ class Connector(ABC):
         Must not raise for platform errors: a pull without a hint reads its account itself."""
         return {}
 
+    @classmethod
+    def prefetched_to_data(cls, hint: Any) -> Any:
+        """One account's `prefetch` result as JSON data, for a pull in another process (the workers
+        prefetch in the run's first job and each account's job reads its part back). The default
+        keeps a hint that is JSON data already, as a platform's own answer is."""
+        return hint
+
+    @classmethod
+    def prefetched_from_data(cls, data: Any) -> Any:
+        """`prefetched_to_data`'s data as the hint the pull expects."""
+        return data
+
     def lookup_accounts(self, handles: list[str], builder: SnapshotBuilder) -> list[FoundAccount]:
         """Optional, for discovery: the public profiles of up to `lookup_batch` handles found in content, in
         one request. Raises PlatformError when the platform refuses; the default looks nothing up."""

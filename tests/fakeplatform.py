@@ -204,9 +204,13 @@ class FakePlatformConnector(Connector):
         builder = self.new_builder(account)
         snapshot = builder.snapshot
         with builder.collect(Capability.PROFILE):
-            body = self.call(builder, "users.show", self._get, f"/users/{account.handle}")
-            user = _field(body, "data", dict)
-            snapshot.profile = Profile(id=str(user["id"]), handle=user.get("username"), name=user.get("name"))
+            hint = self.context.prefetched  # a batched lookup's profile (BatchingFakeConnector), if any
+            if isinstance(hint, Profile):
+                snapshot.profile = hint
+            else:
+                body = self.call(builder, "users.show", self._get, f"/users/{account.handle}")
+                user = _field(body, "data", dict)
+                snapshot.profile = Profile(id=str(user["id"]), handle=user.get("username"), name=user.get("name"))
         if not snapshot.usable(Capability.PROFILE) or snapshot.profile is None:
             status = snapshot.collections[Capability.PROFILE.value]
             for capability in (Capability.PARTICIPANTS, Capability.POSTS):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import logging
 import os
 import time
@@ -71,8 +72,10 @@ LEDGER_DDL = (
         state text NOT NULL DEFAULT 'pending',
         starts integer NOT NULL DEFAULT 0,
         outcome text,  -- AccountOutcome.to_json(): data only, never code
+        prefetched text,  -- the account's part of the run's batched lookups (JSON), until its job used it
         PRIMARY KEY (run_id, account_key)
     )""",
+    "ALTER TABLE auditor_worker_accounts ADD COLUMN IF NOT EXISTS prefetched text",
     BUDGETS_DDL,
 )
 
@@ -118,16 +121,17 @@ def _ledger(engine: Engine) -> None:
             connection.execute(text(statement))
 
 
-def _start_attempt(engine: Engine, run_id: str, key: str) -> tuple[str, int]:
+def _start_attempt(engine: Engine, run_id: str, key: str) -> tuple[str, int, str | None]:
+    """The account's state, its attempts so far (this one included) and its prefetched hint (JSON)."""
     with engine.begin() as connection:
         row = connection.execute(
             text(
                 "UPDATE auditor_worker_accounts SET starts = starts + (CASE WHEN state = 'pending' THEN 1 ELSE 0 END)"
-                " WHERE run_id = :run AND account_key = :key RETURNING state, starts"
+                " WHERE run_id = :run AND account_key = :key RETURNING state, starts, prefetched"
             ),
             {"run": run_id, "key": key},
         ).one_or_none()
-    return (row[0], row[1]) if row else ("unknown", 0)
+    return (row[0], row[1], row[2]) if row else ("unknown", 0, None)
 
 
 def _undo_attempt(engine: Engine, run_id: str, key: str) -> None:
@@ -145,7 +149,7 @@ def _end_account(engine: Engine, run_id: str, key: str, state: str, outcome: Acc
     with engine.begin() as connection:
         connection.execute(
             text(
-                "UPDATE auditor_worker_accounts SET state = :state, outcome = :outcome"
+                "UPDATE auditor_worker_accounts SET state = :state, outcome = :outcome, prefetched = NULL"
                 " WHERE run_id = :run AND account_key = :key AND state = 'pending'"
             ),
             {"state": state, "outcome": outcome.to_json(), "run": run_id, "key": key},
@@ -271,7 +275,7 @@ def start_run(
     timestamp: int | None = None,  # set when the periodic schedule deferred it
 ) -> str | None:
     url = queue_url()
-    site = load_site(Path(division), url)
+    site = load_site(Path(division), url, _pacer)  # paced: the batched lookups below ask the platforms
     prepare_schema(site, url)
     engine = _engine(site.settings.database_url)
     _ledger(engine)
@@ -294,6 +298,8 @@ def start_run(
         only=only,
     )
     keys = [a.key for a in ctx.accounts]
+    batches: dict[str, AccountOutcome] = {}
+    hints = _prefetch(ctx, batches)
     run.open_run(ctx, started)  # the run row and its inputs, as `auditor run` records them
     with session(engine) as db:
         db.execute(
@@ -302,8 +308,18 @@ def start_run(
         )
         for key in keys:
             db.execute(
-                text("INSERT INTO auditor_worker_accounts (run_id, account_key) VALUES (:run, :key)"),
-                {"run": ctx.run_id, "key": key},
+                text(
+                    "INSERT INTO auditor_worker_accounts (run_id, account_key, prefetched) VALUES (:run, :key, :hint)"
+                ),
+                {"run": ctx.run_id, "key": key, "hint": hints.get(key)},
+            )
+        for key, spent in batches.items():  # the lookups' spend, for the report's spend line
+            db.execute(
+                text(
+                    "INSERT INTO auditor_worker_accounts (run_id, account_key, state, outcome)"
+                    " VALUES (:run, :key, 'done', :outcome)"
+                ),
+                {"run": ctx.run_id, "key": key, "outcome": spent.to_json()},
             )
         db.commit()
     for account, turn in account_turns(ctx.accounts):
@@ -320,7 +336,7 @@ def start_run(
 def audit_account(context: JobContext, division: str, run_id: str, account: str, full: bool = False) -> None:
     site = _site(division, run_id)
     engine = _engine(site.settings.database_url)
-    state, starts = _start_attempt(engine, run_id, account)
+    state, starts, prefetched = _start_attempt(engine, run_id, account)
     if state == "pending":
         if starts > 1:
             _forget_attempt(engine, run_id, account)
@@ -329,7 +345,7 @@ def audit_account(context: JobContext, division: str, run_id: str, account: str,
         outcome: AccountOutcome | None = None
         if starts <= MAX_ATTEMPTS:
             try:
-                outcome = collect.audit_account(ctx, registered)
+                outcome = collect.audit_account(ctx, registered, prefetched=_hint(ctx, registered, prefetched))
             except RescheduleAt as wait:
                 _undo_attempt(engine, run_id, account)
                 log.info("%s: %s rescheduled: %s", site.slug, account, wait.why)
@@ -345,6 +361,36 @@ def audit_account(context: JobContext, division: str, run_id: str, account: str,
     # deferred by whichever job sees no account pending, once (queueing lock), and is idempotent.
     if _pending(engine, run_id) == 0:
         _defer_finish(context.app, site, run_id)
+
+
+def _prefetch(ctx: RunContext, batches: dict[str, AccountOutcome]) -> dict[str, str]:
+    """The run's batched lookups (`collect.prefetch`: counts before lists, X's profiles 100 per request),
+    made once for every worker; each account's part, as JSON, goes to its ledger row for its job.
+
+    A wait the platform's window asks for does not hold the run back: the pulls then read their own.
+    A hint its connector cannot turn into JSON data is left out the same way."""
+    try:
+        hints = collect.prefetch(ctx, batches)
+    except RescheduleAt as wait:
+        log.info("%s: batched lookups skipped (%s): each account reads its own", ctx.division.policy.division, wait.why)
+        return {}
+    connector_of = {account.key: ctx.connectors.get(account.connector) for account in ctx.accounts}
+    kept: dict[str, str] = {}
+    for key, hint in hints.items():
+        cls = connector_of.get(key)
+        if cls is None:
+            continue
+        try:
+            kept[key] = json.dumps(cls.prefetched_to_data(hint))
+        except (TypeError, ValueError) as exc:
+            log.warning("%s: %s's batched lookup cannot travel to its job (%s)", cls.name, key, type(exc).__name__)
+    return kept
+
+
+def _hint(ctx: RunContext, account: RegisteredAccount, data: str | None) -> object:
+    """The account's part of the run's batched lookups, as its connector's pull expects it."""
+    cls = ctx.connectors.get(account.connector)
+    return cls.prefetched_from_data(json.loads(data)) if data and cls is not None else None
 
 
 def account_turns(accounts: Sequence[RegisteredAccount]) -> Iterator[tuple[RegisteredAccount, int]]:
@@ -417,7 +463,11 @@ def make_app(url: str | None = None, divisions: list[Path] | None = None) -> App
             task=app.tasks["auditor.start_run"],
             cron=site.division.policy.schedule,
             periodic_id=site.slug,
-            configure_kwargs={"task_kwargs": {"division": str(site.folder)}, "queueing_lock": f"run:{site.slug}"},
+            configure_kwargs={
+                "task_kwargs": {"division": str(site.folder)},
+                "queueing_lock": f"run:{site.slug}",
+                "lock": f"run:{site.slug}",
+            },
         )
     return app
 
@@ -442,8 +492,8 @@ def apply_schema(app: App, url: str) -> None:
 def enqueue_run(app: App, site: Site, only: list[str] | None, full: bool) -> int | None:
     """Defer a run of the division now; None when one is already waiting in the queue."""
     try:
-        return app.configure_task("auditor.start_run", queueing_lock=f"run:{site.slug}", queue=RUNS_QUEUE).defer(
-            division=str(site.folder), only=list(only) if only is not None else None, full=full
-        )  # type: ignore[arg-type]
+        return app.configure_task(
+            "auditor.start_run", queueing_lock=f"run:{site.slug}", lock=f"run:{site.slug}", queue=RUNS_QUEUE
+        ).defer(division=str(site.folder), only=list(only) if only is not None else None, full=full)  # type: ignore[arg-type]
     except AlreadyEnqueued:
         return None

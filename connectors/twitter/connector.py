@@ -199,6 +199,14 @@ class TwitterConnector(Connector):
             return {}
         return dict(Prefetch(self, self.knobs, client, builder).run(accounts, cursors))
 
+    @classmethod
+    def prefetched_to_data(cls, hint: Any) -> Any:
+        return hint.to_data() if isinstance(hint, XPrefetch) else hint
+
+    @classmethod
+    def prefetched_from_data(cls, data: Any) -> Any:
+        return XPrefetch.from_data(data) if isinstance(data, dict) and "user" in data else data
+
     def estimate_prefetch(
         self, accounts: list[RegisteredAccount], cursors: Mapping[str, Mapping[str, str]]
     ) -> Estimate:

@@ -60,6 +60,36 @@ class XPrefetch:
             return MentionsRead.OWN
         return MentionsRead.BEFORE_PULLS if self.mentions.since <= window_start else MentionsRead.SHARED_SEARCH
 
+    def to_data(self) -> JSON:
+        """As JSON data (X's own objects, the shares' start times in ISO 8601), for another process."""
+        return {
+            "user": self.user,
+            "mentions": _shared_to_data(self.mentions),
+            "replies": _shared_to_data(self.replies),
+            "replies_searched": sorted(self.replies_searched),
+        }
+
+    @classmethod
+    def from_data(cls, data: JSON) -> XPrefetch:
+        return cls(
+            data["user"],
+            _shared_from_data(data.get("mentions")),
+            _shared_from_data(data.get("replies")),
+            frozenset(data.get("replies_searched") or ()),
+        )
+
+
+def _shared_to_data(shared: SharedPosts | None) -> JSON | None:
+    if shared is None:
+        return None
+    return {"since": shared.since.isoformat(), "data": shared.data, "users": shared.users, "tweets": shared.tweets}
+
+
+def _shared_from_data(data: JSON | None) -> SharedPosts | None:
+    if data is None:
+        return None
+    return SharedPosts(datetime.fromisoformat(data["since"]), data["data"], data["users"], data["tweets"])
+
 
 class Prefetch:
     """One run's batched reads, with the app's bearer token."""

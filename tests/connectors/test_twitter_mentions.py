@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from auditor import collect
 from auditor.inputs import Division
 from auditor.policy import Policy
 from auditor.run import execute_run
@@ -19,7 +21,8 @@ from bench.collection_bench import registry
 from bench.fake_x import FakeX, FakeXServer
 from connectors.registry import ConnectorRegistry
 from connectors.twitter import mentions, parse, replies
-from connectors.twitter.connector import EP_MENTIONS, EP_SEARCH
+from connectors.twitter.connector import EP_MENTIONS, EP_SEARCH, TwitterConnector
+from connectors.twitter.prefetch import XPrefetch
 from models.db import init_db, make_engine, session
 from models.snapshot import Identity
 from tests.fakeplatform import serving_fake_x
@@ -188,6 +191,35 @@ def test_a_nightly_run_reads_every_accounts_mentions_in_one_search(fake_x: tuple
     with session(engine) as db:
         cursor = latest_cursor(db, "acct-0001")
     assert cursor[mentions.CURSOR_MENTIONS_CHECKED] == (NIGHT - mentions.CHECK_MARGIN).isoformat()
+
+
+def test_prefetched_hints_that_travel_as_json_serve_the_pulls_alike(
+    fake_x: tuple[FakeX, FakeXServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The workers prefetch in the run's first job and hand each account's part to its job as JSON.
+    world, server = fake_x
+    first, _second, third, _fourth = world.accounts.values()
+    division = Division(Path("."), registry(world), [], [], [], Policy(approved_platforms=["twitter"]))
+    engine = make_engine(Settings().database_url)
+    init_db(engine)
+    execute_run(division, Settings(), full=True, as_of=AS_OF, engine=engine)
+    prefetch, travelled = collect.prefetch, []
+
+    def through_json(ctx, outcomes):  # type: ignore[no-untyped-def]
+        hints = prefetch(ctx, outcomes)
+        travelled.extend(h for h in hints.values() if isinstance(h, XPrefetch) and h.mentions is not None)
+        data = {key: json.dumps(TwitterConnector.prefetched_to_data(hint)) for key, hint in hints.items()}
+        return {key: TwitterConnector.prefetched_from_data(json.loads(text)) for key, text in data.items()}
+
+    monkeypatch.setattr(collect, "prefetch", through_json)
+    tonight = [world.mention(first, NIGHT - timedelta(hours=3)), world.mention(third, NIGHT - timedelta(hours=2))]
+    server.reset()
+    execute_run(division, Settings(), full=False, as_of=NIGHT, engine=engine)
+
+    assert len(travelled) == 4  # every account's profile and mentions went through JSON
+    assert server.requests[EP_MENTIONS] == 0 and server.requests[EP_SEARCH] == 2  # as without the trip
+    assert str(tonight[0].id) in mentioned_posts("acct-0000")
+    assert str(tonight[1].id) in mentioned_posts("acct-0002")
 
 
 def test_accounts_a_search_cannot_serve_read_their_own_timelines(

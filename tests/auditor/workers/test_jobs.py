@@ -17,8 +17,18 @@ import auditor.workers.jobs as jobs
 from auditor.workers.jobs import apply_schema, enqueue_run, make_app
 from auditor.workers.sites import load_site
 from models.db import make_engine
+from models.snapshot import Profile
 from tests.databases import postgres_url_or_skip
-from tests.fakeplatform import CANARY_TOKEN, FakePlatform, fake_connector_installed, standard_script, write_division
+from tests.fakeplatform import (
+    CANARY_TOKEN,
+    FakePlatform,
+    FakePlatformConnector,
+    fake_connector_installed,
+    ok,
+    standard_script,
+    users,
+    write_division,
+)
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.postgres
@@ -194,6 +204,65 @@ def test_divisions_sharing_a_credential_share_its_window(
     keys = {name: getattr(gate, "credential", None) for name, gate in gates.items()}
     assert keys["d1"] == keys["d2"] != keys["d3"]
     assert all(key and "token" not in key for key in keys.values())  # a digest names it, not the secret
+
+
+class BatchingFakeConnector(FakePlatformConnector):
+    """The fake platform with a batched profile lookup, as X's: its hints are not JSON by themselves."""
+
+    def prefetch(self, accounts, builder, cursors):  # type: ignore[no-untyped-def]
+        handles = ",".join(sorted(a.handle for a in accounts if a.handle))
+        body = self.call(builder, "users.lookup", self._get, "/users/by", usernames=handles)
+        by_handle = {a.handle: a.key for a in accounts}
+        return {
+            by_handle[u["username"]]: Profile(id=u["id"], handle=u["username"], name=u["name"])
+            for u in body["data"]
+            if u["username"] in by_handle
+        }
+
+    @classmethod
+    def prefetched_to_data(cls, hint):  # type: ignore[no-untyped-def]
+        return {"id": hint.id, "handle": hint.handle, "name": hint.name}
+
+    @classmethod
+    def prefetched_from_data(cls, data):  # type: ignore[no-untyped-def]
+        return Profile(**data)
+
+
+def test_the_runs_batched_lookup_is_made_once_and_each_account_job_reads_its_part(
+    queue_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.contexts import install_connectors
+
+    folder = division(tmp_path, queue_url, "d1", CANARY_TOKEN)
+    registry = folder / "registry" / "accounts.yaml"
+    fake = registry.read_text(encoding="utf-8").split("  - key: fake-school")[1]
+    registry.write_text(
+        registry.read_text(encoding="utf-8") + "  - key: fake-club" + fake.replace("fake_school", "fake_club"),
+        encoding="utf-8",
+    )
+    with FakePlatform() as server:
+        install_connectors(monkeypatch, BatchingFakeConnector)
+        monkeypatch.setattr(FakePlatformConnector, "base_url", server.url)
+        standard_script(server)
+        server.script(
+            "/users/by",
+            ok({"data": users(("9001", "fake_school", "Fake School"), ("9002", "fake_club", "Fake Club"))}),
+        )
+        server.script("/users/9002/followers", ok({"data": [], "meta": {"result_count": 0}}))
+        server.script("/users/9002/posts", ok({"data": []}))
+        app = make_app(queue_url)
+        apply_schema(app, queue_url)
+        site = load_site(folder, queue_url)
+        reports = Path(site.settings.report_dir)
+        with app.open():
+            assert enqueue_run(app, site, None, False) is not None
+            drain(app, lambda: latest(reports) is not None)
+    assert server.hits("/users/by") == 1  # once per run, not once per worker or account
+    assert server.hits("/users/fake_school") == server.hits("/users/fake_club") == 0  # each job read its part
+    report = latest(reports)
+    assert report is not None
+    assert not [f for f in report["findings"] if f["rule"] == "audit-incomplete"]
+    assert "users.lookup" in json.dumps(report["run"]["spend"])  # the lookup's request is on the spend line
 
 
 def test_each_division_is_scheduled_by_its_policy(queue_url: str, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
