@@ -388,9 +388,16 @@ def _prefetch(ctx: RunContext, batches: dict[str, AccountOutcome]) -> dict[str, 
 
 
 def _hint(ctx: RunContext, account: RegisteredAccount, data: str | None) -> object:
-    """The account's part of the run's batched lookups, as its connector's pull expects it."""
+    """The account's part of the run's batched lookups, as its connector's pull expects it; None (the
+    pull reads its own) when there is none or it cannot be read back (a worker of another version)."""
     cls = ctx.connectors.get(account.connector)
-    return cls.prefetched_from_data(json.loads(data)) if data and cls is not None else None
+    if not data or cls is None:
+        return None
+    try:
+        return cls.prefetched_from_data(json.loads(data))
+    except (ValueError, KeyError, TypeError) as exc:
+        log.warning("%s: %s's batched lookup could not be read back (%s)", cls.name, account.key, type(exc).__name__)
+        return None
 
 
 def account_turns(accounts: Sequence[RegisteredAccount]) -> Iterator[tuple[RegisteredAccount, int]]:

@@ -390,3 +390,16 @@ def test_the_run_deadline_counts_from_the_runs_start_on_every_worker(
         engine.dispose()
         remaining = jobs._context(str(folder), "20261130T010000Z-late01").deadline.remaining()
     assert 3 * 3600 - 60 < remaining <= 3 * 3600  # not 4 h from this worker's first job of the run
+
+
+def test_a_hint_that_cannot_be_read_back_leaves_the_pull_to_read_its_own() -> None:
+    from types import SimpleNamespace
+
+    from connectors.registry import ConnectorRegistry
+
+    ctx = SimpleNamespace(connectors=ConnectorRegistry.installed().with_classes(BatchingFakeConnector))
+    account = SimpleNamespace(key="fake-school", connector="fakeplat")
+    good = '{"id": "9001", "handle": "fake_school", "name": "Fake School"}'
+    assert jobs._hint(ctx, account, good) == Profile(id="9001", handle="fake_school", name="Fake School")  # type: ignore[arg-type]
+    for unreadable in ('{"id": "9001"', '["9001"]', None):  # cut short, another shape, none
+        assert jobs._hint(ctx, account, unreadable) is None  # type: ignore[arg-type]
