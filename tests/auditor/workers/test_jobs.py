@@ -85,6 +85,20 @@ def drain(app: App, done: callable, deadline: float = 60, concurrency: int = 2) 
     wait_for(one_pass_done, deadline, "the run to finish")
 
 
+def run_to_report(queue_url: str, folder: Path) -> dict:  # type: ignore[type-arg]
+    """One run of the division on an in-process worker, until its report is published."""
+    app = make_app(queue_url)
+    apply_schema(app, queue_url)
+    site = load_site(folder, queue_url)
+    reports = Path(site.settings.report_dir)
+    with app.open():
+        assert enqueue_run(app, site, None, False) is not None
+        drain(app, lambda: latest(reports) is not None)
+    report = latest(reports)
+    assert report is not None
+    return report
+
+
 def latest(reports: Path) -> dict | None:  # type: ignore[type-arg]
     file = reports / "latest" / "report.json"
     return json.loads(file.read_text(encoding="utf-8")) if file.exists() else None
@@ -105,15 +119,7 @@ def test_an_account_whose_job_keeps_failing_ends_incomplete_and_the_run_still_fi
     monkeypatch.setattr(jobs.RunRetry, "get_retry_decision", lambda self, *, exception, job: jobs.RetryDecision())
     with FakePlatform() as server, fake_connector_installed(monkeypatch, server):
         standard_script(server)
-        app = make_app(queue_url)
-        apply_schema(app, queue_url)
-        site = load_site(folder, queue_url)
-        reports = Path(site.settings.report_dir)
-        with app.open():
-            assert enqueue_run(app, site, None, False) is not None
-            drain(app, lambda: latest(reports) is not None)
-    report = latest(reports)
-    assert report is not None
+        report = run_to_report(queue_url, folder)
     incomplete = [f for f in report["findings"] if f["rule"] == "audit-incomplete"]
     assert [f["account"] for f in incomplete] == ["fake-school"]
     assert "failed 3 times" in json.dumps(incomplete[0])
@@ -250,17 +256,9 @@ def test_the_runs_batched_lookup_is_made_once_and_each_account_job_reads_its_par
         )
         server.script("/users/9002/followers", ok({"data": [], "meta": {"result_count": 0}}))
         server.script("/users/9002/posts", ok({"data": []}))
-        app = make_app(queue_url)
-        apply_schema(app, queue_url)
-        site = load_site(folder, queue_url)
-        reports = Path(site.settings.report_dir)
-        with app.open():
-            assert enqueue_run(app, site, None, False) is not None
-            drain(app, lambda: latest(reports) is not None)
+        report = run_to_report(queue_url, folder)
     assert server.hits("/users/by") == 1  # once per run, not once per worker or account
     assert server.hits("/users/fake_school") == server.hits("/users/fake_club") == 0  # each job read its part
-    report = latest(reports)
-    assert report is not None
     assert not [f for f in report["findings"] if f["rule"] == "audit-incomplete"]
     assert "users.lookup" in json.dumps(report["run"]["spend"])  # the lookup's request is on the spend line
 
