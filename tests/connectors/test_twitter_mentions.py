@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Engine
 
 from auditor import collect
 from auditor.inputs import Division
@@ -162,13 +163,19 @@ def mentioned_posts(key: str) -> set[str]:
     return {i.post_id or "" for i in content.interactions}  # mentions, and replies (which name the account)
 
 
-def test_a_nightly_run_reads_every_accounts_mentions_in_one_search(fake_x: tuple[FakeX, FakeXServer]) -> None:
-    world, server = fake_x
-    first, second, third, fourth = world.accounts.values()
+def after_a_full_run(world: FakeX) -> tuple[Division, Engine]:
+    """The world's accounts as a division, and a store holding their first (full) run."""
     division = Division(Path("."), registry(world), [], [], [], Policy(approved_platforms=["twitter"]))
     engine = make_engine(Settings().database_url)
     init_db(engine)
     execute_run(division, Settings(), full=True, as_of=AS_OF, engine=engine)
+    return division, engine
+
+
+def test_a_nightly_run_reads_every_accounts_mentions_in_one_search(fake_x: tuple[FakeX, FakeXServer]) -> None:
+    world, server = fake_x
+    first, second, third, fourth = world.accounts.values()
+    division, engine = after_a_full_run(world)
     assert server.requests[EP_MENTIONS] == 4  # a full run reads each account's 30-day window itself
 
     tonight = [world.mention(first, NIGHT - timedelta(hours=3)), world.mention(third, NIGHT - timedelta(hours=2))]
@@ -199,10 +206,7 @@ def test_prefetched_hints_that_travel_as_json_serve_the_pulls_alike(
     # The workers prefetch in the run's first job and hand each account's part to its job as JSON.
     world, server = fake_x
     first, _second, third, _fourth = world.accounts.values()
-    division = Division(Path("."), registry(world), [], [], [], Policy(approved_platforms=["twitter"]))
-    engine = make_engine(Settings().database_url)
-    init_db(engine)
-    execute_run(division, Settings(), full=True, as_of=AS_OF, engine=engine)
+    division, engine = after_a_full_run(world)
     prefetch, travelled = collect.prefetch, []
 
     def through_json(ctx, outcomes):  # type: ignore[no-untyped-def]
@@ -227,10 +231,7 @@ def test_accounts_a_search_cannot_serve_read_their_own_timelines(
 ) -> None:
     world, server = fake_x
     first = next(iter(world.accounts.values()))
-    division = Division(Path("."), registry(world), [], [], [], Policy(approved_platforms=["twitter"]))
-    engine = make_engine(Settings().database_url)
-    init_db(engine)
-    execute_run(division, Settings(), full=True, as_of=AS_OF, engine=engine)
+    division, engine = after_a_full_run(world)
 
     # A busy night: more mentions than the batch's pages hold. The search is dropped, nothing is lost.
     monkeypatch.setattr(mentions, "BATCH_PAGES", 1)
@@ -254,10 +255,7 @@ def test_only_conversations_someone_replied_to_are_searched_and_no_reply_is_miss
     account = next(iter(world.accounts.values()))
     answered = account.posts[0]  # the fixture's post, with one reply
     quiet = world.post(account, AS_OF - timedelta(days=1))
-    division = Division(Path("."), registry(world), [], [], [], Policy(approved_platforms=["twitter"]))
-    engine = make_engine(Settings().database_url)
-    init_db(engine)
-    execute_run(division, Settings(), full=True, as_of=AS_OF, engine=engine)
+    division, engine = after_a_full_run(world)
 
     # Tonight: under the earlier reply, a reply that drops the account's name; on the quiet post, a first
     # reply (which names the account) and under it another that drops it.
@@ -283,10 +281,7 @@ def test_accounts_of_a_capped_reply_search_search_their_own_conversations(
     world, server = fake_x
     account = next(iter(world.accounts.values()))
     busy = account.posts[0]
-    division = Division(Path("."), registry(world), [], [], [], Policy(approved_platforms=["twitter"]))
-    engine = make_engine(Settings().database_url)
-    init_db(engine)
-    execute_run(division, Settings(), full=True, as_of=AS_OF, engine=engine)
+    division, engine = after_a_full_run(world)
 
     # More replies tonight than the shared search's pages hold: its accounts search on their own.
     monkeypatch.setattr(replies, "BATCH_PAGES", 1)
