@@ -252,13 +252,16 @@ def estimate(ctx: RunContext) -> RunEstimate:
     )
 
 
-def prefetch(ctx: RunContext, outcomes: dict[str, AccountOutcome]) -> dict[str, Any]:
+def prefetch(
+    ctx: RunContext, outcomes: dict[str, AccountOutcome], into: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Counts before lists: each connector's batched lookup of its accounts (e.g. X profiles, 100 per
     request; on a nightly run X mentions too). Its spend is recorded as an outcome of its own; a
-    failure only means no hints."""
+    failure only means no hints. The hints land in `into` (when given) as each connector's lookup
+    ends, so a worker's wait that interrupts a later one keeps the earlier ones."""
     accounts, connectors, settings, policy = ctx.accounts, ctx.connectors, ctx.settings, ctx.policy
     as_of, full, run_deadline, engine = ctx.as_of, ctx.full, ctx.deadline, ctx.engine
-    hints: dict[str, Any] = {}
+    hints: dict[str, Any] = {} if into is None else into
     groups: dict[str, list[RegisteredAccount]] = {}
     for account in accounts:
         groups.setdefault(account.connector, []).append(account)

@@ -369,11 +369,11 @@ def _prefetch(ctx: RunContext, batches: dict[str, AccountOutcome]) -> dict[str, 
 
     A wait the platform's window asks for does not hold the run back: the pulls then read their own.
     A hint its connector cannot turn into JSON data is left out the same way."""
+    hints: dict[str, object] = {}
     try:
-        hints = collect.prefetch(ctx, batches)
-    except RescheduleAt as wait:
-        log.info("%s: batched lookups skipped (%s): each account reads its own", ctx.division.policy.division, wait.why)
-        return {}
+        collect.prefetch(ctx, batches, into=hints)
+    except RescheduleAt as wait:  # the lookups not made yet: their accounts read their own
+        log.info("%s: batched lookups cut short (%s)", ctx.division.policy.division, wait.why)
     connector_of = {account.key: ctx.connectors.get(account.connector) for account in ctx.accounts}
     kept: dict[str, str] = {}
     for key, hint in hints.items():

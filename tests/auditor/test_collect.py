@@ -15,6 +15,10 @@ from auditor.collect import AccountOutcome
 from auditor.inputs import load_division
 from auditor.run import RunOutcome, execute_run
 from auditor.settings import Settings
+from connectors.base import Connector
+from connectors.resilience import PlatformError
+from models.snapshot import AccountSnapshot, ErrorKind
+from models.tables import RegisteredAccount
 from tests.auditor.test_discovery_run import AS_OF, LOOKUP, division_folder, replay  # noqa: F401  (fixture)
 
 
@@ -112,3 +116,65 @@ def test_the_dry_run_predicts_with_the_collect_stage_s_own_estimate(
     active = {a.key for a in load_division(division_dir).accounts if a.status == "active"}
     assert {a.key for a in ctx.accounts} == active and ctx.division_wide
     assert not (auditor_env / "auditor.db").exists()  # nothing written
+
+
+class _Interrupted(BaseException):
+    """A worker's wait (`RescheduleAt` is a BaseException too): it passes every `except Exception`."""
+
+
+class _Lookup(Connector):
+    def pull(self, account: RegisteredAccount, cursor: dict[str, str]) -> AccountSnapshot:
+        raise AssertionError("a lookup test pulls nothing")
+
+    def classify_error(self, error: BaseException) -> PlatformError:
+        return PlatformError(ErrorKind.RETRYABLE, str(error))
+
+
+class _FirstLookup(_Lookup):
+    name = "alookup"
+
+    def prefetch(self, accounts, builder, cursors):  # type: ignore[no-untyped-def]
+        builder.count_request("users.lookup")
+        return {a.key: f"hint for {a.key}" for a in accounts}
+
+
+class _SecondLookup(_Lookup):
+    name = "blookup"
+
+    def prefetch(self, accounts, builder, cursors):  # type: ignore[no-untyped-def]
+        builder.count_request("users.lookup")
+        raise _Interrupted
+
+
+def test_a_lookup_interrupted_by_a_wait_keeps_the_earlier_lookups_hints_and_every_spend(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from auditor.collect import prefetch
+    from auditor.policy import Policy
+    from connectors.registry import ConnectorRegistry
+    from connectors.resilience import Deadline
+
+    accounts = [
+        RegisteredAccount(key=f"{name}-{n}", platform=name, connector=name, handle=f"h{n}")
+        for name in ("alookup", "blookup")
+        for n in (1, 2)
+    ]
+    ctx = SimpleNamespace(
+        accounts=accounts,
+        connectors=ConnectorRegistry([_FirstLookup, _SecondLookup]),
+        settings=Settings(),
+        policy=Policy(),
+        as_of=AS_OF,
+        full=True,
+        deadline=Deadline(600),
+        engine=None,
+    )
+    hints: dict[str, Any] = {}
+    spent: dict[str, AccountOutcome] = {}
+    with pytest.raises(_Interrupted):
+        prefetch(ctx, spent, into=hints)  # type: ignore[arg-type]
+    assert hints == {"alookup-1": "hint for alookup-1", "alookup-2": "hint for alookup-2"}
+    assert {key: o.requests for key, o in spent.items()} == {
+        "alookup:batched-lookup": {"users.lookup": 1},
+        "blookup:batched-lookup": {"users.lookup": 1},  # counted although interrupted
+    }
