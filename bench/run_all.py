@@ -27,7 +27,9 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
     ("bench.youtube_bench", [], ["--channels", "6"]),
     ("bench.scale_bench", [], ["--people", "15000", "--accounts", "100", "--runs", "3"]),  # #21, through the CLI
     ("bench.report_bench", [], ["--findings", "10000"]),
+    ("bench.workers_bench", [], ["--accounts", "10", "--workers", "1", "2"]),  # #20; needs PostgreSQL
 ]
+NEEDS_POSTGRES = {"bench.workers_bench"}
 
 
 def main() -> int:
@@ -37,6 +39,9 @@ def main() -> int:
     env = dict(os.environ, PYTHONPATH=str(REPO))
     failed = []
     for module, full_size, quick in BENCHMARKS:
+        if module in NEEDS_POSTGRES and not os.environ.get("AUDITOR_TEST_POSTGRES_URL"):
+            print(f'\n=== {module}: skipped, needs PostgreSQL (eval "$(.ci/postgres.sh start)" first)', flush=True)
+            continue
         print(f"\n=== {module} {' '.join(quick if args.quick else full_size)}".rstrip(), flush=True)
         started = time.perf_counter()
         done = subprocess.run([sys.executable, "-m", module, *(quick if args.quick else full_size)], cwd=REPO, env=env)
