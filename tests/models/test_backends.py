@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ from models.db import init_db, make_engine, session
 from models.snapshot import AccountSnapshot, CollectionState, CollectionStatus, Identity
 from models.tables import AuditRun, Person, PersonIdentity, RegisteredAccount, Severity, Snapshot
 from tests.databases import empty_engine
+from tests.waiting import wait_for
 
 T0 = datetime(2026, 11, 1, 6, tzinfo=UTC)
 META = RuleMeta(
@@ -197,10 +197,7 @@ def test_postgresql_lock_is_freed_when_the_holding_session_dies(tmp_path: Path) 
                 assert len(holders) == 1
                 admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": holders[0]})
                 # pg_terminate_backend only signals: the backend releases its locks as it exits.
-                deadline = time.monotonic() + 30
-                while _run_lock_holders(admin) and time.monotonic() < deadline:
-                    time.sleep(0.05)
-                assert _run_lock_holders(admin) == [], "the dead session's lock was never released"
+                wait_for(lambda: _run_lock_holders(admin) == [], 30, "the dead session's lock to be released")
             with run_lock(tmp_path / "b.lock", other_host):
                 pass  # acquired although the first holder never released it
             first.dispose()  # its dead connection
