@@ -205,7 +205,7 @@ class TwitterConnector(Connector):
 
     @classmethod
     def prefetched_from_data(cls, data: Any) -> Any:
-        return XPrefetch.from_data(data) if isinstance(data, dict) and "user" in data else data
+        return XPrefetch.from_data(data)  # what `prefetch` hands out is only ever an XPrefetch
 
     def estimate_prefetch(
         self, accounts: list[RegisteredAccount], cursors: Mapping[str, Mapping[str, str]]

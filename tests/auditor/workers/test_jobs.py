@@ -75,6 +75,14 @@ def division(tmp_path: Path, url: str, name: str, token: str, **policy: str) -> 
     return folder
 
 
+def add_fake_account(folder: Path, key: str, handle: str) -> None:
+    """Another fake-platform account in the division's registry, registered as fake-school is."""
+    registry = folder / "registry" / "accounts.yaml"
+    current = registry.read_text(encoding="utf-8")
+    fake_school = current.split("  - key: fake-school", 1)[1].split("  - key:", 1)[0]
+    registry.write_text(current + f"  - key: {key}" + fake_school.replace("fake_school", handle), encoding="utf-8")
+
+
 def drain(app: App, done: callable, deadline: float = 60, concurrency: int = 2) -> None:  # type: ignore[valid-type]
     """Run the worker until `done()` (jobs retried later need more than one pass), within a deadline."""
 
@@ -164,10 +172,8 @@ def test_queued_divisions_take_turns_so_their_credentials_work_side_by_side(
     # first would leave the other's credential idle while the first one's window binds.
     folders = [division(tmp_path, queue_url, name, f"token-{name}") for name in ("d1", "d2")]
     for folder in folders:
-        registry = folder / "registry" / "accounts.yaml"
-        fake = registry.read_text(encoding="utf-8").split("  - key: fake-school")[1]
-        extra = "".join(f"  - key: fake-extra-{n}" + fake.replace("fake_school", f"fake_extra_{n}") for n in (1, 2))
-        registry.write_text(registry.read_text(encoding="utf-8") + extra, encoding="utf-8")
+        for n in (1, 2):
+            add_fake_account(folder, f"fake-extra-{n}", f"fake_extra_{n}")
     started: list[tuple[str, str]] = []
     real = jobs.collect.audit_account
 
@@ -240,12 +246,7 @@ def test_the_runs_batched_lookup_is_made_once_and_each_account_job_reads_its_par
     from tests.contexts import install_connectors
 
     folder = division(tmp_path, queue_url, "d1", CANARY_TOKEN)
-    registry = folder / "registry" / "accounts.yaml"
-    fake = registry.read_text(encoding="utf-8").split("  - key: fake-school")[1]
-    registry.write_text(
-        registry.read_text(encoding="utf-8") + "  - key: fake-club" + fake.replace("fake_school", "fake_club"),
-        encoding="utf-8",
-    )
+    add_fake_account(folder, "fake-club", "fake_club")
     with FakePlatform() as server:
         install_connectors(monkeypatch, BatchingFakeConnector)
         monkeypatch.setattr(FakePlatformConnector, "base_url", server.url)
